@@ -1,0 +1,39 @@
+package coordinator
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config configures a Coordinator.
+type Config struct {
+	// N is the number of replicas of each key. Default 3.
+	N int
+	// R is the number of replicas that must answer a read. Default 2.
+	R int
+	// W is the number of replicas that must acknowledge a write. Default 2.
+	W int
+	// Timeout bounds one operation when the caller's ctx has no earlier
+	// deadline. Default 5s.
+	Timeout time.Duration
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	return Config{N: 3, R: 2, W: 2, Timeout: 5 * time.Second}
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	switch {
+	case c.N < 1:
+		return fmt.Errorf("coordinator: n: must be at least 1, got %d", c.N)
+	case c.R < 1 || c.R > c.N:
+		return fmt.Errorf("coordinator: r: must be between 1 and n (%d), got %d", c.N, c.R)
+	case c.W < 1 || c.W > c.N:
+		return fmt.Errorf("coordinator: w: must be between 1 and n (%d), got %d", c.N, c.W)
+	case c.Timeout <= 0:
+		return fmt.Errorf("coordinator: timeout: must be positive, got %s", c.Timeout)
+	}
+	return nil
+}

@@ -1,0 +1,29 @@
+package coordinator
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrQuorum is reported (through *QuorumError) when too few replicas
+	// answered before the deadline.
+	ErrQuorum = errors.New("coordinator: not enough replicas")
+	// ErrBadQuorum reports an R or W override outside 1..N.
+	ErrBadQuorum = errors.New("coordinator: quorum out of range")
+)
+
+// QuorumError says how many replicas an operation needed and how many
+// answered. It reports Is(ErrQuorum).
+type QuorumError struct {
+	Op   string // "read" or "write"
+	Need int
+	Got  int
+}
+
+func (e *QuorumError) Error() string {
+	return fmt.Sprintf("coordinator: %s needed %d replicas, %d answered", e.Op, e.Need, e.Got)
+}
+
+// Is reports whether target is ErrQuorum.
+func (e *QuorumError) Is(target error) bool { return target == ErrQuorum }

@@ -1,0 +1,235 @@
+package replica
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"hash/crc32"
+)
+
+// Encodings of outside bytes: the causal context handed to clients and the
+// record stored per key. Both start with a format-version byte and end with
+// a CRC-32C of everything before it, and both decoders check every length
+// against the bytes actually present before allocating, so garbage yields an
+// error, never a panic or a huge allocation.
+
+const (
+	contextFormat byte = 1
+	recordFormat  byte = 1
+
+	// MaxVVEntries bounds the entries of one decoded version vector. Vectors
+	// name only the coordinators of a key's writes (its preference list and
+	// the incarnations of those nodes), so real ones hold a handful.
+	MaxVVEntries = 1024
+	// maxSiblings bounds the siblings of one decoded record.
+	maxSiblings = 1 << 16
+
+	flagTombstone byte = 1
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// EncodeContext returns the opaque, printable form of a causal context as
+// handed to clients by DGET: URL-safe base64 of a versioned, checksummed
+// binary encoding.
+func EncodeContext(v VV) []byte {
+	raw := appendVV([]byte{contextFormat}, v)
+	raw = binary.BigEndian.AppendUint32(raw, crc32.Checksum(raw, castagnoli))
+	out := make([]byte, base64.RawURLEncoding.EncodedLen(len(raw)))
+	base64.RawURLEncoding.Encode(out, raw)
+	return out
+}
+
+// DecodeContext parses a context produced by EncodeContext. The empty
+// string is the empty context ("no prior read"). Anything else that does not
+// decode exactly returns ErrInvalidContext.
+func DecodeContext(b []byte) (VV, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	raw := make([]byte, base64.RawURLEncoding.DecodedLen(len(b)))
+	n, err := base64.RawURLEncoding.Decode(raw, b)
+	if err != nil {
+		return nil, ErrInvalidContext
+	}
+	body, ok := checkSum(raw[:n], contextFormat)
+	if !ok {
+		return nil, ErrInvalidContext
+	}
+	d := decoder{b: body}
+	v := d.vv()
+	if d.bad || len(d.b) != 0 {
+		return nil, ErrInvalidContext
+	}
+	return v, nil
+}
+
+// EncodeRecord returns the stored form of a sibling set.
+func EncodeRecord(ss Siblings) []byte {
+	size := 1 + binary.MaxVarintLen64 + 4
+	for _, s := range ss {
+		size += 8 + 3*binary.MaxVarintLen64 + 1 + len(s.Value) + len(s.Past)*(8+binary.MaxVarintLen64) + binary.MaxVarintLen64
+	}
+	b := make([]byte, 0, size)
+	b = append(b, recordFormat)
+	b = binary.AppendUvarint(b, uint64(len(ss)))
+	for _, s := range ss {
+		b = binary.BigEndian.AppendUint64(b, uint64(s.Dot.Actor))
+		b = binary.AppendUvarint(b, s.Dot.Counter)
+		b = appendVV(b, s.Past)
+		b = binary.AppendVarint(b, s.Timestamp)
+		var flags byte
+		if s.Tombstone {
+			flags |= flagTombstone
+		}
+		b = append(b, flags)
+		b = binary.AppendUvarint(b, uint64(len(s.Value)))
+		b = append(b, s.Value...)
+	}
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+// DecodeRecord parses a record produced by EncodeRecord. Values alias b.
+// A record that does not decode exactly, fails its checksum or breaks the
+// Siblings invariants returns ErrCorruptRecord.
+func DecodeRecord(b []byte) (Siblings, error) {
+	body, ok := checkSum(b, recordFormat)
+	if !ok {
+		return nil, ErrCorruptRecord
+	}
+	d := decoder{b: body}
+	n := d.count(maxSiblings, 8+1+1+1+1+1)
+	ss := make(Siblings, 0, n)
+	for i := 0; i < n && !d.bad; i++ {
+		var s Sibling
+		s.Dot.Actor = Actor(d.u64())
+		s.Dot.Counter = d.uvarint()
+		s.Past = d.vv()
+		s.Timestamp = d.varint()
+		flags := d.byte()
+		s.Tombstone = flags&flagTombstone != 0
+		s.Value = d.bytes()
+		if s.Dot.Counter == 0 || flags&^flagTombstone != 0 || (s.Tombstone && len(s.Value) > 0) ||
+			s.Past.Covers(s.Dot) || (i > 0 && ss[i-1].Dot.Compare(s.Dot) >= 0) {
+			d.bad = true
+		}
+		ss = append(ss, s)
+	}
+	if d.bad || len(d.b) != 0 {
+		return nil, ErrCorruptRecord
+	}
+	return ss, nil
+}
+
+func appendVV(b []byte, v VV) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	for _, e := range v {
+		b = binary.BigEndian.AppendUint64(b, uint64(e.Actor))
+		b = binary.AppendUvarint(b, e.Counter)
+	}
+	return b
+}
+
+// checkSum verifies the format byte and trailing CRC of b and returns the
+// bytes between them.
+func checkSum(b []byte, format byte) ([]byte, bool) {
+	if len(b) < 5 || b[0] != format {
+		return nil, false
+	}
+	body, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
+	if crc32.Checksum(body, castagnoli) != sum {
+		return nil, false
+	}
+	return body[1:], true
+}
+
+// decoder reads from b; after the first error bad is set and every read
+// returns zero values.
+type decoder struct {
+	b   []byte
+	bad bool
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.bad {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.bad = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.bad {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.bad = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) u64() uint64 {
+	if d.bad || len(d.b) < 8 {
+		d.bad = true
+		return 0
+	}
+	v := binary.BigEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
+}
+
+func (d *decoder) byte() byte {
+	if d.bad || len(d.b) < 1 {
+		d.bad = true
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+// count reads a length prefix of items of at least minSize bytes each and
+// rejects one larger than limit or than the remaining bytes can hold.
+func (d *decoder) count(limit, minSize int) int {
+	n := d.uvarint()
+	if d.bad || n > uint64(limit) || n > uint64(len(d.b)/minSize) {
+		d.bad = true
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.count(len(d.b), 1)
+	if d.bad {
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	if n == 0 {
+		return nil
+	}
+	return v
+}
+
+func (d *decoder) vv() VV {
+	n := d.count(MaxVVEntries, 9)
+	if d.bad || n == 0 {
+		return nil
+	}
+	v := make(VV, n)
+	for i := range v {
+		v[i] = Entry{Actor: Actor(d.u64()), Counter: d.uvarint()}
+	}
+	if !v.valid() {
+		d.bad = true
+	}
+	return v
+}

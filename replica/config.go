@@ -1,0 +1,61 @@
+package replica
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Durability says when a write is acknowledged.
+type Durability string
+
+const (
+	// DurabilityNone acknowledges a write once it is in pebble's memory; a
+	// crash of the process may lose the last few milliseconds of writes.
+	// For benchmarks and caches only.
+	DurabilityNone Durability = "none"
+	// DurabilityProcess acknowledges a write once its WAL record has been
+	// written to the operating system: it survives kill -9 of the process,
+	// not a crash of the machine. The default.
+	DurabilityProcess Durability = "process"
+	// DurabilityFsync acknowledges a write once its WAL record is fsynced.
+	// Concurrent writers share fsyncs (group commit).
+	DurabilityFsync Durability = "fsync"
+)
+
+// Config configures a Store.
+type Config struct {
+	// Dir is the data directory. Default "dynkv-data".
+	Dir string
+	// FS is the filesystem; nil means the operating system's. Tests use
+	// vfs.NewMem or vfs.NewCrashableMem.
+	FS vfs.FS
+	// Durability says when writes are acknowledged. Default DurabilityProcess.
+	Durability Durability
+	// CacheBytes is pebble's block cache size in bytes. Default 64 MiB.
+	CacheBytes int64
+	// Logger receives the store's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	return Config{Dir: "dynkv-data", Durability: DurabilityProcess, CacheBytes: 64 << 20}
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	if c.Dir == "" {
+		return fmt.Errorf("replica: data.dir: must not be empty")
+	}
+	switch c.Durability {
+	case DurabilityNone, DurabilityProcess, DurabilityFsync:
+	default:
+		return fmt.Errorf("replica: durability: %q is not one of none, process, fsync", c.Durability)
+	}
+	if c.CacheBytes < 0 {
+		return fmt.Errorf("replica: cache size: must not be negative")
+	}
+	return nil
+}

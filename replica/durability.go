@@ -1,0 +1,51 @@
+package replica
+
+import (
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// processFS makes DurabilityProcess out of pebble's synchronous commit:
+// pebble writes a synced batch's WAL record to the file before it calls
+// Sync, and this filesystem turns the Sync of WAL files into a no-op. A
+// commit therefore returns once its record is in the operating system's
+// page cache (it survives kill -9 of the process) without paying for an
+// fsync. Every other file (sstables, manifest, directories) keeps its real
+// syncs, so the database stays consistent after a machine crash, only
+// missing the last unsynced writes.
+type processFS struct {
+	vfs.FS
+}
+
+func (fs processFS) Create(name string, cat vfs.DiskWriteCategory) (vfs.File, error) {
+	return wrapWAL(name)(fs.FS.Create(name, cat))
+}
+
+func (fs processFS) ReuseForWrite(oldname, newname string, cat vfs.DiskWriteCategory) (vfs.File, error) {
+	return wrapWAL(newname)(fs.FS.ReuseForWrite(oldname, newname, cat))
+}
+
+func (fs processFS) OpenReadWrite(name string, cat vfs.DiskWriteCategory, opts ...vfs.OpenOption) (vfs.File, error) {
+	return wrapWAL(name)(fs.FS.OpenReadWrite(name, cat, opts...))
+}
+
+func (fs processFS) Unwrap() vfs.FS { return fs.FS }
+
+func wrapWAL(name string) func(vfs.File, error) (vfs.File, error) {
+	return func(f vfs.File, err error) (vfs.File, error) {
+		if err != nil || !strings.HasSuffix(name, ".log") {
+			return f, err
+		}
+		return unsyncedFile{f}, nil
+	}
+}
+
+// unsyncedFile is a WAL file whose syncs do nothing.
+type unsyncedFile struct {
+	vfs.File
+}
+
+func (unsyncedFile) Sync() error                { return nil }
+func (unsyncedFile) SyncData() error            { return nil }
+func (unsyncedFile) SyncTo(int64) (bool, error) { return true, nil }

@@ -1,0 +1,151 @@
+package replica
+
+import (
+	"bytes"
+	"slices"
+)
+
+// Sibling is one version of a key: a value or a tombstone with its version.
+type Sibling struct {
+	Dot       Dot    // the write that created this sibling
+	Past      VV     // the context of that write; never covers Dot
+	Timestamp int64  // coordinator's wall clock at the write, unix nanoseconds
+	Tombstone bool   // a delete; Value is empty
+	Value     []byte // owned by the Sibling; callers must not modify it
+}
+
+// Clock returns the sibling's full version: Past with Dot added.
+func (s Sibling) Clock() VV { return s.Past.With(s.Dot) }
+
+// Siblings is the set of concurrent versions of one key, sorted by Dot with
+// no Dot twice and no sibling's Dot covered by another's Past. The empty set
+// is a key that was never written (or whose tombstones were collected).
+// Functions on Siblings return new slices and never modify their arguments.
+type Siblings []Sibling
+
+// Context returns the join of every sibling's clock: the version vector a
+// client passes back to supersede everything it read.
+func (ss Siblings) Context() VV {
+	var ctx VV
+	for _, s := range ss {
+		ctx = ctx.Join(s.Clock())
+	}
+	return ctx
+}
+
+// Live returns the siblings that are not tombstones.
+func (ss Siblings) Live() Siblings {
+	var out Siblings
+	for _, s := range ss {
+		if !s.Tombstone {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Winner returns the sibling that plain (non-Dynamo) reads return: the one
+// with the latest timestamp, ties broken by the larger Dot. Every replica
+// picks the same winner from the same set. ok is false for an empty set.
+// The winner may be a tombstone: then the key reads as absent.
+func (ss Siblings) Winner() (w Sibling, ok bool) {
+	for i, s := range ss {
+		if i == 0 || s.Timestamp > w.Timestamp || (s.Timestamp == w.Timestamp && s.Dot.Compare(w.Dot) > 0) {
+			w = s
+		}
+	}
+	return w, len(ss) > 0
+}
+
+// Value returns the value plain reads see: the winner's, unless the winner is
+// a tombstone or the set is empty.
+func (ss Siblings) Value() ([]byte, bool) {
+	w, ok := ss.Winner()
+	if !ok || w.Tombstone {
+		return nil, false
+	}
+	return w.Value, true
+}
+
+// Update returns the result of a write coordinated by actor with context ctx
+// on the current set cur: the siblings ctx covers are dropped, the others
+// stay, and a new sibling holding value (or a tombstone) is added. Its dot is
+// the next counter of actor for this key; its timestamp is ts, raised if
+// needed above every timestamp it supersedes so that a successor never
+// loses a last-writer-wins pick to a version it replaced.
+func Update(cur Siblings, actor Actor, ctx VV, ts int64, value []byte, tombstone bool) Siblings {
+	known := cur.Context()
+	dot := Dot{Actor: actor, Counter: max(known.Get(actor), ctx.Get(actor)) + 1}
+	out := make(Siblings, 0, len(cur)+1)
+	for _, s := range cur {
+		if ctx.Covers(s.Dot) {
+			ts = max(ts, s.Timestamp+1)
+			continue
+		}
+		out = append(out, s)
+	}
+	if tombstone {
+		value = nil
+	}
+	out = append(out, Sibling{Dot: dot, Past: slices.Clone(ctx), Timestamp: ts, Tombstone: tombstone, Value: value})
+	slices.SortFunc(out, func(a, b Sibling) int { return a.Dot.Compare(b.Dot) })
+	return out
+}
+
+// Sync merges two sibling sets of the same key, as held by two replicas:
+// the union, less every sibling that a sibling of either set supersedes.
+// Sync is commutative, associative and idempotent on sets that satisfy the
+// Siblings invariants.
+func Sync(a, b Siblings) Siblings {
+	all := make(Siblings, 0, len(a)+len(b))
+	all = append(all, a...)
+	all = append(all, b...)
+	slices.SortStableFunc(all, func(x, y Sibling) int { return x.Dot.Compare(y.Dot) })
+	out := make(Siblings, 0, len(all))
+	for i, s := range all {
+		if i > 0 && all[i-1].Dot == s.Dot {
+			// The same write reached both replicas; its content is the same
+			// unless something is badly wrong. Keep a deterministic one.
+			if prefer(s, out[len(out)-1]) {
+				out[len(out)-1] = s
+			}
+			continue
+		}
+		out = append(out, s)
+	}
+	kept := out[:0:0]
+	for _, s := range out {
+		if !supersededIn(out, s.Dot) {
+			kept = append(kept, s)
+		}
+	}
+	return kept
+}
+
+// supersededIn reports whether some sibling of ss was written with a context
+// that covers d.
+func supersededIn(ss Siblings, d Dot) bool {
+	for _, o := range ss {
+		if o.Past.Covers(d) {
+			return true
+		}
+	}
+	return false
+}
+
+// prefer picks deterministically between two siblings with the same dot.
+func prefer(a, b Sibling) bool {
+	if a.Timestamp != b.Timestamp {
+		return a.Timestamp > b.Timestamp
+	}
+	if a.Tombstone != b.Tombstone {
+		return a.Tombstone
+	}
+	return bytes.Compare(a.Value, b.Value) > 0
+}
+
+// SameVersions reports whether a and b hold exactly the same dots, that is,
+// whether Sync(a, b) would change neither.
+func SameVersions(a, b Siblings) bool {
+	return slices.EqualFunc(a, b, func(x, y Sibling) bool { return x.Dot == y.Dot })
+}

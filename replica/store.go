@@ -1,0 +1,299 @@
+package replica
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Key spaces inside pebble. Every stored key starts with one of these bytes.
+const (
+	spaceData byte = 'k' // 'k' + user key → EncodeRecord(siblings)
+	spaceMeta byte = 'm' // 'm' + name → store metadata
+)
+
+var metaActor = []byte{spaceMeta, 'a', 'c', 't', 'o', 'r'}
+
+const lockStripes = 1024
+
+// Store is a node's local replica: the sibling sets of the keys it holds,
+// in pebble. All methods are safe for concurrent use.
+type Store struct {
+	db    *pebble.DB
+	log   *slog.Logger
+	wo    *pebble.WriteOptions
+	actor Actor
+	seed  maphash.Seed
+
+	// Lock order: open before locks[i].
+	open  sync.RWMutex             // read-held by every operation; Close write-holds it
+	locks [lockStripes]sync.Mutex // striped by key; held across read-modify-write
+
+	live    atomic.Int64 // keys whose Value() is present
+	reads   atomic.Int64 // Get calls
+	writes  atomic.Int64 // records written or deleted
+	corrupt atomic.Int64 // records that failed to decode
+	closed  atomic.Bool
+}
+
+// Stats are counters of a Store since Open.
+type Stats struct {
+	Keys           int64 // keys with a live value
+	Reads          int64 // key reads
+	Writes         int64 // records written (no-op updates are not written)
+	CorruptRecords int64 // records that failed to decode
+	DiskBytes      uint64
+}
+
+// Open opens (creating if needed) the store in cfg.Dir.
+func Open(cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	fs := cfg.FS
+	if fs == nil {
+		fs = vfs.Default
+	}
+	opts := &pebble.Options{FS: fs, Logger: pebbleLogger{log(cfg.Logger)}}
+	if cfg.CacheBytes > 0 {
+		cache := pebble.NewCache(cfg.CacheBytes)
+		defer cache.Unref()
+		opts.Cache = cache
+	}
+	wo := pebble.Sync
+	switch cfg.Durability {
+	case DurabilityNone:
+		wo = pebble.NoSync
+	case DurabilityProcess:
+		opts.FS = processFS{fs}
+	}
+	db, err := pebble.Open(cfg.Dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("replica: open %s: %w", cfg.Dir, err)
+	}
+	s := &Store{db: db, log: log(cfg.Logger), wo: wo, seed: maphash.MakeSeed()}
+	if err := s.loadActor(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := s.countLive(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.log.Info("store opened", "dir", cfg.Dir, "durability", cfg.Durability, "actor", fmt.Sprintf("%016x", s.actor), "keys", s.live.Load())
+	return s, nil
+}
+
+func log(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
+
+// loadActor reads the store's actor identity, drawing and persisting a new
+// one for a new (or wiped) data directory.
+func (s *Store) loadActor() error {
+	v, closer, err := s.db.Get(metaActor)
+	if err == nil {
+		defer closer.Close()
+		if len(v) != 8 || binary.BigEndian.Uint64(v) == 0 {
+			return fmt.Errorf("replica: actor identity: %w", ErrCorruptRecord)
+		}
+		s.actor = Actor(binary.BigEndian.Uint64(v))
+		return nil
+	}
+	if !errors.Is(err, pebble.ErrNotFound) {
+		return fmt.Errorf("replica: read actor: %w", err)
+	}
+	var b [8]byte
+	for binary.BigEndian.Uint64(b[:]) == 0 {
+		_, _ = rand.Read(b[:])
+	}
+	if err := s.db.Set(metaActor, b[:], pebble.Sync); err != nil {
+		return fmt.Errorf("replica: write actor: %w", err)
+	}
+	s.actor = Actor(binary.BigEndian.Uint64(b[:]))
+	return nil
+}
+
+func (s *Store) countLive() error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceData}, UpperBound: []byte{spaceData + 1}})
+	if err != nil {
+		return fmt.Errorf("replica: count keys: %w", err)
+	}
+	var n int64
+	for it.First(); it.Valid(); it.Next() {
+		ss, err := DecodeRecord(it.Value())
+		if err != nil {
+			s.corrupt.Add(1)
+			s.log.Error("corrupt record", "key_len", len(it.Key())-1)
+			continue
+		}
+		if _, ok := ss.Value(); ok {
+			n++
+		}
+	}
+	s.live.Store(n)
+	return it.Close()
+}
+
+// Actor returns the identity this store's node uses to coordinate writes.
+func (s *Store) Actor() Actor { return s.actor }
+
+// Get returns the siblings of key; an absent key has none. The result is
+// the caller's. It does not block on other readers or writers.
+func (s *Store) Get(ctx context.Context, key []byte) (Siblings, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.open.RUnlock()
+	s.reads.Add(1)
+	return s.get(key)
+}
+
+func (s *Store) get(key []byte) (Siblings, error) {
+	k := dataKey(key)
+	v, closer, err := s.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("replica: get: %w", err)
+	}
+	rec := append([]byte(nil), v...)
+	_ = closer.Close()
+	ss, err := DecodeRecord(rec)
+	if err != nil {
+		s.corrupt.Add(1)
+		s.log.Error("corrupt record", "key_len", len(key))
+		return nil, err
+	}
+	return ss, nil
+}
+
+// Update atomically replaces the siblings of key with fn(current). If fn
+// returns an error, nothing is written and Update returns it. If the result
+// holds the same versions as the current set, nothing is written either.
+// Update returns the siblings stored afterwards. fn runs with the key locked
+// and must not call back into the Store; it must not modify cur.
+// Update blocks until the write is durable as configured.
+func (s *Store) Update(ctx context.Context, key []byte, fn func(cur Siblings) (Siblings, error)) (Siblings, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.open.RUnlock()
+	mu := &s.locks[maphash.Bytes(s.seed, key)%lockStripes]
+	mu.Lock()
+	defer mu.Unlock()
+	cur, err := s.get(key)
+	if err != nil {
+		return nil, err
+	}
+	next, err := fn(cur)
+	if err != nil {
+		return nil, err
+	}
+	if SameVersions(cur, next) {
+		return cur, nil
+	}
+	if len(next) == 0 {
+		err = s.db.Delete(dataKey(key), s.wo)
+	} else {
+		err = s.db.Set(dataKey(key), EncodeRecord(next), s.wo)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("replica: write: %w", err)
+	}
+	s.writes.Add(1)
+	_, was := cur.Value()
+	_, is := next.Value()
+	switch {
+	case is && !was:
+		s.live.Add(1)
+	case was && !is:
+		s.live.Add(-1)
+	}
+	return next, nil
+}
+
+// Merge syncs the sibling set in (from another replica or a coordinator)
+// into key's stored set and returns the result. It writes only if in holds
+// versions the store did not have.
+func (s *Store) Merge(ctx context.Context, key []byte, in Siblings) (Siblings, error) {
+	return s.Update(ctx, key, func(cur Siblings) (Siblings, error) { return Sync(cur, in), nil })
+}
+
+// Stats returns the store's counters.
+func (s *Store) Stats() Stats {
+	st := Stats{
+		Keys:           s.live.Load(),
+		Reads:          s.reads.Load(),
+		Writes:         s.writes.Load(),
+		CorruptRecords: s.corrupt.Load(),
+	}
+	s.open.RLock()
+	defer s.open.RUnlock()
+	if !s.closed.Load() {
+		st.DiskBytes = s.db.Metrics().DiskSpaceUsage()
+	}
+	return st
+}
+
+// Close flushes nothing further and closes pebble. Writes acknowledged
+// before Close are durable as configured. Later calls return ErrClosed.
+func (s *Store) Close() error {
+	s.open.Lock() // waits for operations in flight
+	defer s.open.Unlock()
+	if s.closed.Swap(true) {
+		return ErrClosed
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("replica: close: %w", err)
+	}
+	return nil
+}
+
+// enter admits an operation: on success the caller holds s.open for reading
+// and must release it.
+func (s *Store) enter(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.open.RLock()
+	if s.closed.Load() {
+		s.open.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func dataKey(key []byte) []byte {
+	k := make([]byte, 1+len(key))
+	k[0] = spaceData
+	copy(k[1:], key)
+	return k
+}
+
+// pebbleLogger adapts slog to pebble's logger.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug("pebble", "msg", fmt.Sprintf(format, args...))
+}
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error("pebble", "msg", fmt.Sprintf(format, args...))
+}
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	p.l.Error("pebble fatal", "msg", fmt.Sprintf(format, args...))
+	panic(fmt.Sprintf(format, args...))
+}

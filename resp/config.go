@@ -1,0 +1,54 @@
+package resp
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+)
+
+// Config configures the RESP front end.
+type Config struct {
+	// Listen is the client address, host:port. Default "127.0.0.1:6379".
+	Listen string
+	// RequirePass, when not empty, is the password clients must AUTH with.
+	// Default empty (no authentication).
+	RequirePass string
+	// MaxClients is the maximum number of connected clients; further
+	// connections get "ERR max number of clients reached". Default 10000.
+	MaxClients int
+	// MaxValueSize is the largest value (and any single bulk string) a
+	// request may carry, in bytes. Checked before the bytes are read.
+	// Default 64 MiB.
+	MaxValueSize int64
+	// MaxRequestSize is the largest request (all bulk strings of one
+	// command together), in bytes. Default 512 MiB.
+	MaxRequestSize int64
+	// Logger receives the front end's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	return Config{
+		Listen:         "127.0.0.1:6379",
+		MaxClients:     10000,
+		MaxValueSize:   64 << 20,
+		MaxRequestSize: 512 << 20,
+	}
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("resp: listen: %q is not host:port: %w", c.Listen, err)
+	}
+	switch {
+	case c.MaxClients < 1:
+		return fmt.Errorf("resp: maxclients: must be at least 1, got %d", c.MaxClients)
+	case c.MaxValueSize < 1:
+		return fmt.Errorf("resp: max-value-size: must be at least 1, got %d", c.MaxValueSize)
+	case c.MaxRequestSize < c.MaxValueSize:
+		return fmt.Errorf("resp: max-request-size: must be at least max-value-size (%d), got %d", c.MaxValueSize, c.MaxRequestSize)
+	}
+	return nil
+}
