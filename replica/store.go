@@ -35,7 +35,7 @@ type Store struct {
 	seed  maphash.Seed
 
 	// Lock order: open before locks[i].
-	open  sync.RWMutex             // read-held by every operation; Close write-holds it
+	open  sync.RWMutex            // read-held by every operation; Close write-holds it
 	locks [lockStripes]sync.Mutex // striped by key; held across read-modify-write
 
 	live    atomic.Int64 // keys whose Value() is present
