@@ -1,0 +1,159 @@
+package coordinator_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/replica"
+)
+
+// fakeClock is a clock that tests move by hand.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+func newCoordinator(t *testing.T, cfg coordinator.Config) (*coordinator.Coordinator, *replica.Store, *fakeClock) {
+	t.Helper()
+	st, err := replica.Open(replica.Config{Dir: "db", FS: vfs.NewMem(), Durability: replica.DurabilityNone})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	c, err := coordinator.New(cfg, st, clk.now, nil)
+	require.NoError(t, err)
+	return c, st, clk
+}
+
+func values(ss replica.Siblings) []string {
+	var out []string
+	for _, s := range ss.Live() {
+		out = append(out, string(s.Value))
+	}
+	return out
+}
+
+func TestCoordinator_SiblingsFromConcurrentContexts(t *testing.T) {
+	ctx := context.Background()
+	c, _, clk := newCoordinator(t, coordinator.DefaultConfig())
+	key := []byte("cart:42")
+
+	read, err := c.Get(ctx, key, coordinator.ReadOptions{})
+	require.NoError(t, err)
+	require.Empty(t, read)
+	ctx0 := read.Context()
+
+	_, err = c.Put(ctx, key, coordinator.Write{Context: ctx0, Value: coordinator.Value([]byte("apple"))})
+	require.NoError(t, err)
+	clk.t = clk.t.Add(time.Second)
+	_, err = c.Put(ctx, key, coordinator.Write{Context: ctx0, Value: coordinator.Value([]byte("pear"))})
+	require.NoError(t, err)
+
+	read, err = c.Get(ctx, key, coordinator.ReadOptions{})
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"apple", "pear"}, values(read))
+	v, ok := read.Value()
+	require.True(t, ok)
+	require.Equal(t, "pear", string(v), "plain read picks the later write")
+
+	_, err = c.Put(ctx, key, coordinator.Write{Context: read.Context(), Value: coordinator.Value([]byte("apple,pear"))})
+	require.NoError(t, err)
+	read, err = c.Get(ctx, key, coordinator.ReadOptions{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"apple,pear"}, values(read))
+	require.Equal(t, int64(1), c.Stats().SiblingReads)
+}
+
+func TestCoordinator_SupersedeReplacesEverything(t *testing.T) {
+	ctx := context.Background()
+	c, st, _ := newCoordinator(t, coordinator.DefaultConfig())
+	key := []byte("k")
+	for _, v := range []string{"a", "b", "c"} {
+		_, err := c.Put(ctx, key, coordinator.Write{Value: coordinator.Value([]byte(v))}) // empty context: siblings
+		require.NoError(t, err)
+	}
+	prev, err := c.Put(ctx, key, coordinator.Write{Supersede: true, Value: coordinator.Value([]byte("z"))})
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"a", "b", "c"}, values(prev))
+	got, err := st.Get(ctx, key)
+	require.NoError(t, err)
+	require.Equal(t, []string{"z"}, values(got))
+
+	_, err = c.Put(ctx, key, coordinator.Write{Supersede: true, Value: coordinator.Tombstone()})
+	require.NoError(t, err)
+	got, err = c.Get(ctx, key, coordinator.ReadOptions{})
+	require.NoError(t, err)
+	_, ok := got.Value()
+	require.False(t, ok, "deleted key reads as absent")
+	require.Len(t, got, 1, "the delete is a tombstone until anti-entropy collects it")
+	require.Equal(t, int64(0), st.Stats().Keys)
+}
+
+func TestCoordinator_ValueErrorWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	c, st, _ := newCoordinator(t, coordinator.DefaultConfig())
+	errExists := errors.New("exists")
+	before := st.Stats().Writes
+	_, err := c.Put(ctx, []byte("k"), coordinator.Write{Supersede: true, Value: func(replica.Siblings) ([]byte, bool, error) {
+		return nil, false, errExists
+	}})
+	require.ErrorIs(t, err, errExists)
+	require.Equal(t, before, st.Stats().Writes)
+	require.Equal(t, int64(0), c.Stats().Writes)
+}
+
+func TestCoordinator_QuorumOverrides(t *testing.T) {
+	ctx := context.Background()
+	c, _, _ := newCoordinator(t, coordinator.Config{N: 3, R: 2, W: 2, Timeout: time.Second})
+	for _, tc := range []struct {
+		name string
+		q    int
+		err  error
+	}{
+		{name: "default", q: 0},
+		{name: "one", q: 1},
+		{name: "all", q: 3},
+		{name: "above n", q: 4, err: coordinator.ErrBadQuorum},
+		{name: "negative", q: -1, err: coordinator.ErrBadQuorum},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.Get(ctx, []byte("k"), coordinator.ReadOptions{R: tc.q})
+			require.ErrorIs(t, err, tc.err)
+			_, err = c.Put(ctx, []byte("k"), coordinator.Write{W: tc.q, Supersede: true, Value: coordinator.Value([]byte("v"))})
+			require.ErrorIs(t, err, tc.err)
+		})
+	}
+	require.Equal(t, 1, c.Stats().Replicas, "a one-node cluster caps R and W to its one replica")
+}
+
+func TestConfig_Validate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  coordinator.Config
+		want string
+	}{
+		{name: "n", cfg: coordinator.Config{N: 0, R: 1, W: 1, Timeout: time.Second}, want: "n:"},
+		{name: "r", cfg: coordinator.Config{N: 3, R: 4, W: 1, Timeout: time.Second}, want: "r:"},
+		{name: "w", cfg: coordinator.Config{N: 3, R: 1, W: 0, Timeout: time.Second}, want: "w:"},
+		{name: "timeout", cfg: coordinator.Config{N: 3, R: 1, W: 1}, want: "timeout:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.ErrorContains(t, tc.cfg.Validate(), tc.want)
+		})
+	}
+	require.NoError(t, coordinator.DefaultConfig().Validate())
+}
+
+func TestCoordinator_CancelledContext(t *testing.T) {
+	c, _, _ := newCoordinator(t, coordinator.DefaultConfig())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := c.Put(ctx, []byte("k"), coordinator.Write{Supersede: true, Value: coordinator.Value([]byte("v"))})
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = c.Get(ctx, []byte("k"), coordinator.ReadOptions{})
+	require.ErrorIs(t, err, context.Canceled)
+}
