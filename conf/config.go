@@ -1,0 +1,145 @@
+package conf
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/resp"
+)
+
+// Config is the whole configuration of one node.
+type Config struct {
+	// Node identifies this node.
+	Node NodeConfig
+	// Log configures the node's logger.
+	Log LogConfig
+	// ShutdownTimeout bounds a graceful shutdown: how long in-flight
+	// requests may take to finish after SIGINT or SIGTERM before their
+	// connections are closed. Key shutdown-timeout. Default 10s.
+	ShutdownTimeout time.Duration
+	// Replica configures the local store (keys data.dir, durability,
+	// cache-size).
+	Replica replica.Config
+	// Coordinator configures reads and writes over replicas (keys n, r, w,
+	// timeout).
+	Coordinator coordinator.Config
+	// Resp configures the client front end (keys listen, requirepass,
+	// maxclients, max-value-size, max-request-size).
+	Resp resp.Config
+}
+
+// NodeConfig identifies a node.
+type NodeConfig struct {
+	// ID names the node in logs and, with the cluster, in the ring. 1 to
+	// 64 characters out of A-Z a-z 0-9 . _ -. Key node.id. Default: the
+	// host name, lower-cased with other characters turned into '-' and cut
+	// to 64 characters, or "dynkv-1" when the host name is unknown. Nodes
+	// sharing a host must be given distinct ids.
+	ID string
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	// Level is the lowest level logged. Key log.level: debug, info, warn
+	// or error. Default info.
+	Level slog.Level
+	// Format is "text" (logfmt-style key=value) or "json". Key log.format.
+	// Default "text".
+	Format string
+}
+
+// Log formats.
+const (
+	LogText = "text"
+	LogJSON = "json"
+)
+
+// fallbackNodeID is the node id used when the host name is unknown.
+const fallbackNodeID = "dynkv-1"
+
+const maxNodeIDLen = 64
+
+// DefaultConfig returns the defaults documented on Config and on the nested
+// package configs. The default node id depends on the host name.
+func DefaultConfig() Config {
+	return Config{
+		Node:            NodeConfig{ID: defaultNodeID()},
+		Log:             LogConfig{Level: slog.LevelInfo, Format: LogText},
+		ShutdownTimeout: 10 * time.Second,
+		Replica:         replica.DefaultConfig(),
+		Coordinator:     coordinator.DefaultConfig(),
+		Resp:            resp.DefaultConfig(),
+	}
+}
+
+// defaultNodeID derives a node id from the host name.
+func defaultNodeID() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return fallbackNodeID
+	}
+	if id := sanitizeNodeID(h); id != "" {
+		return id
+	}
+	return fallbackNodeID
+}
+
+// sanitizeNodeID lower-cases s, turns characters not allowed in a node id
+// into '-' and cuts it to the maximum length.
+func sanitizeNodeID(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	b := []byte(s)
+	for i, c := range b {
+		if !nodeIDChar(c) {
+			b[i] = '-'
+		}
+	}
+	if len(b) > maxNodeIDLen {
+		b = b[:maxNodeIDLen]
+	}
+	return string(b)
+}
+
+func nodeIDChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+}
+
+// Validate reports the first invalid field, naming its key.
+func (c Config) Validate() error {
+	if err := validateNodeID(c.Node.ID); err != nil {
+		return err
+	}
+	if c.Log.Format != LogText && c.Log.Format != LogJSON {
+		return fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format)
+	}
+	if c.ShutdownTimeout <= 0 {
+		return fmt.Errorf("shutdown-timeout: must be positive, got %s", c.ShutdownTimeout)
+	}
+	if err := c.Replica.Validate(); err != nil {
+		return err
+	}
+	if err := c.Coordinator.Validate(); err != nil {
+		return err
+	}
+	return c.Resp.Validate()
+}
+
+func validateNodeID(id string) error {
+	if id == "" {
+		return fmt.Errorf("node.id: must not be empty")
+	}
+	if len(id) > maxNodeIDLen {
+		return fmt.Errorf("node.id: must be at most %d characters, got %d", maxNodeIDLen, len(id))
+	}
+	for i := 0; i < len(id); i++ {
+		if !nodeIDChar(id[i]) {
+			return fmt.Errorf("node.id: %q holds %q; use only A-Z a-z 0-9 . _ -", id, id[i])
+		}
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package conf
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dynkv/dynkv/replica"
+)
+
+// EnvPrefix starts the name of every environment variable Load reads.
+const EnvPrefix = "DYNKV_"
+
+// Key is one configuration key: its name, type and documentation, and how
+// it reads and writes its field of Config.
+type Key struct {
+	// Name is the key in files and flags: lower case, dotted ("data.dir").
+	Name string
+	// Type names the accepted values in --help: string, int, size,
+	// duration, or the choices of an enumeration ("none|process|fsync").
+	Type string
+	// Usage is one line of documentation.
+	Usage string
+	// Secret keys' values are never logged or printed.
+	Secret bool
+
+	set func(c *Config, s string) error
+	get func(c Config) string
+	// example is a valid value other than the default, for tests.
+	example string
+}
+
+// Env returns the environment variable that sets k: EnvPrefix followed by
+// the name upper-cased, with dots and dashes turned into underscores.
+func (k Key) Env() string { return EnvName(k.Name) }
+
+// EnvName returns the environment variable for the key named name.
+func EnvName(name string) string {
+	return EnvPrefix + strings.NewReplacer(".", "_", "-", "_").Replace(strings.ToUpper(name))
+}
+
+// Value returns the text form of k's value in c, which Load reads back as
+// the same value. Callers must not log the value of a Secret key.
+func (k Key) Value(c Config) string { return k.get(c) }
+
+// Default returns the text form of k's default value.
+func (k Key) Default() string { return k.get(DefaultConfig()) }
+
+// Keys returns every configuration key, in the order --help lists them.
+// The slice is new on every call.
+func Keys() []Key {
+	return []Key{
+		stringKey("node.id", "node id, unique in a cluster; default derived from the host name", "node-7",
+			func(c *Config) *string { return &c.Node.ID }),
+		stringKey("listen", "client (RESP) address, host:port", "127.0.0.1:7000",
+			func(c *Config) *string { return &c.Resp.Listen }),
+		stringKey("data.dir", "data directory", "/var/lib/dynkv",
+			func(c *Config) *string { return &c.Replica.Dir }),
+		{
+			Name: "durability", Type: "none|process|fsync",
+			Usage: "when a write is acknowledged: none (in memory), process (survives kill -9), fsync (survives power loss)",
+			set: func(c *Config, s string) error {
+				d, err := parseEnum(s, string(replica.DurabilityNone), string(replica.DurabilityProcess), string(replica.DurabilityFsync))
+				c.Replica.Durability = replica.Durability(d)
+				return err
+			},
+			get:     func(c Config) string { return string(c.Replica.Durability) },
+			example: "fsync",
+		},
+		sizeKey("cache-size", "block cache of the store", "128mb",
+			func(c *Config) *int64 { return &c.Replica.CacheBytes }),
+		{
+			Name: "requirepass", Type: "string", Secret: true,
+			Usage:   "password clients must AUTH with; empty means none",
+			set:     func(c *Config, s string) error { c.Resp.RequirePass = s; return nil },
+			get:     func(c Config) string { return c.Resp.RequirePass },
+			example: "s3cret",
+		},
+		intKey("maxclients", "maximum number of connected clients", "50",
+			func(c *Config) *int { return &c.Resp.MaxClients }),
+		sizeKey("max-value-size", "largest value or argument a request may carry", "1mb",
+			func(c *Config) *int64 { return &c.Resp.MaxValueSize }),
+		sizeKey("max-request-size", "largest request, all arguments together", "2gb",
+			func(c *Config) *int64 { return &c.Resp.MaxRequestSize }),
+		intKey("n", "replicas of each key", "5", func(c *Config) *int { return &c.Coordinator.N }),
+		intKey("r", "replicas that must answer a read", "1", func(c *Config) *int { return &c.Coordinator.R }),
+		intKey("w", "replicas that must acknowledge a write", "3", func(c *Config) *int { return &c.Coordinator.W }),
+		{
+			Name: "timeout", Type: "duration", Usage: "deadline of one read or write over the replicas",
+			set:     durationSetter(func(c *Config) *time.Duration { return &c.Coordinator.Timeout }),
+			get:     func(c Config) string { return c.Coordinator.Timeout.String() },
+			example: "1.5s",
+		},
+		{
+			Name: "shutdown-timeout", Type: "duration", Usage: "how long in-flight requests may take to finish on SIGINT or SIGTERM",
+			set:     durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
+			get:     func(c Config) string { return c.ShutdownTimeout.String() },
+			example: "30s",
+		},
+		{
+			Name: "log.level", Type: "debug|info|warn|error", Usage: "lowest level logged",
+			set: func(c *Config, s string) (err error) {
+				c.Log.Level, err = parseLevel(s)
+				return err
+			},
+			get:     func(c Config) string { return formatLevel(c.Log.Level) },
+			example: "debug",
+		},
+		{
+			Name: "log.format", Type: "text|json", Usage: "log format, on standard error",
+			set: func(c *Config, s string) (err error) {
+				c.Log.Format, err = parseEnum(s, LogText, LogJSON)
+				return err
+			},
+			get:     func(c Config) string { return c.Log.Format },
+			example: "json",
+		},
+	}
+}
+
+func stringKey(name, usage, example string, field func(*Config) *string) Key {
+	return Key{
+		Name: name, Type: "string", Usage: usage, example: example,
+		set: func(c *Config, s string) error { *field(c) = s; return nil },
+		get: func(c Config) string { return *field(&c) },
+	}
+}
+
+func intKey(name, usage, example string, field func(*Config) *int) Key {
+	return Key{
+		Name: name, Type: "int", Usage: usage, example: example,
+		set: func(c *Config, s string) (err error) {
+			*field(c), err = parseInt(s)
+			return err
+		},
+		get: func(c Config) string { return strconv.Itoa(*field(&c)) },
+	}
+}
+
+func sizeKey(name, usage, example string, field func(*Config) *int64) Key {
+	return Key{
+		Name: name, Type: "size", Usage: usage + ", bytes (suffixes: 64mb = 64MiB = 64*1024*1024; 64m = 64*1000*1000)", example: example,
+		set: func(c *Config, s string) (err error) {
+			*field(c), err = parseSize(s)
+			return err
+		},
+		get: func(c Config) string { return formatSize(*field(&c)) },
+	}
+}
+
+func durationSetter(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, s string) (err error) {
+		*field(c), err = parseDuration(s)
+		return err
+	}
+}
