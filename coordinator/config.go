@@ -13,6 +13,9 @@ type Config struct {
 	R int
 	// W is the number of replicas that must acknowledge a write. Default 2.
 	W int
+	// NoFallbacks disables the sloppy quorum: reads and writes use only a
+	// key's home nodes. For tests and strict deployments. Default false.
+	NoFallbacks bool
 	// Timeout bounds one operation when the caller's ctx has no earlier
 	// deadline. Default 5s.
 	Timeout time.Duration

@@ -161,8 +161,10 @@ func (s *Store) Get(ctx context.Context, key []byte) (Siblings, error) {
 	return s.get(key)
 }
 
-func (s *Store) get(key []byte) (Siblings, error) {
-	k := dataKey(key)
+func (s *Store) get(key []byte) (Siblings, error) { return s.getRaw(dataKey(key)) }
+
+// getRaw reads the record under the pebble key k.
+func (s *Store) getRaw(k []byte) (Siblings, error) {
 	v, closer, err := s.db.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, nil
@@ -175,7 +177,7 @@ func (s *Store) get(key []byte) (Siblings, error) {
 	ss, err := DecodeRecord(rec)
 	if err != nil {
 		s.corrupt.Add(1)
-		s.log.Error("corrupt record", "key_len", len(key))
+		s.log.Error("corrupt record", "space", string(k[:1]), "key_len", len(k)-1)
 		return nil, err
 	}
 	return ss, nil
@@ -188,14 +190,19 @@ func (s *Store) get(key []byte) (Siblings, error) {
 // and must not call back into the Store; it must not modify cur.
 // Update blocks until the write is durable as configured.
 func (s *Store) Update(ctx context.Context, key []byte, fn func(cur Siblings) (Siblings, error)) (Siblings, error) {
+	return s.update(ctx, dataKey(key), fn)
+}
+
+// update is Update of the record under the pebble key k, in any key space.
+func (s *Store) update(ctx context.Context, k []byte, fn func(cur Siblings) (Siblings, error)) (Siblings, error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
 	defer s.open.RUnlock()
-	mu := &s.locks[maphash.Bytes(s.seed, key)%lockStripes]
+	mu := &s.locks[maphash.Bytes(s.seed, k)%lockStripes]
 	mu.Lock()
 	defer mu.Unlock()
-	cur, err := s.get(key)
+	cur, err := s.getRaw(k)
 	if err != nil {
 		return nil, err
 	}
@@ -207,14 +214,17 @@ func (s *Store) Update(ctx context.Context, key []byte, fn func(cur Siblings) (S
 		return cur, nil
 	}
 	if len(next) == 0 {
-		err = s.db.Delete(dataKey(key), s.wo)
+		err = s.db.Delete(k, s.wo)
 	} else {
-		err = s.db.Set(dataKey(key), EncodeRecord(next), s.wo)
+		err = s.db.Set(k, EncodeRecord(next), s.wo)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("replica: write: %w", err)
 	}
 	s.writes.Add(1)
+	if k[0] != spaceData {
+		return next, nil
+	}
 	_, was := cur.Value()
 	_, is := next.Value()
 	switch {

@@ -1,0 +1,84 @@
+package coordinator
+
+import (
+	"context"
+	"sync"
+
+	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/ring"
+)
+
+// Cluster is what the coordinator needs of membership: who it is, the
+// current ring, and which nodes are alive. Ring membership is not liveness:
+// a node that is down stays in the ring and Alive reports it down.
+type Cluster interface {
+	Self() string
+	Ring() *ring.Ring
+	Alive(node string) bool
+}
+
+// Peer is another node's store. *replica.Client implements it.
+type Peer interface {
+	// Get returns the node's siblings of key; with hintFor set, merged with
+	// what it holds as hints for that node.
+	Get(ctx context.Context, key []byte, hintFor string) (replica.Siblings, error)
+	// Merge syncs ss into the node's siblings of key.
+	Merge(ctx context.Context, key []byte, ss replica.Siblings) error
+	// PutHint asks the node to hold ss for node hintFor.
+	PutHint(ctx context.Context, hintFor string, key []byte, ss replica.Siblings) error
+}
+
+var _ Peer = (*replica.Client)(nil)
+
+// single is the Cluster of a one-node deployment.
+type single struct{ r *ring.Ring }
+
+func (s single) Self() string         { return s.r.Nodes()[0].ID }
+func (s single) Ring() *ring.Ring     { return s.r }
+func (s single) Alive(id string) bool { return id == s.Self() }
+
+// plan is the replica set of one operation: the key's N home nodes and, in
+// order, the fallbacks that may stand in for those that are down or fail.
+type plan struct {
+	home []string // the first N of the preference list
+
+	mu        sync.Mutex
+	fallbacks []string // alive nodes after the first N, not yet used
+}
+
+func (c *Coordinator) plan(key []byte) *plan {
+	r := c.cluster.Ring()
+	pl := r.PreferenceList(r.PartitionOf(key))
+	n := min(c.cfg.N, len(pl))
+	p := &plan{home: pl[:n]}
+	if !c.cfg.NoFallbacks {
+		for _, id := range pl[n:] {
+			if c.cluster.Alive(id) {
+				p.fallbacks = append(p.fallbacks, id)
+			}
+		}
+	}
+	return p
+}
+
+// nextFallback hands out the next unused fallback, or "" when none is left.
+func (p *plan) nextFallback() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.fallbacks) == 0 {
+		return ""
+	}
+	f := p.fallbacks[0]
+	p.fallbacks = p.fallbacks[1:]
+	return f
+}
+
+// isHome reports whether node is one of the key's home nodes.
+func (p *plan) isHome(node string) bool {
+	for _, h := range p.home {
+		if h == node {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,234 @@
+package coordinator_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/internal/clustertest"
+	"github.com/dynkv/dynkv/replica"
+)
+
+func set(v string) coordinator.Write {
+	return coordinator.Write{Supersede: true, Value: coordinator.Value([]byte(v))}
+}
+
+// TestCluster_AvailabilityMatrix checks, with fallbacks disabled, that for
+// every R and W an operation succeeds exactly when enough of the key's
+// replicas are up, and otherwise fails fast with the quorum error.
+func TestCluster_AvailabilityMatrix(t *testing.T) {
+	ctx := context.Background()
+	cfg := clustertest.Config()
+	cfg.NoFallbacks = true
+	c := clustertest.New(t, 5, cfg)
+	key := []byte("matrix")
+	home := c.Home(key)
+	coord := c.Node(home[0]).Coord
+	for down := 0; down <= 2; down++ {
+		for _, id := range home[1 : 1+down] {
+			c.Kill(id)
+		}
+		up := 3 - down
+		for q := 1; q <= 3; q++ {
+			t.Run(fmt.Sprintf("down=%d q=%d", down, q), func(t *testing.T) {
+				_, err := coord.Put(ctx, key, coordinator.Write{W: q, Supersede: true, Value: coordinator.Value([]byte("v"))})
+				_, rerr := coord.Get(ctx, key, coordinator.ReadOptions{R: q})
+				if q <= up {
+					require.NoError(t, err, "write")
+					require.NoError(t, rerr, "read")
+				} else {
+					require.ErrorIs(t, err, coordinator.ErrQuorum, "write")
+					require.ErrorIs(t, rerr, coordinator.ErrQuorum, "read")
+				}
+			})
+		}
+		for _, id := range home[1 : 1+down] {
+			c.Restart(id)
+		}
+	}
+}
+
+// TestCluster_SloppyQuorum: with 2 of a key's 3 home replicas down, W=2
+// writes succeed through fallbacks, and reads see them.
+func TestCluster_SloppyQuorum(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 5, clustertest.Config())
+	key := []byte("sloppy")
+	home := c.Home(key)
+	c.Kill(home[1])
+	c.Kill(home[2])
+	coord := c.Node(home[0]).Coord
+	_, err := coord.Put(ctx, key, set("kept"))
+	require.NoError(t, err)
+	ss, err := coord.Get(ctx, key, coordinator.ReadOptions{R: 2})
+	require.NoError(t, err)
+	v, ok := ss.Value()
+	require.True(t, ok)
+	require.Equal(t, "kept", string(v))
+	require.Equal(t, 2, c.HintsHeld(ctx), "one hint per missing home node")
+}
+
+// TestCluster_HintedHandoff: a replica that was down while 100 keys were
+// written gets every one of them from hints once it is back; the control
+// without handoff finds them missing.
+func TestCluster_HintedHandoff(t *testing.T) {
+	for _, handoff := range []bool{true, false} {
+		t.Run(fmt.Sprintf("handoff=%v", handoff), func(t *testing.T) {
+			ctx := context.Background()
+			c := clustertest.New(t, 5, clustertest.Config())
+			victim := "node-1"
+			c.Kill(victim)
+			var keys [][]byte
+			for i := 0; len(keys) < 100; i++ {
+				key := []byte(fmt.Sprintf("k%d", i))
+				home := c.Home(key)
+				if !slices.Contains(home, victim) {
+					continue
+				}
+				coordID := home[0]
+				if coordID == victim {
+					coordID = home[1]
+				}
+				_, err := c.Node(coordID).Coord.Put(ctx, key, set(string(key)))
+				require.NoError(t, err)
+				keys = append(keys, key)
+			}
+			c.Restart(victim)
+			if handoff {
+				require.Equal(t, 100, c.ReplayHints(ctx))
+				require.Zero(t, c.HintsHeld(ctx), "delivered hints are deleted")
+			}
+			for _, id := range c.Others(victim) {
+				c.Kill(id)
+			}
+			missing := 0
+			for _, key := range keys {
+				ss, err := c.Node(victim).Store.Get(ctx, key)
+				require.NoError(t, err)
+				if v, ok := ss.Value(); !ok || string(v) != string(key) {
+					missing++
+				}
+			}
+			if handoff {
+				require.Zero(t, missing)
+			} else {
+				require.Equal(t, 100, missing, "without handoff the victim must miss every write")
+			}
+		})
+	}
+}
+
+// TestCluster_HintsSurviveKill: the node holding hints is killed and
+// restarted before the home node returns; the hints are still delivered.
+func TestCluster_HintsSurviveKill(t *testing.T) {
+	ctx := context.Background()
+	cfg := clustertest.Config()
+	cfg.NoFallbacks = true // the coordinator keeps the hint itself
+	c := clustertest.New(t, 3, cfg)
+	key := []byte("durable-hint")
+	home := c.Home(key)
+	c.Kill(home[2])
+	_, err := c.Node(home[0]).Coord.Put(ctx, key, set("v"))
+	require.NoError(t, err)
+	c.Kill(home[0])
+	c.Restart(home[0])
+	c.Restart(home[2])
+	require.Equal(t, 1, c.ReplayHints(ctx))
+	ss, err := c.Node(home[2]).Store.Get(ctx, key)
+	require.NoError(t, err)
+	v, _ := ss.Value()
+	require.Equal(t, "v", string(v))
+}
+
+// TestCluster_ReadRepair: one read makes a stale replica current, and reads
+// of consistent keys write nothing.
+func TestCluster_ReadRepair(t *testing.T) {
+	ctx := context.Background()
+	cfg := clustertest.Config()
+	cfg.NoFallbacks = true
+	c := clustertest.New(t, 5, cfg)
+	key := []byte("repair")
+	home := c.Home(key)
+	c.Kill(home[2])
+	coord := c.Node(home[0]).Coord
+	_, err := coord.Put(ctx, key, set("new"))
+	require.NoError(t, err)
+	c.Restart(home[2]) // hints not replayed: home[2] is stale
+	stale, err := c.Node(home[2]).Store.Get(ctx, key)
+	require.NoError(t, err)
+	require.Empty(t, stale)
+
+	_, err = coord.Get(ctx, key, coordinator.ReadOptions{R: 3})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		ss, err := c.Node(home[2]).Store.Get(ctx, key)
+		v, _ := ss.Value()
+		return err == nil && string(v) == "new"
+	}, 5e9, 1e6, "read repair must bring the stale replica up to date")
+
+	// Consistent keys: 10,000 reads write nothing anywhere.
+	require.Equal(t, 1, c.ReplayHints(ctx)) // the hint is now redundant; delivering it writes nothing new
+	writes := func() int64 {
+		var n int64
+		for _, id := range c.IDs() {
+			n += c.Node(id).Store.Stats().Writes
+		}
+		return n
+	}
+	before := writes()
+	for i := 0; i < 10_000; i++ {
+		_, err := c.Node(home[i%3]).Coord.Get(ctx, key, coordinator.ReadOptions{R: 1 + i%3})
+		require.NoError(t, err)
+	}
+	for _, id := range c.IDs() {
+		require.NoError(t, c.Node(id).Coord.Close()) // waits for background repairs
+	}
+	require.Equal(t, before, writes(), "reads of a consistent key must not write")
+}
+
+// TestCluster_PartitionSiblings: both sides of a partition take DPUTs to the
+// same cart; after healing, a read returns every add as siblings and a
+// merging write collapses them.
+func TestCluster_PartitionSiblings(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 5, clustertest.Config())
+	key := []byte("cart:42")
+	home := c.Home(key)
+	sideA := []string{home[0], c.Others(home...)[0]}
+	sideB := []string{home[1], home[2], c.Others(home...)[1]}
+	c.Partition(sideA, sideB)
+
+	add := func(coordID, item string) {
+		co := c.Node(coordID).Coord
+		ss, err := co.Get(ctx, key, coordinator.ReadOptions{})
+		require.NoError(t, err)
+		_, err = co.Put(ctx, key, coordinator.Write{Context: ss.Context(), Value: coordinator.Value([]byte(item))})
+		require.NoError(t, err)
+	}
+	add(sideA[0], "apple")
+	add(sideB[0], "pear")
+	add(sideB[1], "plum") // supersedes pear: read-modify-write on side B
+
+	c.Heal()
+	c.ReplayHints(ctx)
+	ss, err := c.Node(home[0]).Coord.Get(ctx, key, coordinator.ReadOptions{R: 3})
+	require.NoError(t, err)
+	var vals []string
+	for _, s := range ss.Live() {
+		vals = append(vals, string(s.Value))
+	}
+	require.ElementsMatch(t, []string{"apple", "plum"}, vals)
+
+	_, err = c.Node(home[1]).Coord.Put(ctx, key, coordinator.Write{Context: ss.Context(), Value: coordinator.Value([]byte("apple,plum"))})
+	require.NoError(t, err)
+	ss, err = c.Node(home[2]).Coord.Get(ctx, key, coordinator.ReadOptions{R: 3})
+	require.NoError(t, err)
+	require.Len(t, ss.Live(), 1)
+	require.Equal(t, "apple,plum", string(ss.Live()[0].Value))
+}
+
+var _ = replica.Sync

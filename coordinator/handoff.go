@@ -1,0 +1,67 @@
+package coordinator
+
+import (
+	"context"
+	"time"
+
+	"github.com/dynkv/dynkv/replica"
+)
+
+// ReplayHints hands every hint this node holds for a live node to it, and
+// deletes each once its node has acknowledged it. It returns how many hints
+// were delivered. Hints for nodes that are down, or that fail, stay.
+func (c *Coordinator) ReplayHints(ctx context.Context) (int, error) {
+	const batch = 256
+	delivered := 0
+	var after *replica.Hint
+	for {
+		hs, err := c.local.Hints(ctx, "", after, batch)
+		if err != nil {
+			return delivered, err
+		}
+		if len(hs) == 0 {
+			return delivered, nil
+		}
+		for _, h := range hs {
+			if h.Node == c.cluster.Self() {
+				// A hint for this very node: it is home again.
+				if _, err := c.local.Merge(ctx, h.Key, h.Siblings); err == nil {
+					_ = c.local.DeleteHint(ctx, h.Node, h.Key, h.Siblings)
+					delivered++
+				}
+				continue
+			}
+			if !c.cluster.Alive(h.Node) {
+				continue
+			}
+			if err := c.peer(h.Node).Merge(ctx, h.Key, h.Siblings); err != nil {
+				c.log.Debug("hint delivery failed", "node", h.Node, "err", err)
+				continue
+			}
+			if err := c.local.DeleteHint(ctx, h.Node, h.Key, h.Siblings); err != nil {
+				return delivered, err
+			}
+			delivered++
+			c.handedOff.Add(1)
+		}
+		after = &hs[len(hs)-1]
+	}
+}
+
+// RunHandoff replays hints every interval until ctx is done.
+func (c *Coordinator) RunHandoff(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := c.ReplayHints(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("hint replay failed", "err", err)
+		} else if n > 0 {
+			c.log.Info("hints handed off", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package coordinator
+
+import (
+	"context"
+
+	"github.com/dynkv/dynkv/replica"
+)
+
+// ReadOptions are per-request overrides of a read.
+type ReadOptions struct {
+	R int // replicas that must answer; 0 means Config.R
+}
+
+// readResult is one replica's answer.
+type readResult struct {
+	node, home string
+	ss         replica.Siblings
+	err        error
+}
+
+// Get returns the merged siblings of key from R of its replicas: the first
+// N healthy nodes of its preference list, a fallback standing in for each
+// home node that is down or fails. Replicas that answer later still count
+// for read repair: every home replica found stale is sent the merged set in
+// the background.
+func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (replica.Siblings, error) {
+	p := c.plan(key)
+	r, err := c.quorum(opt.R, c.cfg.R, p)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.deadline(ctx)
+	defer cancel()
+	// Replica reads outlive the request (bounded by Timeout), so that late
+	// answers still serve read repair.
+	opCtx, opCancel := context.WithTimeout(c.bg, c.cfg.Timeout)
+	results := make(chan readResult, len(p.home))
+	for _, home := range p.home {
+		go func() { results <- c.readOne(opCtx, p, home, key) }()
+	}
+	var merged replica.Siblings
+	var got []readResult
+	ok, lastErr := 0, error(nil)
+wait:
+	for len(got) < len(p.home) && ok < r {
+		select {
+		case res := <-results:
+			got = append(got, res)
+			if res.err != nil {
+				lastErr = res.err
+				continue
+			}
+			merged = replica.Sync(merged, res.ss)
+			ok++
+		case <-ctx.Done():
+			lastErr = ctx.Err()
+			break wait
+		}
+	}
+	if ok < r {
+		opCancel()
+		c.log.Debug("read quorum failed", "need", r, "got", ok, "err", lastErr)
+		if len(p.home) == 1 && lastErr != nil {
+			return nil, lastErr
+		}
+		return nil, &QuorumError{Op: "read", Need: r, Got: ok}
+	}
+	c.reads.Add(1)
+	if len(merged.Live()) > 1 {
+		c.siblingReads.Add(1)
+	}
+	c.repairAfterRead(key, merged, got, results, len(p.home)-len(got), opCancel)
+	return merged, nil
+}
+
+// readOne reads key for one home node: from it when it is alive and
+// answers, else from the next fallback, with the hints held for it.
+func (c *Coordinator) readOne(ctx context.Context, p *plan, home string, key []byte) readResult {
+	node := home
+	if home == c.cluster.Self() || c.cluster.Alive(home) {
+		ss, err := c.replicaGet(ctx, home, home, key)
+		if err == nil || home == c.cluster.Self() {
+			return readResult{node: home, home: home, ss: ss, err: err}
+		}
+	}
+	for {
+		if node = p.nextFallback(); node == "" {
+			return readResult{node: home, home: home, err: ErrQuorum}
+		}
+		ss, err := c.replicaGet(ctx, node, home, key)
+		if err == nil {
+			return readResult{node: node, home: home, ss: ss}
+		}
+	}
+}
+
+// repairAfterRead waits in the background for the pending answers, then
+// sends the merged set to every home replica that answered with less.
+func (c *Coordinator) repairAfterRead(key []byte, merged replica.Siblings, got []readResult, results <-chan readResult, pending int, done context.CancelFunc) {
+	c.background(func(ctx context.Context) {
+		defer done()
+		for range pending {
+			select {
+			case res := <-results:
+				got = append(got, res)
+				if res.err == nil {
+					merged = replica.Sync(merged, res.ss)
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+		for _, res := range got {
+			if res.err != nil || res.node != res.home || replica.SameVersions(res.ss, merged) {
+				continue
+			}
+			var err error
+			if res.node == c.cluster.Self() {
+				_, err = c.local.Merge(ctx, key, merged)
+			} else {
+				err = c.peer(res.node).Merge(ctx, key, merged)
+			}
+			if err == nil {
+				c.repairs.Add(1)
+			}
+		}
+	})
+}

@@ -1,0 +1,142 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+
+	"github.com/dynkv/dynkv/replica"
+)
+
+// Write describes one write.
+type Write struct {
+	// Context lists the versions the write supersedes (what the client
+	// read). Ignored when Supersede is set.
+	Context replica.VV
+	// Supersede makes the write supersede every version the coordinator
+	// holds for the key, as plain SET and DEL do.
+	Supersede bool
+	// Value computes the new version from the siblings the coordinator
+	// holds, under the key's lock: the value, or a tombstone. An error
+	// aborts the write with nothing written, and Put returns it.
+	Value func(cur replica.Siblings) (value []byte, tombstone bool, err error)
+	// W is the number of replicas that must acknowledge; 0 means Config.W.
+	W int
+}
+
+// Value returns a Write.Value function that always writes v.
+func Value(v []byte) func(replica.Siblings) ([]byte, bool, error) {
+	return func(replica.Siblings) ([]byte, bool, error) { return v, false, nil }
+}
+
+// Tombstone returns a Write.Value function that always deletes.
+func Tombstone() func(replica.Siblings) ([]byte, bool, error) {
+	return func(replica.Siblings) ([]byte, bool, error) { return nil, true, nil }
+}
+
+// Put performs w on key and returns the siblings the coordinator held
+// before it (what SET GET, GETSET and DEL report). The coordinator applies
+// the write to its own replica first, then sends the resulting sibling set
+// to the key's other home nodes in parallel and returns once W replicas
+// (itself included) hold it. A home node that is down or fails is replaced
+// by the next healthy fallback, which holds the write as a hint for it; when
+// no fallback is left, the coordinator keeps the hint. Either way the home
+// node gets the write when it is healthy again.
+func (c *Coordinator) Put(ctx context.Context, key []byte, w Write) (prev replica.Siblings, err error) {
+	p := c.plan(key)
+	need, err := c.quorum(w.W, c.cfg.W, p)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.deadline(ctx)
+	defer cancel()
+	actor, ts := c.local.Actor(), c.now().UnixNano()
+	next, err := c.local.Update(ctx, key, func(cur replica.Siblings) (replica.Siblings, error) {
+		prev = cur
+		value, tomb, err := w.Value(cur)
+		if err != nil {
+			return nil, err
+		}
+		vctx := w.Context
+		if w.Supersede {
+			vctx = cur.Context()
+		}
+		return replica.Update(cur, actor, vctx, ts, value, tomb), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.writes.Add(1)
+	if err := c.replicate(ctx, p, key, next, need); err != nil {
+		return nil, err
+	}
+	return prev, nil
+}
+
+// replicate sends ss to the home nodes other than this one and waits until
+// need replicas in all (this one included) hold it. Deliveries still under
+// way when it returns finish in the background.
+func (c *Coordinator) replicate(ctx context.Context, p *plan, key []byte, ss replica.Siblings, need int) error {
+	self := c.cluster.Self()
+	acks := make(chan bool, len(p.home))
+	others := 0
+	for _, home := range p.home {
+		if home == self {
+			continue
+		}
+		others++
+		c.background(func(bctx context.Context) { acks <- c.deliver(bctx, p, home, key, ss) })
+	}
+	got := 1 // this node's own replica
+	if !p.isHome(self) {
+		// A coordinator outside the key's home nodes only relays; its own
+		// copy does not count.
+		got = 0
+	}
+	for answered := 0; got < need && answered < others; answered++ {
+		select {
+		case ok := <-acks:
+			if ok {
+				got++
+			}
+		case <-ctx.Done():
+			return &QuorumError{Op: "write", Need: need, Got: got}
+		}
+	}
+	if got < need {
+		return &QuorumError{Op: "write", Need: need, Got: got}
+	}
+	return nil
+}
+
+// deliver gets ss to home, or a hint for home to a fallback, and reports
+// whether a node other than this one now holds it. If neither is possible,
+// this node keeps the hint.
+func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []byte, ss replica.Siblings) bool {
+	if c.cluster.Alive(home) {
+		err := c.peer(home).Merge(ctx, key, ss)
+		if err == nil {
+			return true
+		}
+		c.log.Debug("replica write failed", "node", home, "err", err)
+	}
+	for {
+		f := p.nextFallback()
+		if f == "" {
+			break
+		}
+		if err := c.peer(f).PutHint(ctx, home, key, ss); err == nil {
+			c.hinted.Add(1)
+			return true
+		}
+	}
+	// No fallback took it: keep the hint here, even past the request's
+	// deadline, so the home node gets the write.
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
+	defer cancel()
+	if err := c.local.PutHint(hctx, home, key, ss); err != nil && !errors.Is(err, replica.ErrClosed) {
+		c.log.Error("keep hint failed", "node", home, "err", err)
+	} else if err == nil {
+		c.hinted.Add(1)
+	}
+	return false
+}

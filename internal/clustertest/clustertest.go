@@ -1,0 +1,231 @@
+// Package clustertest runs a dynkv cluster inside one test process: every
+// node has a real replica.Store on pebble's in-memory (crashable)
+// filesystem and a coordinator, and the nodes talk over memnet. Tests kill,
+// restart, partition and heal nodes; liveness is what a perfect failure
+// detector would report (a node sees another alive when it is running and
+// reachable from it).
+package clustertest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/internal/memnet"
+	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/ring"
+)
+
+// Node is one member of a test cluster.
+type Node struct {
+	ID    string
+	Store *replica.Store            // nil while the node is down
+	Coord *coordinator.Coordinator // nil while the node is down
+	fs    *vfs.MemFS
+}
+
+// Cluster is a test cluster. Its methods are safe for concurrent use, but
+// tests usually drive faults from one goroutine.
+type Cluster struct {
+	t   testing.TB
+	cfg coordinator.Config
+	Net *memnet.Network
+
+	mu struct {
+		sync.Mutex
+		ring  *ring.Ring
+		nodes map[string]*Node
+	}
+}
+
+// Config returns the fast test profile of the coordinator: N=3, R=2, W=2
+// and a short timeout.
+func Config() coordinator.Config {
+	cfg := coordinator.DefaultConfig()
+	cfg.Timeout = 2e9
+	return cfg
+}
+
+// New starts n nodes (node-0 … node-n-1) with cfg and stops them at the
+// end of the test.
+func New(t testing.TB, n int, cfg coordinator.Config) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, cfg: cfg, Net: memnet.New()}
+	ids := make([]ring.Node, n)
+	for i := range ids {
+		ids[i] = ring.Node{ID: fmt.Sprintf("node-%d", i), Weight: 1}
+	}
+	r, err := ring.New(64, ids...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mu.ring = r
+	c.mu.nodes = map[string]*Node{}
+	for _, id := range ids {
+		nd := &Node{ID: id.ID, fs: vfs.NewCrashableMem()}
+		c.mu.nodes[id.ID] = nd
+		c.start(nd)
+	}
+	t.Cleanup(c.stopAll)
+	return c
+}
+
+func (c *Cluster) start(nd *Node) {
+	st, err := replica.Open(replica.Config{Dir: "db", FS: nd.fs, Durability: replica.DurabilityProcess})
+	if err != nil {
+		c.t.Fatalf("open %s: %v", nd.ID, err)
+	}
+	tr := c.Net.Transport(nd.ID)
+	co, err := coordinator.NewCluster(c.cfg, st, view{c: c, self: nd.ID},
+		func(id string) coordinator.Peer { return replica.NewClient(tr, id) }, nil, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.mu.Lock()
+	nd.Store, nd.Coord = st, co
+	c.mu.Unlock()
+	c.Net.Register(nd.ID, st.Serve)
+}
+
+// view is one node's view of the cluster.
+type view struct {
+	c    *Cluster
+	self string
+}
+
+func (v view) Self() string { return v.self }
+func (v view) Ring() *ring.Ring {
+	v.c.mu.Lock()
+	defer v.c.mu.Unlock()
+	return v.c.mu.ring
+}
+func (v view) Alive(id string) bool {
+	if id == v.self {
+		return true
+	}
+	return v.c.Node(id).Store != nil && v.c.Net.Reachable(v.self, id)
+}
+
+// Node returns the node with id.
+func (c *Cluster) Node(id string) *Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	nd := c.mu.nodes[id]
+	if nd == nil {
+		c.t.Fatalf("no node %s", id)
+	}
+	return &Node{ID: nd.ID, Store: nd.Store, Coord: nd.Coord, fs: nd.fs}
+}
+
+// IDs returns the node IDs in order.
+func (c *Cluster) IDs() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []string
+	for id := range c.mu.nodes {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Home returns the N home nodes of key, in preference order.
+func (c *Cluster) Home(key []byte) []string {
+	r := view{c: c}.Ring()
+	return r.PreferenceList(r.PartitionOf(key))[:min(c.cfg.N, len(r.Nodes()))]
+}
+
+// Others returns the nodes that are not among ids.
+func (c *Cluster) Others(ids ...string) []string {
+	return slices.DeleteFunc(c.IDs(), func(id string) bool { return slices.Contains(ids, id) })
+}
+
+// Kill stops node id as kill -9 would: what its store wrote to the
+// operating system survives, nothing is closed gracefully.
+func (c *Cluster) Kill(id string) {
+	c.mu.Lock()
+	nd := c.mu.nodes[id]
+	st, co := nd.Store, nd.Coord
+	nd.Store, nd.Coord = nil, nil
+	c.mu.Unlock()
+	if st == nil {
+		return
+	}
+	c.Net.Unregister(id)
+	_ = co.Close()
+	// The process image is gone: keep only what reached the "OS".
+	crashed := nd.fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 100, RNG: rand.New(rand.NewPCG(1, 1))})
+	_ = st.Close()
+	c.mu.Lock()
+	nd.fs = crashed
+	c.mu.Unlock()
+}
+
+// Restart starts a killed node again on its data.
+func (c *Cluster) Restart(id string) {
+	c.mu.Lock()
+	nd := c.mu.nodes[id]
+	c.mu.Unlock()
+	if nd.Store == nil {
+		c.start(nd)
+	}
+}
+
+// Partition splits the network into groups (see memnet.Network.Partition).
+func (c *Cluster) Partition(groups ...[]string) { c.Net.Partition(groups...) }
+
+// Heal removes every network fault.
+func (c *Cluster) Heal() { c.Net.Heal() }
+
+// ReplayHints runs hinted handoff once on every running node and returns
+// how many hints were delivered.
+func (c *Cluster) ReplayHints(ctx context.Context) int {
+	n := 0
+	for _, id := range c.IDs() {
+		if co := c.Node(id).Coord; co != nil {
+			d, err := co.ReplayHints(ctx)
+			if err != nil {
+				c.t.Fatalf("replay hints on %s: %v", id, err)
+			}
+			n += d
+		}
+	}
+	return n
+}
+
+// HintsHeld returns the number of hints held across running nodes.
+func (c *Cluster) HintsHeld(ctx context.Context) int {
+	n := 0
+	for _, id := range c.IDs() {
+		if st := c.Node(id).Store; st != nil {
+			m, err := st.HintCount(ctx)
+			if err != nil {
+				c.t.Fatal(err)
+			}
+			for _, k := range m {
+				n += k
+			}
+		}
+	}
+	return n
+}
+
+func (c *Cluster) stopAll() {
+	for _, id := range c.IDs() {
+		c.mu.Lock()
+		nd := c.mu.nodes[id]
+		st, co := nd.Store, nd.Coord
+		nd.Store, nd.Coord = nil, nil
+		c.mu.Unlock()
+		if st != nil {
+			_ = co.Close()
+			_ = st.Close()
+		}
+	}
+}

@@ -1,0 +1,96 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Transport carries peer requests to other nodes. Implementations: the TCP
+// transport and internal/memnet (in memory, with fault injection).
+type Transport interface {
+	// Call sends req to node and returns its response. It blocks until the
+	// response arrives, ctx is done or the node is unreachable
+	// (ErrUnreachable). The callee owns neither slice after Call returns.
+	Call(ctx context.Context, node string, req []byte) ([]byte, error)
+}
+
+// ErrUnreachable reports a node the transport could not reach.
+var ErrUnreachable = errors.New("replica: node unreachable")
+
+// Client is another node's store, reached through a Transport. It is safe
+// for concurrent use.
+type Client struct {
+	tr   Transport
+	node string
+}
+
+// NewClient returns the store of node, reached through tr.
+func NewClient(tr Transport, node string) *Client { return &Client{tr: tr, node: node} }
+
+// Node returns the node the client talks to.
+func (c *Client) Node() string { return c.node }
+
+// Get returns the node's siblings of key. With hintFor set, the node also
+// includes what it holds as hints for that node.
+func (c *Client) Get(ctx context.Context, key []byte, hintFor string) (Siblings, error) {
+	r, err := c.call(ctx, Request{Op: OpGet, Key: key, Hint: hintFor})
+	return r.Siblings, err
+}
+
+// Merge syncs ss into the node's siblings of key.
+func (c *Client) Merge(ctx context.Context, key []byte, ss Siblings) error {
+	_, err := c.call(ctx, Request{Op: OpMerge, Key: key, Siblings: ss})
+	return err
+}
+
+// PutHint asks the node to hold ss for node hintFor.
+func (c *Client) PutHint(ctx context.Context, hintFor string, key []byte, ss Siblings) error {
+	_, err := c.call(ctx, Request{Op: OpHint, Key: key, Hint: hintFor, Siblings: ss})
+	return err
+}
+
+func (c *Client) call(ctx context.Context, req Request) (Response, error) {
+	b, err := c.tr.Call(ctx, c.node, EncodeRequest(req))
+	if err != nil {
+		return Response{}, err
+	}
+	resp, err := DecodeResponse(b)
+	if err != nil {
+		return Response{}, err
+	}
+	if resp.Err != nil {
+		return Response{}, fmt.Errorf("replica: %s: %w", c.node, resp.Err)
+	}
+	return resp, nil
+}
+
+// Serve answers one peer request against s. It never panics on any input;
+// a request that does not decode gets an ErrBadRequest response and changes
+// nothing. It is the handler the transports call.
+func (s *Store) Serve(ctx context.Context, req []byte) []byte {
+	r, err := DecodeRequest(req)
+	if err != nil {
+		return EncodeResponse(Response{Err: err})
+	}
+	var ss Siblings
+	switch r.Op {
+	case OpGet:
+		ss, err = s.Get(ctx, r.Key)
+		if err == nil && r.Hint != "" {
+			var h Siblings
+			if h, err = s.GetHint(ctx, r.Hint, r.Key); err == nil {
+				ss = Sync(ss, h)
+			}
+		}
+	case OpMerge:
+		_, err = s.Merge(ctx, r.Key, r.Siblings)
+		ss = nil
+	case OpHint:
+		err = s.PutHint(ctx, r.Hint, r.Key, r.Siblings)
+	}
+	if err != nil {
+		return EncodeResponse(Response{Err: err})
+	}
+	return EncodeResponse(Response{Siblings: ss})
+}
