@@ -125,4 +125,3 @@ func (s *Store) HintCount(ctx context.Context) (map[string]int, error) {
 	}
 	return m, nil
 }
-

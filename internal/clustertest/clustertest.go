@@ -25,7 +25,7 @@ import (
 // Node is one member of a test cluster.
 type Node struct {
 	ID    string
-	Store *replica.Store            // nil while the node is down
+	Store *replica.Store           // nil while the node is down
 	Coord *coordinator.Coordinator // nil while the node is down
 	fs    *vfs.MemFS
 }
