@@ -1,0 +1,389 @@
+package ring
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// GossipConfig configures a node's membership.
+type GossipConfig struct {
+	// NodeID names this node; unique in the cluster. Required.
+	NodeID string
+	// Listen is the gossip address, host:port. Default "127.0.0.1:7946".
+	Listen string
+	// Seeds are gossip addresses of nodes to join through. Empty: a new
+	// one-node cluster (or, with a saved state, the cluster it knew).
+	Seeds []string
+	// Secret, when set, encrypts and authenticates gossip (AES-GCM with a
+	// key derived from it). Every node must share it. Default empty.
+	Secret string
+	// Weight is this node's share of partitions relative to others. Default 1.
+	Weight int
+	// Partitions is Q for a new cluster; every node must agree.
+	// Default DefaultPartitions.
+	Partitions int
+	// ClientAddr and PeerAddr are gossiped so others can reach this node.
+	ClientAddr, PeerAddr string
+	// RejoinInterval is how often the node re-joins its seeds, so that a
+	// partition longer than memberlist's dead-node timeout heals. Default 30s.
+	RejoinInterval time.Duration
+	// Local selects memberlist's fast loopback profile (tests and dev).
+	Local bool
+	// Logger receives membership logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultGossipConfig returns the defaults documented on GossipConfig.
+func DefaultGossipConfig() GossipConfig {
+	return GossipConfig{Listen: "127.0.0.1:7946", Weight: 1, Partitions: DefaultPartitions, RejoinInterval: 30 * time.Second}
+}
+
+// Validate reports the first invalid field.
+func (c GossipConfig) Validate() error {
+	if c.NodeID == "" {
+		return fmt.Errorf("ring: node.id: must not be empty")
+	}
+	if _, _, err := splitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("ring: gossip.listen: %w", err)
+	}
+	for _, s := range c.Seeds {
+		if _, _, err := splitHostPort(s); err != nil {
+			return fmt.Errorf("ring: seeds: %w", err)
+		}
+	}
+	if c.Weight < 1 {
+		return fmt.Errorf("ring: weight: must be at least 1, got %d", c.Weight)
+	}
+	if c.Partitions < 1 || c.Partitions > Slots || c.Partitions&(c.Partitions-1) != 0 {
+		return fmt.Errorf("ring: partitions: %d is not a power of two between 1 and %d", c.Partitions, Slots)
+	}
+	if c.RejoinInterval <= 0 {
+		return fmt.Errorf("ring: rejoin interval: must be positive")
+	}
+	return nil
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q is not host:port", addr)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("%q: bad port", addr)
+	}
+	return h, port, nil
+}
+
+// Member is what one node knows of another.
+type Member struct {
+	ID         string
+	Alive      bool
+	ClientAddr string
+	PeerAddr   string
+	Partitions int // partitions it claims
+}
+
+// Membership is a node's view of the cluster: the ring state it shares by
+// gossip, and liveness from memberlist (SWIM). It implements the
+// coordinator's Cluster. Safe for concurrent use.
+type Membership struct {
+	cfg     GossipConfig
+	log     *slog.Logger
+	persist func([]byte) error
+	ml      *memberlist.Memberlist
+	queue   *memberlist.TransmitLimitedQueue
+
+	// Lock order: mu only; memberlist callbacks take it briefly and never
+	// call back into memberlist while holding it.
+	mu struct {
+		sync.Mutex
+		state State
+		ring  *Ring
+		alive map[string]bool
+		addrs map[string][2]string // client, peer
+	}
+	stop chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+// ErrNoSeed reports that no seed answered and the node is not yet a member.
+var ErrNoSeed = errors.New("ring: no seed reachable")
+
+// Join starts membership: it loads the saved state (nil for none), joins
+// the seeds, and adds this node to the ring if it is not yet a member.
+// persist is called with the encoded state after every change.
+func Join(cfg GossipConfig, saved []byte, persist func([]byte) error) (*Membership, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Membership{cfg: cfg, log: cfg.Logger, persist: persist, stop: make(chan struct{})}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	m.mu.state = State{Q: cfg.Partitions}
+	m.mu.alive = map[string]bool{}
+	m.mu.addrs = map[string][2]string{cfg.NodeID: {cfg.ClientAddr, cfg.PeerAddr}}
+	if saved != nil {
+		st, err := DecodeState(saved)
+		if err != nil {
+			return nil, fmt.Errorf("ring: saved state: %w", err)
+		}
+		m.mu.state = st
+		if r, err := st.Ring(); err == nil {
+			m.mu.ring = r
+		}
+	}
+	if err := m.startMemberlist(); err != nil {
+		return nil, err
+	}
+	if len(cfg.Seeds) > 0 {
+		if _, err := m.ml.Join(cfg.Seeds); err != nil && !m.isMember() {
+			_ = m.ml.Shutdown()
+			return nil, fmt.Errorf("%w: %v", ErrNoSeed, err)
+		}
+	}
+	if !m.isMember() {
+		m.mu.Lock()
+		st := m.mu.state
+		m.mu.Unlock()
+		m.apply(st.With(Event{Stamp: st.Stamp() + 1, Node: cfg.NodeID, Kind: EventJoin, Weight: cfg.Weight}))
+	}
+	m.wg.Add(1)
+	go m.rejoinLoop()
+	return m, nil
+}
+
+func (m *Membership) startMemberlist() error {
+	mc := memberlist.DefaultLANConfig()
+	if m.cfg.Local {
+		mc = memberlist.DefaultLocalConfig()
+	}
+	host, port, _ := splitHostPort(m.cfg.Listen)
+	mc.Name, mc.BindAddr, mc.BindPort, mc.AdvertisePort = m.cfg.NodeID, host, port, port
+	if m.cfg.Secret != "" {
+		key := sha256.Sum256([]byte("dynkv-gossip:" + m.cfg.Secret))
+		mc.SecretKey = key[:]
+	}
+	d := delegate{m}
+	mc.Delegate, mc.Events = d, d
+	mc.LogOutput = logWriter{m.log}
+	m.queue = &memberlist.TransmitLimitedQueue{NumNodes: func() int { return max(1, m.ml.NumMembers()) }, RetransmitMult: 3}
+	ml, err := memberlist.Create(mc)
+	if err != nil {
+		return fmt.Errorf("ring: gossip on %s: %w", m.cfg.Listen, err)
+	}
+	m.ml = ml
+	return nil
+}
+
+func (m *Membership) isMember() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mu.state.Member(m.cfg.NodeID)
+}
+
+// apply merges st into the state; on change it rebuilds the ring, persists
+// and broadcasts the new state.
+func (m *Membership) apply(st State) {
+	m.mu.Lock()
+	if st.Q != m.mu.state.Q && len(m.mu.state.Events) > 0 {
+		m.mu.Unlock()
+		m.log.Error("ring state with different partitions ignored", "ours", m.mu.state.Q, "theirs", st.Q)
+		return
+	}
+	merged := m.mu.state.Merge(st)
+	if len(merged.Events) == len(m.mu.state.Events) {
+		m.mu.Unlock()
+		return
+	}
+	r, err := merged.Ring()
+	if err != nil {
+		m.mu.Unlock()
+		m.log.Error("ring state does not apply", "err", err)
+		return
+	}
+	m.mu.state, m.mu.ring = merged, r
+	m.mu.Unlock()
+	enc := merged.Encode()
+	m.log.Info("ring changed", "stamp", merged.Stamp(), "members", len(r.Nodes()))
+	if m.persist != nil {
+		if err := m.persist(enc); err != nil {
+			m.log.Error("persist ring state failed", "err", err)
+		}
+	}
+	m.queue.QueueBroadcast(broadcast(enc))
+}
+
+// Leave removes node from the ring (an explicit, administrative change).
+func (m *Membership) Leave(node string) error {
+	m.mu.Lock()
+	st := m.mu.state
+	m.mu.Unlock()
+	if !st.Member(node) {
+		return fmt.Errorf("ring: node %s: not a member", node)
+	}
+	m.apply(st.With(Event{Stamp: st.Stamp() + 1, Node: node, Kind: EventLeave}))
+	return nil
+}
+
+func (m *Membership) rejoinLoop() {
+	defer m.wg.Done()
+	t := time.NewTicker(m.cfg.RejoinInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+			if len(m.cfg.Seeds) > 0 {
+				if _, err := m.ml.Join(m.cfg.Seeds); err != nil {
+					m.log.Debug("rejoin seeds failed", "err", err)
+				}
+			}
+		}
+	}
+}
+
+// Self returns this node's ID.
+func (m *Membership) Self() string { return m.cfg.NodeID }
+
+// Ring returns the current ring.
+func (m *Membership) Ring() *Ring {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mu.ring
+}
+
+// State returns the current ring state.
+func (m *Membership) State() State {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mu.state
+}
+
+// Alive reports whether memberlist sees node alive (or only suspected).
+func (m *Membership) Alive(node string) bool {
+	if node == m.cfg.NodeID {
+		return true
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mu.alive[node]
+}
+
+// PeerAddr returns the last peer address node gossiped.
+func (m *Membership) PeerAddr(node string) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, ok := m.mu.addrs[node]
+	return a[1], ok && a[1] != ""
+}
+
+// Members returns every ring member with its liveness and addresses.
+func (m *Membership) Members() []Member {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.mu.ring == nil {
+		return nil
+	}
+	claims := m.mu.ring.Claims()
+	var out []Member
+	for _, n := range m.mu.ring.Nodes() {
+		a := m.mu.addrs[n.ID]
+		out = append(out, Member{ID: n.ID, Alive: n.ID == m.cfg.NodeID || m.mu.alive[n.ID],
+			ClientAddr: a[0], PeerAddr: a[1], Partitions: len(claims[n.ID])})
+	}
+	return out
+}
+
+// Close leaves gossip (not the ring: the node stays a member while down)
+// and stops background work. Idempotent.
+func (m *Membership) Close() error {
+	m.once.Do(func() {
+		close(m.stop)
+		m.wg.Wait()
+		_ = m.ml.Leave(time.Second)
+		_ = m.ml.Shutdown()
+	})
+	return nil
+}
+
+// delegate adapts memberlist's callbacks: they copy, merge and return.
+type delegate struct{ m *Membership }
+
+func (d delegate) NodeMeta(limit int) []byte {
+	meta := []byte(d.m.cfg.ClientAddr + "\x00" + d.m.cfg.PeerAddr)
+	if len(meta) > limit {
+		return nil
+	}
+	return meta
+}
+
+func (d delegate) NotifyMsg(b []byte) { d.merge(b) }
+
+func (d delegate) GetBroadcasts(overhead, limit int) [][]byte {
+	return d.m.queue.GetBroadcasts(overhead, limit)
+}
+
+func (d delegate) LocalState(bool) []byte { return d.m.State().Encode() }
+
+func (d delegate) MergeRemoteState(b []byte, _ bool) { d.merge(b) }
+
+func (d delegate) merge(b []byte) {
+	st, err := DecodeState(b)
+	if err != nil {
+		d.m.log.Warn("malformed ring state from a peer", "err", err)
+		return
+	}
+	d.m.apply(st)
+}
+
+func (d delegate) NotifyJoin(n *memberlist.Node)   { d.update(n, true) }
+func (d delegate) NotifyUpdate(n *memberlist.Node) { d.update(n, true) }
+func (d delegate) NotifyLeave(n *memberlist.Node)  { d.update(n, false) }
+
+func (d delegate) update(n *memberlist.Node, alive bool) {
+	client, peer, _ := strings.Cut(string(n.Meta), "\x00")
+	d.m.mu.Lock()
+	defer d.m.mu.Unlock()
+	d.m.mu.alive[n.Name] = alive
+	if client != "" || peer != "" {
+		d.m.mu.addrs[n.Name] = [2]string{client, peer}
+	}
+}
+
+// broadcast is a ring state to gossip; a newer state replaces an older one
+// in the queue (both are whole states, so the newer includes the older).
+type broadcast []byte
+
+func (b broadcast) Invalidates(memberlist.Broadcast) bool { return true }
+func (b broadcast) Message() []byte                       { return b }
+func (b broadcast) Finished()                             {}
+
+// logWriter sends memberlist's log lines to slog.
+type logWriter struct{ l *slog.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	line := string(bytes.TrimSpace(p))
+	switch {
+	case strings.Contains(line, "[ERR]"):
+		w.l.Error("memberlist", "msg", line)
+	case strings.Contains(line, "[WARN]"):
+		w.l.Warn("memberlist", "msg", line)
+	default:
+		w.l.Debug("memberlist", "msg", line)
+	}
+	return len(p), nil
+}

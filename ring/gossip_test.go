@@ -1,0 +1,127 @@
+package ring
+
+import (
+	"net"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		u, err := net.ListenPacket("udp", addr) // memberlist needs both
+		if err == nil {
+			u.Close()
+			return addr
+		}
+	}
+}
+
+func startMember(t *testing.T, id string, seeds []string, secret string, saved []byte, persist func([]byte) error) (*Membership, string) {
+	t.Helper()
+	addr := freeAddr(t)
+	cfg := DefaultGossipConfig()
+	cfg.NodeID, cfg.Listen, cfg.Seeds, cfg.Secret, cfg.Local = id, addr, seeds, secret, true
+	cfg.Partitions = 64
+	cfg.PeerAddr = "peer-of-" + id
+	cfg.RejoinInterval = 200 * time.Millisecond
+	m, err := Join(cfg, saved, persist)
+	if err != nil {
+		t.Fatalf("join %s: %v", id, err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m, addr
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		//lint:ignore NoSleep polling a real network's convergence; the deadline bounds it
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func ringIDs(m *Membership) []string {
+	r := m.Ring()
+	if r == nil {
+		return nil
+	}
+	var ids []string
+	for _, n := range r.Nodes() {
+		ids = append(ids, n.ID)
+	}
+	return ids
+}
+
+func TestMembership_JoinConvergesAndDownStaysInRing(t *testing.T) {
+	var mu sync.Mutex
+	saved := map[string][]byte{}
+	persist := func(id string) func([]byte) error {
+		return func(b []byte) error { mu.Lock(); saved[id] = b; mu.Unlock(); return nil }
+	}
+	a, seed := startMember(t, "a", nil, "s3cret", nil, persist("a"))
+	b, _ := startMember(t, "b", []string{seed}, "s3cret", nil, persist("b"))
+	c, _ := startMember(t, "c", []string{seed}, "s3cret", nil, persist("c"))
+	all := []*Membership{a, b, c}
+	for _, m := range all {
+		waitFor(t, m.Self()+" sees 3 members", func() bool { return slices.Equal(ringIDs(m), []string{"a", "b", "c"}) })
+	}
+	ra, rc := a.Ring(), c.Ring()
+	if !slices.Equal(ra.owners, rc.owners) {
+		t.Fatal("nodes computed different rings from the same state")
+	}
+	waitFor(t, "a sees c's peer address", func() bool { addr, ok := a.PeerAddr("c"); return ok && addr == "peer-of-c" })
+
+	c.Close()
+	waitFor(t, "a sees c down", func() bool { return !a.Alive("c") })
+	if !slices.Equal(ringIDs(a), []string{"a", "b", "c"}) {
+		t.Fatal("a node that is down must stay in the ring")
+	}
+	mu.Lock()
+	st, err := DecodeState(saved["b"])
+	mu.Unlock()
+	if err != nil || !st.Member("c") {
+		t.Fatalf("b persisted no state with c: %v", err)
+	}
+	if err := a.Leave("c"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b applies c's leave", func() bool { return slices.Equal(ringIDs(b), []string{"a", "b"}) })
+}
+
+func TestMembership_WrongSecretCannotJoin(t *testing.T) {
+	_, seed := startMember(t, "a", nil, "right", nil, nil)
+	cfg := DefaultGossipConfig()
+	cfg.NodeID, cfg.Listen, cfg.Seeds, cfg.Secret, cfg.Local, cfg.Partitions = "x", freeAddr(t), []string{seed}, "wrong", true, 64
+	if m, err := Join(cfg, nil, nil); err == nil {
+		m.Close()
+		t.Fatal("a node with the wrong secret joined")
+	}
+}
+
+func TestMembership_RestartKeepsRing(t *testing.T) {
+	var saved []byte
+	a, _ := startMember(t, "a", nil, "", nil, func(b []byte) error { saved = b; return nil })
+	a.Close()
+	st, err := DecodeState(saved)
+	if err != nil || !st.Member("a") {
+		t.Fatalf("no saved state: %v", err)
+	}
+	again, _ := startMember(t, "a", nil, "", saved, nil)
+	if got := again.State(); got.Stamp() != st.Stamp() {
+		t.Fatalf("restart re-joined: stamp %d, want %d", got.Stamp(), st.Stamp())
+	}
+}
