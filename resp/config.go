@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 )
 
 // Config configures the RESP front end.
@@ -23,8 +24,13 @@ type Config struct {
 	// MaxRequestSize is the largest request (all bulk strings of one
 	// command together), in bytes. Default 512 MiB.
 	MaxRequestSize int64
-	// Logger receives the front end's logs; nil discards them.
+	// Logger receives the front end's logs; nil discards them. The logger
+	// passed to New, when not nil, takes precedence.
 	Logger *slog.Logger
+	// Clock returns the current time for TIME, INFO and CLIENT LIST; nil
+	// means time.Now. Tests inject their own. Socket deadlines always use
+	// the real time.
+	Clock func() time.Time
 }
 
 // DefaultConfig returns the defaults documented on Config.

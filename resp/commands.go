@@ -1,0 +1,114 @@
+package resp
+
+// commandList returns the command table: every command the server knows,
+// with Redis's arity, flags, ACL categories and key positions (what COMMAND
+// reports and redis-cli uses), and its handler. It is a flat list on purpose:
+// one place to read what dynkv speaks.
+func commandList() []*command {
+	const (
+		connFlags = "noscript loading stale fast no_auth allow_busy"
+		subFlags  = "noscript loading stale"
+		redis7    = "7.0.0"
+		dynkv     = "0.1.0"
+	)
+	return []*command{
+		// Connection.
+		{name: "ping", arity: -1, flags: "fast", acl: "@fast @connection", group: "connection", since: "1.0.0",
+			doc: "Returns the server's liveliness response.", run: (*Server).cmdPing},
+		{name: "echo", arity: 2, flags: "fast", acl: "@fast @connection", group: "connection", since: "1.0.0",
+			doc: "Returns the given string.", run: (*Server).cmdEcho},
+		{name: "quit", arity: -1, flags: connFlags, acl: "@fast @connection", group: "connection", since: "1.0.0",
+			doc: "Closes the connection.", run: (*Server).cmdQuit},
+		{name: "select", arity: 2, flags: "loading stale fast", acl: "@fast @connection", group: "connection", since: "1.0.0",
+			doc: "Changes the selected database. dynkv has only database 0.", run: (*Server).cmdSelect},
+		{name: "auth", arity: -2, flags: connFlags, acl: "@fast @connection", group: "connection", since: "1.0.0",
+			doc: "Authenticates the connection.", run: (*Server).cmdAuth},
+		{name: "hello", arity: -1, flags: connFlags, acl: "@fast @connection", group: "connection", since: "6.0.0",
+			doc: "Handshakes with the server. Only protocol 2 (RESP2) is supported.", run: (*Server).cmdHello},
+		{name: "client", arity: -2, acl: "@slow", group: "connection", since: "2.4.0",
+			doc: "A container for client connection commands.", subs: []*command{
+				{name: "setname", arity: 3, flags: subFlags, acl: "@slow @connection", group: "connection", since: "2.6.9",
+					doc: "Sets the connection name.", run: (*Server).cmdClientSetName},
+				{name: "getname", arity: 2, flags: subFlags, acl: "@slow @connection", group: "connection", since: "2.6.9",
+					doc: "Returns the name of the connection.", run: (*Server).cmdClientGetName},
+				{name: "id", arity: 2, flags: subFlags, acl: "@slow @connection", group: "connection", since: "5.0.0",
+					doc: "Returns the unique client ID of the connection.", run: (*Server).cmdClientID},
+				{name: "setinfo", arity: 4, flags: subFlags, acl: "@slow @connection", group: "connection", since: "7.2.0",
+					doc: "Sets information specific to the client or connection.", run: (*Server).cmdClientSetInfo},
+				{name: "list", arity: -2, flags: "admin " + subFlags, acl: "@admin @slow @dangerous @connection", group: "connection", since: "2.4.0",
+					doc: "Lists open connections.", run: (*Server).cmdClientList},
+				{name: "info", arity: 2, flags: subFlags, acl: "@slow @connection", group: "connection", since: "6.2.0",
+					doc: "Returns information about the connection.", run: (*Server).cmdClientInfo},
+				{name: "help", arity: 2, flags: "loading stale", acl: "@slow @connection", group: "connection", since: "5.0.0",
+					doc: "Returns helpful text about the different subcommands.", run: (*Server).cmdClientHelp},
+			}},
+
+		// Server.
+		{name: "command", arity: -1, flags: "loading stale", acl: "@slow @connection", group: "server", since: "2.8.13",
+			doc: "Returns detailed information about all commands.", run: (*Server).cmdCommand, subs: []*command{
+				{name: "count", arity: 2, flags: "loading stale", acl: "@slow @connection", group: "server", since: "2.8.13",
+					doc: "Returns a count of commands.", run: (*Server).cmdCommandCount},
+				{name: "docs", arity: -2, flags: "loading stale", acl: "@slow @connection", group: "server", since: redis7,
+					doc: "Returns documentary information about one, multiple or all commands.", run: (*Server).cmdCommandDocs},
+				{name: "info", arity: -2, flags: "loading stale", acl: "@slow @connection", group: "server", since: "2.8.13",
+					doc: "Returns information about one, multiple or all commands.", run: (*Server).cmdCommandInfo},
+				{name: "list", arity: -2, flags: "loading stale", acl: "@slow @connection", group: "server", since: redis7,
+					doc: "Returns a list of command names.", run: (*Server).cmdCommandList},
+				{name: "help", arity: 2, flags: "loading stale", acl: "@slow @connection", group: "server", since: "5.0.0",
+					doc: "Returns helpful text about the different subcommands.", run: (*Server).cmdCommandHelp},
+			}},
+		{name: "info", arity: -1, flags: "loading stale", acl: "@slow @dangerous", group: "server", since: "1.0.0",
+			doc: "Returns information and statistics about the server.", run: (*Server).cmdInfo},
+		{name: "config", arity: -2, acl: "@slow", group: "server", since: "2.0.0",
+			doc: "A container for server configuration commands.", subs: []*command{
+				{name: "get", arity: -3, flags: "admin noscript loading stale", acl: "@admin @slow @dangerous", group: "server", since: "2.0.0",
+					doc: "Returns the effective values of configuration parameters.", run: (*Server).cmdConfigGet},
+				{name: "set", arity: -4, flags: "admin noscript loading stale", acl: "@admin @slow @dangerous", group: "server", since: "2.0.0",
+					doc: "Sets configuration parameters in-flight.", run: (*Server).cmdConfigSet},
+				{name: "resetstat", arity: 2, flags: "admin noscript loading stale", acl: "@admin @slow @dangerous", group: "server", since: "2.0.0",
+					doc: "Resets the server's statistics.", run: (*Server).cmdConfigResetStat},
+				{name: "help", arity: 2, flags: "loading stale", acl: "@slow", group: "server", since: "5.0.0",
+					doc: "Returns helpful text about the different subcommands.", run: (*Server).cmdConfigHelp},
+			}},
+		{name: "dbsize", arity: 1, flags: "readonly fast", acl: "@keyspace @read @fast", group: "server", since: "1.0.0",
+			doc: "Returns the number of live keys this node's replica holds.", run: (*Server).cmdDBSize},
+		{name: "time", arity: 1, flags: "loading stale fast", acl: "@fast", group: "server", since: "2.6.0",
+			doc: "Returns the server time.", run: (*Server).cmdTime},
+
+		// Strings and keys.
+		{name: "get", arity: 2, flags: "readonly fast", acl: "@read @string @fast", keys: oneKey, group: "string", since: "1.0.0",
+			doc: "Returns the string value of a key (with siblings, the last writer's).", run: (*Server).cmdGet},
+		{name: "set", arity: -3, flags: "write denyoom", acl: "@write @string @slow", keys: oneKey, group: "string", since: "1.0.0",
+			doc: "Sets the string value of a key, superseding every version of it.", run: (*Server).cmdSet},
+		{name: "setnx", arity: 3, flags: "write denyoom fast", acl: "@write @string @fast", keys: oneKey, group: "string", since: "1.0.0",
+			doc: "Sets the string value of a key only when the key doesn't exist.", run: (*Server).cmdSetNX},
+		{name: "setex", arity: 4, flags: "write denyoom", acl: "@write @string @slow", keys: oneKey, group: "string", since: "2.0.0",
+			doc: "Sets the string value and expiration time of a key (TTLs are not supported yet).", run: (*Server).cmdSetEx},
+		{name: "psetex", arity: 4, flags: "write denyoom", acl: "@write @string @slow", keys: oneKey, group: "string", since: "2.6.0",
+			doc: "Sets the string value and expiration time in milliseconds of a key (TTLs are not supported yet).", run: (*Server).cmdPSetEx},
+		{name: "getset", arity: 3, flags: "write denyoom fast", acl: "@write @string @fast", keys: oneKey, group: "string", since: "1.0.0",
+			doc: "Returns the previous string value of a key after setting it to a new value.", run: (*Server).cmdGetSet},
+		{name: "mget", arity: -2, flags: "readonly fast", acl: "@read @string @fast", keys: allKeys, group: "string", since: "1.0.0",
+			doc: "Returns the string values of one or more keys.", run: (*Server).cmdMGet},
+		{name: "mset", arity: -3, flags: "write denyoom", acl: "@write @string @slow", keys: everyPair, group: "string", since: "1.0.1",
+			doc: "Sets the string values of one or more keys, key by key (not atomic across keys).", run: (*Server).cmdMSet},
+		{name: "strlen", arity: 2, flags: "readonly fast", acl: "@read @string @fast", keys: oneKey, group: "string", since: "2.2.0",
+			doc: "Returns the length of a string value.", run: (*Server).cmdStrlen},
+		{name: "append", arity: 3, flags: "write denyoom fast", acl: "@write @string @fast", keys: oneKey, group: "string", since: "2.0.0",
+			doc: "Appends a string to the value of a key. Creates the key if it doesn't exist.", run: (*Server).cmdAppend},
+		{name: "del", arity: -2, flags: "write", acl: "@keyspace @write @slow", keys: allKeys, group: "generic", since: "1.0.0",
+			doc: "Deletes one or more keys (every version of each).", run: (*Server).cmdDel},
+		{name: "unlink", arity: -2, flags: "write fast", acl: "@keyspace @write @fast", keys: allKeys, group: "generic", since: "4.0.0",
+			doc: "Deletes one or more keys, as DEL.", run: (*Server).cmdDel},
+		{name: "exists", arity: -2, flags: "readonly fast", acl: "@keyspace @read @fast", keys: allKeys, group: "generic", since: "1.0.0",
+			doc: "Determines whether one or more keys exist.", run: (*Server).cmdExists},
+
+		// Dynamo.
+		{name: "dget", arity: -2, flags: "readonly", acl: "@read @string @slow", keys: oneKey, group: "generic", since: dynkv,
+			doc: "Returns every concurrent value (sibling) of a key and the context that covers them. DGET key [R n]", run: (*Server).cmdDGet},
+		{name: "dput", arity: -4, flags: "write denyoom", acl: "@write @string @slow", keys: oneKey, group: "generic", since: dynkv,
+			doc: "Stores a value as the successor of the versions in context; others stay siblings. DPUT key context value [W n]", run: (*Server).cmdDPut},
+		{name: "ddel", arity: -3, flags: "write", acl: "@keyspace @write @slow", keys: oneKey, group: "generic", since: dynkv,
+			doc: "Deletes the versions in context with a tombstone; others stay siblings. DDEL key context [W n]", run: (*Server).cmdDDel},
+	}
+}

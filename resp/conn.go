@@ -1,0 +1,106 @@
+package resp
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+)
+
+// conn serves one client connection on its own goroutine: it reads every
+// command the client has sent (a pipeline), runs them in order, then sends
+// all their replies in one write.
+type conn struct {
+	s       *Server
+	nc      net.Conn
+	sess    *session
+	guard   *guard
+	rd      *redcon.Reader
+	counted int64       // guard.passed already added to the server's stats
+	closing atomic.Bool // Close asked the connection to stop
+}
+
+func (s *Server) newConn(nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc}
+	c.sess = s.newSession(newWriter(nc), nc.RemoteAddr().String(), nc.LocalAddr().String())
+	c.sess.shutdown = c.shutdown
+	c.sess.kill = func() { _ = nc.Close() }
+	c.guard = newGuard(nc, s.guardLimits(), func() bool { return c.sess.authed })
+	c.rd = redcon.NewReader(c.guard)
+	return c
+}
+
+// serve runs the connection until the client leaves, QUITs, breaks the
+// protocol or the server closes.
+func (c *conn) serve() {
+	defer c.s.wg.Done()
+	defer c.end()
+	for {
+		cmds, err := c.rd.ReadCommands()
+		c.countInput()
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		c.sess.lastActive.Store(c.s.now().UnixNano())
+		for _, cmd := range cmds {
+			c.s.exec(c.sess, cmd.Args)
+			if c.sess.quit {
+				break
+			}
+		}
+		if err := c.flush(); err != nil || c.sess.quit || c.closing.Load() {
+			return
+		}
+	}
+}
+
+// shutdown asks the connection to stop after the commands in flight: it
+// wakes a goroutine blocked reading, which then finds closing set.
+func (c *conn) shutdown() {
+	c.closing.Store(true)
+	_ = c.nc.SetReadDeadline(time.Unix(1, 0))
+}
+
+func (c *conn) end() {
+	c.sess.cancel()
+	_ = c.nc.Close()
+	c.s.removeClient(c.sess)
+}
+
+func (c *conn) flush() error {
+	n, err := c.sess.w.flush()
+	c.s.stats.netOut.Add(int64(n))
+	return err
+}
+
+func (c *conn) countInput() {
+	c.s.stats.netIn.Add(c.guard.passed - c.counted)
+	c.counted = c.guard.passed
+}
+
+// readFailed handles the end of the input: a protocol error gets its reply
+// before the connection closes; anything else just closes it.
+func (c *conn) readFailed(err error) {
+	var pe *protocolError
+	switch {
+	case errors.As(err, &pe):
+	case strings.HasPrefix(err.Error(), "Protocol error: "): // redcon's reader, e.g. unbalanced quotes
+		pe = &protocolError{strings.TrimPrefix(err.Error(), "Protocol error: ")}
+	default:
+		if !c.closing.Load() && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrDeadlineExceeded) {
+			c.s.log.Debug("client read failed", "client", c.sess.id, "err", err)
+		}
+		return
+	}
+	c.s.log.Debug("protocol error", "client", c.sess.id, "remote", c.sess.addr, "err", pe)
+	c.s.stats.errorReplies.Add(1)
+	c.sess.w.errorReply(c.s.replyError(pe))
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = c.flush()
+}

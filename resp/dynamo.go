@@ -1,0 +1,98 @@
+package resp
+
+import (
+	"errors"
+
+	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/replica"
+)
+
+// The Dynamo commands expose a key's siblings and let clients resolve them:
+//
+//	DGET key [R n]               → [context, [value ...]]
+//	DPUT key context value [W n] → OK
+//	DDEL key context [W n]       → OK
+//
+// The context is replica.EncodeContext of the join of every sibling's clock,
+// tombstones included, so that a DPUT with it supersedes everything the DGET
+// saw. An empty context means "no prior read": the write supersedes nothing.
+
+// cmdDGet replies with the context and every live sibling, in the siblings'
+// (deterministic) order. A missing key has the empty context's encoding and
+// no values.
+func (s *Server) cmdDGet(c *session, args [][]byte) error {
+	r, err := s.parseQuorum(args[2:], "R")
+	if err != nil {
+		return err
+	}
+	ss, err := s.backend.Get(c.ctx, args[1], coordinator.ReadOptions{R: int(r)})
+	if err != nil {
+		return s.quorumDetail(err, "R", r)
+	}
+	live := ss.Live()
+	c.w.array(2)
+	c.w.bulk(replica.EncodeContext(ss.Context()))
+	c.w.array(len(live))
+	for _, sb := range live {
+		c.w.bulk(sb.Value)
+	}
+	return nil
+}
+
+// cmdDPut stores value as the successor of the versions in context.
+func (s *Server) cmdDPut(c *session, args [][]byte) error {
+	return s.dwrite(c, args[1], args[2], coordinator.Value(args[3]), args[4:])
+}
+
+// cmdDDel writes a tombstone as the successor of the versions in context.
+func (s *Server) cmdDDel(c *session, args [][]byte) error {
+	return s.dwrite(c, args[1], args[2], coordinator.Tombstone(), args[3:])
+}
+
+// dwrite performs a DPUT or DDEL. Nothing is written unless the options and
+// the context are valid.
+func (s *Server) dwrite(c *session, key, context []byte, value func(replica.Siblings) ([]byte, bool, error), opts [][]byte) error {
+	w, err := s.parseQuorum(opts, "W")
+	if err != nil {
+		return err
+	}
+	vv, err := replica.DecodeContext(context)
+	if err != nil {
+		return err
+	}
+	_, err = s.backend.Put(c.ctx, key, coordinator.Write{Context: vv, Value: value, W: int(w)})
+	if err != nil {
+		return s.quorumDetail(err, "W", w)
+	}
+	c.w.ok()
+	return nil
+}
+
+// parseQuorum parses the optional "R n" or "W n" after a Dynamo command's
+// arguments; 0 means none was given. n must be at least 1 (the coordinator
+// treats 0 as "the default", so an explicit 0 is refused here); the upper
+// bound N is the coordinator's to check.
+func (s *Server) parseQuorum(opts [][]byte, name string) (int64, error) {
+	switch {
+	case len(opts) == 0:
+		return 0, nil
+	case len(opts) != 2 || !equalFold(opts[0], name):
+		return 0, errSyntax
+	}
+	n, ok := parseInt(opts[1])
+	switch {
+	case !ok:
+		return 0, errNotInteger
+	case n < 1 || n > 1<<31-1:
+		return 0, &quorumError{opt: name, n: n, max: s.backend.Stats().N}
+	}
+	return n, nil
+}
+
+// quorumDetail adds the override and N to the coordinator's ErrBadQuorum.
+func (s *Server) quorumDetail(err error, opt string, n int64) error {
+	if errors.Is(err, coordinator.ErrBadQuorum) && n != 0 {
+		return &quorumError{opt: opt, n: n, max: s.backend.Stats().N}
+	}
+	return err
+}

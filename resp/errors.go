@@ -1,0 +1,165 @@
+package resp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/replica"
+)
+
+// ErrClosed is returned by Serve and ListenAndServe once Close has been
+// called, and by every call of Close after the first.
+var ErrClosed = errors.New("resp: server closed")
+
+// replyErr is an error whose text is sent to the client as it is: the RESP
+// error line without its leading '-'. It starts with a Redis error code.
+type replyErr string
+
+func (e replyErr) Error() string { return string(e) }
+
+// Fixed error replies, worded as Redis 7 words them where Redis has the error.
+const (
+	errSyntax           replyErr = "ERR syntax error"
+	errNotInteger       replyErr = "ERR value is not an integer or out of range"
+	errNoAuth           replyErr = "NOAUTH Authentication required."
+	errWrongPass        replyErr = "WRONGPASS invalid username-password pair or user is disabled."
+	errNoPassConfigured replyErr = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+	errHelloNoAuth      replyErr = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
+	errHelloVersion     replyErr = "ERR Protocol version is not an integer or out of range"
+	errNoProto3         replyErr = "NOPROTO sorry, this protocol version is not supported"
+	errNoProto          replyErr = "NOPROTO unsupported protocol version"
+	errDBIndex          replyErr = "ERR DB index is out of range"
+	errTTL              replyErr = "ERR TTL is not supported yet (EX/PX/EXAT/PXAT/KEEPTTL)"
+	errInvalidContext   replyErr = "ERR invalid context"
+	errInternal         replyErr = "ERR internal error"
+	errMaxClients       replyErr = "ERR max number of clients reached"
+	errStringTooLong    replyErr = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+	errClientName       replyErr = "ERR Client names cannot contain spaces, newlines or special characters."
+	errClosing          replyErr = "ERR server is shutting down"
+	errTimeout          replyErr = "TRYAGAIN the operation timed out, retry"
+	errCorrupt          replyErr = "ERR corrupt record: the key's stored versions failed to verify"
+)
+
+// Control-flow errors returned by Write.Value functions. They never reach a
+// client: the command handler turns them into its own reply.
+var (
+	// errNotSet aborts a conditional write (SET NX/XX, SETNX) whose
+	// condition does not hold.
+	errNotSet = errors.New("resp: condition not met")
+	// errNoop aborts a DEL of a key that has nothing live to delete.
+	errNoop = errors.New("resp: nothing to do")
+)
+
+// arityError is Redis's reply to a command with the wrong number of
+// arguments; name is the command's full lowercase name ("get",
+// "client|setname").
+func arityError(name string) error {
+	return replyErr("ERR wrong number of arguments for '" + name + "' command")
+}
+
+// unknownCommandError is Redis 7's reply to a command not in the table: the
+// name and the first arguments, quoted, each cut to what fits in 128 bytes.
+func unknownCommandError(args [][]byte) error {
+	var b strings.Builder
+	for _, a := range args[1:] {
+		if b.Len() >= 128 {
+			break
+		}
+		room := 128 - b.Len()
+		b.WriteByte('\'')
+		b.Write(clip(a, room))
+		b.WriteString("' ")
+	}
+	return replyErr(fmt.Sprintf("ERR unknown command '%s', with args beginning with: %s", clip(args[0], 128), b.String()))
+}
+
+// unknownSubcommandError is Redis's reply to "CLIENT FOO".
+func unknownSubcommandError(sub []byte, container string) error {
+	return replyErr(fmt.Sprintf("ERR unknown subcommand '%s'. Try %s HELP.", clip(sub, 128), strings.ToUpper(container)))
+}
+
+// expireError is Redis's reply to a TTL that is not positive.
+func expireError(cmd string) error {
+	return replyErr("ERR invalid expire time in '" + cmd + "' command")
+}
+
+// configSetError is Redis's reply to a CONFIG SET that failed on name.
+func configSetError(name, reason string) error {
+	return replyErr(fmt.Sprintf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", name, reason))
+}
+
+func clip(b []byte, n int) []byte { return b[:min(len(b), n)] }
+
+// protocolError is a framing error found by the guard or by redcon's reader.
+// The connection is closed after its reply.
+type protocolError struct {
+	msg string // after "Protocol error: "
+}
+
+func (e *protocolError) Error() string { return "Protocol error: " + e.msg }
+
+// quorumError reports an R or W override outside 1..N.
+type quorumError struct {
+	opt string // "R" or "W"
+	n   int64  // the override given
+	max int    // N, or 0 if unknown
+}
+
+func (e *quorumError) Error() string {
+	return fmt.Sprintf("resp: %s %d out of range 1..%d", e.opt, e.n, e.max)
+}
+
+// Is reports whether target is coordinator.ErrBadQuorum.
+func (e *quorumError) Is(target error) bool { return target == coordinator.ErrBadQuorum }
+
+// replyError returns the RESP error line (without the leading '-') that
+// reports err to a client. It is the only place where internal errors are
+// turned into error replies. Errors it does not recognise become "ERR
+// internal error" and are logged; their text never reaches the client.
+// Carriage returns and newlines are replaced by spaces, as Redis does, so
+// the reply is always one line.
+func (s *Server) replyError(err error) string {
+	var (
+		re replyErr
+		pe *protocolError
+		qe *quorumError
+		cq *coordinator.QuorumError
+	)
+	var msg string
+	switch {
+	case errors.As(err, &re):
+		msg = string(re)
+	case errors.As(err, &pe):
+		msg = "ERR " + pe.Error()
+	case errors.As(err, &qe):
+		msg = fmt.Sprintf("ERR %s must be between 1 and N (%d), got %d", qe.opt, qe.max, qe.n)
+		if qe.max == 0 {
+			msg = fmt.Sprintf("ERR %s must be between 1 and N, got %d", qe.opt, qe.n)
+		}
+	case errors.Is(err, coordinator.ErrBadQuorum):
+		msg = "ERR quorum override out of range: R and W must be between 1 and N"
+	case errors.As(err, &cq):
+		msg = fmt.Sprintf("NOREPLICAS not enough replicas answered the %s: needed %d, got %d", cq.Op, cq.Need, cq.Got)
+	case errors.Is(err, coordinator.ErrQuorum):
+		msg = "NOREPLICAS not enough replicas answered"
+	case errors.Is(err, replica.ErrInvalidContext):
+		msg = string(errInvalidContext)
+	case errors.Is(err, replica.ErrCorruptRecord):
+		s.log.Error("corrupt record", "err", err)
+		msg = string(errCorrupt)
+	case errors.Is(err, replica.ErrClosed), errors.Is(err, context.Canceled):
+		msg = string(errClosing)
+	case errors.Is(err, context.DeadlineExceeded):
+		msg = string(errTimeout)
+	default:
+		s.log.Error("internal error", "err", err)
+		msg = string(errInternal)
+	}
+	if strings.ContainsAny(msg, "\r\n") {
+		msg = strings.NewReplacer("\r", " ", "\n", " ").Replace(msg)
+	}
+	return msg
+}
