@@ -38,7 +38,7 @@ type Coordinator struct {
 	cfg     Config
 	local   Local
 	cluster Cluster
-	peer    func(node string) Peer
+	tr      replica.Transport // nil in a one-node deployment
 	now     Clock
 	log     *slog.Logger
 
@@ -52,6 +52,7 @@ type Coordinator struct {
 	repairs      atomic.Int64 // read repairs sent
 	hinted       atomic.Int64 // hints written (here or on a fallback)
 	handedOff    atomic.Int64 // hints delivered to their node
+	forwarded    atomic.Int64 // writes forwarded to a home node
 }
 
 // New returns a Coordinator for a one-node deployment over the local
@@ -65,8 +66,8 @@ func New(cfg Config, local Local, clock Clock, log *slog.Logger) (*Coordinator, 
 }
 
 // NewCluster returns a Coordinator for node cluster.Self(), which reaches
-// the other nodes' stores through peer.
-func NewCluster(cfg Config, local Local, cluster Cluster, peer func(node string) Peer, clock Clock, log *slog.Logger) (*Coordinator, error) {
+// the other nodes through tr.
+func NewCluster(cfg Config, local Local, cluster Cluster, tr replica.Transport, clock Clock, log *slog.Logger) (*Coordinator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -76,7 +77,7 @@ func NewCluster(cfg Config, local Local, cluster Cluster, peer func(node string)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Coordinator{cfg: cfg, local: local, cluster: cluster, peer: peer, now: clock, log: log}
+	c := &Coordinator{cfg: cfg, local: local, cluster: cluster, tr: tr, now: clock, log: log}
 	c.bg, c.cancel = context.WithCancel(context.Background())
 	return c, nil
 }
@@ -88,6 +89,9 @@ func (c *Coordinator) Close() error {
 	c.wg.Wait()
 	return nil
 }
+
+// peer returns another node's store.
+func (c *Coordinator) peer(node string) Peer { return replica.NewClient(c.tr, node) }
 
 // background runs fn under the coordinator's lifetime.
 func (c *Coordinator) background(fn func(ctx context.Context)) {
@@ -140,6 +144,7 @@ type Stats struct {
 	ReadRepairs  int64 // stale replicas repaired by reads
 	Hinted       int64 // writes a home node missed, kept as hints
 	HandedOff    int64 // hints delivered to their node
+	Forwarded    int64 // writes forwarded to a home node
 	N, R, W      int   // configured
 	Replicas     int   // the replicas a key has now (N capped to the ring)
 	Members      int   // ring members
@@ -150,7 +155,7 @@ func (c *Coordinator) Stats() Stats {
 	members := len(c.cluster.Ring().Nodes())
 	return Stats{
 		Reads: c.reads.Load(), Writes: c.writes.Load(), SiblingReads: c.siblingReads.Load(),
-		ReadRepairs: c.repairs.Load(), Hinted: c.hinted.Load(), HandedOff: c.handedOff.Load(),
+		ReadRepairs: c.repairs.Load(), Hinted: c.hinted.Load(), HandedOff: c.handedOff.Load(), Forwarded: c.forwarded.Load(),
 		N: c.cfg.N, R: c.cfg.R, W: c.cfg.W, Replicas: min(c.cfg.N, members), Members: members,
 	}
 }

@@ -15,12 +15,65 @@ type Write struct {
 	// Supersede makes the write supersede every version the coordinator
 	// holds for the key, as plain SET and DEL do.
 	Supersede bool
-	// Value computes the new version from the siblings the coordinator
-	// holds, under the key's lock: the value, or a tombstone. An error
-	// aborts the write with nothing written, and Put returns it.
+	// Op, Data and Cond describe the new version as data, so that a node
+	// that is not among the key's home nodes can forward the write to one.
+	Op   Op     // what to write; default OpSet
+	Data []byte // the value (OpSet) or the suffix (OpAppend)
+	Cond Cond   // a condition on the current value; default CondNone
+	// Value, when set, computes the new version instead of Op, Data and
+	// Cond, from the siblings the coordinator holds, under the key's lock:
+	// the value, or a tombstone. An error aborts the write with nothing
+	// written, and Put returns it. A write with Value is never forwarded.
 	Value func(cur replica.Siblings) (value []byte, tombstone bool, err error)
 	// W is the number of replicas that must acknowledge; 0 means Config.W.
 	W int
+}
+
+// Op is the kind of a write.
+type Op uint8
+
+const (
+	// OpSet writes Data.
+	OpSet Op = iota
+	// OpDelete writes a tombstone.
+	OpDelete
+	// OpAppend writes the current value (as plain GET reads it) followed
+	// by Data.
+	OpAppend
+)
+
+// Cond is a condition on the key's current value (as plain GET reads it).
+type Cond uint8
+
+const (
+	// CondNone always writes.
+	CondNone Cond = iota
+	// CondAbsent writes only if the key has no value (SET NX).
+	CondAbsent
+	// CondPresent writes only if the key has a value (SET XX, DEL).
+	CondPresent
+)
+
+// ErrCondition is returned by Put when the write's Cond does not hold;
+// nothing was written.
+var ErrCondition = errors.New("coordinator: condition not met")
+
+// newVersion computes the value or tombstone of w against cur.
+func (w Write) newVersion(cur replica.Siblings) ([]byte, bool, error) {
+	if w.Value != nil {
+		return w.Value(cur)
+	}
+	v, ok := cur.Value()
+	if (w.Cond == CondAbsent && ok) || (w.Cond == CondPresent && !ok) {
+		return nil, false, ErrCondition
+	}
+	switch w.Op {
+	case OpDelete:
+		return nil, true, nil
+	case OpAppend:
+		return append(append(make([]byte, 0, len(v)+len(w.Data)), v...), w.Data...), false, nil
+	}
+	return w.Data, false, nil
 }
 
 // Value returns a Write.Value function that always writes v.
@@ -41,7 +94,15 @@ func Tombstone() func(replica.Siblings) ([]byte, bool, error) {
 // by the next healthy fallback, which holds the write as a hint for it; when
 // no fallback is left, the coordinator keeps the hint. Either way the home
 // node gets the write when it is healthy again.
+//
+// A node that is not one of the key's home nodes forwards the write (when
+// it has no Value function) to the first home node that answers; only if
+// none does, it coordinates the write itself.
 func (c *Coordinator) Put(ctx context.Context, key []byte, w Write) (prev replica.Siblings, err error) {
+	return c.put(ctx, key, w, true)
+}
+
+func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward bool) (prev replica.Siblings, err error) {
 	p := c.plan(key)
 	need, err := c.quorum(w.W, c.cfg.W, p)
 	if err != nil {
@@ -49,10 +110,15 @@ func (c *Coordinator) Put(ctx context.Context, key []byte, w Write) (prev replic
 	}
 	ctx, cancel := c.deadline(ctx)
 	defer cancel()
+	if mayForward && w.Value == nil && c.tr != nil && !p.isHome(c.cluster.Self()) {
+		if prev, ok, err := c.forward(ctx, p, key, w); ok {
+			return prev, err
+		}
+	}
 	actor, ts := c.local.Actor(), c.now().UnixNano()
 	next, err := c.local.Update(ctx, key, func(cur replica.Siblings) (replica.Siblings, error) {
 		prev = cur
-		value, tomb, err := w.Value(cur)
+		value, tomb, err := w.newVersion(cur)
 		if err != nil {
 			return nil, err
 		}

@@ -82,15 +82,19 @@ func (c *Cluster) start(nd *Node) {
 		c.t.Fatalf("open %s: %v", nd.ID, err)
 	}
 	tr := c.Net.Transport(nd.ID)
-	co, err := coordinator.NewCluster(c.cfg, st, view{c: c, self: nd.ID},
-		func(id string) coordinator.Peer { return replica.NewClient(tr, id) }, nil, nil)
+	co, err := coordinator.NewCluster(c.cfg, st, view{c: c, self: nd.ID}, tr, nil, nil)
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	c.mu.Lock()
 	nd.Store, nd.Coord = st, co
 	c.mu.Unlock()
-	c.Net.Register(nd.ID, st.Serve)
+	c.Net.Register(nd.ID, func(ctx context.Context, req []byte) []byte {
+		if coordinator.IsForward(req) {
+			return co.Serve(ctx, req)
+		}
+		return st.Serve(ctx, req)
+	})
 }
 
 // view is one node's view of the cluster.

@@ -1,0 +1,162 @@
+package coordinator
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/dynkv/dynkv/replica"
+)
+
+// Forwarding: a node that is not among a key's home nodes does not
+// coordinate its writes; it forwards them to the first home node that
+// answers, so version vectors only ever name home nodes (as the paper's
+// section 4.5 prescribes). The messages ride on the peer transport next to
+// the replica protocol, told apart by their op byte.
+
+const (
+	forwardFormat byte = 1 // same format byte as replica's peer protocol
+	opForwardPut  byte = 16
+)
+
+// IsForward reports whether a peer request is a forwarded write, for the
+// transport handler to dispatch it to Serve rather than to the store.
+func IsForward(req []byte) bool {
+	return len(req) >= 2 && req[0] == forwardFormat && req[1] == opForwardPut
+}
+
+var forwardCodes = []struct {
+	code byte
+	err  error
+}{
+	{1, ErrCondition},
+	{2, ErrQuorum},
+	{3, ErrBadQuorum},
+	{4, replica.ErrInvalidContext},
+	{5, replica.ErrBadRequest},
+	{6, ErrForward},
+}
+
+// ErrForward stands for an error of the node a write was forwarded to that
+// has no code of its own.
+var ErrForward = errors.New("coordinator: forwarded write failed")
+
+func encodeForward(key []byte, w Write) []byte {
+	b := []byte{forwardFormat, opForwardPut}
+	b = binary.AppendUvarint(b, uint64(len(key)))
+	b = append(b, key...)
+	var flags byte
+	if w.Supersede {
+		flags |= 1
+	}
+	b = append(b, flags, byte(w.Op), byte(w.Cond))
+	b = binary.AppendUvarint(b, uint64(w.W))
+	ctx := replica.EncodeContext(w.Context)
+	b = binary.AppendUvarint(b, uint64(len(ctx)))
+	b = append(b, ctx...)
+	return append(b, w.Data...)
+}
+
+func decodeForward(b []byte) (key []byte, w Write, err error) {
+	bad := replica.ErrBadRequest
+	if !IsForward(b) {
+		return nil, w, bad
+	}
+	b = b[2:]
+	field := func() []byte {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			b = nil
+			return nil
+		}
+		v := b[k : k+int(n)]
+		b = b[k+int(n):]
+		return v
+	}
+	key = field()
+	if b == nil || len(b) < 3 {
+		return nil, w, bad
+	}
+	flags, op, cond := b[0], Op(b[1]), Cond(b[2])
+	b = b[3:]
+	q, k := binary.Uvarint(b)
+	if k <= 0 || flags&^1 != 0 || op > OpAppend || cond > CondPresent || q > 1<<16 {
+		return nil, w, bad
+	}
+	b = b[k:]
+	ctx := field()
+	if b == nil {
+		return nil, w, bad
+	}
+	vv, err := replica.DecodeContext(ctx)
+	if err != nil {
+		return nil, w, err
+	}
+	w = Write{Context: vv, Supersede: flags&1 != 0, Op: op, Cond: cond, W: int(q), Data: b}
+	return key, w, nil
+}
+
+func encodeForwardResult(prev replica.Siblings, err error) []byte {
+	if err == nil {
+		return append([]byte{forwardFormat, 0}, replica.EncodeRecord(prev)...)
+	}
+	for _, c := range forwardCodes {
+		if errors.Is(err, c.err) {
+			return []byte{forwardFormat, c.code}
+		}
+	}
+	return []byte{forwardFormat, 6}
+}
+
+func decodeForwardResult(b []byte) (replica.Siblings, error) {
+	if len(b) < 2 || b[0] != forwardFormat {
+		return nil, fmt.Errorf("%w: malformed reply", ErrForward)
+	}
+	if b[1] == 0 {
+		ss, err := replica.DecodeRecord(b[2:])
+		if err != nil {
+			return nil, fmt.Errorf("%w: malformed reply", ErrForward)
+		}
+		return ss, nil
+	}
+	for _, c := range forwardCodes {
+		if c.code == b[1] && len(b) == 2 {
+			return nil, c.err
+		}
+	}
+	return nil, fmt.Errorf("%w: malformed reply", ErrForward)
+}
+
+// Serve coordinates a write forwarded by another node. It never panics on
+// any input; a request that does not decode is refused and changes nothing.
+func (c *Coordinator) Serve(ctx context.Context, req []byte) []byte {
+	key, w, err := decodeForward(req)
+	if err != nil {
+		return encodeForwardResult(nil, err)
+	}
+	prev, err := c.put(ctx, key, w, false)
+	return encodeForwardResult(prev, err)
+}
+
+// forward sends the write to the first of the key's home nodes that
+// answers. ok is false when none did, and the caller coordinates itself.
+func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write) (prev replica.Siblings, ok bool, err error) {
+	req := encodeForward(key, w)
+	for _, home := range p.home {
+		if !c.cluster.Alive(home) {
+			continue
+		}
+		resp, err := c.tr.Call(ctx, home, req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, true, ctx.Err()
+			}
+			continue
+		}
+		c.forwarded.Add(1)
+		prev, err := decodeForwardResult(resp)
+		return prev, true, err
+	}
+	return nil, false, nil
+}

@@ -1,0 +1,49 @@
+package coordinator
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/dynkv/dynkv/replica"
+)
+
+func TestForwardCodec_RoundTrip(t *testing.T) {
+	w := Write{Context: replica.VV{{Actor: 7, Counter: 3}}, Supersede: true, Op: OpAppend, Cond: CondPresent, W: 3, Data: []byte("xyz")}
+	key, got, err := decodeForward(encodeForward([]byte("k"), w))
+	if err != nil || string(key) != "k" || got.Supersede != w.Supersede || got.Op != w.Op || got.Cond != w.Cond ||
+		got.W != w.W || !bytes.Equal(got.Data, w.Data) || got.Context.Compare(w.Context) != Equal {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	for _, e := range []error{nil, ErrCondition, &QuorumError{Op: "write", Need: 2, Got: 1}, ErrBadQuorum, errors.New("other")} {
+		_, err := decodeForwardResult(encodeForwardResult(nil, e))
+		switch {
+		case e == nil && err != nil:
+			t.Fatalf("ok result decoded as %v", err)
+		case e != nil && err == nil:
+			t.Fatalf("%v decoded as success", e)
+		}
+	}
+}
+
+// Equal re-exported for the test above.
+const Equal = replica.Equal
+
+func FuzzDecodeForward(f *testing.F) {
+	f.Add(encodeForward([]byte("key"), Write{Op: OpSet, Data: []byte("v")}))
+	f.Add(encodeForward(nil, Write{Context: replica.VV{{Actor: 1, Counter: 1}}, Op: OpDelete, Cond: CondAbsent, W: 2}))
+	f.Add([]byte{1, 16})
+	f.Add([]byte{1, 16, 0xff, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		key, w, err := decodeForward(b)
+		if err != nil {
+			return
+		}
+		key2, w2, err := decodeForward(encodeForward(key, w))
+		if err != nil || !bytes.Equal(key, key2) || w.Op != w2.Op || w.Cond != w2.Cond || w.W != w2.W ||
+			w.Supersede != w2.Supersede || !bytes.Equal(w.Data, w2.Data) || w.Context.Compare(w2.Context) != Equal {
+			t.Fatalf("re-encode differs: %+v vs %+v (%v)", w, w2, err)
+		}
+		_, _ = decodeForwardResult(b)
+	})
+}
