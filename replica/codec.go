@@ -117,6 +117,11 @@ func DecodeRecord(b []byte) (Siblings, error) {
 	if d.bad || len(d.b) != 0 {
 		return nil, ErrCorruptRecord
 	}
+	for _, s := range ss {
+		if supersededIn(ss, s.Dot) {
+			return nil, ErrCorruptRecord
+		}
+	}
 	return ss, nil
 }
 

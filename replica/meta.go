@@ -26,13 +26,14 @@ func (s *Store) GetMeta(ctx context.Context, name string) ([]byte, error) {
 	return append([]byte(nil), v...), nil
 }
 
-// SetMeta stores value under name, fsynced whatever the durability mode.
+// SetMeta stores value under name, durable against a machine crash
+// whatever the durability mode. Meant for rare writes: it may flush.
 func (s *Store) SetMeta(ctx context.Context, name string, value []byte) error {
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
 	defer s.open.RUnlock()
-	if err := s.db.Set(metaKey(name), value, pebble.Sync); err != nil {
+	if err := s.setDurable(metaKey(name), value); err != nil {
 		return fmt.Errorf("replica: set meta %s: %w", name, err)
 	}
 	return nil

@@ -21,7 +21,10 @@ const (
 	spaceMeta byte = 'm' // 'm' + name → store metadata
 )
 
-var metaActor = []byte{spaceMeta, 'a', 'c', 't', 'o', 'r'}
+var (
+	metaActor   = []byte{spaceMeta, 'a', 'c', 't', 'o', 'r'}
+	metaRunning = []byte{spaceMeta, 'r', 'u', 'n', 'n', 'i', 'n', 'g'}
+)
 
 const lockStripes = 1024
 
@@ -33,12 +36,15 @@ type Store struct {
 	wo    *pebble.WriteOptions
 	actor Actor
 	seed  maphash.Seed
+	// processMode: WAL syncs are no-ops (DurabilityProcess).
+	processMode bool
 
 	// Lock order: open before locks[i].
 	open  sync.RWMutex            // read-held by every operation; Close write-holds it
 	locks [lockStripes]sync.Mutex // striped by key; held across read-modify-write
 
 	live    atomic.Int64 // keys whose Value() is present
+	hints   atomic.Int64 // hint records held
 	reads   atomic.Int64 // Get calls
 	writes  atomic.Int64 // records written or deleted
 	corrupt atomic.Int64 // records that failed to decode
@@ -51,6 +57,7 @@ type Stats struct {
 	Reads          int64 // key reads
 	Writes         int64 // records written (no-op updates are not written)
 	CorruptRecords int64 // records that failed to decode
+	Hints          int64 // hints held for other nodes
 	DiskBytes      uint64
 }
 
@@ -80,7 +87,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replica: open %s: %w", cfg.Dir, err)
 	}
-	s := &Store{db: db, log: log(cfg.Logger), wo: wo, seed: maphash.MakeSeed()}
+	s := &Store{db: db, log: log(cfg.Logger), wo: wo, seed: maphash.MakeSeed(), processMode: cfg.Durability == DurabilityProcess}
 	if err := s.loadActor(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -101,9 +108,28 @@ func log(l *slog.Logger) *slog.Logger {
 }
 
 // loadActor reads the store's actor identity, drawing and persisting a new
-// one for a new (or wiped) data directory.
+// one for a new (or wiped) data directory, and after an unclean shutdown:
+// unless every write is fsynced, a crash of the machine may have lost writes
+// whose dots other replicas already hold, and reusing the actor would issue
+// those dots again for different values (Riak's kv679). It then marks the
+// store running until Close.
 func (s *Store) loadActor() error {
+	_, rc, err := s.db.Get(metaRunning)
+	unclean := err == nil
+	if unclean {
+		_ = rc.Close()
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return fmt.Errorf("replica: read run marker: %w", err)
+	}
+	if err := s.setDurable(metaRunning, nil); err != nil {
+		return fmt.Errorf("replica: write run marker: %w", err)
+	}
 	v, closer, err := s.db.Get(metaActor)
+	if err == nil && unclean && (s.wo != pebble.Sync || s.processMode) {
+		_ = closer.Close()
+		s.log.Warn("unclean shutdown: new actor identity", "old", fmt.Sprintf("%016x", binary.BigEndian.Uint64(v)))
+		err = pebble.ErrNotFound
+	}
 	if err == nil {
 		defer closer.Close()
 		if len(v) != 8 || binary.BigEndian.Uint64(v) == 0 {
@@ -119,11 +145,24 @@ func (s *Store) loadActor() error {
 	for binary.BigEndian.Uint64(b[:]) == 0 {
 		_, _ = rand.Read(b[:])
 	}
-	if err := s.db.Set(metaActor, b[:], pebble.Sync); err != nil {
+	if err := s.setDurable(metaActor, b[:]); err != nil {
 		return fmt.Errorf("replica: write actor: %w", err)
 	}
 	s.actor = Actor(binary.BigEndian.Uint64(b[:]))
 	return nil
+}
+
+// setDurable writes k and makes it survive a machine crash in every
+// durability mode: in DurabilityProcess WAL syncs are no-ops, so the
+// memtable is flushed to an (fsynced) sstable.
+func (s *Store) setDurable(k, v []byte) error {
+	if err := s.db.Set(k, v, pebble.Sync); err != nil {
+		return err
+	}
+	if s.wo == pebble.Sync && !s.processMode {
+		return nil
+	}
+	return s.db.Flush()
 }
 
 func (s *Store) countLive() error {
@@ -144,7 +183,19 @@ func (s *Store) countLive() error {
 		}
 	}
 	s.live.Store(n)
-	return it.Close()
+	if err := it.Close(); err != nil {
+		return err
+	}
+	hs, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceHint}, UpperBound: []byte{spaceHint + 1}})
+	if err != nil {
+		return fmt.Errorf("replica: count hints: %w", err)
+	}
+	n = 0
+	for hs.First(); hs.Valid(); hs.Next() {
+		n++
+	}
+	s.hints.Store(n)
+	return hs.Close()
 }
 
 // Actor returns the identity this store's node uses to coordinate writes.
@@ -222,6 +273,14 @@ func (s *Store) update(ctx context.Context, k []byte, fn func(cur Siblings) (Sib
 		return nil, fmt.Errorf("replica: write: %w", err)
 	}
 	s.writes.Add(1)
+	if k[0] == spaceHint {
+		switch {
+		case len(cur) == 0 && len(next) > 0:
+			s.hints.Add(1)
+		case len(cur) > 0 && len(next) == 0:
+			s.hints.Add(-1)
+		}
+	}
 	if k[0] != spaceData {
 		return next, nil
 	}
@@ -250,6 +309,7 @@ func (s *Store) Stats() Stats {
 		Reads:          s.reads.Load(),
 		Writes:         s.writes.Load(),
 		CorruptRecords: s.corrupt.Load(),
+		Hints:          s.hints.Load(),
 	}
 	s.open.RLock()
 	defer s.open.RUnlock()
@@ -266,6 +326,9 @@ func (s *Store) Close() error {
 	defer s.open.Unlock()
 	if s.closed.Swap(true) {
 		return ErrClosed
+	}
+	if err := s.db.Delete(metaRunning, pebble.Sync); err != nil {
+		s.log.Error("clear run marker failed", "err", err)
 	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("replica: close: %w", err)
