@@ -68,19 +68,25 @@ func setMaxClients(s *Server, v []byte) (func(), string) {
 
 // cmdConfigGet implements CONFIG GET pattern [pattern ...]: glob patterns
 // (Redis's *, ? and [...] syntax), matched without regard to case. Each
-// parameter is reported once.
+// parameter is reported once. As in Redis, a pattern without glob
+// characters is a name, reported as the client spelled it.
 func (s *Server) cmdConfigGet(c *session, args [][]byte) error {
 	var out []string
 	seen := map[string]bool{}
 	for _, p := range args[2:] {
 		pat := strings.ToLower(string(p))
+		literal := !strings.ContainsAny(pat, "*?[")
 		for _, cp := range configParams() {
 			if seen[cp.name] {
 				continue
 			}
 			if ok, err := path.Match(pat, cp.name); err == nil && ok {
 				seen[cp.name] = true
-				out = append(out, cp.name, cp.get(s))
+				name := cp.name
+				if literal {
+					name = string(p)
+				}
+				out = append(out, name, cp.get(s))
 			}
 		}
 	}

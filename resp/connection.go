@@ -41,8 +41,10 @@ func (s *Server) cmdQuit(c *session, _ [][]byte) error {
 func (s *Server) cmdSelect(c *session, args [][]byte) error {
 	n, ok := parseInt(args[1])
 	switch {
-	case !ok || n < math.MinInt32 || n > math.MaxInt32:
+	case !ok:
 		return errNotInteger
+	case n < math.MinInt32 || n > math.MaxInt32:
+		return errIntRange
 	case n != 0:
 		return errDBIndex
 	}

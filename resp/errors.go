@@ -24,6 +24,7 @@ func (e replyErr) Error() string { return string(e) }
 const (
 	errSyntax           replyErr = "ERR syntax error"
 	errNotInteger       replyErr = "ERR value is not an integer or out of range"
+	errIntRange         replyErr = "ERR value is out of range, value must between -2147483648 and 2147483647"
 	errNoAuth           replyErr = "NOAUTH Authentication required."
 	errWrongPass        replyErr = "WRONGPASS invalid username-password pair or user is disabled."
 	errNoPassConfigured replyErr = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"

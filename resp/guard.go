@@ -149,17 +149,17 @@ func (g *guard) scan(p []byte) (int, error) {
 			g.st = gsInline
 		case gsInline:
 			j := bytes.IndexByte(p[i:], '\n')
-			if j < 0 {
-				g.inline += len(p) - i
-				i = len(p)
-			} else {
-				g.inline += j
-				i += j + 1
-			}
-			if g.inline > maxInline {
-				return i, &protocolError{"too big inline request"}
-			}
+			end := len(p) // end of the line's bytes in p, without the '\n'
 			if j >= 0 {
+				end = i + j
+			}
+			if g.inline+end-i > maxInline {
+				return i + maxInline - g.inline, &protocolError{"too big inline request"}
+			}
+			g.inline += end - i
+			i = end
+			if j >= 0 {
+				i++
 				g.st = gsStart
 				if !authed {
 					return i, nil
@@ -223,13 +223,14 @@ var (
 	errInvalidBulkLength = &protocolError{"invalid bulk length"}
 )
 
-// digit takes one byte of a length field (gsCount or gsBulkLen).
+// digit takes one byte of a length field (gsCount or gsBulkLen). A byte
+// that cannot be part of a length fails at once, before it is passed on.
 func (g *guard) digit(c byte) error {
 	if c == '\r' {
 		g.st++ // to the matching LF state
 		return nil
 	}
-	if g.nlen == len(g.num) {
+	if g.nlen == len(g.num) || !('0' <= c && c <= '9' || c == '-' && g.nlen == 0) {
 		if g.st == gsCount {
 			return errInvalidMultibulk
 		}
