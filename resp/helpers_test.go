@@ -97,9 +97,9 @@ func (tc *testClient) doBytes(args [][]byte) string {
 }
 
 // Reply builders for expected RESP.
-func bulk(s string) string { return "$" + strconv.Itoa(len(s)) + "\r\n" + s + "\r\n" }
+func bulk(s string) string     { return "$" + strconv.Itoa(len(s)) + "\r\n" + s + "\r\n" }
 func errReply(s string) string { return "-" + s + "\r\n" }
-func intReply(n int) string { return ":" + strconv.Itoa(n) + "\r\n" }
+func intReply(n int) string    { return ":" + strconv.Itoa(n) + "\r\n" }
 func arr(items ...string) string {
 	return "*" + strconv.Itoa(len(items)) + "\r\n" + strings.Join(items, "")
 }
