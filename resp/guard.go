@@ -79,6 +79,7 @@ type guard struct {
 	num    [maxLenField]byte // digits of the length field being read
 	nlen   int               // bytes in num
 	inline int               // bytes of the current inline line
+	quotes inlineQuotes      // quoting state of the current inline line
 	args   int64             // bulk strings left in the current command
 	body   int64             // payload bytes left in the current bulk string
 	req    int64             // payload bytes of the current command so far
@@ -140,7 +141,7 @@ func (g *guard) scan(p []byte) (int, error) {
 	for i < len(p) {
 		switch g.st {
 		case gsStart:
-			g.args, g.req, g.nlen, g.inline = 0, 0, 0, 0
+			g.args, g.req, g.nlen, g.inline, g.quotes = 0, 0, 0, 0, inlineQuotes{}
 			if p[i] == '*' {
 				g.st = gsCount
 				i++
@@ -148,22 +149,13 @@ func (g *guard) scan(p []byte) (int, error) {
 			}
 			g.st = gsInline
 		case gsInline:
-			j := bytes.IndexByte(p[i:], '\n')
-			end := len(p) // end of the line's bytes in p, without the '\n'
-			if j >= 0 {
-				end = i + j
+			n, err := g.inlineBytes(p[i:])
+			i += n
+			if err != nil {
+				return i, err
 			}
-			if g.inline+end-i > maxInline {
-				return i + maxInline - g.inline, &protocolError{"too big inline request"}
-			}
-			g.inline += end - i
-			i = end
-			if j >= 0 {
-				i++
-				g.st = gsStart
-				if !authed {
-					return i, nil
-				}
+			if g.st == gsStart && !authed {
+				return i, nil
 			}
 		case gsCount, gsBulkLen:
 			if err := g.digit(p[i]); err != nil {
@@ -218,7 +210,94 @@ func (g *guard) scan(p []byte) (int, error) {
 	return i, nil
 }
 
+// inlineBytes scans the bytes of an inline command line, up to and
+// including its '\n', and returns how many it accepts. It checks the line's
+// length and its quoting: a line redcon's reader would reject for its quotes
+// is refused before its '\n' passes, so that the commands before it run.
+func (g *guard) inlineBytes(p []byte) (int, error) {
+	for i, c := range p {
+		if c == '\n' {
+			g.st = gsStart
+			if !g.quotes.end() {
+				return i, errUnbalancedQuotes
+			}
+			return i + 1, nil
+		}
+		if g.inline == maxInline {
+			return i, &protocolError{"too big inline request"}
+		}
+		g.inline++
+		if !g.quotes.step(c) {
+			return i, errUnbalancedQuotes
+		}
+	}
+	return len(p), nil
+}
+
+// inlineQuotes follows the quoting of an inline command line as redcon's
+// reader parses it: arguments are separated by spaces; an argument may be
+// quoted with " or ' from its first byte, with backslash escapes inside; a
+// closing quote must be followed by a space or the end of the line. A '\r'
+// right before the '\n' is not part of the line.
+type inlineQuotes struct {
+	arg    int  // bytes of the current unquoted argument
+	quote  byte // the open quote, or 0
+	escape bool // the previous byte was a backslash inside quotes
+	closed bool // a quote just closed
+	cr     bool // a '\r' whose meaning depends on the next byte
+}
+
+// step takes one byte of the line other than '\n' and reports whether the
+// line can still be valid.
+func (q *inlineQuotes) step(c byte) bool {
+	if q.cr {
+		q.cr = false
+		if !q.byte('\r') {
+			return false
+		}
+	}
+	if c == '\r' {
+		q.cr = true
+		return true
+	}
+	return q.byte(c)
+}
+
+func (q *inlineQuotes) byte(c byte) bool {
+	if q.closed {
+		q.closed, q.arg = false, 0
+		return c == ' '
+	}
+	if q.quote == 0 {
+		switch c {
+		case ' ':
+			q.arg = 0
+		case '"', '\'':
+			if q.arg != 0 {
+				return false
+			}
+			q.quote = c
+		default:
+			q.arg++
+		}
+		return true
+	}
+	switch {
+	case q.escape:
+		q.escape = false
+	case c == q.quote:
+		q.quote, q.closed = 0, true
+	case c == '\\':
+		q.escape = true
+	}
+	return true
+}
+
+// end reports whether the line, now complete, is validly quoted.
+func (q *inlineQuotes) end() bool { return q.quote == 0 }
+
 var (
+	errUnbalancedQuotes  = &protocolError{"unbalanced quotes in request"}
 	errInvalidMultibulk  = &protocolError{"invalid multibulk length"}
 	errInvalidBulkLength = &protocolError{"invalid bulk length"}
 )
