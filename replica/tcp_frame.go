@@ -1,0 +1,267 @@
+package replica
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime"
+	"slices"
+	"sync"
+)
+
+// Frames. After the handshake (tcp_auth.go) both directions of a peer
+// connection carry frames:
+//
+//	[u32 payload length][u64 request id][u8 status][payload]
+//
+// integers big-endian. The dialling side sends requests (status 0); the
+// accepting side answers each with one frame of the same id, in any order.
+// The payload is an EncodeRequest or EncodeResponse, opaque to the
+// transport.
+
+const frameHeader = 4 + 8 + 1
+
+// Frame statuses. A request always carries frameOK.
+const (
+	frameOK       byte = 0 // the payload is the response
+	frameTooLarge byte = 1 // the response exceeded the server's MaxFrame; no payload
+	frameFailed   byte = 2 // the handler panicked; no payload
+	frameStatuses      = 3
+)
+
+// readChunk bounds the allocation for a payload ahead of its bytes: a peer
+// announcing a large frame must send it before the buffer grows past this.
+const readChunk = 1 << 20
+
+var (
+	// errFrameSize reports a frame longer than the receiver's MaxFrame.
+	errFrameSize = errors.New("replica: peer frame exceeds max frame size")
+	// errFrameStatus reports a frame with an unknown status.
+	errFrameStatus = errors.New("replica: peer frame with unknown status")
+)
+
+// frame is one request or response.
+type frame struct {
+	id      uint64
+	status  byte
+	payload []byte
+	buf     *[]byte // if set, payload's buffer, put back in framePool once written
+}
+
+// framePool recycles the buffers that hold copies of outgoing requests.
+var framePool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooled is the largest buffer framePool keeps.
+const maxPooled = 64 << 10
+
+// pooledCopy returns a frame whose payload is a copy of b in a buffer from
+// framePool.
+func pooledCopy(id uint64, b []byte) frame {
+	if len(b) > maxPooled {
+		return frame{id: id, payload: bytes.Clone(b)}
+	}
+	buf := framePool.Get().(*[]byte)
+	*buf = append((*buf)[:0], b...)
+	return frame{id: id, payload: *buf, buf: buf}
+}
+
+// release puts f's buffer back in framePool; f must not be used after.
+func (f frame) release() {
+	if f.buf != nil && cap(*f.buf) <= maxPooled {
+		framePool.Put(f.buf)
+	}
+}
+
+// appendFrame appends the wire form of f to dst.
+func appendFrame(dst []byte, f frame) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(f.payload)))
+	dst = binary.BigEndian.AppendUint64(dst, f.id)
+	dst = append(dst, f.status)
+	return append(dst, f.payload...)
+}
+
+// writeFrame writes f to bw; hdr is scratch space.
+func writeFrame(bw *bufio.Writer, hdr *[frameHeader]byte, f frame) error {
+	binary.BigEndian.PutUint32(hdr[0:4], uint32(len(f.payload)))
+	binary.BigEndian.PutUint64(hdr[4:12], f.id)
+	hdr[12] = f.status
+	if _, err := bw.Write(hdr[:]); err != nil {
+		return err
+	}
+	_, err := bw.Write(f.payload)
+	return err
+}
+
+// readFrame reads one frame from r; hdr is scratch space. A frame whose
+// length exceeds maxLen returns errFrameSize before anything is allocated
+// for it, one with an unknown status errFrameStatus. A clean end between
+// frames returns io.EOF, an end inside one io.ErrUnexpectedEOF. The payload
+// is newly allocated and owned by the caller. It never panics.
+func readFrame(r io.Reader, hdr *[frameHeader]byte, maxLen int) (frame, error) {
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return frame{}, err
+	}
+	n := int64(binary.BigEndian.Uint32(hdr[0:4]))
+	f := frame{id: binary.BigEndian.Uint64(hdr[4:12]), status: hdr[12]}
+	switch {
+	case n > int64(maxLen):
+		return frame{}, fmt.Errorf("%w: %d > %d bytes", errFrameSize, n, maxLen)
+	case f.status >= frameStatuses:
+		return frame{}, fmt.Errorf("%w %d", errFrameStatus, f.status)
+	}
+	var err error
+	if f.payload, err = readPayload(r, int(n)); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return frame{}, err
+	}
+	return f, nil
+}
+
+// readPayload reads exactly n bytes, growing its buffer by at most
+// readChunk ahead of the bytes received.
+func readPayload(r io.Reader, n int) ([]byte, error) {
+	b := make([]byte, 0, min(n, readChunk))
+	for len(b) < n {
+		m := min(n-len(b), readChunk)
+		b = slices.Grow(b, m)
+		if _, err := io.ReadFull(r, b[len(b):len(b)+m]); err != nil {
+			return nil, err
+		}
+		b = b[:len(b)+m]
+	}
+	return b, nil
+}
+
+// wire is the half of a peer connection both sides share: the socket, the
+// queue of outgoing frames and its single writer, and the failure state.
+// The writer drains every frame queued and flushes only when the queue is
+// empty, so concurrent requests (or responses) leave in one write syscall.
+type wire struct {
+	nc   net.Conn
+	log  *slog.Logger
+	out  chan frame    // frames for the writer; never closed
+	done chan struct{} // closed by fail
+	once sync.Once
+	err  error // why the wire failed; written before done is closed
+}
+
+// wireQueue is the length of a wire's queue: senders block (or give up on
+// their ctx) beyond it.
+const wireQueue = 256
+
+// wireBuffer is the size of a wire's read and write buffers.
+const wireBuffer = 64 << 10
+
+func newWire(nc net.Conn, log *slog.Logger) wire {
+	return wire{nc: nc, log: log, out: make(chan frame, wireQueue), done: make(chan struct{})}
+}
+
+// fail marks the wire failed with err and closes the socket, which ends its
+// reader; the writer ends on done. Only the first call has an effect.
+func (w *wire) fail(err error) {
+	w.once.Do(func() {
+		w.err = err
+		close(w.done)
+		_ = w.nc.Close()
+	})
+}
+
+// failed returns the error the wire failed with, or nil.
+func (w *wire) failed() error {
+	select {
+	case <-w.done:
+		return w.err
+	default:
+		return nil
+	}
+}
+
+// send queues f for the writer. It blocks while the queue is full, until
+// done (ctxDone) or the wire fails (its error). The writer owns f.payload
+// once send returns nil.
+func (w *wire) send(ctxDone <-chan struct{}, f frame) error {
+	select {
+	case w.out <- f:
+		return nil
+	case <-ctxDone:
+		return errCtxDone
+	case <-w.done:
+		return w.err
+	}
+}
+
+// errCtxDone is send's report that its ctx ended; callers return ctx.Err().
+var errCtxDone = errors.New("replica: context done")
+
+// writeLoop is the wire's only writer. It runs until the wire fails.
+//
+// It writes every frame queued into its buffer and flushes when the queue
+// is empty. Before flushing it yields the processor up to
+// writeYields times while that brings more frames: the handlers and
+// callers that are about to send then run first and share the syscall.
+// Measured on 2 cores with 64 callers, this takes a loopback round trip
+// from about 16 to 8 µs.
+func (w *wire) writeLoop() {
+	bw := bufio.NewWriterSize(w.nc, wireBuffer)
+	var hdr [frameHeader]byte
+	for {
+		var f frame
+		select {
+		case f = <-w.out:
+		case <-w.done:
+			return
+		}
+		for yields := 0; ; {
+			err := writeFrame(bw, &hdr, f)
+			f.release() // bw copied it or wrote it out
+			if err != nil {
+				w.fail(fmt.Errorf("replica: peer write: %w", err))
+				return
+			}
+			var more bool
+			if f, more = w.poll(); !more && yields < writeYields {
+				yields++
+				runtime.Gosched()
+				f, more = w.poll()
+			}
+			if !more {
+				break
+			}
+		}
+		if err := bw.Flush(); err != nil {
+			w.fail(fmt.Errorf("replica: peer write: %w", err))
+			return
+		}
+	}
+}
+
+// writeYields bounds the yields of writeLoop before one flush.
+const writeYields = 1
+
+// poll returns the next queued frame, if there is one.
+func (w *wire) poll() (frame, bool) {
+	select {
+	case f := <-w.out:
+		return f, true
+	default:
+		return frame{}, false
+	}
+}
+
+// logEnd logs why a connection ended: a peer that broke the protocol at
+// warn, an ordinary close at debug.
+func (w *wire) logEnd(err error, attrs ...any) {
+	attrs = append(attrs, "remote", w.nc.RemoteAddr().String(), "err", err)
+	if errors.Is(err, errFrameSize) || errors.Is(err, errFrameStatus) || errors.Is(err, io.ErrUnexpectedEOF) {
+		w.log.Warn("peer connection closed: bad frame", attrs...)
+		return
+	}
+	w.log.Debug("peer connection closed", attrs...)
+}

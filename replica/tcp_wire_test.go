@@ -1,0 +1,171 @@
+package replica
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestTCPConfig_Validate(t *testing.T) {
+	require.NoError(t, DefaultTCPConfig().Validate())
+	for _, tc := range []struct {
+		name  string
+		edit  func(*TCPConfig)
+		field string
+	}{
+		{"listen without port", func(c *TCPConfig) { c.Listen = "localhost" }, "peer.listen"},
+		{"empty listen", func(c *TCPConfig) { c.Listen = "" }, "peer.listen"},
+		{"zero dial timeout", func(c *TCPConfig) { c.DialTimeout = 0 }, "peer.dial-timeout"},
+		{"zero max frame", func(c *TCPConfig) { c.MaxFrame = 0 }, "peer.max-frame"},
+		{"max frame over u32", func(c *TCPConfig) { c.MaxFrame = 1 << 32 }, "peer.max-frame"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultTCPConfig()
+			tc.edit(&cfg)
+			err := cfg.Validate()
+			require.ErrorContains(t, err, tc.field)
+			_, err = NewTCP(cfg, "a", newTCPBook().resolve, tcpEcho)
+			require.ErrorContains(t, err, tc.field)
+		})
+	}
+	_, err := NewTCP(DefaultTCPConfig(), strings.Repeat("n", 256), newTCPBook().resolve, tcpEcho)
+	require.Error(t, err, "node id too long for the handshake")
+}
+
+func TestTCPHandshake(t *testing.T) {
+	run := func(t *testing.T, server func(io.ReadWriter) error, client func(io.ReadWriter) error) (serr, cerr error) {
+		sc, cc := net.Pipe()
+		defer sc.Close()
+		defer cc.Close()
+		done := make(chan error, 1)
+		go func() { // awaited below
+			err := server(sc)
+			_ = sc.Close()
+			done <- err
+		}()
+		cerr = client(cc)
+		_ = cc.Close()
+		return <-done, cerr
+	}
+	srv := func(secret, self string) func(io.ReadWriter) error {
+		return func(rw io.ReadWriter) error { _, err := serverHandshake(rw, secret, self); return err }
+	}
+	cli := func(secret, self, want string) func(io.ReadWriter) error {
+		return func(rw io.ReadWriter) error { return clientHandshake(rw, secret, self, want) }
+	}
+	t.Run("same secret", func(t *testing.T) {
+		serr, cerr := run(t, srv("s", "b"), cli("s", "a", "b"))
+		require.NoError(t, serr)
+		require.NoError(t, cerr)
+	})
+	t.Run("empty secret on both sides", func(t *testing.T) {
+		serr, cerr := run(t, srv("", "b"), cli("", "a", "b"))
+		require.NoError(t, serr)
+		require.NoError(t, cerr)
+	})
+	t.Run("different secrets", func(t *testing.T) {
+		serr, cerr := run(t, srv("s", "b"), cli("t", "a", "b"))
+		require.ErrorIs(t, serr, ErrPeerAuth)
+		require.ErrorIs(t, cerr, ErrPeerAuth)
+	})
+	t.Run("server accepts anything but cannot prove itself", func(t *testing.T) {
+		fake := func(rw io.ReadWriter) error {
+			hello := append([]byte(authMagic), make([]byte, nonceLen)...)
+			if _, err := rw.Write(hello); err != nil {
+				return err
+			}
+			var msg [len(authMagic) + nonceLen + 1]byte
+			if _, err := io.ReadFull(rw, msg[:]); err != nil {
+				return err
+			}
+			if _, err := io.ReadFull(rw, make([]byte, int(msg[len(msg)-1])+macLen)); err != nil {
+				return err
+			}
+			_, err := rw.Write(append([]byte{authOK, 1, 'b'}, make([]byte, macLen)...))
+			return err
+		}
+		serr, cerr := run(t, fake, cli("s", "a", "b"))
+		require.NoError(t, serr)
+		require.ErrorIs(t, cerr, ErrPeerAuth)
+	})
+	t.Run("wrong node", func(t *testing.T) {
+		_, cerr := run(t, srv("s", "c"), cli("s", "a", "b"))
+		require.ErrorIs(t, cerr, errHandshake)
+	})
+	t.Run("not a peer port", func(t *testing.T) {
+		redis := func(rw io.ReadWriter) error {
+			_, err := rw.Write([]byte("-ERR unknown command 'xyz'\r\n\r\n\r\n\r\n\r\n\r\n"))
+			return err
+		}
+		_, cerr := run(t, redis, cli("s", "a", "b"))
+		require.ErrorIs(t, cerr, errHandshake)
+	})
+}
+
+// FuzzTCPHandshake feeds arbitrary bytes to both sides of the handshake:
+// they must fail cleanly (or, for the client, never accept a wrong proof).
+func FuzzTCPHandshake(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte(authMagic))
+	f.Add(append([]byte(authMagic), make([]byte, nonceLen+1+macLen)...))
+	f.Add(append(append([]byte(authMagic), make([]byte, nonceLen)...), 255))
+	f.Add(append(append(append([]byte(authMagic), make([]byte, nonceLen)...), authOK, 1, 'b'), make([]byte, macLen)...))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		rw := struct {
+			io.Reader
+			io.Writer
+		}{bytes.NewReader(in), io.Discard}
+		if _, err := serverHandshake(rw, "s", "b"); err == nil {
+			t.Fatal("server accepted a proof made without the secret")
+		}
+		rw.Reader = bytes.NewReader(in)
+		if err := clientHandshake(rw, "s", "a", "b"); err == nil {
+			t.Fatal("client accepted a proof made without the secret")
+		}
+	})
+}
+
+// FuzzTCPFrame reads frames from arbitrary bytes — every frame read must
+// be valid and encode back to the bytes it came from — and round-trips a
+// frame built from the inputs.
+func FuzzTCPFrame(f *testing.F) {
+	f.Add([]byte{}, uint64(0), byte(0), []byte{}, uint16(64))
+	f.Add(appendFrame(nil, frame{id: 1, payload: []byte("hello")}), uint64(1), frameOK, []byte("hello"), uint16(64))
+	f.Add(appendFrame(appendFrame(nil, frame{id: 2, status: frameTooLarge}), frame{id: 3, payload: []byte{1}}),
+		uint64(1<<63), frameFailed, []byte{}, uint16(1))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0}, uint64(5), byte(7), []byte("x"), uint16(0))
+	f.Add([]byte{0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1, 0, 'a'}, uint64(5), byte(1), []byte("abc"), uint16(10))
+	f.Fuzz(func(t *testing.T, in []byte, id uint64, status byte, payload []byte, maxLen uint16) {
+		var hdr [frameHeader]byte
+		r := bytes.NewReader(in)
+		for {
+			off := len(in) - r.Len()
+			fr, err := readFrame(r, &hdr, int(maxLen))
+			if err != nil {
+				break
+			}
+			if len(fr.payload) > int(maxLen) || fr.status >= frameStatuses {
+				t.Fatalf("readFrame accepted %d bytes, status %d", len(fr.payload), fr.status)
+			}
+			end := len(in) - r.Len()
+			if got := appendFrame(nil, fr); !bytes.Equal(got, in[off:end]) {
+				t.Fatalf("frame %+v encodes to %x, read from %x", fr, got, in[off:end])
+			}
+		}
+
+		want := frame{id: id, status: status % frameStatuses, payload: payload}
+		fr, err := readFrame(bytes.NewReader(appendFrame(nil, want)), &hdr, len(payload))
+		require.NoError(t, err)
+		require.Equal(t, want.id, fr.id)
+		require.Equal(t, want.status, fr.status)
+		require.True(t, bytes.Equal(want.payload, fr.payload))
+		if len(payload) > 0 {
+			_, err = readFrame(bytes.NewReader(appendFrame(nil, want)), &hdr, len(payload)-1)
+			require.ErrorIs(t, err, errFrameSize)
+		}
+	})
+}
