@@ -1,0 +1,143 @@
+package resp
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+var rewrite = flag.Bool("rewrite", false, "rewrite the golden RESP transcripts in testdata/*.txt")
+
+// TestGolden replays the RESP transcripts in testdata/*.txt and compares
+// every reply byte for byte. A transcript is a sequence of lines:
+//
+//	# a comment
+//	#! requirepass pw      a directive: configure the server (first lines only)
+//	#! advance 1s          a directive: move the clock
+//	a> SET k "a b"         a request by client a (the name may be empty)
+//	< "+OK\r\n"            the exact reply, Go-quoted
+//
+// Request arguments are separated by single spaces; an argument may be
+// Go-quoted. DGET's context depends on the store's random actor, so in
+// replies it shows as <ctxN> (its whole bulk string), numbered by first
+// appearance, and a request may use <ctxN> for it. Run with -rewrite to
+// regenerate the replies after an intended change, then review the diff.
+func TestGolden(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.txt"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
+			runTranscript(t, f)
+		})
+	}
+}
+
+var requestLine = regexp.MustCompile(`^(\w*)> (.*)$`)
+
+type transcript struct {
+	t       *testing.T
+	env     *testEnv
+	clients map[string]*testClient
+	ctxs    map[string]string // context → "<ctxN>"
+	byName  map[string]string // "<ctxN>" → context
+}
+
+func runTranscript(t *testing.T, path string) {
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+	cfg := DefaultConfig()
+	for _, l := range lines {
+		if d, ok := strings.CutPrefix(l, "#! requirepass "); ok {
+			cfg.RequirePass = d
+		}
+	}
+	tr := &transcript{t: t, env: newTestEnv(t, cfg), clients: map[string]*testClient{}, ctxs: map[string]string{}, byName: map[string]string{}}
+	var out []string
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		out = append(out, l)
+		if d, ok := strings.CutPrefix(l, "#! advance "); ok {
+			dur, err := time.ParseDuration(d)
+			require.NoError(t, err, "%s:%d", path, i+1)
+			tr.env.clock.Advance(dur)
+			continue
+		}
+		m := requestLine.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		got := "< " + strconv.Quote(tr.run(m[1], m[2], path, i+1))
+		if i+1 < len(lines) && strings.HasPrefix(lines[i+1], "< ") {
+			i++
+			if !*rewrite {
+				require.Equal(t, lines[i], got, "%s:%d: %s", path, i+1, l)
+			}
+		} else if !*rewrite {
+			t.Errorf("%s:%d: no reply line after %q; run with -rewrite", path, i+1, l)
+		}
+		out = append(out, got)
+	}
+	if *rewrite {
+		require.NoError(t, os.WriteFile(path, []byte(strings.Join(out, "\n")+"\n"), 0o644))
+	}
+}
+
+// run executes one request line for a client and returns its normalized
+// reply.
+func (tr *transcript) run(client, line, path string, n int) string {
+	c := tr.clients[client]
+	if c == nil {
+		c = tr.env.client()
+		tr.clients[client] = c
+	}
+	args, err := splitArgs(line)
+	require.NoError(tr.t, err, "%s:%d", path, n)
+	for i, a := range args {
+		if ctx, ok := tr.byName[a]; ok {
+			args[i] = ctx
+		}
+	}
+	reply := c.do(args...)
+	if len(args) > 0 && strings.EqualFold(args[0], "DGET") && strings.HasPrefix(reply, "*2\r\n$") {
+		v, _ := parseReply(tr.t, reply)
+		ctx := v.([]respValue)[0].(string)
+		name, ok := tr.ctxs[ctx]
+		if !ok {
+			name = "<ctx" + strconv.Itoa(len(tr.ctxs)+1) + ">"
+			tr.ctxs[ctx], tr.byName[name] = name, ctx
+		}
+		reply = strings.Replace(reply, bulk(ctx), name, 1)
+	}
+	return reply
+}
+
+// splitArgs splits a request line at single spaces; an argument that starts
+// with a double quote is a Go-quoted string.
+func splitArgs(line string) ([]string, error) {
+	var args []string
+	for line != "" {
+		if strings.HasPrefix(line, `"`) {
+			q, err := strconv.QuotedPrefix(line)
+			if err != nil {
+				return nil, err
+			}
+			s, _ := strconv.Unquote(q)
+			args = append(args, s)
+			line = strings.TrimPrefix(line[len(q):], " ")
+			continue
+		}
+		a, rest, _ := strings.Cut(line, " ")
+		args = append(args, a)
+		line = rest
+	}
+	return args, nil
+}
