@@ -12,6 +12,10 @@ import (
 	"github.com/tidwall/redcon"
 )
 
+// flushThreshold is the size of buffered replies that is sent before the
+// rest of the pipeline has run.
+const flushThreshold = 64 << 10
+
 // conn serves one client connection on its own goroutine: it reads every
 // command the client has sent (a pipeline), runs them in order, then sends
 // all their replies in one write.
@@ -36,7 +40,9 @@ func (s *Server) newConn(nc net.Conn) *conn {
 }
 
 // serve runs the connection until the client leaves, QUITs, breaks the
-// protocol or the server closes.
+// protocol or the server closes. Replies are sent once the commands read
+// together have run (or sooner, once they reach flushThreshold), never one
+// write per command.
 func (c *conn) serve() {
 	defer c.s.wg.Done()
 	defer c.end()
@@ -52,6 +58,11 @@ func (c *conn) serve() {
 			c.s.exec(c.sess, cmd.Args)
 			if c.sess.quit {
 				break
+			}
+			if c.sess.w.mark() >= flushThreshold { // bound the memory a pipeline of large replies holds
+				if err := c.flush(); err != nil {
+					return
+				}
 			}
 		}
 		if err := c.flush(); err != nil || c.sess.quit || c.closing.Load() {

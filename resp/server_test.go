@@ -300,8 +300,12 @@ func TestServer_CloseCancelsWhenItsContextEnds(t *testing.T) {
 	defer cancel()
 	require.ErrorIs(t, srv.Close(ctx), context.DeadlineExceeded)
 	require.Equal(t, int64(1), bb.ctxErrs.Load(), "the command's context was cancelled")
-	_, err := busy.TryReply()
-	require.Error(t, err, "the connection was closed")
+	// The cancelled command may still get its reply out before the socket
+	// closes.
+	if r, err := busy.TryReply(); err == nil {
+		require.Equal(t, "-ERR server is shutting down\r\n", r)
+		busy.WaitClosed()
+	}
 }
 
 // TestServer_SurvivesGarbage sends seeded random bytes (and some crafted
