@@ -142,42 +142,18 @@ func (g *guard) scan(p []byte) (int, error) {
 		switch g.st {
 		case gsStart:
 			g.args, g.req, g.nlen, g.inline, g.quotes = 0, 0, 0, 0, inlineQuotes{}
+			g.st = gsInline
 			if p[i] == '*' {
 				g.st = gsCount
 				i++
-				continue
 			}
-			g.st = gsInline
+			continue
 		case gsInline:
 			n, err := g.inlineBytes(p[i:])
 			i += n
 			if err != nil {
 				return i, err
 			}
-			if g.st == gsStart && !authed {
-				return i, nil
-			}
-		case gsCount, gsBulkLen:
-			if err := g.digit(p[i]); err != nil {
-				return i, err
-			}
-			i++
-		case gsCountLF:
-			if err := g.count(p[i], authed); err != nil {
-				return i, err
-			}
-			i++
-		case gsDollar:
-			if p[i] != '$' {
-				return i, &protocolError{fmt.Sprintf("expected '$', got '%c'", p[i])}
-			}
-			g.st, g.nlen = gsBulkLen, 0
-			i++
-		case gsBulkLenLF:
-			if err := g.bulkLen(p[i], authed); err != nil {
-				return i, err
-			}
-			i++
 		case gsBody:
 			take := min(int64(len(p)-i), g.body)
 			i += int(take)
@@ -185,29 +161,50 @@ func (g *guard) scan(p []byte) (int, error) {
 			if g.body == 0 {
 				g.st = gsBodyCR
 			}
-		case gsBodyCR:
-			if p[i] != '\r' {
-				return i, errInvalidBulkLength
-			}
-			g.st = gsBodyLF
-			i++
-		case gsBodyLF:
-			if p[i] != '\n' {
-				return i, errInvalidBulkLength
+		default:
+			if err := g.framing(p[i], authed); err != nil {
+				return i, err
 			}
 			i++
-			g.args--
-			if g.args > 0 {
-				g.st = gsDollar
-				continue
-			}
-			g.st = gsStart
-			if !authed {
-				return i, nil
-			}
+		}
+		if g.st == gsStart && !authed { // a command ended
+			return i, nil
 		}
 	}
 	return i, nil
+}
+
+// framing takes one byte of a multibulk command's framing: a length field,
+// its line end, a '$', or the line end after a payload.
+func (g *guard) framing(c byte, authed bool) error {
+	switch g.st {
+	case gsCount, gsBulkLen:
+		return g.digit(c)
+	case gsCountLF:
+		return g.count(c, authed)
+	case gsBulkLenLF:
+		return g.bulkLen(c, authed)
+	case gsDollar:
+		if c != '$' {
+			return &protocolError{fmt.Sprintf("expected '$', got '%c'", c)}
+		}
+		g.st, g.nlen = gsBulkLen, 0
+	case gsBodyCR:
+		if c != '\r' {
+			return errInvalidBulkLength
+		}
+		g.st = gsBodyLF
+	case gsBodyLF:
+		if c != '\n' {
+			return errInvalidBulkLength
+		}
+		g.args--
+		g.st = gsDollar
+		if g.args == 0 {
+			g.st = gsStart
+		}
+	}
+	return nil
 }
 
 // inlineBytes scans the bytes of an inline command line, up to and
