@@ -1,0 +1,178 @@
+package replica
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/stretchr/testify/require"
+)
+
+// benchStores are the filesystems benchmarks run on: pebble's in-memory
+// one, and a real temporary directory.
+var benchStores = []struct {
+	name string
+	open func(b *testing.B, d Durability) *Store
+}{
+	{name: "mem", open: func(b *testing.B, d Durability) *Store {
+		s, err := Open(Config{Dir: "db", FS: vfs.NewMem(), Durability: d, CacheBytes: 8 << 20})
+		require.NoError(b, err)
+		b.Cleanup(func() { _ = s.Close() })
+		return s
+	}},
+	{name: "disk", open: func(b *testing.B, d Durability) *Store {
+		s, err := Open(Config{Dir: b.TempDir(), Durability: d, CacheBytes: 8 << 20})
+		require.NoError(b, err)
+		b.Cleanup(func() { _ = s.Close() })
+		return s
+	}},
+}
+
+func BenchmarkStorePut(b *testing.B) {
+	ctx := context.Background()
+	value := make([]byte, 100)
+	for _, bs := range benchStores {
+		for _, d := range []Durability{DurabilityNone, DurabilityProcess, DurabilityFsync} {
+			b.Run(bs.name+"/"+string(d), func(b *testing.B) {
+				s := bs.open(b, d)
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					key := fmt.Appendf(nil, "key:%d", i%1000)
+					i++
+					_, err := s.Update(ctx, key, func(cur Siblings) (Siblings, error) {
+						return Update(cur, s.Actor(), cur.Context(), int64(i), value, false), nil
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkStoreGet(b *testing.B) {
+	ctx := context.Background()
+	const keys = 1000
+	for _, bs := range benchStores {
+		for _, siblings := range []int{1, 3} {
+			b.Run(fmt.Sprintf("%s/siblings=%d", bs.name, siblings), func(b *testing.B) {
+				s := bs.open(b, DurabilityNone)
+				for k := range keys {
+					for range siblings {
+						_, err := s.Update(ctx, fmt.Appendf(nil, "key:%d", k), func(cur Siblings) (Siblings, error) {
+							return Update(cur, s.Actor(), nil, 1, make([]byte, 100), false), nil
+						})
+						require.NoError(b, err)
+					}
+				}
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					ss, err := s.Get(ctx, fmt.Appendf(nil, "key:%d", i%keys))
+					i++
+					if err != nil || len(ss) != siblings {
+						b.Fatal(err, len(ss))
+					}
+				}
+			})
+		}
+	}
+}
+
+// benchSet returns a sibling set of n concurrent writes by different
+// actors, each written over a context of the others' previous writes.
+func benchSet(n int, actorBase Actor) Siblings {
+	var ss Siblings
+	var ctx VV
+	for i := range n {
+		ctx = ctx.With(Dot{Actor: actorBase + Actor(i), Counter: 3})
+	}
+	for i := range n {
+		a := actorBase + Actor(i)
+		ss = append(ss, Sibling{Dot: Dot{a, 4}, Past: ctx, Timestamp: int64(i), Value: make([]byte, 100)})
+	}
+	return normalizeSibs(ss)
+}
+
+func BenchmarkSync(b *testing.B) {
+	for _, n := range []int{1, 3, 8} {
+		b.Run(fmt.Sprintf("siblings=%d", n), func(b *testing.B) {
+			x, y := benchSet(n, 1), benchSet(n, 100)
+			b.ReportAllocs()
+			for b.Loop() {
+				if len(Sync(x, y)) != 2*n {
+					b.Fatal("wrong merge")
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkUpdate(b *testing.B) {
+	for _, n := range []int{1, 3, 8} {
+		b.Run(fmt.Sprintf("siblings=%d", n), func(b *testing.B) {
+			cur := benchSet(n, 1)
+			ctx := cur.Context()
+			value := make([]byte, 100)
+			b.ReportAllocs()
+			for b.Loop() {
+				if len(Update(cur, 1, ctx, 1, value, false)) != 1 {
+					b.Fatal("wrong update")
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkEncodeRecord(b *testing.B) {
+	for _, n := range []int{1, 3, 8} {
+		b.Run(fmt.Sprintf("siblings=%d", n), func(b *testing.B) {
+			ss := benchSet(n, 1)
+			b.SetBytes(int64(len(EncodeRecord(ss))))
+			b.ReportAllocs()
+			for b.Loop() {
+				EncodeRecord(ss)
+			}
+		})
+	}
+}
+
+func BenchmarkDecodeRecord(b *testing.B) {
+	for _, n := range []int{1, 3, 8} {
+		b.Run(fmt.Sprintf("siblings=%d", n), func(b *testing.B) {
+			enc := EncodeRecord(benchSet(n, 1))
+			b.SetBytes(int64(len(enc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeRecord(enc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkContextCodec(b *testing.B) {
+	for _, n := range []int{1, 3, 8} {
+		v := wideVV(rand.New(rand.NewPCG(uint64(n), 0)), n)
+		b.Run(fmt.Sprintf("encode/entries=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				EncodeContext(v)
+			}
+		})
+		b.Run(fmt.Sprintf("decode/entries=%d", n), func(b *testing.B) {
+			enc := EncodeContext(v)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeContext(enc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
