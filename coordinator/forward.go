@@ -36,6 +36,7 @@ var forwardCodes = []struct {
 	{4, replica.ErrInvalidContext},
 	{5, replica.ErrBadRequest},
 	{6, ErrForward},
+	{7, ErrTooLarge},
 }
 
 // ErrForward stands for an error of the node a write was forwarded to that
@@ -52,6 +53,7 @@ func encodeForward(key []byte, w Write) []byte {
 	}
 	b = append(b, flags, byte(w.Op), byte(w.Cond))
 	b = binary.AppendUvarint(b, uint64(w.W))
+	b = binary.AppendUvarint(b, uint64(max(w.MaxSize, 0)))
 	ctx := replica.EncodeContext(w.Context)
 	b = binary.AppendUvarint(b, uint64(len(ctx)))
 	b = append(b, ctx...)
@@ -81,7 +83,12 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 	flags, op, cond := b[0], Op(b[1]), Cond(b[2])
 	b = b[3:]
 	q, k := binary.Uvarint(b)
-	if k <= 0 || flags&^1 != 0 || op > OpAppend || cond > CondPresent || q > 1<<16 {
+	if k <= 0 || flags&^1 != 0 || op > OpAppend || cond > CondAnyValue || q > 1<<16 {
+		return nil, w, bad
+	}
+	b = b[k:]
+	maxSize, k := binary.Uvarint(b)
+	if k <= 0 || maxSize > 1<<62 {
 		return nil, w, bad
 	}
 	b = b[k:]
@@ -93,7 +100,7 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 	if err != nil {
 		return nil, w, err
 	}
-	w = Write{Context: vv, Supersede: flags&1 != 0, Op: op, Cond: cond, W: int(q), Data: b}
+	w = Write{Context: vv, Supersede: flags&1 != 0, Op: op, Cond: cond, W: int(q), MaxSize: int64(maxSize), Data: b}
 	return key, w, nil
 }
 

@@ -9,10 +9,10 @@ import (
 )
 
 func TestForwardCodec_RoundTrip(t *testing.T) {
-	w := Write{Context: replica.VV{{Actor: 7, Counter: 3}}, Supersede: true, Op: OpAppend, Cond: CondPresent, W: 3, Data: []byte("xyz")}
+	w := Write{Context: replica.VV{{Actor: 7, Counter: 3}}, Supersede: true, Op: OpAppend, Cond: CondPresent, W: 3, MaxSize: 99, Data: []byte("xyz")}
 	key, got, err := decodeForward(encodeForward([]byte("k"), w))
 	if err != nil || string(key) != "k" || got.Supersede != w.Supersede || got.Op != w.Op || got.Cond != w.Cond ||
-		got.W != w.W || !bytes.Equal(got.Data, w.Data) || got.Context.Compare(w.Context) != Equal {
+		got.W != w.W || got.MaxSize != w.MaxSize || !bytes.Equal(got.Data, w.Data) || got.Context.Compare(w.Context) != Equal {
 		t.Fatalf("round trip: %+v, %v", got, err)
 	}
 	for _, e := range []error{nil, ErrCondition, &QuorumError{Op: "write", Need: 2, Got: 1}, ErrBadQuorum, errors.New("other")} {
@@ -41,7 +41,7 @@ func FuzzDecodeForward(f *testing.F) {
 		}
 		key2, w2, err := decodeForward(encodeForward(key, w))
 		if err != nil || !bytes.Equal(key, key2) || w.Op != w2.Op || w.Cond != w2.Cond || w.W != w2.W ||
-			w.Supersede != w2.Supersede || !bytes.Equal(w.Data, w2.Data) || w.Context.Compare(w2.Context) != Equal {
+			w.Supersede != w2.Supersede || w.MaxSize != w2.MaxSize || !bytes.Equal(w.Data, w2.Data) || w.Context.Compare(w2.Context) != Equal {
 			t.Fatalf("re-encode differs: %+v vs %+v (%v)", w, w2, err)
 		}
 		_, _ = decodeForwardResult(b)

@@ -20,6 +20,9 @@ type Write struct {
 	Op   Op     // what to write; default OpSet
 	Data []byte // the value (OpSet) or the suffix (OpAppend)
 	Cond Cond   // a condition on the current value; default CondNone
+	// MaxSize, when positive, refuses (ErrTooLarge) a value longer than it,
+	// as computed by OpAppend.
+	MaxSize int64
 	// Value, when set, computes the new version instead of Op, Data and
 	// Cond, from the siblings the coordinator holds, under the key's lock:
 	// the value, or a tombstone. An error aborts the write with nothing
@@ -50,13 +53,20 @@ const (
 	CondNone Cond = iota
 	// CondAbsent writes only if the key has no value (SET NX).
 	CondAbsent
-	// CondPresent writes only if the key has a value (SET XX, DEL).
+	// CondPresent writes only if the key has a value (SET XX).
 	CondPresent
+	// CondAnyValue writes only if some sibling holds a value, even when
+	// plain reads see a tombstone (DEL cleans those up).
+	CondAnyValue
 )
 
 // ErrCondition is returned by Put when the write's Cond does not hold;
 // nothing was written.
 var ErrCondition = errors.New("coordinator: condition not met")
+
+// ErrTooLarge is returned by Put when the new value would exceed the
+// write's MaxSize; nothing was written.
+var ErrTooLarge = errors.New("coordinator: value too large")
 
 // newVersion computes the value or tombstone of w against cur.
 func (w Write) newVersion(cur replica.Siblings) ([]byte, bool, error) {
@@ -64,14 +74,20 @@ func (w Write) newVersion(cur replica.Siblings) ([]byte, bool, error) {
 		return w.Value(cur)
 	}
 	v, ok := cur.Value()
-	if (w.Cond == CondAbsent && ok) || (w.Cond == CondPresent && !ok) {
+	if (w.Cond == CondAbsent && ok) || (w.Cond == CondPresent && !ok) || (w.Cond == CondAnyValue && len(cur.Live()) == 0) {
 		return nil, false, ErrCondition
 	}
 	switch w.Op {
 	case OpDelete:
 		return nil, true, nil
 	case OpAppend:
+		if w.MaxSize > 0 && int64(len(v))+int64(len(w.Data)) > w.MaxSize {
+			return nil, false, ErrTooLarge
+		}
 		return append(append(make([]byte, 0, len(v)+len(w.Data)), v...), w.Data...), false, nil
+	}
+	if w.MaxSize > 0 && int64(len(w.Data)) > w.MaxSize {
+		return nil, false, ErrTooLarge
 	}
 	return w.Data, false, nil
 }

@@ -1,0 +1,44 @@
+package coordinator
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/dynkv/dynkv/replica"
+)
+
+func TestWrite_NewVersion(t *testing.T) {
+	live := replica.Siblings{{Dot: replica.Dot{Actor: 1, Counter: 1}, Timestamp: 1, Value: []byte("ab")}}
+	dead := replica.Update(live, 2, nil, 5, nil, true) // a tombstone concurrent with the value, and later
+	for _, tc := range []struct {
+		name string
+		cur  replica.Siblings
+		w    Write
+		want string
+		tomb bool
+		err  error
+	}{
+		{name: "set", cur: live, w: Write{Data: []byte("x")}, want: "x"},
+		{name: "nx on value", cur: live, w: Write{Cond: CondAbsent, Data: []byte("x")}, err: ErrCondition},
+		{name: "nx on nothing", w: Write{Cond: CondAbsent, Data: []byte("x")}, want: "x"},
+		{name: "nx on tombstone winner", cur: dead, w: Write{Cond: CondAbsent, Data: []byte("x")}, want: "x"},
+		{name: "xx on nothing", w: Write{Cond: CondPresent, Data: []byte("x")}, err: ErrCondition},
+		{name: "xx on value", cur: live, w: Write{Cond: CondPresent, Data: []byte("x")}, want: "x"},
+		{name: "delete any value under a tombstone", cur: dead, w: Write{Op: OpDelete, Cond: CondAnyValue}, tomb: true},
+		{name: "delete nothing", w: Write{Op: OpDelete, Cond: CondAnyValue}, err: ErrCondition},
+		{name: "append", cur: live, w: Write{Op: OpAppend, Data: []byte("c")}, want: "abc"},
+		{name: "append to nothing", w: Write{Op: OpAppend, Data: []byte("c")}, want: "c"},
+		{name: "append too large", cur: live, w: Write{Op: OpAppend, Data: []byte("c"), MaxSize: 2}, err: ErrTooLarge},
+		{name: "set too large", w: Write{Data: []byte("abc"), MaxSize: 2}, err: ErrTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, tomb, err := tc.w.newVersion(tc.cur)
+			if !errors.Is(err, tc.err) || (err == nil && (string(v) != tc.want || tomb != tc.tomb)) {
+				t.Fatalf("got %q %v %v, want %q %v %v", v, tomb, err, tc.want, tc.tomb, tc.err)
+			}
+		})
+	}
+	if string(live[0].Value) != "ab" {
+		t.Fatal("append modified the stored value")
+	}
+}
