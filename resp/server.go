@@ -18,14 +18,17 @@ import (
 
 // Backend runs the reads and writes of keys for the commands.
 // *coordinator.Coordinator implements it.
+//
+// Byte slices passed to the backend (keys, values in a Write) are never
+// modified by the server afterwards, so the backend may keep them, for
+// instance for replication or read repair that finishes in the background.
 type Backend interface {
 	// Get returns the merged siblings of key. It blocks until enough
-	// replicas answered or ctx is done. It does not retain key.
+	// replicas answered or ctx is done.
 	Get(ctx context.Context, key []byte, opt coordinator.ReadOptions) (replica.Siblings, error)
 	// Put performs w on key and returns the siblings held before it. It
 	// runs w.Value under the key's lock on the coordinating node and blocks
-	// until enough replicas acknowledged or ctx is done. It does not retain
-	// key.
+	// until enough replicas acknowledged or ctx is done.
 	Put(ctx context.Context, key []byte, w coordinator.Write) (replica.Siblings, error)
 	// Stats returns the backend's counters without blocking.
 	Stats() coordinator.Stats

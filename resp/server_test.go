@@ -401,6 +401,36 @@ func TestServer_WarnsWhenExposed(t *testing.T) {
 	}
 }
 
+// TestServer_RetriesFailedAccepts checks that an accept error that is not
+// the listener closing (out of file descriptors, say) is logged and retried.
+func TestServer_RetriesFailedAccepts(t *testing.T) {
+	logs := &logRecorder{}
+	co, st := resptest.Backend(t)
+	srv, err := resp.New(resp.DefaultConfig(), co, st, logs.logger())
+	require.NoError(t, err)
+	ln := &flakyListener{Listener: mustListen(t)}
+	ln.failures.Store(3)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	require.Equal(t, "+PONG\r\n", resptest.Dial(t, ln.Addr().String()).Do("PING"))
+	require.True(t, logs.has("WARN", "accept failed"))
+	require.NoError(t, srv.Close(t.Context()))
+	require.ErrorIs(t, <-served, resp.ErrClosed)
+}
+
+// flakyListener fails its first Accepts.
+type flakyListener struct {
+	net.Listener
+	failures atomic.Int64
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.failures.Add(-1) >= 0 {
+		return nil, errors.New("accept: too many open files")
+	}
+	return l.Listener.Accept()
+}
+
 func mustListen(t *testing.T) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -1,0 +1,52 @@
+package resp
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dynkv/dynkv/coordinator"
+)
+
+func TestConfig_Validate(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		mutate func(*Config)
+		want   string
+	}{
+		{"listen", func(c *Config) { c.Listen = "6379" }, "resp: listen:"},
+		{"maxclients", func(c *Config) { c.MaxClients = 0 }, "resp: maxclients:"},
+		{"max value size", func(c *Config) { c.MaxValueSize = 0 }, "resp: max-value-size:"},
+		{"max request size", func(c *Config) { c.MaxRequestSize = c.MaxValueSize - 1 }, "resp: max-request-size:"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tt.mutate(&cfg)
+			require.ErrorContains(t, cfg.Validate(), tt.want)
+			_, err := New(cfg, nil, nil, nil)
+			require.ErrorContains(t, err, tt.want, "New validates the config")
+		})
+	}
+	require.NoError(t, DefaultConfig().Validate())
+	require.Equal(t, "127.0.0.1:6379", DefaultConfig().Listen, "loopback by default")
+}
+
+func TestNew_RequiresBackendAndStore(t *testing.T) {
+	e := newDefaultEnv(t)
+	_, err := New(DefaultConfig(), nil, e.store, nil)
+	require.Error(t, err)
+	_, err = New(DefaultConfig(), e.co, nil, nil)
+	require.Error(t, err)
+	s, err := New(DefaultConfig(), e.co, e.store, nil)
+	require.NoError(t, err)
+	require.Nil(t, s.Addr())
+}
+
+func TestErrors_Is(t *testing.T) {
+	require.ErrorIs(t, &quorumError{opt: "R", n: 9, max: 3}, coordinator.ErrBadQuorum)
+	require.EqualError(t, &quorumError{opt: "R", n: 9, max: 3}, "resp: R 9 out of range 1..3")
+	require.EqualError(t, &protocolError{"invalid bulk length"}, "Protocol error: invalid bulk length")
+	require.EqualError(t, errSyntax, "ERR syntax error")
+	require.False(t, errors.Is(errNotSet, errNoop))
+}
