@@ -117,8 +117,9 @@ func DecodeRecord(b []byte) (Siblings, error) {
 	if d.bad || len(d.b) != 0 {
 		return nil, ErrCorruptRecord
 	}
+	covered := pastMax(ss)
 	for _, s := range ss {
-		if supersededIn(ss, s.Dot) {
+		if covered[s.Dot.Actor] >= s.Dot.Counter {
 			return nil, ErrCorruptRecord
 		}
 	}

@@ -94,8 +94,9 @@ func Update(cur Siblings, actor Actor, ctx VV, ts int64, value []byte, tombstone
 
 // Sync merges two sibling sets of the same key, as held by two replicas:
 // the union, less every sibling that a sibling of either set supersedes.
-// Sync is commutative, associative and idempotent on sets that satisfy the
-// Siblings invariants.
+// Sync is commutative and idempotent, and associative on the sets that
+// Update and Sync produce (where a write's Past also covers the Pasts of what
+// it replaced, because contexts are joins of whole clocks).
 func Sync(a, b Siblings) Siblings {
 	all := make(Siblings, 0, len(a)+len(b))
 	all = append(all, a...)
@@ -113,24 +114,49 @@ func Sync(a, b Siblings) Siblings {
 		}
 		out = append(out, s)
 	}
+	if len(out) > 16 {
+		covered := pastMax(out)
+		kept := out[:0:0]
+		for _, s := range out {
+			if covered[s.Dot.Actor] < s.Dot.Counter {
+				kept = append(kept, s)
+			}
+		}
+		return kept
+	}
 	kept := out[:0:0]
 	for _, s := range out {
-		if !supersededIn(out, s.Dot) {
+		if !superseded(out, s.Dot) {
 			kept = append(kept, s)
 		}
 	}
 	return kept
 }
 
-// supersededIn reports whether some sibling of ss was written with a context
-// that covers d.
-func supersededIn(ss Siblings, d Dot) bool {
+// superseded reports whether some sibling of ss was written with a context
+// that covers d. Quadratic over a set, which is fine for the few siblings
+// keys have; large sets go through pastMax instead.
+func superseded(ss Siblings, d Dot) bool {
 	for _, o := range ss {
 		if o.Past.Covers(d) {
 			return true
 		}
 	}
 	return false
+}
+
+// pastMax returns, per actor, the highest counter any sibling's Past holds:
+// a sibling is superseded within ss exactly when pastMax covers its dot
+// (no sibling's Past covers its own dot). One pass, so that merging or
+// decoding a set of many siblings stays linear.
+func pastMax(ss Siblings) map[Actor]uint64 {
+	m := make(map[Actor]uint64)
+	for _, s := range ss {
+		for _, e := range s.Past {
+			m[e.Actor] = max(m[e.Actor], e.Counter)
+		}
+	}
+	return m
 }
 
 // prefer picks deterministically between two siblings with the same dot.
