@@ -4,55 +4,86 @@
 //
 // A Server accepts connections, decodes commands with
 // github.com/tidwall/redcon's reader, looks each one up in a single command
-// table (table.go), validates its arity and arguments with Redis's own error
-// wording, and runs it against a Backend (the coordinator). It knows nothing
-// of quorums, rings or replicas: the coordinator does.
+// table (commands.go), validates its arity and arguments with Redis 7's own
+// error wording, and runs it against a Backend (the coordinator). It knows
+// nothing of quorums, rings or replicas: the coordinator does.
 //
 // # Commands
 //
-// Plain Redis commands (GET, SET, DEL, MGET, MSET, EXISTS, APPEND, ...)
-// behave as in Redis for one writer. When a key has siblings (concurrent
-// versions), plain reads return the deterministic last-writer-wins pick of
-// replica.Siblings.Value and plain writes supersede every version the
-// coordinator holds. The Dynamo commands expose the siblings:
+// Connection and server: PING, ECHO, QUIT, SELECT (0 only), AUTH, HELLO,
+// CLIENT (SETNAME, GETNAME, ID, SETINFO, LIST, INFO, HELP), COMMAND (COUNT,
+// DOCS, INFO, LIST, HELP), INFO, CONFIG (GET, SET, RESETSTAT, HELP), DBSIZE,
+// TIME. Strings and keys: GET, SET, SETNX, SETEX, PSETEX, GETSET, MGET,
+// MSET, STRLEN, APPEND, DEL, UNLINK, EXISTS.
+//
+// Plain commands behave as in Redis for one writer. When a key has siblings
+// (concurrent versions), plain reads return the deterministic
+// last-writer-wins pick of replica.Siblings.Value and plain writes supersede
+// every version the coordinator holds. The Dynamo commands expose the
+// siblings:
 //
 //	DGET key [R n]               → [context, [value ...]]
 //	DPUT key context value [W n] → OK
 //	DDEL key context [W n]       → OK
 //
-// The context is opaque (replica.EncodeContext); the empty string means "no
-// prior read". A read-modify-write (SET NX/XX/GET, SETNX, GETSET, APPEND,
-// DEL) decides inside the coordinator's Write.Value function, under the key's
-// lock on the coordinating node, so it is atomic on that node. Commands over
-// several keys (MGET, MSET, DEL k1 k2, EXISTS k1 k2) run key by key and are
-// not atomic across keys.
+// The context is opaque (replica.EncodeContext) and covers tombstones too;
+// the empty string means "no prior read". A read-modify-write (SET NX/XX/GET,
+// SETNX, GETSET, APPEND, DEL) decides inside the coordinator's Write.Value
+// function, under the key's lock on the coordinating node, so it is atomic on
+// that node. Commands over several keys (MGET, MSET, DEL, EXISTS) run key by
+// key and are not atomic across keys.
+//
+// # Where dynkv differs from Redis
+//
+//   - Only RESP2: "HELLO 3" answers "NOPROTO sorry, this protocol version is
+//     not supported", on which clients such as go-redis v9 fall back.
+//   - TTLs are not supported yet: SET with EX, PX, EXAT, PXAT or KEEPTTL,
+//     SETEX and PSETEX are validated as Redis validates them, then refused
+//     with "ERR TTL is not supported yet (EX/PX/EXAT/PXAT/KEEPTTL)".
+//   - One database: SELECT accepts 0 only.
+//   - DEL counts a key if plain reads saw a value; it also clears live
+//     siblings hidden behind a tombstone winner (without counting them).
+//   - DBSIZE and INFO's keyspace count this node's replica, not the cluster.
+//   - CONFIG SET changes maxclients only; other known parameters are
+//     immutable, and parameters naming files (dir, dbfilename, logfile, ...)
+//     are refused with Redis's protected/immutable wording. CONFIG GET
+//     requirepass returns the password, as Redis does, to clients that have
+//     authenticated with it.
+//   - Framing: a multibulk count of zero or less ("*0"), which Redis
+//     skips, and a bulk payload not followed by "\r\n", which Redis does not
+//     check, are protocol errors.
 //
 // # Invariants
 //
 //   - Every error reply is produced by Server.replyError (errors.go); an
 //     error it does not know becomes "ERR internal error" and is logged.
-//   - A command either writes exactly one complete reply or, when it fails,
-//     the partial reply is discarded and replaced by one error reply. A
-//     panicking command is recovered the same way and its stack logged.
-//   - Untrusted framing never allocates: a guard (guard.go) scans the RESP
-//     framing of every byte read from a client before redcon sees it, and
-//     rejects an oversized bulk string or request, an over-long inline line
-//     or malformed framing from the length header alone, replies
-//     "ERR Protocol error: ..." and closes the connection. Before a client
-//     authenticates, the tighter limits of Redis 7 apply (10 arguments,
-//     16 KiB per argument).
+//   - A command writes exactly one complete reply: when it fails, its
+//     partial reply is discarded and replaced by one error reply. A panicking
+//     command is recovered the same way and its stack logged.
+//   - Untrusted framing never allocates: a guard (guard.go) checks the RESP
+//     framing of every byte read from a client before redcon's reader sees
+//     it. An oversized bulk string (Config.MaxValueSize) or request
+//     (Config.MaxRequestSize), an inline line over 64 KiB, more than 2^20
+//     arguments or malformed framing is refused from the header alone: the
+//     commands before it are answered, then "ERR Protocol error: ...", then
+//     the connection closes. Before a client authenticates (when
+//     Config.RequirePass is set) Redis 7's tighter limits apply: 10 arguments,
+//     16 KiB per argument.
+//   - Beyond Config.MaxClients a new connection gets "ERR max number of
+//     clients reached" and is closed.
 //   - Values and passwords are never logged.
 //
 // # Concurrency
 //
 // A Server is safe for concurrent use. Each connection is served by one
 // goroutine owned by the Server: it reads every command the client has
-// pipelined, runs them in order, and sends all their replies with one write,
-// so replies are in request order and a pipeline costs one syscall each way.
-// Each connection has a context, derived from the Server's lifetime, that is
-// passed to the Backend and cancelled when the connection ends or when Close
-// gives up waiting. Close stops accepting, lets the commands in flight finish
-// and their replies go out, then closes every connection.
+// pipelined, runs them in order, and sends all their replies with one write
+// (or several, past 64 KiB of replies), so replies are in request order and a
+// pipeline costs one syscall each way. Each connection has a context, derived
+// from the Server's lifetime, that is passed to the Backend and cancelled
+// when the connection ends or when Close stops waiting. Close stops
+// accepting, lets the commands in flight finish and their replies go out,
+// then closes every connection.
 //
-// Lock order: Server.mu before session.mu.
+// Lock order: Server.mu before session.mu (no code holds both today).
 package resp
