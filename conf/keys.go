@@ -139,7 +139,7 @@ func intKey(name, usage, example string, field func(*Config) *int) Key {
 
 func sizeKey(name, usage, example string, field func(*Config) *int64) Key {
 	return Key{
-		Name: name, Type: "size", Usage: usage + ", bytes (suffixes: 64mb = 64MiB = 64*1024*1024; 64m = 64*1000*1000)", example: example,
+		Name: name, Type: "size", Usage: usage + ", bytes (64mb = 64MiB = 64*2^20; 64m = 64*10^6)", example: example,
 		set: func(c *Config, s string) (err error) {
 			*field(c), err = parseSize(s)
 			return err

@@ -2,6 +2,8 @@ package itest
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,23 +17,33 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// TestGoRedis_Handshake checks that go-redis's connection handshake
-// (HELLO, CLIENT SETINFO) succeeds, under both protocol versions.
+// TestGoRedis_Handshake checks go-redis's connection handshake under its
+// default options (HELLO 3, falling back to RESP2 on a NOPROTO reply, then
+// CLIENT SETINFO) and under RESP2, and the handshake commands themselves.
 func TestGoRedis_Handshake(t *testing.T) {
 	n := startNode(t, t.TempDir())
 	ctx := testContext(t)
-	for _, proto := range []int{2, 3} {
-		t.Run("RESP"+string(rune('0'+proto)), func(t *testing.T) {
+	for _, proto := range []int{0, 2, 3} {
+		t.Run(fmt.Sprintf("protocol %d", proto), func(t *testing.T) {
 			rdb := redis.NewClient(&redis.Options{Addr: n.addr, Protocol: proto})
 			t.Cleanup(func() { _ = rdb.Close() })
 			require.NoError(t, rdb.Ping(ctx).Err())
-			hello, err := rdb.Do(ctx, "HELLO", proto).Result()
-			require.NoError(t, err)
-			require.NotEmpty(t, hello)
-			require.NoError(t, rdb.Do(ctx, "CLIENT", "SETINFO", "LIB-NAME", "go-redis").Err())
-			require.NoError(t, rdb.Do(ctx, "CLIENT", "SETINFO", "LIB-VER", "9.0.0").Err())
+			require.NoError(t, rdb.Set(ctx, "handshake", "ok", 0).Err())
+			require.Equal(t, "ok", rdb.Get(ctx, "handshake").Val())
 		})
 	}
+
+	rdb := n.client()
+	hello, err := rdb.Do(ctx, "HELLO", "2").Result()
+	require.NoError(t, err)
+	require.NotEmpty(t, hello)
+	// RESP3 is either served or refused the way Redis 5 refuses it, which
+	// makes clients fall back to RESP2.
+	if err := rdb.Do(ctx, "HELLO", "3").Err(); err != nil {
+		require.True(t, strings.HasPrefix(err.Error(), "NOPROTO"), err.Error())
+	}
+	require.NoError(t, rdb.Do(ctx, "CLIENT", "SETINFO", "LIB-NAME", "go-redis").Err())
+	require.NoError(t, rdb.Do(ctx, "CLIENT", "SETINFO", "LIB-VER", "9.23.0").Err())
 }
 
 func TestGoRedis_PlainCommands(t *testing.T) {

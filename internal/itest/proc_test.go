@@ -184,8 +184,8 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-// servingLine matches the log line of runNode that gives the bound address.
-var servingLine = regexp.MustCompile(`msg=serving .*addr=(\S+)`)
+// readyLine matches the log line of runNode that gives the bound address.
+var readyLine = regexp.MustCompile(`msg=ready .*addr=(\S+)`)
 
 // logWriter keeps a process's output and reports the address it serves on.
 type logWriter struct {
@@ -213,7 +213,7 @@ func (w *logWriter) Write(p []byte) (int, error) {
 		}
 		line := string(w.mu.partial[:i])
 		w.mu.partial = w.mu.partial[i+1:]
-		if m := servingLine.FindStringSubmatch(line); m != nil && !w.mu.found {
+		if m := readyLine.FindStringSubmatch(line); m != nil && !w.mu.found {
 			w.mu.found = true
 			w.addr <- m[1]
 		}

@@ -1,0 +1,21 @@
+// Command dynkv runs a dynkv node: a Dynamo-style key-value store that
+// speaks the Redis protocol.
+//
+//	dynkv serve [--config FILE] [--listen HOST:PORT] [--data.dir DIR] ...
+//	dynkv version
+//
+// serve takes every configuration key of package conf as a flag, from
+// DYNKV_* environment variables and from an optional YAML or TOML file
+// (--config, or DYNKV_CONFIG); dynkv serve --help lists them. It logs with
+// log/slog to standard error and shuts down gracefully on SIGINT or
+// SIGTERM: it stops accepting connections, lets in-flight requests finish
+// (for at most shutdown-timeout), closes the store and exits 0. A second
+// signal kills it at once.
+//
+// Exit codes: 0 after a clean shutdown, 1 when the node fails, 2 for an
+// invalid command line or configuration (the message names the key).
+//
+// main is thin: runNode wires a node from a conf.Config and is what the
+// tests call in-process; the integration tests in internal/itest run the
+// built binary.
+package main

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/dynkv/dynkv/conf"
+	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/resp"
+)
+
+// runNode runs one node configured by cfg until ctx is done, then shuts it
+// down gracefully: the server stops accepting, in-flight requests get
+// cfg.ShutdownTimeout to finish, the coordinator stops its background work
+// and the store is closed. It returns nil
+// after a clean shutdown. ready, when not nil, is called with the bound
+// address once the node accepts connections (cfg.Resp.Listen may ask for
+// port 0). runNode blocks until the node is down.
+func runNode(ctx context.Context, cfg conf.Config, log *slog.Logger, ready func(net.Addr)) (err error) {
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	log = log.With("node", cfg.Node.ID)
+	log.Info("starting", append([]any{"version", Version}, configAttrs(cfg)...)...)
+
+	rcfg := cfg.Replica
+	rcfg.Logger = log.With("pkg", "replica")
+	store, err := replica.Open(rcfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := store.Close(); cerr != nil {
+			log.Error("close store", "err", cerr)
+			err = errors.Join(err, cerr)
+			return
+		}
+		log.Info("store closed")
+	}()
+
+	co, err := coordinator.New(cfg.Coordinator, store, nil, log.With("pkg", "coordinator"))
+	if err != nil {
+		return err
+	}
+	// Runs before the store is closed: the coordinator's background work
+	// uses the store.
+	defer func() {
+		if cerr := co.Close(); cerr != nil {
+			log.Error("close coordinator", "err", cerr)
+			err = errors.Join(err, cerr)
+		}
+	}()
+	pcfg := cfg.Resp
+	pcfg.Logger = log.With("pkg", "resp")
+	srv, err := resp.New(pcfg, co, store, pcfg.Logger)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", pcfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("ready", "addr", ln.Addr().String())
+	if ready != nil {
+		ready(ln.Addr())
+	}
+
+	select {
+	case err := <-served:
+		// The server stopped by itself: a listener failure.
+		cctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		_ = srv.Close(cctx)
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	return shutdown(cfg, log, srv, served)
+}
+
+// shutdown closes srv gracefully and waits for Serve to return.
+func shutdown(cfg conf.Config, log *slog.Logger, srv *resp.Server, served <-chan error) error {
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	cctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	cerr := srv.Close(cctx)
+	if errors.Is(cerr, context.DeadlineExceeded) {
+		log.Warn("shutdown timeout: closed connections with requests in flight")
+		cerr = nil
+	}
+	serr := <-served
+	if isClosed(serr) {
+		serr = nil
+	}
+	if err := errors.Join(cerr, serr); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("server closed")
+	return nil
+}
+
+// isClosed reports whether err is what Serve returns after Close.
+func isClosed(err error) bool {
+	return err == nil || errors.Is(err, net.ErrClosed) || errors.Is(err, resp.ErrClosed)
+}
