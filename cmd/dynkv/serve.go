@@ -100,7 +100,6 @@ func shutdown(cfg conf.Config, log *slog.Logger, srv *resp.Server, served <-chan
 	if err := errors.Join(cerr, serr); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	log.Info("server closed")
 	return nil
 }
 
