@@ -1,7 +1,6 @@
 package resp
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -48,5 +47,4 @@ func TestErrors_Is(t *testing.T) {
 	require.EqualError(t, &quorumError{opt: "R", n: 9, max: 3}, "resp: R 9 out of range 1..3")
 	require.EqualError(t, &protocolError{"invalid bulk length"}, "Protocol error: invalid bulk length")
 	require.EqualError(t, errSyntax, "ERR syntax error")
-	require.False(t, errors.Is(errNotSet, errNoop))
 }

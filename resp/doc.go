@@ -27,11 +27,14 @@
 //	DDEL key context [W n]       → OK
 //
 // The context is opaque (replica.EncodeContext) and covers tombstones too;
-// the empty string means "no prior read". A read-modify-write (SET NX/XX/GET,
-// SETNX, GETSET, APPEND, DEL) decides inside the coordinator's Write.Value
-// function, under the key's lock on the coordinating node, so it is atomic on
-// that node. Commands over several keys (MGET, MSET, DEL, EXISTS) run key by
-// key and are not atomic across keys.
+// the empty string means "no prior read". Writes are sent as data
+// (coordinator.Write's Op, Data, Cond and MaxSize): the coordinator applies a
+// read-modify-write (SET NX/XX/GET, SETNX, GETSET, APPEND, DEL) under the
+// key's lock on the coordinating node, so it is atomic on that node, and a
+// node outside the key's home nodes can forward it to one. Only SET NX GET
+// uses a Write.Value function (it must report the value that stopped it),
+// which the coordinator never forwards. Commands over several keys (MGET,
+// MSET, DEL, EXISTS) run key by key and are not atomic across keys.
 //
 // # Where dynkv differs from Redis
 //

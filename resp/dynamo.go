@@ -41,28 +41,28 @@ func (s *Server) cmdDGet(c *session, args [][]byte) error {
 
 // cmdDPut stores value as the successor of the versions in context.
 func (s *Server) cmdDPut(c *session, args [][]byte) error {
-	return s.dwrite(c, args[1], args[2], coordinator.Value(args[3]), args[4:])
+	return s.dwrite(c, args[1], args[2], coordinator.Write{Op: coordinator.OpSet, Data: args[3]}, args[4:])
 }
 
 // cmdDDel writes a tombstone as the successor of the versions in context.
 func (s *Server) cmdDDel(c *session, args [][]byte) error {
-	return s.dwrite(c, args[1], args[2], coordinator.Tombstone(), args[3:])
+	return s.dwrite(c, args[1], args[2], coordinator.Write{Op: coordinator.OpDelete}, args[3:])
 }
 
-// dwrite performs a DPUT or DDEL. Nothing is written unless the options and
-// the context are valid.
-func (s *Server) dwrite(c *session, key, context []byte, value func(replica.Siblings) ([]byte, bool, error), opts [][]byte) error {
-	w, err := s.parseQuorum(opts, "W")
+// dwrite performs a DPUT or DDEL: the write w with the decoded context and
+// the W option. Nothing is written unless the options and the context are
+// valid.
+func (s *Server) dwrite(c *session, key, context []byte, w coordinator.Write, opts [][]byte) error {
+	n, err := s.parseQuorum(opts, "W")
 	if err != nil {
 		return err
 	}
-	vv, err := replica.DecodeContext(context)
-	if err != nil {
+	if w.Context, err = replica.DecodeContext(context); err != nil {
 		return err
 	}
-	_, err = s.backend.Put(c.ctx, key, coordinator.Write{Context: vv, Value: value, W: int(w)})
-	if err != nil {
-		return s.quorumDetail(err, "W", w)
+	w.W = int(n)
+	if _, err = s.backend.Put(c.ctx, key, w); err != nil {
+		return s.quorumDetail(err, "W", n)
 	}
 	c.w.ok()
 	return nil

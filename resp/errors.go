@@ -44,16 +44,6 @@ const (
 	errCorrupt          replyErr = "ERR corrupt record: the key's stored versions failed to verify"
 )
 
-// Control-flow errors returned by Write.Value functions. They never reach a
-// client: the command handler turns them into its own reply.
-var (
-	// errNotSet aborts a conditional write (SET NX/XX, SETNX) whose
-	// condition does not hold.
-	errNotSet = errors.New("resp: condition not met")
-	// errNoop aborts a DEL of a key that has nothing live to delete.
-	errNoop = errors.New("resp: nothing to do")
-)
-
 // arityError is Redis's reply to a command with the wrong number of
 // arguments; name is the command's full lowercase name ("get",
 // "client|setname").
@@ -140,6 +130,8 @@ func (s *Server) replyError(err error) string {
 		if qe.max == 0 {
 			msg = fmt.Sprintf("ERR %s must be between 1 and N, got %d", qe.opt, qe.n)
 		}
+	case errors.Is(err, coordinator.ErrTooLarge):
+		msg = string(errStringTooLong)
 	case errors.Is(err, coordinator.ErrBadQuorum):
 		msg = "ERR quorum override out of range: R and W must be between 1 and N"
 	case errors.As(err, &cq):

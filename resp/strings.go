@@ -3,7 +3,6 @@ package resp
 import (
 	"errors"
 	"math"
-	"slices"
 
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/replica"
@@ -11,9 +10,13 @@ import (
 
 // Plain Redis string commands. Reads return the deterministic
 // last-writer-wins pick of the key's siblings (replica.Siblings.Value);
-// writes supersede every version the coordinator holds for the key. A
-// read-modify-write decides inside Write.Value, under the key's lock on the
-// coordinating node.
+// writes supersede every version the coordinator holds for the key. Writes
+// are data (coordinator.Write's Op, Data, Cond and MaxSize), which the
+// coordinator evaluates under the key's lock on the coordinating node, so a
+// read-modify-write (SET NX, APPEND, DEL) is atomic there, and which a node
+// outside the key's home nodes can forward to one. The one exception is SET
+// NX GET, which must report the value that made it fail: it uses a
+// Write.Value function, which the coordinator runs itself.
 
 // get returns the value plain reads see, counting hits and misses.
 func (s *Server) get(c *session, key []byte) ([]byte, bool, error) {
@@ -30,14 +33,27 @@ func (s *Server) get(c *session, key []byte) ([]byte, bool, error) {
 	return v, ok, nil
 }
 
-// set writes value to key, superseding every version, if cond (when not
-// nil) accepts the current value; otherwise it writes nothing and returns
-// errNotSet. It returns the value plain reads saw before.
-func (s *Server) set(c *session, key, value []byte, cond func(old []byte, had bool) bool) (old []byte, had bool, err error) {
+// write performs a plain data write that supersedes every version of key.
+// It returns the value plain reads saw before; a Cond that does not hold
+// returns coordinator.ErrCondition and writes nothing.
+func (s *Server) write(c *session, key []byte, w coordinator.Write) (old []byte, had bool, err error) {
+	w.Supersede = true
+	prev, err := s.backend.Put(c.ctx, key, w)
+	if err != nil {
+		return nil, false, err
+	}
+	old, had = prev.Value()
+	return old, had, nil
+}
+
+// setIfAbsentGet is SET NX GET: it writes value if key has no value, and
+// returns the value it had either way. The Value function sees the current
+// siblings under the key's lock.
+func (s *Server) setIfAbsentGet(c *session, key, value []byte) (old []byte, had bool, err error) {
 	_, err = s.backend.Put(c.ctx, key, coordinator.Write{Supersede: true, Value: func(cur replica.Siblings) ([]byte, bool, error) {
 		old, had = cur.Value()
-		if cond != nil && !cond(old, had) {
-			return nil, false, errNotSet
+		if had {
+			return nil, false, coordinator.ErrCondition
 		}
 		return value, false, nil
 	}})
@@ -126,20 +142,31 @@ func (s *Server) cmdSet(c *session, args [][]byte) error {
 	if o.ttl {
 		return errTTL
 	}
-	var cond func([]byte, bool) bool
+	var (
+		old      []byte
+		had      bool
+		notSet   bool
+		key, val = args[1], args[2]
+	)
 	switch {
+	case o.nx && o.get:
+		old, had, err = s.setIfAbsentGet(c, key, val)
 	case o.nx:
-		cond = func(_ []byte, had bool) bool { return !had }
+		_, _, err = s.write(c, key, coordinator.Write{Data: val, Cond: coordinator.CondAbsent})
 	case o.xx:
-		cond = func(_ []byte, had bool) bool { return had }
+		old, had, err = s.write(c, key, coordinator.Write{Data: val, Cond: coordinator.CondPresent})
+	default:
+		old, had, err = s.write(c, key, coordinator.Write{Data: val})
 	}
-	old, had, err := s.set(c, args[1], args[2], cond)
+	if errors.Is(err, coordinator.ErrCondition) {
+		notSet, err = true, nil // XX failed: there was no value; NX GET: old is set
+	}
 	switch {
-	case err != nil && !errors.Is(err, errNotSet):
+	case err != nil:
 		return err
 	case o.get:
 		c.w.bulkOrNull(old, had)
-	case err != nil: // NX or XX did not hold
+	case notSet:
 		c.w.null()
 	default:
 		c.w.ok()
@@ -148,9 +175,9 @@ func (s *Server) cmdSet(c *session, args [][]byte) error {
 }
 
 func (s *Server) cmdSetNX(c *session, args [][]byte) error {
-	_, _, err := s.set(c, args[1], args[2], func(_ []byte, had bool) bool { return !had })
+	_, _, err := s.write(c, args[1], coordinator.Write{Data: args[2], Cond: coordinator.CondAbsent})
 	switch {
-	case errors.Is(err, errNotSet):
+	case errors.Is(err, coordinator.ErrCondition):
 		c.w.integer(0)
 	case err != nil:
 		return err
@@ -177,7 +204,7 @@ func (s *Server) cmdPSetEx(_ *session, args [][]byte) error {
 }
 
 func (s *Server) cmdGetSet(c *session, args [][]byte) error {
-	old, had, err := s.set(c, args[1], args[2], nil)
+	old, had, err := s.write(c, args[1], coordinator.Write{Data: args[2]})
 	if err != nil {
 		return err
 	}
@@ -205,7 +232,7 @@ func (s *Server) cmdMSet(c *session, args [][]byte) error {
 		return arityError("mset")
 	}
 	for j := 1; j < len(args); j += 2 {
-		if _, _, err := s.set(c, args[j], args[j+1], nil); err != nil {
+		if _, _, err := s.write(c, args[j], coordinator.Write{Data: args[j+1]}); err != nil {
 			return err
 		}
 	}
@@ -223,22 +250,13 @@ func (s *Server) cmdStrlen(c *session, args [][]byte) error {
 }
 
 // cmdAppend appends to the value plain reads see and supersedes every
-// version with the result. The result may not exceed Config.MaxValueSize.
+// version with the result, which may not exceed Config.MaxValueSize.
 func (s *Server) cmdAppend(c *session, args [][]byte) error {
-	var n int
-	_, err := s.backend.Put(c.ctx, args[1], coordinator.Write{Supersede: true, Value: func(cur replica.Siblings) ([]byte, bool, error) {
-		old, _ := cur.Value()
-		if int64(len(old))+int64(len(args[2])) > s.cfg.MaxValueSize {
-			return nil, false, errStringTooLong
-		}
-		v := append(slices.Clip(old), args[2]...) // never writes into old: its capacity is clipped
-		n = len(v)
-		return v, false, nil
-	}})
+	old, _, err := s.write(c, args[1], coordinator.Write{Op: coordinator.OpAppend, Data: args[2], MaxSize: s.cfg.MaxValueSize})
 	if err != nil {
 		return err
 	}
-	c.w.integer(int64(n))
+	c.w.integer(int64(len(old) + len(args[2])))
 	return nil
 }
 
@@ -250,16 +268,9 @@ func (s *Server) cmdAppend(c *session, args [][]byte) error {
 func (s *Server) cmdDel(c *session, args [][]byte) error {
 	var n int64
 	for _, key := range args[1:] {
-		var had bool
-		_, err := s.backend.Put(c.ctx, key, coordinator.Write{Supersede: true, Value: func(cur replica.Siblings) ([]byte, bool, error) {
-			if len(cur.Live()) == 0 {
-				return nil, false, errNoop
-			}
-			_, had = cur.Value()
-			return nil, true, nil
-		}})
+		_, had, err := s.write(c, key, coordinator.Write{Op: coordinator.OpDelete, Cond: coordinator.CondAnyValue})
 		switch {
-		case errors.Is(err, errNoop):
+		case errors.Is(err, coordinator.ErrCondition):
 		case err != nil:
 			return err
 		case had:

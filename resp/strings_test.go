@@ -3,6 +3,7 @@ package resp
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -119,6 +120,24 @@ func TestDel_WritesOnlyWhenSomethingIsLive(t *testing.T) {
 	require.Equal(t, intReply(0), tc.do("DEL", "k"), "a tombstone is not live")
 	require.Equal(t, writes+2, e.store.Stats().Writes)
 	require.Equal(t, int64(0), e.store.Stats().Keys)
+}
+
+// TestDel_ClearsSiblingsBehindATombstone: when a concurrent delete wins the
+// last-writer pick, plain reads see no value, but a live sibling remains;
+// DEL removes it without counting the key.
+func TestDel_ClearsSiblingsBehindATombstone(t *testing.T) {
+	e := newDefaultEnv(t)
+	tc := e.client()
+	require.Equal(t, okReply, tc.do("DPUT", "k", "", "v"))
+	e.clock.Advance(time.Second)
+	require.Equal(t, okReply, tc.do("DDEL", "k", ""), "concurrent with the DPUT: a sibling")
+	_, vals := tc.dget("k")
+	require.Equal(t, []string{"v"}, vals)
+	require.Equal(t, nilReply, tc.do("GET", "k"), "the tombstone wins")
+	require.Equal(t, intReply(0), tc.do("DEL", "k"))
+	_, vals = tc.dget("k")
+	require.Empty(t, vals)
+	require.Equal(t, intReply(0), tc.do("DEL", "k"))
 }
 
 func TestAppend_RespectsMaxValueSize(t *testing.T) {
