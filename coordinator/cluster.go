@@ -31,11 +31,14 @@ type Peer interface {
 var _ Peer = (*replica.Client)(nil)
 
 // single is the Cluster of a one-node deployment.
-type single struct{ r *ring.Ring }
+type single struct {
+	r    *ring.Ring
+	self string
+}
 
-func (s single) Self() string         { return s.r.Nodes()[0].ID }
+func (s single) Self() string         { return s.self }
 func (s single) Ring() *ring.Ring     { return s.r }
-func (s single) Alive(id string) bool { return id == s.Self() }
+func (s single) Alive(id string) bool { return id == s.self }
 
 // plan is the replica set of one operation: the key's N home nodes and, in
 // order, the fallbacks that may stand in for those that are down or fail.
@@ -47,6 +50,9 @@ type plan struct {
 }
 
 func (c *Coordinator) plan(key []byte) *plan {
+	if c.solo {
+		return &plan{home: c.soloHome}
+	}
 	r := c.cluster.Ring()
 	pl := r.PreferenceList(r.PartitionOf(key))
 	n := min(c.cfg.N, len(pl))
@@ -72,6 +78,9 @@ func (p *plan) nextFallback() string {
 	p.fallbacks = p.fallbacks[1:]
 	return f
 }
+
+// localOnly reports whether this node is the key's only replica.
+func (p *plan) localOnly(self string) bool { return len(p.home) == 1 && p.home[0] == self }
 
 // isHome reports whether node is one of the key's home nodes.
 func (p *plan) isHome(node string) bool {

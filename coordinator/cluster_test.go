@@ -259,6 +259,16 @@ func TestCluster_ForwardToHome(t *testing.T) {
 	_, err = c.Node(outsider).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Cond: coordinator.CondAbsent, Data: []byte("w")})
 	require.ErrorIs(t, err, coordinator.ErrCondition)
 
+	// Let the first write reach all three home nodes (the third delivery
+	// finishes after Put returns), or killing them would turn it into a hint.
+	require.Eventually(t, func() bool {
+		for _, id := range home {
+			if ss, err := c.Node(id).Store.Get(ctx, key); err != nil || len(ss) == 0 {
+				return false
+			}
+		}
+		return true
+	}, 5e9, 1e6)
 	// With every home node down, the outsider coordinates itself: the two
 	// healthy nodes left take the write as hints (sloppy quorum), and the
 	// home nodes get it when they are back.

@@ -42,6 +42,11 @@ type Coordinator struct {
 	now     Clock
 	log     *slog.Logger
 
+	// solo: a one-node deployment, whose every key has this node as its
+	// only home (soloHome); reads and writes skip the fan-out machinery.
+	solo     bool
+	soloHome []string
+
 	bg     context.Context // cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // background goroutines
@@ -62,7 +67,12 @@ func New(cfg Config, local Local, clock Clock, log *slog.Logger) (*Coordinator, 
 	if err != nil {
 		return nil, err
 	}
-	return NewCluster(cfg, local, single{r}, nil, clock, log)
+	c, err := NewCluster(cfg, local, single{r: r, self: "local"}, nil, clock, log)
+	if err != nil {
+		return nil, err
+	}
+	c.solo, c.soloHome = true, []string{"local"}
+	return c, nil
 }
 
 // NewCluster returns a Coordinator for node cluster.Self(), which reaches

@@ -29,6 +29,17 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (rep
 	if err != nil {
 		return nil, err
 	}
+	if p.localOnly(c.cluster.Self()) {
+		ss, err := c.local.Get(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		c.reads.Add(1)
+		if len(ss) > 1 && len(ss.Live()) > 1 {
+			c.siblingReads.Add(1)
+		}
+		return ss, nil
+	}
 	ctx, cancel := c.deadline(ctx)
 	defer cancel()
 	// Replica reads outlive the request (bounded by Timeout), so that late

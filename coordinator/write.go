@@ -124,8 +124,12 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := c.deadline(ctx)
-	defer cancel()
+	local := p.localOnly(c.cluster.Self())
+	if !local {
+		var cancel context.CancelFunc
+		ctx, cancel = c.deadline(ctx)
+		defer cancel()
+	}
 	if mayForward && w.Value == nil && c.tr != nil && !p.isHome(c.cluster.Self()) {
 		if prev, ok, err := c.forward(ctx, p, key, w); ok {
 			return prev, err
@@ -148,6 +152,9 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 		return nil, err
 	}
 	c.writes.Add(1)
+	if local {
+		return prev, nil
+	}
 	if err := c.replicate(ctx, p, key, next, need); err != nil {
 		return nil, err
 	}
