@@ -3,13 +3,16 @@ package conf
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/resp"
+	"github.com/dynkv/dynkv/ring"
 )
 
 // Config is the whole configuration of one node.
@@ -31,6 +34,37 @@ type Config struct {
 	// Resp configures the client front end (keys listen, requirepass,
 	// maxclients, max-value-size, max-request-size).
 	Resp resp.Config
+	// Peer configures the peer transport (keys peer.listen, cluster.secret).
+	// An empty Peer.Listen means the client port + 10000 on the client
+	// host (port 0 stays 0), as Redis Cluster's bus; see PeerListen.
+	Peer replica.TCPConfig
+	// Gossip configures membership (keys gossip.listen, seeds,
+	// cluster.secret, weight, partitions). NodeID, ClientAddr and PeerAddr
+	// are filled in at start.
+	Gossip ring.GossipConfig
+	// HandoffInterval is how often hints are offered to nodes that are
+	// alive again. Key handoff-interval. Default 500ms.
+	HandoffInterval time.Duration
+}
+
+// PeerListen returns the peer address: Peer.Listen, or the client host
+// with the client port + 10000 (0 if the client port is 0).
+func (c Config) PeerListen() string {
+	if c.Peer.Listen != "" {
+		return c.Peer.Listen
+	}
+	host, port, err := net.SplitHostPort(c.Resp.Listen)
+	if err != nil {
+		return ""
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p+10000 > 65535 {
+		return ""
+	}
+	if p != 0 {
+		p += 10000
+	}
+	return net.JoinHostPort(host, strconv.Itoa(p))
 }
 
 // NodeConfig identifies a node.
@@ -74,7 +108,16 @@ func DefaultConfig() Config {
 		Replica:         replica.DefaultConfig(),
 		Coordinator:     coordinator.DefaultConfig(),
 		Resp:            resp.DefaultConfig(),
+		Peer:            peerDefaults(),
+		Gossip:          ring.DefaultGossipConfig(),
+		HandoffInterval: 500 * time.Millisecond,
 	}
+}
+
+func peerDefaults() replica.TCPConfig {
+	p := replica.DefaultTCPConfig()
+	p.Listen = "" // derived from the client address
+	return p
 }
 
 // defaultNodeID derives a node id from the host name.
@@ -126,7 +169,26 @@ func (c Config) Validate() error {
 	if err := c.Coordinator.Validate(); err != nil {
 		return err
 	}
-	return c.Resp.Validate()
+	if err := c.Resp.Validate(); err != nil {
+		return err
+	}
+	peer := c.Peer
+	peer.Listen = c.PeerListen()
+	if peer.Listen == "" {
+		return fmt.Errorf("peer.listen: no default from listen %q (port + 10000 must be a port): set it", c.Resp.Listen)
+	}
+	if err := peer.Validate(); err != nil {
+		return err
+	}
+	g := c.Gossip
+	g.NodeID = c.Node.ID
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	if c.HandoffInterval <= 0 {
+		return fmt.Errorf("handoff-interval: must be positive, got %s", c.HandoffInterval)
+	}
+	return nil
 }
 
 func validateNodeID(id string) error {

@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -85,6 +86,57 @@ func Keys() []Key {
 		intKey("n", "replicas of each key", "5", func(c *Config) *int { return &c.Coordinator.N }),
 		intKey("r", "replicas that must answer a read", "1", func(c *Config) *int { return &c.Coordinator.R }),
 		intKey("w", "replicas that must acknowledge a write", "3", func(c *Config) *int { return &c.Coordinator.W }),
+		stringKey("peer.listen", "peer (node-to-node) address, host:port; empty: the client port + 10000", "127.0.0.1:17000",
+			func(c *Config) *string { return &c.Peer.Listen }),
+		stringKey("gossip.listen", "gossip (membership) address, host:port, TCP and UDP", "127.0.0.1:7947",
+			func(c *Config) *string { return &c.Gossip.Listen }),
+		{
+			Name: "seeds", Type: "list", Usage: "gossip addresses of nodes to join through, comma-separated; empty: a new one-node cluster",
+			set: func(c *Config, s string) error {
+				c.Gossip.Seeds = nil
+				for _, p := range strings.Split(s, ",") {
+					if p = strings.TrimSpace(p); p != "" {
+						c.Gossip.Seeds = append(c.Gossip.Seeds, p)
+					}
+				}
+				return nil
+			},
+			get:     func(c Config) string { return strings.Join(c.Gossip.Seeds, ",") },
+			example: "127.0.0.1:7946,127.0.0.1:7947",
+		},
+		{
+			Name: "cluster.secret", Type: "string", Secret: true,
+			Usage: "shared secret that authenticates peers and encrypts gossip; every node must have the same",
+			set: func(c *Config, s string) error {
+				c.Peer.Secret, c.Gossip.Secret = s, s
+				return nil
+			},
+			get:     func(c Config) string { return c.Peer.Secret },
+			example: "cluster-s3cret",
+		},
+		intKey("weight", "this node's share of partitions relative to the others", "2",
+			func(c *Config) *int { return &c.Gossip.Weight }),
+		intKey("partitions", "partitions of a new cluster (Q), a power of two up to 16384; every node must agree", "256",
+			func(c *Config) *int { return &c.Gossip.Partitions }),
+		{
+			Name: "fallbacks", Type: "bool", Usage: "sloppy quorum: let healthy nodes beyond a key's N take its writes as hints",
+			set: func(c *Config, s string) error {
+				b, err := strconv.ParseBool(s)
+				if err != nil {
+					return fmt.Errorf("%q is not a boolean", s)
+				}
+				c.Coordinator.NoFallbacks = !b
+				return nil
+			},
+			get:     func(c Config) string { return strconv.FormatBool(!c.Coordinator.NoFallbacks) },
+			example: "false",
+		},
+		{
+			Name: "handoff-interval", Type: "duration", Usage: "how often hints are offered to nodes that are back",
+			set:     durationSetter(func(c *Config) *time.Duration { return &c.HandoffInterval }),
+			get:     func(c Config) string { return c.HandoffInterval.String() },
+			example: "2s",
+		},
 		{
 			Name: "timeout", Type: "duration", Usage: "deadline of one read or write over the replicas",
 			set:     durationSetter(func(c *Config) *time.Duration { return &c.Coordinator.Timeout }),

@@ -72,6 +72,7 @@ func testConfig(t *testing.T) conf.Config {
 	cfg.Node.ID = "test"
 	cfg.Replica.Dir = filepath.Join(t.TempDir(), "data")
 	cfg.Resp.Listen = "127.0.0.1:0"
+	cfg.Gossip.Listen = "127.0.0.1:0"
 	cfg.ShutdownTimeout = 5 * time.Second
 	return cfg
 }

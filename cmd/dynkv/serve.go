@@ -8,7 +8,6 @@ import (
 	"net"
 
 	"github.com/dynkv/dynkv/conf"
-	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/resp"
 )
@@ -42,27 +41,33 @@ func runNode(ctx context.Context, cfg conf.Config, log *slog.Logger, ready func(
 		log.Info("store closed")
 	}()
 
-	co, err := coordinator.New(cfg.Coordinator, store, nil, log.With("pkg", "coordinator"))
+	ln, err := net.Listen("tcp", cfg.Resp.Listen)
 	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close() // harmless after the server closed it
+	peerLn, err := net.Listen("tcp", cfg.PeerListen())
+	if err != nil {
+		return fmt.Errorf("peer.listen: %w", err)
+	}
+	node, err := startCluster(cfg, store, ln.Addr().String(), peerLn, log)
+	if err != nil {
+		_ = peerLn.Close()
 		return err
 	}
 	// Runs before the store is closed: the coordinator's background work
 	// uses the store.
 	defer func() {
-		if cerr := co.Close(); cerr != nil {
-			log.Error("close coordinator", "err", cerr)
+		if cerr := node.close(); cerr != nil {
+			log.Error("close cluster", "err", cerr)
 			err = errors.Join(err, cerr)
 		}
 	}()
 	pcfg := cfg.Resp
 	pcfg.Logger = log.With("pkg", "resp")
-	srv, err := resp.New(pcfg, co, store, pcfg.Logger)
+	srv, err := resp.New(pcfg, node.co, store, pcfg.Logger)
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", pcfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

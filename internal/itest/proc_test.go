@@ -89,7 +89,7 @@ func childEnv(extra ...string) []string {
 // is still running, and its log is shown if the test failed.
 func startNode(t *testing.T, dir string, extraArgs ...string) *node {
 	t.Helper()
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data.dir", dir, "--node.id", "itest"}, extraArgs...)
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--gossip.listen", "127.0.0.1:0", "--data.dir", dir, "--node.id", "itest"}, extraArgs...)
 	n := &node{t: t, dir: dir, logs: newLogWriter(), done: make(chan struct{})}
 	n.cmd = exec.Command(binary, args...)
 	n.cmd.Env = childEnv()

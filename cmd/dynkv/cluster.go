@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/dynkv/dynkv/conf"
+	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/ring"
+)
+
+// metaRing names the ring state in the store's metadata.
+const metaRing = "ring"
+
+// clusterNode is the cluster half of a node: membership (gossip), the peer
+// transport and the coordinator over them, and hinted handoff.
+type clusterNode struct {
+	members *ring.Membership
+	tr      *replica.TCP
+	co      *coordinator.Coordinator
+	log     *slog.Logger
+
+	stopHandoff context.CancelFunc
+	wg          sync.WaitGroup
+}
+
+// startCluster joins the cluster (or starts a one-node one) and serves peer
+// requests on peerLn. clientAddr is gossiped for clients and tools.
+func startCluster(cfg conf.Config, store *replica.Store, clientAddr string, peerLn net.Listener, log *slog.Logger) (_ *clusterNode, err error) {
+	n := &clusterNode{log: log}
+	saved, err := store.GetMeta(context.Background(), metaRing)
+	if err != nil {
+		return nil, err
+	}
+	g := cfg.Gossip
+	g.NodeID, g.ClientAddr, g.PeerAddr = cfg.Node.ID, clientAddr, peerLn.Addr().String()
+	g.Logger = log.With("pkg", "ring")
+	n.members, err = ring.Join(g, saved, func(b []byte) error {
+		return store.SetMeta(context.Background(), metaRing, b)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gossip: %w", err)
+	}
+	tcfg := cfg.Peer
+	tcfg.Listen = peerLn.Addr().String()
+	tcfg.Logger = log.With("pkg", "peer")
+	var co *coordinator.Coordinator
+	n.tr, err = replica.NewTCP(tcfg, cfg.Node.ID, n.members.PeerAddr, func(ctx context.Context, req []byte) []byte {
+		if coordinator.IsForward(req) {
+			return co.Serve(ctx, req)
+		}
+		return store.Serve(ctx, req)
+	})
+	if err != nil {
+		_ = n.members.Close()
+		return nil, err
+	}
+	co, err = coordinator.NewCluster(cfg.Coordinator, store, n.members, n.tr, nil, log.With("pkg", "coordinator"))
+	if err != nil {
+		_ = n.tr.Close()
+		_ = n.members.Close()
+		return nil, err
+	}
+	n.co = co
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.tr.Serve(peerLn); err != nil && !errors.Is(err, replica.ErrClosed) {
+			log.Error("peer transport stopped", "err", err)
+		}
+	}()
+	hctx, cancel := context.WithCancel(context.Background())
+	n.stopHandoff = cancel
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		_ = co.RunHandoff(hctx, cfg.HandoffInterval)
+	}()
+	log.Info("cluster joined", "gossip", n.members.Addr(), "peer", tcfg.Listen,
+		"members", len(n.members.Members()), "seeds", len(cfg.Gossip.Seeds))
+	return n, nil
+}
+
+// close stops handoff, the coordinator, the transport and gossip, in that
+// order; the store is the caller's to close afterwards.
+func (n *clusterNode) close() error {
+	n.stopHandoff()
+	cerr := n.co.Close()
+	terr := n.tr.Close()
+	n.wg.Wait()
+	merr := n.members.Close()
+	if errors.Is(terr, replica.ErrClosed) {
+		terr = nil
+	}
+	return errors.Join(cerr, terr, merr)
+}
