@@ -132,6 +132,16 @@ func Keys() []Key {
 			example: "false",
 		},
 		{
+			Name: "hints.max", Type: "int", Usage: "most hints a node holds for others; beyond it writes rely on read repair (0: no limit)",
+			set: func(c *Config, s string) error {
+				n, err := parseInt(s)
+				c.Replica.MaxHints = int64(n)
+				return err
+			},
+			get:     func(c Config) string { return strconv.FormatInt(c.Replica.MaxHints, 10) },
+			example: "5000",
+		},
+		{
 			Name: "handoff-interval", Type: "duration", Usage: "how often hints are offered to nodes that are back",
 			set:     durationSetter(func(c *Config) *time.Duration { return &c.HandoffInterval }),
 			get:     func(c Config) string { return c.HandoffInterval.String() },

@@ -35,13 +35,17 @@ type Config struct {
 	Durability Durability
 	// CacheBytes is pebble's block cache size in bytes. Default 64 MiB.
 	CacheBytes int64
+	// MaxHints bounds the hints the store holds for other nodes; a new hint
+	// beyond it is refused (ErrHintsFull) and the write's home node is left
+	// to read repair and anti-entropy. Default 1,000,000.
+	MaxHints int64
 	// Logger receives the store's logs; nil discards them.
 	Logger *slog.Logger
 }
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
-	return Config{Dir: "dynkv-data", Durability: DurabilityProcess, CacheBytes: 64 << 20}
+	return Config{Dir: "dynkv-data", Durability: DurabilityProcess, CacheBytes: 64 << 20, MaxHints: 1_000_000}
 }
 
 // Validate reports the first invalid field.
@@ -56,6 +60,9 @@ func (c Config) Validate() error {
 	}
 	if c.CacheBytes < 0 {
 		return fmt.Errorf("replica: cache size: must not be negative")
+	}
+	if c.MaxHints < 0 {
+		return fmt.Errorf("replica: hints.max: must not be negative")
 	}
 	return nil
 }

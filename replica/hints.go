@@ -3,6 +3,7 @@ package replica
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -40,12 +41,21 @@ func hintKey(node string, key []byte) []byte {
 
 func hintPrefix(node string) []byte { return append(append([]byte{spaceHint}, node...), 0) }
 
-// PutHint merges ss into the hint for node and key.
+// ErrHintsFull is returned by PutHint when the store holds Config.MaxHints.
+var ErrHintsFull = errors.New("replica: hint store full")
+
+// PutHint merges ss into the hint for node and key. A new hint beyond
+// Config.MaxHints is refused with ErrHintsFull (0 means no limit).
 func (s *Store) PutHint(ctx context.Context, node string, key []byte, ss Siblings) error {
 	if !ValidNodeID(node) {
 		return fmt.Errorf("replica: hint for %q: %w", node, ErrBadRequest)
 	}
-	_, err := s.update(ctx, hintKey(node, key), func(cur Siblings) (Siblings, error) { return Sync(cur, ss), nil })
+	_, err := s.update(ctx, hintKey(node, key), func(cur Siblings) (Siblings, error) {
+		if len(cur) == 0 && s.maxHints > 0 && s.hints.Load() >= s.maxHints {
+			return nil, ErrHintsFull
+		}
+		return Sync(cur, ss), nil
+	})
 	return err
 }
 

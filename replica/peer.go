@@ -55,6 +55,7 @@ var peerCodes = []struct {
 	{4, context.DeadlineExceeded},
 	{5, context.Canceled},
 	{6, ErrRemote},
+	{7, ErrHintsFull},
 }
 
 // ErrBadRequest is returned to a peer whose request does not decode.

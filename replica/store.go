@@ -38,6 +38,7 @@ type Store struct {
 	seed  maphash.Seed
 	// processMode: WAL syncs are no-ops (DurabilityProcess).
 	processMode bool
+	maxHints    int64 // Config.MaxHints
 
 	// Lock order: open before locks[i].
 	open  sync.RWMutex            // read-held by every operation; Close write-holds it
@@ -87,7 +88,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replica: open %s: %w", cfg.Dir, err)
 	}
-	s := &Store{db: db, log: log(cfg.Logger), wo: wo, seed: maphash.MakeSeed(), processMode: cfg.Durability == DurabilityProcess}
+	s := &Store{db: db, log: log(cfg.Logger), wo: wo, seed: maphash.MakeSeed(), processMode: cfg.Durability == DurabilityProcess, maxHints: cfg.MaxHints}
 	if err := s.loadActor(); err != nil {
 		_ = db.Close()
 		return nil, err
