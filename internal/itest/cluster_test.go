@@ -1,0 +1,119 @@
+package itest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+)
+
+// freePort returns a loopback port that is free for TCP and UDP now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := l.Addr().String()
+		_ = l.Close()
+		if u, err := net.ListenPacket("udp", addr); err == nil {
+			_ = u.Close()
+			return addr
+		}
+	}
+}
+
+// clusterNode is the fixed addresses of one node of a test cluster, so
+// that it can be restarted where the others expect it.
+type clusterNode struct {
+	id, dir              string
+	client, peer, gossip string
+}
+
+func (c clusterNode) args(seed string, extra ...string) []string {
+	args := []string{"--node.id", c.id, "--listen", c.client, "--peer.listen", c.peer,
+		"--gossip.listen", c.gossip, "--handoff-interval", "100ms", "--timeout", "2s"}
+	if seed != "" {
+		args = append(args, "--seeds", seed)
+	}
+	return append(args, extra...)
+}
+
+// infoField returns one field of INFO from rdb, or "".
+func infoField(ctx context.Context, rdb *redis.Client, field string) string {
+	s, err := rdb.Info(ctx, "everything").Result()
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(s, "\r\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// TestCluster_KillOneNodeDuringWrites runs three real dynkv processes
+// (N=3, R=2, W=2), kills one with SIGKILL during writes, and checks that
+// writes keep succeeding, that the node gets every write it missed from
+// hints once it is back, and that every acknowledged write is readable from
+// every node, and from the restarted node alone.
+func TestCluster_KillOneNodeDuringWrites(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster test skipped in -short mode")
+	}
+	ctx := testContext(t)
+	var nodes []clusterNode
+	for i := 1; i <= 3; i++ {
+		nodes = append(nodes, clusterNode{id: fmt.Sprintf("n%d", i), dir: t.TempDir(),
+			client: freePort(t), peer: freePort(t), gossip: freePort(t)})
+	}
+	seed := nodes[0].gossip
+	procs := []*node{startNode(t, nodes[0].dir, nodes[0].args("")...)}
+	for _, n := range nodes[1:] {
+		procs = append(procs, startNode(t, n.dir, n.args(seed)...))
+	}
+	for i, p := range procs {
+		rdb := p.client()
+		waitFor(t, 30*time.Second, nodes[i].id+" sees three replicas", func() bool {
+			return infoField(ctx, rdb, "dynkv_replicas") == "3"
+		})
+	}
+
+	load := startWriteLoad(t, procs[0].addr, 8)
+	waitFor(t, time.Minute, "500 acknowledged writes", func() bool { return load.acked.Load() >= 500 })
+	procs[2].signal(syscall.SIGKILL)
+	require.Equal(t, -1, procs[2].wait(exitTimeout))
+	before := load.acked.Load()
+	waitFor(t, time.Minute, "1000 more acknowledged writes with n3 dead", func() bool { return load.acked.Load() >= before+1000 })
+	load.halt()
+	keys, failed := load.result()
+	require.Zero(t, failed, "writes must keep succeeding at W=2 with one of three nodes down")
+	t.Logf("%d writes acknowledged, %d after n3 was killed", len(keys), int64(len(keys))-before)
+
+	procs[2] = startNode(t, nodes[2].dir, nodes[2].args(seed)...)
+	for i, p := range procs[:2] {
+		rdb := p.client()
+		waitFor(t, time.Minute, nodes[i].id+" hands off its hints", func() bool {
+			return infoField(ctx, rdb, "hints_held") == "0"
+		})
+	}
+	for _, p := range procs {
+		requireAllPresent(t, p.client(), keys)
+	}
+
+	// The restarted node alone, read at R=1, must hold every write.
+	for _, p := range procs[:2] {
+		p.signal(syscall.SIGKILL)
+		p.wait(exitTimeout)
+	}
+	procs[2].signal(syscall.SIGTERM)
+	require.Equal(t, 0, procs[2].wait(exitTimeout))
+	alone := startNode(t, nodes[2].dir, nodes[2].args(seed, "--r", "1")...)
+	requireAllPresent(t, alone.client(), keys)
+}
