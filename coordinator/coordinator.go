@@ -24,6 +24,7 @@ type Local interface {
 	GetHint(ctx context.Context, node string, key []byte) (replica.Siblings, error)
 	Hints(ctx context.Context, node string, after *replica.Hint, limit int) ([]replica.Hint, error)
 	DeleteHint(ctx context.Context, node string, key []byte, delivered replica.Siblings) error
+	Stats() replica.Stats
 }
 
 var _ Local = (*replica.Store)(nil)

@@ -52,11 +52,18 @@ func (c *Coordinator) ReplayHints(ctx context.Context) (int, error) {
 func (c *Coordinator) RunHandoff(ctx context.Context, interval time.Duration) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var backlog int64
 	for {
 		if n, err := c.ReplayHints(ctx); err != nil && ctx.Err() == nil {
 			c.log.Warn("hint replay failed", "err", err)
 		} else if n > 0 {
 			c.log.Info("hints handed off", "count", n)
+		}
+		// Log the backlog when it changes by a power of two or empties, so
+		// an operator sees it grow without a line per hint.
+		if held := c.local.Stats().Hints; held != backlog && (held == 0 || bitsLen(held) != bitsLen(backlog)) {
+			c.log.Info("hint backlog", "held", held)
+			backlog = held
 		}
 		select {
 		case <-ctx.Done():
@@ -64,4 +71,12 @@ func (c *Coordinator) RunHandoff(ctx context.Context, interval time.Duration) er
 		case <-t.C:
 		}
 	}
+}
+
+func bitsLen(n int64) int {
+	l := 0
+	for ; n > 0; n >>= 1 {
+		l++
+	}
+	return l
 }
