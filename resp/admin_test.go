@@ -109,7 +109,7 @@ func TestInfo(t *testing.T) {
 		}
 		return out
 	}
-	require.Equal(t, []string{"# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# Keyspace", "# Dynkv"}, titles(all))
+	require.Equal(t, []string{"# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# Cluster", "# Keyspace", "# Dynkv"}, titles(all))
 	require.Equal(t, titles(all), titles(info("everything")))
 	require.Equal(t, titles(all), titles(info("default")))
 
@@ -212,7 +212,7 @@ func TestCommandIntrospection(t *testing.T) {
 	v, _ = parseReply(t, tc.do("COMMAND", "INFO", "client|setname"))
 	require.Equal(t, "client|setname", v.([]respValue)[0].([]respValue)[0])
 
-	for _, c := range []string{"CLIENT", "CONFIG", "COMMAND"} {
+	for _, c := range []string{"CLIENT", "CONFIG", "COMMAND", "RING"} {
 		v, _ = parseReply(t, tc.do(c, "HELP"))
 		require.Contains(t, v.([]respValue)[0], c+" <subcommand>")
 	}

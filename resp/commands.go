@@ -72,6 +72,13 @@ func commandList() []*command {
 			}},
 		{name: "dbsize", arity: 1, flags: "readonly fast", acl: "@keyspace @read @fast", group: "server", since: "1.0.0",
 			doc: "Returns the number of live keys this node's replica holds.", run: (*Server).cmdDBSize},
+		{name: "ring", arity: -1, flags: "admin noscript loading stale", acl: "@admin @slow @dangerous", group: "cluster", since: dynkv,
+			doc: "Returns the ring members as this node sees them, as RING MEMBERS.", run: (*Server).cmdRing, subs: []*command{
+				{name: "members", arity: 2, flags: "admin noscript loading stale", acl: "@admin @slow @dangerous", group: "cluster", since: dynkv,
+					doc: "Returns every ring member: id, status, client address, peer address, partitions owned, self flag.", run: (*Server).cmdRing},
+				{name: "help", arity: 2, flags: "loading stale", acl: "@slow", group: "cluster", since: dynkv,
+					doc: "Returns helpful text about the different subcommands.", run: (*Server).cmdRingHelp},
+			}},
 		{name: "time", arity: 1, flags: "loading stale fast", acl: "@fast", group: "server", since: "2.6.0",
 			doc: "Returns the server time.", run: (*Server).cmdTime},
 

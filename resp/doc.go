@@ -6,7 +6,8 @@
 // github.com/tidwall/redcon's reader, looks each one up in a single command
 // table (commands.go), validates its arity and arguments with Redis 7's own
 // error wording, and runs it against a Backend (the coordinator). It knows
-// nothing of quorums, rings or replicas: the coordinator does.
+// nothing of quorums, rings or replicas: the coordinator does. It only
+// reports the membership view a Cluster gives it (INFO cluster, RING).
 //
 // # Commands
 //
@@ -14,7 +15,7 @@
 // CLIENT (SETNAME, GETNAME, ID, SETINFO, LIST, INFO, HELP), COMMAND (COUNT,
 // DOCS, INFO, LIST, HELP), INFO, CONFIG (GET, SET, RESETSTAT, HELP), DBSIZE,
 // TIME. Strings and keys: GET, SET, SETNX, SETEX, PSETEX, GETSET, MGET,
-// MSET, STRLEN, APPEND, DEL, UNLINK, EXISTS.
+// MSET, STRLEN, APPEND, DEL, UNLINK, EXISTS. Cluster: RING (MEMBERS, HELP).
 //
 // Plain commands behave as in Redis for one writer. When a key has siblings
 // (concurrent versions), plain reads return the deterministic
@@ -36,6 +37,25 @@
 // which the coordinator never forwards. Commands over several keys (MGET,
 // MSET, DEL, EXISTS) run key by key and are not atomic across keys.
 //
+// # Cluster visibility
+//
+// The membership view comes from a Cluster (*ring.Membership), given with
+// Server.SetCluster before Serve. RING (or RING MEMBERS, an admin command)
+// replies with one entry per ring member, sorted by ID:
+//
+//	[id, "alive" | "down", client address, peer address, partitions owned, self (1 or 0)]
+//
+// and INFO's cluster section (between replication and keyspace, as in
+// Redis, and in the default set) reports cluster_enabled, node_id,
+// ring_version (the ring state's highest stamp), partitions (Q), members,
+// members_alive, partitions_owned (this node's), replicas and n, r, w (the
+// coordinator's), hints_held (the local store's), and the coordinator's
+// counters hints_written, hints_handed_off, read_repairs and
+// writes_forwarded, which CONFIG RESETSTAT resets. A server without a
+// Cluster (one node over coordinator.New) reports cluster_enabled:0 and
+// itself as the only member, "local", owning the one partition of that
+// deployment's ring.
+//
 // # Where dynkv differs from Redis
 //
 //   - Only RESP2: "HELLO 3" answers "NOPROTO sorry, this protocol version is
@@ -47,6 +67,11 @@
 //   - DEL counts a key if plain reads saw a value; it also clears live
 //     siblings hidden behind a tombstone winner (without counting them).
 //   - DBSIZE and INFO's keyspace count this node's replica, not the cluster.
+//   - INFO's cluster section says cluster_enabled:1 for a dynkv cluster,
+//     which is not a Redis Cluster: there is no CLUSTER command and no MOVED
+//     or ASK redirection, as any node serves any key. A tool that switches
+//     to Redis Cluster mode on cluster_enabled:1 must not be pointed at a
+//     clustered dynkv node.
 //   - CONFIG SET changes maxclients only; other known parameters are
 //     immutable, and parameters naming files (dir, dbfilename, logfile, ...)
 //     are refused with Redis's protected/immutable wording. CONFIG GET

@@ -22,8 +22,8 @@ type infoSection struct {
 	write func(s *Server, b *infoBuilder)
 }
 
-// infoSections lists INFO's sections in output order; every one is in the
-// default set.
+// infoSections lists INFO's sections in output order (Redis's, with dynkv's
+// own last); every one is in the default set.
 func infoSections() []infoSection {
 	return []infoSection{
 		{"server", "Server", (*Server).infoServer},
@@ -32,6 +32,7 @@ func infoSections() []infoSection {
 		{"persistence", "Persistence", (*Server).infoPersistence},
 		{"stats", "Stats", (*Server).infoStats},
 		{"replication", "Replication", (*Server).infoReplication},
+		{"cluster", "Cluster", (*Server).infoCluster},
 		{"keyspace", "Keyspace", (*Server).infoKeyspace},
 		{"dynkv", "Dynkv", (*Server).infoDynkv},
 	}
@@ -66,6 +67,10 @@ func (s *Server) cmdInfo(c *session, args [][]byte) error {
 	b.backend.Reads -= base.backend.Reads
 	b.backend.Writes -= base.backend.Writes
 	b.backend.SiblingReads -= base.backend.SiblingReads
+	b.backend.ReadRepairs -= base.backend.ReadRepairs
+	b.backend.Hinted -= base.backend.Hinted
+	b.backend.HandedOff -= base.backend.HandedOff
+	b.backend.Forwarded -= base.backend.Forwarded
 	b.store.Reads -= base.store.Reads
 	b.store.Writes -= base.store.Writes
 	first := true

@@ -54,6 +54,7 @@ type Server struct {
 	cfg     Config
 	backend Backend
 	store   StoreStats
+	cluster Cluster // nil for a one-node server; set by SetCluster before Serve
 	log     *slog.Logger
 	now     func() time.Time
 	table   *table

@@ -1,0 +1,163 @@
+package resp
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/dynkv/dynkv/ring"
+)
+
+// Cluster is the membership view that INFO's cluster section and RING
+// report. *ring.Membership implements it.
+type Cluster interface {
+	// Self returns this node's ID. It does not block.
+	Self() string
+	// Members returns every ring member, alive or down, with its gossiped
+	// addresses and the partitions it owns. The slice is the caller's. It
+	// may wait for a lock briefly, never for the network.
+	Members() []ring.Member
+	// State returns the gossiped ring state: its Stamp is the ring version,
+	// Q the number of partitions. The caller must not modify its Events.
+	// It blocks as Members does.
+	State() ring.State
+}
+
+var _ Cluster = (*ring.Membership)(nil)
+
+// SetCluster gives the server the membership view that INFO's cluster
+// section and RING report. A server without one (a one-node deployment
+// over coordinator.New) reports itself as the only member, "local", owning
+// the one partition of that deployment's ring, with cluster_enabled:0.
+//
+// REQUIRES: called before Serve or ListenAndServe. The server reads the
+// Cluster without a lock, so setting it while clients are served is a data
+// race.
+func (s *Server) SetCluster(c Cluster) { s.cluster = c }
+
+// soloID is the ID of the only node of a server without a Cluster, the one
+// coordinator.New gives it.
+const soloID = "local"
+
+// clusterView is one read of the cluster for one reply. The members and the
+// ring state are read one after the other, so a ring change in between may
+// show in one and not yet in the other; each is consistent in itself.
+type clusterView struct {
+	enabled bool          // a Cluster was set
+	self    string        // this node's ID
+	version uint64        // ring version: the highest stamp of the ring state
+	q       int           // partitions
+	members []ring.Member // sorted by ID
+}
+
+func (s *Server) clusterView() clusterView {
+	if s.cluster == nil {
+		return clusterView{self: soloID, q: 1, members: []ring.Member{
+			{ID: soloID, Alive: true, ClientAddr: s.clientAddr(), Partitions: 1},
+		}}
+	}
+	st := s.cluster.State()
+	ms := slices.Clone(s.cluster.Members())
+	slices.SortFunc(ms, func(a, b ring.Member) int { return strings.Compare(a.ID, b.ID) })
+	return clusterView{enabled: true, self: s.cluster.Self(), version: st.Stamp(), q: st.Q, members: ms}
+}
+
+// alive returns the number of members seen alive.
+func (v *clusterView) alive() int {
+	n := 0
+	for _, m := range v.members {
+		if m.Alive {
+			n++
+		}
+	}
+	return n
+}
+
+// owned returns the partitions this node owns: none once it has left the
+// ring.
+func (v *clusterView) owned() int {
+	for _, m := range v.members {
+		if m.ID == v.self {
+			return m.Partitions
+		}
+	}
+	return 0
+}
+
+// clientAddr returns the address clients reach this server on: the first
+// listener's, or the configured one before Serve.
+func (s *Server) clientAddr() string {
+	if a := s.Addr(); a != nil {
+		return a.String()
+	}
+	return s.cfg.Listen
+}
+
+// infoCluster reports membership, quorum settings and the coordinator's
+// cluster counters (hinted handoff, read repair, forwarding).
+func (s *Server) infoCluster(b *infoBuilder) {
+	v := s.clusterView()
+	b.field("cluster_enabled", boolInt(v.enabled))
+	b.field("node_id", oneLine(v.self))
+	b.field("ring_version", v.version)
+	b.field("partitions", v.q)
+	b.field("members", len(v.members))
+	b.field("members_alive", v.alive())
+	b.field("partitions_owned", v.owned())
+	b.field("replicas", b.backend.Replicas)
+	b.field("n", b.backend.N)
+	b.field("r", b.backend.R)
+	b.field("w", b.backend.W)
+	b.field("hints_held", b.store.Hints)
+	b.field("hints_written", b.backend.Hinted)
+	b.field("hints_handed_off", b.backend.HandedOff)
+	b.field("read_repairs", b.backend.ReadRepairs)
+	b.field("writes_forwarded", b.backend.Forwarded)
+}
+
+// cmdRing implements RING and RING MEMBERS: one entry per ring member,
+// sorted by ID, each [id, "alive" or "down", client address, peer address,
+// partitions owned, 1 for this node else 0]. An address the member has not
+// gossiped yet is an empty string.
+func (s *Server) cmdRing(c *session, _ [][]byte) error {
+	v := s.clusterView()
+	c.w.array(len(v.members))
+	for _, m := range v.members {
+		status := "down"
+		if m.Alive {
+			status = "alive"
+		}
+		c.w.array(6)
+		c.w.bulkString(m.ID)
+		c.w.bulkString(status)
+		c.w.bulkString(m.ClientAddr)
+		c.w.bulkString(m.PeerAddr)
+		c.w.integer(int64(m.Partitions))
+		c.w.integer(int64(boolInt(m.ID == v.self)))
+	}
+	return nil
+}
+
+func (s *Server) cmdRingHelp(c *session, _ [][]byte) error {
+	writeHelp(c.w, "RING <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"(no subcommand)", "    Same as MEMBERS.",
+		"MEMBERS", "    Return every ring member as seen by this node: id, status (alive or down),",
+		"    client address, peer address, partitions owned, and 1 for this node.",
+		"HELP", "    Print this help.")
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// oneLine replaces carriage returns and newlines in an INFO value with
+// spaces, so a value cannot break INFO's line format.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+}
