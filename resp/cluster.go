@@ -27,7 +27,7 @@ var _ Cluster = (*ring.Membership)(nil)
 // SetCluster gives the server the membership view that INFO's cluster
 // section and RING report. A server without one (a one-node deployment
 // over coordinator.New) reports itself as the only member, "local", owning
-// the one partition of that deployment's ring, with cluster_enabled:0.
+// the one partition of that deployment's ring, with dynkv_cluster:0.
 //
 // REQUIRES: called before Serve or ListenAndServe. The server reads the
 // Cluster without a lock, so setting it while clients are served is a data
@@ -96,7 +96,10 @@ func (s *Server) clientAddr() string {
 // cluster counters (hinted handoff, read repair, forwarding).
 func (s *Server) infoCluster(b *infoBuilder) {
 	v := s.clusterView()
-	b.field("cluster_enabled", boolInt(v.enabled))
+	// Always 0: tools switch to Redis Cluster mode on cluster_enabled:1
+	// and would send CLUSTER commands dynkv does not have.
+	b.field("cluster_enabled", 0)
+	b.field("dynkv_cluster", boolInt(v.enabled))
 	b.field("node_id", oneLine(v.self))
 	b.field("ring_version", v.version)
 	b.field("partitions", v.q)

@@ -46,13 +46,14 @@
 //	[id, "alive" | "down", client address, peer address, partitions owned, self (1 or 0)]
 //
 // and INFO's cluster section (between replication and keyspace, as in
-// Redis, and in the default set) reports cluster_enabled, node_id,
+// Redis, and in the default set) reports cluster_enabled (always 0),
+// dynkv_cluster (1 with a Cluster), node_id,
 // ring_version (the ring state's highest stamp), partitions (Q), members,
 // members_alive, partitions_owned (this node's), replicas and n, r, w (the
 // coordinator's), hints_held (the local store's), and the coordinator's
 // counters hints_written, hints_handed_off, read_repairs and
 // writes_forwarded, which CONFIG RESETSTAT resets. A server without a
-// Cluster (one node over coordinator.New) reports cluster_enabled:0 and
+// Cluster (one node over coordinator.New) reports dynkv_cluster:0 and
 // itself as the only member, "local", owning the one partition of that
 // deployment's ring.
 //
@@ -67,11 +68,10 @@
 //   - DEL counts a key if plain reads saw a value; it also clears live
 //     siblings hidden behind a tombstone winner (without counting them).
 //   - DBSIZE and INFO's keyspace count this node's replica, not the cluster.
-//   - INFO's cluster section says cluster_enabled:1 for a dynkv cluster,
-//     which is not a Redis Cluster: there is no CLUSTER command and no MOVED
-//     or ASK redirection, as any node serves any key. A tool that switches
-//     to Redis Cluster mode on cluster_enabled:1 must not be pointed at a
-//     clustered dynkv node.
+//   - A dynkv cluster is not a Redis Cluster: there is no CLUSTER command
+//     and no MOVED or ASK redirection, as any node serves any key. INFO
+//     therefore always says cluster_enabled:0 (tools switch to Redis
+//     Cluster mode on 1) and reports dynkv's own cluster as dynkv_cluster.
 //   - CONFIG SET changes maxclients only; other known parameters are
 //     immutable, and parameters naming files (dir, dbfilename, logfile, ...)
 //     are refused with Redis's protected/immutable wording. CONFIG GET

@@ -204,7 +204,7 @@ func (v ringView) write(w io.Writer) error {
 	}
 	line := fmt.Sprintf("ring version: %s  partitions: %s  members: %d (%d alive)",
 		orDash(v.info["ring_version"]), orDash(v.info["partitions"]), len(v.members), alive)
-	if v.info["cluster_enabled"] == "0" {
+	if v.info["dynkv_cluster"] != "1" {
 		line += "  cluster: off (one node)"
 	}
 	_, err := fmt.Fprintln(w, line)

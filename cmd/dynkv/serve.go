@@ -69,6 +69,7 @@ func runNode(ctx context.Context, cfg conf.Config, log *slog.Logger, ready func(
 	if err != nil {
 		return err
 	}
+	srv.SetCluster(node.members)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("ready", "addr", ln.Addr().String())

@@ -81,7 +81,7 @@ func TestCluster_KillOneNodeDuringWrites(t *testing.T) {
 	for i, p := range procs {
 		rdb := p.client()
 		waitFor(t, 30*time.Second, nodes[i].id+" sees three replicas", func() bool {
-			return infoField(ctx, rdb, "dynkv_replicas") == "3"
+			return infoField(ctx, rdb, "dynkv_replicas") == "3" && infoField(ctx, rdb, "members_alive") == "3" && infoField(ctx, rdb, "dynkv_cluster") == "1"
 		})
 	}
 
