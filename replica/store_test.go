@@ -709,5 +709,5 @@ func TestConfig_Validate(t *testing.T) {
 			require.Nil(t, s)
 		})
 	}
-	require.Equal(t, Config{Dir: "dynkv-data", Durability: DurabilityProcess, CacheBytes: 64 << 20}, DefaultConfig())
+	require.Equal(t, Config{Dir: "dynkv-data", Durability: DurabilityProcess, CacheBytes: 64 << 20, MaxHints: 1_000_000}, DefaultConfig())
 }
