@@ -1,8 +1,14 @@
 // Command dynkv runs a dynkv node: a Dynamo-style key-value store that
 // speaks the Redis protocol.
 //
-//	dynkv serve [--config FILE] [--listen HOST:PORT] [--data.dir DIR] ...
+//	dynkv serve [--config FILE] [--listen HOST:PORT] [--data.dir DIR] [--seeds ADDRS] ...
+//	dynkv dev [--nodes 3] [--port 6379] [--dir DIR]
+//	dynkv ring [--addr HOST:PORT]
 //	dynkv version
+//
+// dev runs a local cluster of several nodes in one process (client ports
+// 6379, 6380, ...), for trying dynkv out. ring prints a node's view of the
+// ring: members, liveness, addresses and partitions claimed.
 //
 // serve takes every configuration key of package conf as a flag, from
 // DYNKV_* environment variables and from an optional YAML or TOML file
@@ -15,7 +21,8 @@
 // Exit codes: 0 after a clean shutdown, 1 when the node fails, 2 for an
 // invalid command line or configuration (the message names the key).
 //
-// main is thin: runNode wires a node from a conf.Config and is what the
-// tests call in-process; the integration tests in internal/itest run the
-// built binary.
+// main is thin: runNode wires a node from a conf.Config (store, membership,
+// peer transport, coordinator, RESP server; cluster.go has the cluster
+// half) and is what the tests call in-process; the integration tests in
+// internal/itest run the built binary.
 package main
