@@ -37,6 +37,7 @@ var forwardCodes = []struct {
 	{5, replica.ErrBadRequest},
 	{6, ErrForward},
 	{7, ErrTooLarge},
+	{8, replica.ErrTooManyVersions},
 }
 
 // ErrForward stands for an error of the node a write was forwarded to that

@@ -13,8 +13,9 @@ import (
 // error, never a panic or a huge allocation.
 
 const (
-	contextFormat byte = 1
-	recordFormat  byte = 1
+	contextFormat    byte = 1
+	keyContextFormat byte = 2
+	recordFormat     byte = 1
 
 	// MaxVVEntries bounds the entries of one decoded version vector. Vectors
 	// name only the coordinators of a key's writes (its preference list and
@@ -22,6 +23,12 @@ const (
 	MaxVVEntries = 1024
 	// maxSiblings bounds the siblings of one decoded record.
 	maxSiblings = 1 << 16
+	// MaxContextEntries bounds a client's context, well below MaxVVEntries
+	// so that the versions written with it always fit a record.
+	MaxContextEntries = 256
+	// MaxCounter bounds a counter in a client's context, so that a forged
+	// context cannot make a key's next counter overflow.
+	MaxCounter = 1 << 62
 
 	flagTombstone byte = 1
 )
@@ -61,6 +68,63 @@ func DecodeContext(b []byte) (VV, error) {
 		return nil, ErrInvalidContext
 	}
 	return v, nil
+}
+
+// EncodeKeyContext is EncodeContext for the contexts handed to clients:
+// the encoding also carries a checksum of key, so that a context read from
+// one key is refused when it is sent with another (it would claim writes of
+// that key the client never saw).
+func EncodeKeyContext(key []byte, v VV) []byte {
+	raw := []byte{keyContextFormat}
+	raw = binary.BigEndian.AppendUint32(raw, crc32.Checksum(key, castagnoli))
+	raw = appendVV(raw, v)
+	raw = binary.BigEndian.AppendUint32(raw, crc32.Checksum(raw, castagnoli))
+	out := make([]byte, base64.RawURLEncoding.EncodedLen(len(raw)))
+	base64.RawURLEncoding.Encode(out, raw)
+	return out
+}
+
+// DecodeKeyContext parses a context produced by EncodeKeyContext for key.
+// The empty string is the empty context. A context of another key, with
+// more than MaxContextEntries entries or a counter of MaxCounter or more,
+// or that does not decode exactly, returns ErrInvalidContext.
+func DecodeKeyContext(key, b []byte) (VV, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	raw := make([]byte, base64.RawURLEncoding.DecodedLen(len(b)))
+	n, err := base64.RawURLEncoding.Decode(raw, b)
+	if err != nil {
+		return nil, ErrInvalidContext
+	}
+	body, ok := checkSum(raw[:n], keyContextFormat)
+	if !ok || len(body) < 4 || binary.BigEndian.Uint32(body) != crc32.Checksum(key, castagnoli) {
+		return nil, ErrInvalidContext
+	}
+	d := decoder{b: body[4:]}
+	v := d.vv()
+	if d.bad || len(d.b) != 0 || len(v) > MaxContextEntries {
+		return nil, ErrInvalidContext
+	}
+	for _, e := range v {
+		if e.Counter >= MaxCounter {
+			return nil, ErrInvalidContext
+		}
+	}
+	return v, nil
+}
+
+// fits reports whether ss can be stored: every limit DecodeRecord checks.
+func (ss Siblings) fits() bool {
+	if len(ss) > maxSiblings {
+		return false
+	}
+	for _, s := range ss {
+		if len(s.Past) > MaxVVEntries || s.Dot.Counter == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // EncodeRecord returns the stored form of a sibling set.

@@ -265,6 +265,9 @@ func (s *Store) update(ctx context.Context, k []byte, fn func(cur Siblings) (Sib
 	if SameVersions(cur, next) {
 		return cur, nil
 	}
+	if !next.fits() {
+		return nil, ErrTooManyVersions
+	}
 	if len(next) == 0 {
 		err = s.db.Delete(k, s.wo)
 	} else {

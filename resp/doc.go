@@ -27,7 +27,8 @@
 //	DPUT key context value [W n] → OK
 //	DDEL key context [W n]       → OK
 //
-// The context is opaque (replica.EncodeContext) and covers tombstones too;
+// The context is opaque (replica.EncodeKeyContext, bound to its key: a context
+// sent with another key is "ERR invalid context") and covers tombstones too;
 // the empty string means "no prior read". Writes are sent as data
 // (coordinator.Write's Op, Data, Cond and MaxSize): the coordinator applies a
 // read-modify-write (SET NX/XX/GET, SETNX, GETSET, APPEND, DEL) under the

@@ -13,7 +13,7 @@ import (
 //	DPUT key context value [W n] → OK
 //	DDEL key context [W n]       → OK
 //
-// The context is replica.EncodeContext of the join of every sibling's clock,
+// The context is replica.EncodeKeyContext (bound to the key) of the join of every sibling's clock,
 // tombstones included, so that a DPUT with it supersedes everything the DGET
 // saw. An empty context means "no prior read": the write supersedes nothing.
 
@@ -31,7 +31,7 @@ func (s *Server) cmdDGet(c *session, args [][]byte) error {
 	}
 	live := ss.Live()
 	c.w.array(2)
-	c.w.bulk(replica.EncodeContext(ss.Context()))
+	c.w.bulk(replica.EncodeKeyContext(args[1], ss.Context()))
 	c.w.array(len(live))
 	for _, sb := range live {
 		c.w.bulk(sb.Value)
@@ -57,7 +57,7 @@ func (s *Server) dwrite(c *session, key, context []byte, w coordinator.Write, op
 	if err != nil {
 		return err
 	}
-	if w.Context, err = replica.DecodeContext(context); err != nil {
+	if w.Context, err = replica.DecodeKeyContext(key, context); err != nil {
 		return err
 	}
 	w.W = int(n)

@@ -18,7 +18,7 @@ func TestDynamo_ShoppingCart(t *testing.T) {
 
 	ctx0, vals := a.dget(key)
 	require.Empty(t, vals)
-	require.Equal(t, string(replica.EncodeContext(nil)), ctx0, "a missing key has the empty context")
+	require.Equal(t, string(replica.EncodeKeyContext([]byte("cart:42"), nil)), ctx0, "a missing key has the empty context")
 	ctx0b, _ := b.dget(key)
 	require.Equal(t, ctx0, ctx0b)
 
@@ -38,6 +38,8 @@ func TestDynamo_ShoppingCart(t *testing.T) {
 
 	writes := e.store.Stats().Writes
 	require.Equal(t, errReply("ERR invalid context"), a.do("DPUT", key, "garbage", "x"))
+	otherCtx, _ := a.dget("cart:43")
+	require.Equal(t, errReply("ERR invalid context"), a.do("DPUT", key, otherCtx, "x"), "a context is bound to its key")
 	require.Equal(t, writes, e.store.Stats().Writes, "nothing was written")
 	ctx, vals := a.dget(key)
 	require.Equal(t, ctx3, ctx, "nothing changed")
@@ -98,8 +100,8 @@ func TestDynamo_QuorumOverrides(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"dget r1", []string{"DGET", "k", "R", "1"}, arr(bulk(string(replica.EncodeContext(nil))), "*0\r\n")},
-		{"dget r3 lowercase", []string{"DGET", "k", "r", "3"}, arr(bulk(string(replica.EncodeContext(nil))), "*0\r\n")},
+		{"dget r1", []string{"DGET", "k", "R", "1"}, arr(bulk(string(replica.EncodeKeyContext([]byte("k"), nil))), "*0\r\n")},
+		{"dget r3 lowercase", []string{"DGET", "k", "r", "3"}, arr(bulk(string(replica.EncodeKeyContext([]byte("k"), nil))), "*0\r\n")},
 		{"dget r0", []string{"DGET", "k", "R", "0"}, errReply("ERR R must be between 1 and N (3), got 0")},
 		{"dget r4", []string{"DGET", "k", "R", "4"}, errReply("ERR R must be between 1 and N (3), got 4")},
 		{"dget r negative", []string{"DGET", "k", "R", "-1"}, errReply("ERR R must be between 1 and N (3), got -1")},

@@ -140,6 +140,8 @@ func (s *Server) replyError(err error) string {
 		msg = "NOREPLICAS not enough replicas answered"
 	case errors.Is(err, replica.ErrInvalidContext):
 		msg = string(errInvalidContext)
+	case errors.Is(err, replica.ErrTooManyVersions):
+		msg = "ERR too many versions: the key's version vectors would exceed their limit"
 	case errors.Is(err, replica.ErrCorruptRecord):
 		s.log.Error("corrupt record", "err", err)
 		msg = string(errCorrupt)
