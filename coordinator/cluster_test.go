@@ -290,3 +290,25 @@ func TestCluster_ForwardToHome(t *testing.T) {
 	v, _ := ss.Value()
 	require.Equal(t, "while down", string(v))
 }
+
+// TestCluster_ConditionOnOutsider: a conditional write sent to a node
+// outside the key's home nodes is decided by a home node, and the versions
+// that failed the condition come back with ErrCondition (SET NX GET).
+func TestCluster_ConditionOnOutsider(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 5, clustertest.Config())
+	key := []byte("nx")
+	home := c.Home(key)
+	_, err := c.Node(home[0]).Coord.Put(ctx, key, set("first"))
+	require.NoError(t, err)
+	outsider := c.Others(home...)[0]
+	prev, err := c.Node(outsider).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Cond: coordinator.CondAbsent, Data: []byte("second")})
+	require.ErrorIs(t, err, coordinator.ErrCondition)
+	v, ok := prev.Value()
+	require.True(t, ok)
+	require.Equal(t, "first", string(v))
+	ss, err := c.Node(home[1]).Coord.Get(ctx, key, coordinator.ReadOptions{R: 3})
+	require.NoError(t, err)
+	v, _ = ss.Value()
+	require.Equal(t, "first", string(v))
+}

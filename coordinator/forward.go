@@ -109,6 +109,10 @@ func encodeForwardResult(prev replica.Siblings, err error) []byte {
 	if err == nil {
 		return append([]byte{forwardFormat, 0}, replica.EncodeRecord(prev)...)
 	}
+	if errors.Is(err, ErrCondition) {
+		// The versions that failed the condition travel with it.
+		return append([]byte{forwardFormat, 1}, replica.EncodeRecord(prev)...)
+	}
 	for _, c := range forwardCodes {
 		if errors.Is(err, c.err) {
 			return []byte{forwardFormat, c.code}
@@ -121,10 +125,13 @@ func decodeForwardResult(b []byte) (replica.Siblings, error) {
 	if len(b) < 2 || b[0] != forwardFormat {
 		return nil, fmt.Errorf("%w: malformed reply", ErrForward)
 	}
-	if b[1] == 0 {
+	if b[1] == 0 || (b[1] == 1 && len(b) > 2) {
 		ss, err := replica.DecodeRecord(b[2:])
 		if err != nil {
 			return nil, fmt.Errorf("%w: malformed reply", ErrForward)
+		}
+		if b[1] == 1 {
+			return ss, ErrCondition
 		}
 		return ss, nil
 	}

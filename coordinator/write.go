@@ -103,7 +103,8 @@ func Tombstone() func(replica.Siblings) ([]byte, bool, error) {
 }
 
 // Put performs w on key and returns the siblings the coordinator held
-// before it (what SET GET, GETSET and DEL report). The coordinator applies
+// before it (what SET GET, GETSET and DEL report); with ErrCondition it
+// returns them too (what SET NX GET reports). The coordinator applies
 // the write to its own replica first, then sends the resulting sibling set
 // to the key's other home nodes in parallel and returns once W replicas
 // (itself included) hold it. A home node that is down or fails is replaced
@@ -148,6 +149,9 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 		}
 		return replica.Update(cur, actor, vctx, ts, value, tomb), nil
 	})
+	if errors.Is(err, ErrCondition) {
+		return prev, err
+	}
 	if err != nil {
 		return nil, err
 	}

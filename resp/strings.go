@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/dynkv/dynkv/coordinator"
-	"github.com/dynkv/dynkv/replica"
 )
 
 // Plain Redis string commands. Reads return the deterministic
@@ -47,16 +46,14 @@ func (s *Server) write(c *session, key []byte, w coordinator.Write) (old []byte,
 }
 
 // setIfAbsentGet is SET NX GET: it writes value if key has no value, and
-// returns the value it had either way. The Value function sees the current
-// siblings under the key's lock.
+// returns the value it had either way (Put returns the versions it found
+// with ErrCondition too, also when the write was forwarded).
 func (s *Server) setIfAbsentGet(c *session, key, value []byte) (old []byte, had bool, err error) {
-	_, err = s.backend.Put(c.ctx, key, coordinator.Write{Supersede: true, Value: func(cur replica.Siblings) ([]byte, bool, error) {
-		old, had = cur.Value()
-		if had {
-			return nil, false, coordinator.ErrCondition
-		}
-		return value, false, nil
-	}})
+	prev, err := s.backend.Put(c.ctx, key, coordinator.Write{Supersede: true, Cond: coordinator.CondAbsent, Data: value})
+	if err != nil && !errors.Is(err, coordinator.ErrCondition) {
+		return nil, false, err
+	}
+	old, had = prev.Value()
 	return old, had, err
 }
 
