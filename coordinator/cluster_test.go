@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -311,4 +312,29 @@ func TestCluster_ConditionOnOutsider(t *testing.T) {
 	require.NoError(t, err)
 	v, _ = ss.Value()
 	require.Equal(t, "first", string(v))
+}
+
+// TestCluster_HungNode: a node that gossip still calls alive but that does
+// not answer (stopped, or behind a silent partition) costs an attempt
+// timeout, not the operation: forwarded writes move to the next home node,
+// replication moves to a fallback, reads to the others, and hints for other
+// nodes keep flowing.
+func TestCluster_HungNode(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 5, clustertest.Config())
+	key := []byte("hung")
+	home := c.Home(key)
+	outsider := c.Others(home...)[0]
+	c.Net.Delay(home[0], time.Hour)
+
+	_, err := c.Node(outsider).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v1")})
+	require.NoError(t, err, "a forwarded set moves on to the next home node")
+	_, err = c.Node(home[1]).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v2"), W: 3})
+	require.NoError(t, err, "W=3 with one hung home node: a fallback stands in")
+	ss, err := c.Node(home[1]).Coord.Get(ctx, key, coordinator.ReadOptions{R: 3})
+	require.NoError(t, err, "R=3 with one hung home node: a fallback stands in")
+	v, _ := ss.Value()
+	require.Equal(t, "v2", string(v))
+	_, err = c.Node(outsider).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Op: coordinator.OpAppend, Data: []byte("x")})
+	require.ErrorIs(t, err, coordinator.ErrForwardUnknown, "an APPEND is not sent twice")
 }

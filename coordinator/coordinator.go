@@ -138,7 +138,13 @@ func (c *Coordinator) deadline(ctx context.Context) (context.Context, context.Ca
 // replicaGet reads key from node (standing in for home when they differ).
 func (c *Coordinator) replicaGet(ctx context.Context, node, home string, key []byte) (replica.Siblings, error) {
 	if node == c.cluster.Self() {
-		return c.local.Get(ctx, key)
+		ss, err := c.local.Get(ctx, key)
+		if err != nil || node == home {
+			return ss, err
+		}
+		// This node stands in for home: add what it holds as hints for it.
+		h, err := c.local.GetHint(ctx, home, key)
+		return replica.Sync(ss, h), err
 	}
 	hintFor := ""
 	if node != home {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dynkv/dynkv/replica"
 )
@@ -38,6 +39,7 @@ var forwardCodes = []struct {
 	{6, ErrForward},
 	{7, ErrTooLarge},
 	{8, replica.ErrTooManyVersions},
+	{9, ErrForwardUnknown},
 }
 
 // ErrForward stands for an error of the node a write was forwarded to that
@@ -154,24 +156,50 @@ func (c *Coordinator) Serve(ctx context.Context, req []byte) []byte {
 	return encodeForwardResult(prev, err)
 }
 
-// forward sends the write to the first of the key's home nodes that
-// answers. ok is false when none did, and the caller coordinates itself.
+// forward sends the write to the key's home nodes in order until one
+// answers. ok is false when none could be asked, and the caller coordinates
+// itself. Each home but the last gets an attempt timeout, so that a hung
+// node (alive to gossip, silent to requests) does not use up the deadline.
+// A write that gives the same result applied twice (a plain set or delete,
+// a DPUT) moves on after any failure; APPEND and conditional writes move on
+// only when the request provably never left, and otherwise report that
+// their outcome is unknown.
 func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write) (prev replica.Siblings, ok bool, err error) {
 	req := encodeForward(key, w)
+	resend := w.Op != OpAppend && w.Cond == CondNone
+	var alive []string
 	for _, home := range p.home {
-		if !c.cluster.Alive(home) {
-			continue
+		if c.cluster.Alive(home) {
+			alive = append(alive, home)
 		}
-		resp, err := c.tr.Call(ctx, home, req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, true, ctx.Err()
-			}
-			continue
+	}
+	for i, home := range alive {
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if i < len(alive)-1 {
+			actx, cancel = context.WithTimeout(ctx, c.attemptTimeout())
 		}
-		c.forwarded.Add(1)
-		prev, err := decodeForwardResult(resp)
-		return prev, true, err
+		resp, err := c.tr.Call(actx, home, req)
+		cancel()
+		if err == nil {
+			c.forwarded.Add(1)
+			prev, err := decodeForwardResult(resp)
+			return prev, true, err
+		}
+		if ctx.Err() != nil {
+			return nil, true, ctx.Err()
+		}
+		if !resend && !errors.Is(err, replica.ErrNotSent) {
+			return nil, true, fmt.Errorf("%w: %s did not answer; the write may or may not have been applied", ErrForwardUnknown, home)
+		}
 	}
 	return nil, false, nil
 }
+
+// ErrForwardUnknown reports a forwarded write whose home node did not
+// answer after the request may have reached it: it may or may not have
+// been applied, and was not sent again because applying it twice differs.
+var ErrForwardUnknown = errors.New("coordinator: forwarded write outcome unknown")
+
+// attemptTimeout bounds one attempt at one node within an operation, so
+// that a hung node leaves time to try another.
+func (c *Coordinator) attemptTimeout() time.Duration { return max(c.cfg.Timeout/4, time.Millisecond) }

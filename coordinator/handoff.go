@@ -34,7 +34,10 @@ func (c *Coordinator) ReplayHints(ctx context.Context) (int, error) {
 			if !c.cluster.Alive(h.Node) {
 				continue
 			}
-			if err := c.peer(h.Node).Merge(ctx, h.Key, h.Siblings); err != nil {
+			hctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout) // a hung node must not stall the others' hints
+			err := c.peer(h.Node).Merge(hctx, h.Key, h.Siblings)
+			cancel()
+			if err != nil {
 				c.log.Debug("hint delivery failed", "node", h.Node, "err", err)
 				continue
 			}

@@ -88,10 +88,17 @@ wait:
 // answers, else from the next fallback, with the hints held for it.
 func (c *Coordinator) readOne(ctx context.Context, p *plan, home string, key []byte) readResult {
 	node := home
-	if home == c.cluster.Self() || c.cluster.Alive(home) {
-		ss, err := c.replicaGet(ctx, home, home, key)
-		if err == nil || home == c.cluster.Self() {
-			return readResult{node: home, home: home, ss: ss, err: err}
+	if home == c.cluster.Self() {
+		ss, err := c.local.Get(ctx, key)
+		return readResult{node: home, home: home, ss: ss, err: err}
+	}
+	if c.cluster.Alive(home) {
+		// An attempt timeout, so that a hung home leaves time for a fallback.
+		actx, cancel := context.WithTimeout(ctx, c.attemptTimeout())
+		ss, err := c.replicaGet(actx, home, home, key)
+		cancel()
+		if err == nil {
+			return readResult{node: home, home: home, ss: ss}
 		}
 	}
 	for {

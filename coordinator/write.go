@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/dynkv/dynkv/replica"
 )
@@ -205,19 +206,15 @@ func (c *Coordinator) replicate(ctx context.Context, p *plan, key []byte, ss rep
 // whether a node other than this one now holds it. If neither is possible,
 // this node keeps the hint.
 func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []byte, ss replica.Siblings) bool {
-	if c.cluster.Alive(home) {
-		err := c.peer(home).Merge(ctx, key, ss)
-		if err == nil {
-			return true
-		}
-		c.log.Debug("replica write failed", "node", home, "err", err)
+	if c.cluster.Alive(home) && c.within(ctx, func(ctx context.Context) error { return c.peer(home).Merge(ctx, key, ss) }) {
+		return true
 	}
 	for {
 		f := p.nextFallback()
 		if f == "" {
 			break
 		}
-		if err := c.peer(f).PutHint(ctx, home, key, ss); err == nil {
+		if c.within(ctx, func(ctx context.Context) error { return c.peer(f).PutHint(ctx, home, key, ss) }) {
 			c.hinted.Add(1)
 			return true
 		}
@@ -232,4 +229,30 @@ func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []b
 		c.hinted.Add(1)
 	}
 	return false
+}
+
+// within runs call and reports whether it succeeded within the attempt
+// timeout. A call still running then goes on in the background until ctx
+// ends (a late Merge or hint is harmless: both are idempotent), while the
+// caller moves on to the next node.
+func (c *Coordinator) within(ctx context.Context, call func(context.Context) error) bool {
+	done := make(chan error, 1)
+	c.wg.Add(1) // the caller runs under c.background, so the count is positive
+	go func() {
+		defer c.wg.Done()
+		done <- call(ctx)
+	}()
+	t := time.NewTimer(c.attemptTimeout())
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			c.log.Debug("replica call failed", "err", err)
+		}
+		return err == nil
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -18,6 +18,11 @@ type Transport interface {
 // ErrUnreachable reports a node the transport could not reach.
 var ErrUnreachable = errors.New("replica: node unreachable")
 
+// ErrNotSent is wrapped (with ErrUnreachable) by a Call that failed before
+// its request left this node, so the callee cannot have served it: safe to
+// send elsewhere. Any other failure may come after the callee served it.
+var ErrNotSent = errors.New("replica: request not sent")
+
 // Client is another node's store, reached through a Transport. It is safe
 // for concurrent use.
 type Client struct {

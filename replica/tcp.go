@@ -303,7 +303,7 @@ func (t *TCP) dial(ctx context.Context, node string, p *peer) {
 func (t *TCP) open(ctx context.Context, node string) (*clientConn, error) {
 	addr, ok := t.resolve(node)
 	if !ok {
-		return nil, fmt.Errorf("replica: call %s: %w: no address", node, ErrUnreachable)
+		return nil, fmt.Errorf("replica: call %s: %w: %w: no address", node, ErrUnreachable, ErrNotSent)
 	}
 	dctx, cancel := context.WithTimeout(ctx, t.cfg.DialTimeout)
 	defer cancel()
@@ -334,7 +334,7 @@ func (t *TCP) dialErr(ctx context.Context, node string, err error) error {
 	case ctx.Err() != nil:
 		return fmt.Errorf("replica: call %s: %w", node, ctx.Err())
 	default: // ErrPeerAuth among others
-		return fmt.Errorf("replica: call %s: %w: %w", node, ErrUnreachable, err)
+		return fmt.Errorf("replica: call %s: %w: %w: %w", node, ErrUnreachable, ErrNotSent, err)
 	}
 }
 

@@ -136,6 +136,8 @@ func (s *Server) replyError(err error) string {
 		msg = "ERR quorum override out of range: R and W must be between 1 and N"
 	case errors.As(err, &cq):
 		msg = fmt.Sprintf("NOREPLICAS not enough replicas answered the %s: needed %d, got %d", cq.Op, cq.Need, cq.Got)
+	case errors.Is(err, coordinator.ErrForwardUnknown):
+		msg = "NOREPLICAS the home node coordinating this write did not answer: it may or may not have been applied"
 	case errors.Is(err, coordinator.ErrQuorum):
 		msg = "NOREPLICAS not enough replicas answered"
 	case errors.Is(err, replica.ErrInvalidContext):

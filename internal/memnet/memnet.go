@@ -12,11 +12,15 @@ package memnet
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/dynkv/dynkv/replica"
 )
+
+// errNotSent is a refused call: the request never reached the node.
+var errNotSent = fmt.Errorf("memnet: %w: %w", replica.ErrUnreachable, replica.ErrNotSent)
 
 // Handler serves one request at a node.
 type Handler func(ctx context.Context, req []byte) []byte
@@ -130,7 +134,7 @@ func (t transport) Call(ctx context.Context, to string, req []byte) ([]byte, err
 	delay, hook := n.mu.delay[to], n.mu.hook
 	n.mu.Unlock()
 	if !ok {
-		return nil, replica.ErrUnreachable
+		return nil, errNotSent
 	}
 	if hook != nil {
 		d, err := hook(t.from, to, req)
