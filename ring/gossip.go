@@ -113,6 +113,9 @@ type Membership struct {
 		alive map[string]bool
 		addrs map[string][2]string // client, peer
 	}
+	saveMu sync.Mutex // serialises persist; not held with mu
+	saved  int        // events in the last state persisted; guarded by saveMu
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
@@ -218,12 +221,27 @@ func (m *Membership) apply(st State) {
 	m.mu.Unlock()
 	enc := merged.Encode()
 	m.log.Info("ring changed", "stamp", merged.Stamp(), "members", len(r.Nodes()))
-	if m.persist != nil {
-		if err := m.persist(enc); err != nil {
-			m.log.Error("persist ring state failed", "err", err)
-		}
-	}
+	m.save(merged)
 	m.queue.QueueBroadcast(broadcast(enc))
+}
+
+// save persists st unless a state with as many events was saved already:
+// concurrent applies (a gossip message and a push/pull) must not leave an
+// older state on disk. States only grow, so more events means newer.
+func (m *Membership) save(st State) {
+	if m.persist == nil {
+		return
+	}
+	m.saveMu.Lock()
+	defer m.saveMu.Unlock()
+	if len(st.Events) <= m.saved {
+		return
+	}
+	if err := m.persist(st.Encode()); err != nil {
+		m.log.Error("persist ring state failed", "err", err)
+		return
+	}
+	m.saved = len(st.Events)
 }
 
 // Leave removes node from the ring (an explicit, administrative change).

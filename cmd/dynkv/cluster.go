@@ -86,14 +86,17 @@ func startCluster(cfg conf.Config, store *replica.Store, clientAddr string, peer
 	return n, nil
 }
 
-// close stops handoff, the coordinator, the transport and gossip, in that
-// order; the store is the caller's to close afterwards.
+// close stops handoff, leaves gossip (so the others route around this
+// node at once), closes the transport (no more forwarded writes come in;
+// deliveries still under way fail and become local hints) and then the
+// coordinator, which waits for its background work. The store is the
+// caller's to close afterwards.
 func (n *clusterNode) close() error {
 	n.stopHandoff()
-	cerr := n.co.Close()
-	terr := n.tr.Close()
-	n.wg.Wait()
 	merr := n.members.Close()
+	terr := n.tr.Close()
+	cerr := n.co.Close()
+	n.wg.Wait()
 	if errors.Is(terr, replica.ErrClosed) {
 		terr = nil
 	}
