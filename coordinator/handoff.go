@@ -9,39 +9,47 @@ import (
 
 // ReplayHints hands every hint this node holds for a live node to it, and
 // deletes each once its node has acknowledged it. It returns how many hints
-// were delivered. Hints for nodes that are down, or that fail, stay.
+// were delivered. Hints for nodes that are down, or that fail, stay; they
+// are not even read, so a long outage costs nothing per round.
 func (c *Coordinator) ReplayHints(ctx context.Context) (int, error) {
+	delivered := 0
+	for _, n := range c.cluster.Ring().Nodes() {
+		if n.ID != c.cluster.Self() && !c.cluster.Alive(n.ID) {
+			continue
+		}
+		d, err := c.replayTo(ctx, n.ID)
+		delivered += d
+		if err != nil {
+			return delivered, err
+		}
+	}
+	return delivered, nil
+}
+
+// replayTo hands the hints held for node to it (to this node's own store
+// when node is this node: it is home again).
+func (c *Coordinator) replayTo(ctx context.Context, node string) (int, error) {
 	const batch = 256
 	delivered := 0
 	var after *replica.Hint
 	for {
-		hs, err := c.local.Hints(ctx, "", after, batch)
-		if err != nil {
+		hs, err := c.local.Hints(ctx, node, after, batch)
+		if err != nil || len(hs) == 0 {
 			return delivered, err
 		}
-		if len(hs) == 0 {
-			return delivered, nil
-		}
 		for _, h := range hs {
-			if h.Node == c.cluster.Self() {
-				// A hint for this very node: it is home again.
-				if _, err := c.local.Merge(ctx, h.Key, h.Siblings); err == nil {
-					_ = c.local.DeleteHint(ctx, h.Node, h.Key, h.Siblings)
-					delivered++
-				}
-				continue
+			if node == c.cluster.Self() {
+				_, err = c.local.Merge(ctx, h.Key, h.Siblings)
+			} else {
+				hctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout) // a hung node must not stall the rest
+				err = c.peer(node).Merge(hctx, h.Key, h.Siblings)
+				cancel()
 			}
-			if !c.cluster.Alive(h.Node) {
-				continue
-			}
-			hctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout) // a hung node must not stall the others' hints
-			err := c.peer(h.Node).Merge(hctx, h.Key, h.Siblings)
-			cancel()
 			if err != nil {
-				c.log.Debug("hint delivery failed", "node", h.Node, "err", err)
-				continue
+				c.log.Debug("hint delivery failed", "node", node, "err", err)
+				return delivered, nil // try again next round
 			}
-			if err := c.local.DeleteHint(ctx, h.Node, h.Key, h.Siblings); err != nil {
+			if err := c.local.DeleteHint(ctx, node, h.Key, h.Siblings); err != nil {
 				return delivered, err
 			}
 			delivered++

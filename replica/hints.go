@@ -75,7 +75,10 @@ type Hint struct {
 	Siblings Siblings
 }
 
-// Hints returns up to limit hints held for node (for every node if node is
+// hintBatchBytes bounds the record bytes one Hints call returns.
+const hintBatchBytes = 16 << 20
+
+// Hints returns up to limit hints (and about 16 MiB) held for node (for every node if node is
 // empty), in order, starting after the hint after (nil: from the start).
 func (s *Store) Hints(ctx context.Context, node string, after *Hint, limit int) ([]Hint, error) {
 	if err := s.enter(ctx); err != nil {
@@ -97,7 +100,10 @@ func (s *Store) Hints(ctx context.Context, node string, after *Hint, limit int) 
 	}
 	defer it.Close()
 	var out []Hint
-	for it.First(); it.Valid() && len(out) < limit; it.Next() {
+	size := 0
+	// A batch also stops after hintBatchBytes of records, however few.
+	for it.First(); it.Valid() && len(out) < limit && size < hintBatchBytes; it.Next() {
+		size += len(it.Value())
 		k := it.Key()[1:]
 		i := bytes.IndexByte(k, 0)
 		ss, err := DecodeRecord(bytes.Clone(it.Value()))
