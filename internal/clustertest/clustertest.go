@@ -28,6 +28,25 @@ type Node struct {
 	Store *replica.Store           // nil while the node is down
 	Coord *coordinator.Coordinator // nil while the node is down
 	fs    *vfs.MemFS
+	srv   *serving // nil while the node is down
+}
+
+// serving tracks the peer requests a running node is serving, so that a
+// crash can let them finish first: the coordinator must not be closed
+// under a forwarded write it is coordinating (its background work would
+// start after Close), and a dead process sends no reply after it died.
+type serving struct {
+	mu struct {
+		sync.RWMutex
+		stopped bool
+	}
+}
+
+// stop waits for the requests in progress; later ones get no reply.
+func (s *serving) stop() {
+	s.mu.Lock()
+	s.mu.stopped = true
+	s.mu.Unlock()
 }
 
 // Cluster is a test cluster. Its methods are safe for concurrent use, but
@@ -86,10 +105,16 @@ func (c *Cluster) start(nd *Node) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	srv := &serving{}
 	c.mu.Lock()
-	nd.Store, nd.Coord = st, co
+	nd.Store, nd.Coord, nd.srv = st, co, srv
 	c.mu.Unlock()
 	c.Net.Register(nd.ID, func(ctx context.Context, req []byte) []byte {
+		srv.mu.RLock()
+		defer srv.mu.RUnlock()
+		if srv.mu.stopped {
+			return nil // the process is gone: no reply
+		}
 		if coordinator.IsForward(req) {
 			return co.Serve(ctx, req)
 		}
@@ -124,7 +149,7 @@ func (c *Cluster) Node(id string) *Node {
 	if nd == nil {
 		c.t.Fatalf("no node %s", id)
 	}
-	return &Node{ID: nd.ID, Store: nd.Store, Coord: nd.Coord, fs: nd.fs}
+	return &Node{ID: nd.ID, Store: nd.Store, Coord: nd.Coord, fs: nd.fs, srv: nd.srv}
 }
 
 // IDs returns the node IDs in order.
@@ -151,20 +176,34 @@ func (c *Cluster) Others(ids ...string) []string {
 }
 
 // Kill stops node id as kill -9 would: what its store wrote to the
-// operating system survives, nothing is closed gracefully.
+// operating system survives, nothing is closed gracefully. The peer
+// requests it is serving finish first (a kill between two messages); later
+// ones get no reply.
 func (c *Cluster) Kill(id string) {
+	// The process image is gone: keep only what reached the "OS".
+	c.crash(id, vfs.CrashCloneCfg{UnsyncedDataPercent: 100, RNG: rand.New(rand.NewPCG(1, 1))})
+}
+
+// PowerLoss stops node id as a power cut of its machine would: only what
+// its store synced survives. In replica.DurabilityProcess (the cluster's
+// mode) that drops the writes since the store last flushed: the node may
+// come back without its recent writes and hints.
+func (c *Cluster) PowerLoss(id string) { c.crash(id, vfs.CrashCloneCfg{}) }
+
+// crash stops node id, keeping of its data what cfg keeps.
+func (c *Cluster) crash(id string, cfg vfs.CrashCloneCfg) {
 	c.mu.Lock()
 	nd := c.mu.nodes[id]
-	st, co := nd.Store, nd.Coord
-	nd.Store, nd.Coord = nil, nil
+	st, co, srv := nd.Store, nd.Coord, nd.srv
+	nd.Store, nd.Coord, nd.srv = nil, nil, nil
 	c.mu.Unlock()
 	if st == nil {
 		return
 	}
 	c.Net.Unregister(id)
+	srv.stop()
 	_ = co.Close()
-	// The process image is gone: keep only what reached the "OS".
-	crashed := nd.fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 100, RNG: rand.New(rand.NewPCG(1, 1))})
+	crashed := nd.fs.CrashClone(cfg)
 	_ = st.Close()
 	c.mu.Lock()
 	nd.fs = crashed
@@ -224,10 +263,11 @@ func (c *Cluster) stopAll() {
 	for _, id := range c.IDs() {
 		c.mu.Lock()
 		nd := c.mu.nodes[id]
-		st, co := nd.Store, nd.Coord
-		nd.Store, nd.Coord = nil, nil
+		st, co, srv := nd.Store, nd.Coord, nd.srv
+		nd.Store, nd.Coord, nd.srv = nil, nil, nil
 		c.mu.Unlock()
 		if st != nil {
+			srv.stop()
 			_ = co.Close()
 			_ = st.Close()
 		}
