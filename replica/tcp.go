@@ -309,7 +309,7 @@ func (t *TCP) open(ctx context.Context, node string) (*clientConn, error) {
 	defer cancel()
 	stop := context.AfterFunc(t.lifetime, cancel)
 	defer stop()
-	var d net.Dialer
+	d := net.Dialer{LocalAddr: sourceAddr(t.cfg.Listen)}
 	nc, err := d.DialContext(dctx, "tcp", addr)
 	if err != nil {
 		return nil, t.dialErr(ctx, node, err)
@@ -442,4 +442,21 @@ func (t *TCP) Close() error {
 	t.wg.Wait()
 	t.log.Info("peer transport closed", "connections", len(conns))
 	return nil
+}
+
+// sourceAddr returns the address a node listening on listen dials peers
+// from: its listen IP when that is a specific one, so that peers (and
+// firewall rules) see the node's own address even when several nodes
+// share a host on different loopback addresses; nil (the kernel's choice)
+// for a wildcard or host-name listen address.
+func sourceAddr(listen string) net.Addr {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsUnspecified() {
+		return nil
+	}
+	return &net.TCPAddr{IP: ip}
 }
