@@ -3,8 +3,8 @@ package replica
 import (
 	"context"
 	"net"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
