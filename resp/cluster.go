@@ -140,11 +140,40 @@ func (s *Server) cmdRing(c *session, _ [][]byte) error {
 	return nil
 }
 
+// cmdRingKey implements RING KEY key: [slot, partition, preference list].
+// The preference list names every ring member in the order the coordinator
+// tries them for the key: the first N are its home replicas, the others its
+// fallbacks. Like Cassandra's nodetool getendpoints or Riak's preflist, it
+// is how an operator (or a test) finds where a key lives.
+func (s *Server) cmdRingKey(c *session, args [][]byte) error {
+	key := args[2]
+	slot := ring.HashSlot(key)
+	part, prefs := 0, []string{soloID}
+	if s.cluster != nil {
+		r, err := s.cluster.State().Ring()
+		if err != nil {
+			return err
+		}
+		part = r.PartitionOfSlot(slot)
+		prefs = r.PreferenceList(part)
+	}
+	c.w.array(3)
+	c.w.integer(int64(slot))
+	c.w.integer(int64(part))
+	c.w.array(len(prefs))
+	for _, id := range prefs {
+		c.w.bulkString(id)
+	}
+	return nil
+}
+
 func (s *Server) cmdRingHelp(c *session, _ [][]byte) error {
 	writeHelp(c.w, "RING <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 		"(no subcommand)", "    Same as MEMBERS.",
 		"MEMBERS", "    Return every ring member as seen by this node: id, status (alive or down),",
 		"    client address, peer address, partitions owned, and 1 for this node.",
+		"KEY <key>", "    Return the key's hash slot, its partition and its preference list: every",
+		"    member in the order requests for the key try them; the first N are its home replicas.",
 		"HELP", "    Print this help.")
 	return nil
 }

@@ -184,6 +184,25 @@ func TestRing(t *testing.T) {
 		require.Equal(t, "*0\r\n", tc.do("RING"))
 		require.Contains(t, infoText(t, tc, "cluster"), "members:0\r\nmembers_alive:0\r\npartitions_owned:0\r\n")
 	})
+	t.Run("key", func(t *testing.T) {
+		cl := threeNodes()
+		r, err := cl.state.Ring()
+		require.NoError(t, err)
+		for _, key := range []string{"a", "cart:42", "{user1}.cart", ""} {
+			slot := ring.HashSlot([]byte(key))
+			p := r.PartitionOfSlot(slot)
+			prefs := r.PreferenceList(p)
+			require.Len(t, prefs, 3)
+			var names []string
+			for _, id := range prefs {
+				names = append(names, bulk(id))
+			}
+			tc := newClusterClient(t, busyStats(), cl)
+			require.Equal(t, arr(intReply(slot), intReply(p), arr(names...)), tc.do("RING", "KEY", key), key)
+		}
+		tc := newDefaultEnv(t).client()
+		require.Equal(t, arr(intReply(15495), intReply(0), arr(bulk("local"))), tc.do("RING", "KEY", "a"), "no cluster")
+	})
 	t.Run("errors", func(t *testing.T) {
 		tc := newClusterClient(t, busyStats(), threeNodes())
 		for _, tt := range []struct {
@@ -192,6 +211,8 @@ func TestRing(t *testing.T) {
 		}{
 			{[]string{"RING", "MEMBERS", "x"}, "ERR wrong number of arguments for 'ring|members' command"},
 			{[]string{"RING", "HELP", "x"}, "ERR wrong number of arguments for 'ring|help' command"},
+			{[]string{"RING", "KEY"}, "ERR wrong number of arguments for 'ring|key' command"},
+			{[]string{"RING", "KEY", "a", "b"}, "ERR wrong number of arguments for 'ring|key' command"},
 			{[]string{"RING", "NODES"}, "ERR unknown subcommand 'NODES'. Try RING HELP."},
 		} {
 			require.Equal(t, errReply(tt.want), tc.do(tt.args...), "%v", tt.args)
@@ -220,7 +241,7 @@ func TestRing_CommandInfo(t *testing.T) {
 		r[:7], "admin, no keys")
 	require.Empty(t, r[8], "no key specs")
 	subs := r[9].([]respValue)
-	require.Len(t, subs, 2)
+	require.Len(t, subs, 3)
 	require.Equal(t, "ring|help", subs[0].([]respValue)[0])
 	members := entries[1].([]respValue)
 	require.Equal(t, []respValue{"ring|members", int64(2)}, members[:2])

@@ -76,6 +76,8 @@ func commandList() []*command {
 			doc: "Returns the ring members as this node sees them, as RING MEMBERS.", run: (*Server).cmdRing, subs: []*command{
 				{name: "members", arity: 2, flags: "admin noscript loading stale", acl: "@admin @slow @dangerous", group: "cluster", since: dynkv,
 					doc: "Returns every ring member: id, status, client address, peer address, partitions owned, self flag.", run: (*Server).cmdRing},
+				{name: "key", arity: 3, flags: "readonly loading stale", acl: "@keyspace @read @slow", group: "cluster", since: dynkv,
+					doc: "Returns a key's slot, partition and preference list (its first N nodes are the key's home replicas).", run: (*Server).cmdRingKey},
 				{name: "help", arity: 2, flags: "loading stale", acl: "@slow", group: "cluster", since: dynkv,
 					doc: "Returns helpful text about the different subcommands.", run: (*Server).cmdRingHelp},
 			}},
