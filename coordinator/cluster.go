@@ -59,7 +59,7 @@ func (c *Coordinator) plan(key []byte) *plan {
 	p := &plan{home: pl[:n]}
 	if !c.cfg.NoFallbacks {
 		for _, id := range pl[n:] {
-			if c.cluster.Alive(id) {
+			if c.alive(id) {
 				p.fallbacks = append(p.fallbacks, id)
 			}
 		}

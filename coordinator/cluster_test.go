@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -317,8 +318,8 @@ func TestCluster_ConditionOnOutsider(t *testing.T) {
 // TestCluster_HungNode: a node that gossip still calls alive but that does
 // not answer (stopped, or behind a silent partition) costs an attempt
 // timeout, not the operation: forwarded writes move to the next home node,
-// replication moves to a fallback, reads to the others, and hints for other
-// nodes keep flowing.
+// replication moves to a fallback, reads to the others. An APPEND whose
+// forward timed out is not sent again.
 func TestCluster_HungNode(t *testing.T) {
 	ctx := context.Background()
 	c := clustertest.New(t, 5, clustertest.Config())
@@ -327,14 +328,64 @@ func TestCluster_HungNode(t *testing.T) {
 	outsider := c.Others(home...)[0]
 	c.Net.Delay(home[0], time.Hour)
 
-	_, err := c.Node(outsider).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v1")})
-	require.NoError(t, err, "a forwarded set moves on to the next home node")
+	_, err := c.Node(outsider).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Op: coordinator.OpAppend, Data: []byte("x")})
+	require.ErrorIs(t, err, coordinator.ErrForwardUnknown, "an APPEND is not sent twice")
+	require.Equal(t, 1, c.Node(outsider).Coord.Stats().Suspected, "the hung home node is suspected")
+
+	_, err = c.Node(outsider).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v1")})
+	require.NoError(t, err, "a forwarded set goes to a home node not under suspicion")
 	_, err = c.Node(home[1]).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v2"), W: 3})
 	require.NoError(t, err, "W=3 with one hung home node: a fallback stands in")
 	ss, err := c.Node(home[1]).Coord.Get(ctx, key, coordinator.ReadOptions{R: 3})
 	require.NoError(t, err, "R=3 with one hung home node: a fallback stands in")
 	v, _ := ss.Value()
 	require.Equal(t, "v2", string(v))
-	_, err = c.Node(outsider).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Op: coordinator.OpAppend, Data: []byte("x")})
-	require.ErrorIs(t, err, coordinator.ErrForwardUnknown, "an APPEND is not sent twice")
+}
+
+// TestCluster_Suspicion: once a node let an attempt time out, operations
+// plan around it (no call reaches it, writes go to a fallback with a hint)
+// until the suspicion lapses; then it is tried again, and a node that
+// answers is used as before.
+func TestCluster_Suspicion(t *testing.T) {
+	ctx := context.Background()
+	cfg := clustertest.Config()
+	c := clustertest.New(t, 5, cfg)
+	key := []byte("suspect")
+	home := c.Home(key)
+	co := c.Node(home[1]).Coord
+	var calls atomic.Int64
+	c.Net.SetHook(func(_, to string, _ []byte) (time.Duration, error) {
+		if to == home[0] {
+			calls.Add(1)
+			return time.Hour, nil
+		}
+		return 0, nil
+	})
+
+	_, err := co.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v1"), W: 3})
+	require.NoError(t, err, "the first write waits an attempt timeout, then a fallback stands in")
+	require.Equal(t, int64(1), calls.Load())
+	st := co.Stats()
+	require.Equal(t, 1, st.Suspected)
+	require.Equal(t, int64(1), st.Suspicions)
+
+	for i := range 20 {
+		_, err := co.Put(ctx, key, coordinator.Write{Supersede: true, Data: fmt.Appendf(nil, "v%d", i+2), W: 3})
+		require.NoError(t, err)
+		_, err = co.Get(ctx, key, coordinator.ReadOptions{R: 3})
+		require.NoError(t, err)
+	}
+	require.Equal(t, int64(1), calls.Load(), "no operation calls a suspected node")
+	require.Equal(t, int64(1), co.Stats().Suspicions)
+
+	// The node recovers; the suspicion lapses after Timeout.
+	c.Net.SetHook(nil)
+	c.Advance(cfg.Timeout)
+	require.Zero(t, co.Stats().Suspected)
+	_, err = co.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("back"), W: 3})
+	require.NoError(t, err)
+	got, err := c.Node(home[0]).Store.Get(ctx, key)
+	require.NoError(t, err)
+	v, _ := got.Value()
+	require.Equal(t, "back", string(v), "after the suspicion lapsed the node gets writes directly")
 }

@@ -59,6 +59,9 @@ type Coordinator struct {
 	hinted       atomic.Int64 // hints written (here or on a fallback)
 	handedOff    atomic.Int64 // hints delivered to their node
 	forwarded    atomic.Int64 // writes forwarded to a home node
+	suspicions   atomic.Int64 // attempts that timed out, putting a node under suspicion
+
+	suspects suspicion
 }
 
 // New returns a Coordinator for a one-node deployment over the local
@@ -162,6 +165,8 @@ type Stats struct {
 	Hinted       int64 // writes a home node missed, kept as hints
 	HandedOff    int64 // hints delivered to their node
 	Forwarded    int64 // writes forwarded to a home node
+	Suspicions   int64 // attempts that timed out and put their node under suspicion
+	Suspected    int   // nodes under suspicion now
 	N, R, W      int   // configured
 	Replicas     int   // the replicas a key has now (N capped to the ring)
 	Members      int   // ring members
@@ -173,6 +178,7 @@ func (c *Coordinator) Stats() Stats {
 	return Stats{
 		Reads: c.reads.Load(), Writes: c.writes.Load(), SiblingReads: c.siblingReads.Load(),
 		ReadRepairs: c.repairs.Load(), Hinted: c.hinted.Load(), HandedOff: c.handedOff.Load(), Forwarded: c.forwarded.Load(),
+		Suspicions: c.suspicions.Load(), Suspected: c.suspects.count(c.now()),
 		N: c.cfg.N, R: c.cfg.R, W: c.cfg.W, Replicas: min(c.cfg.N, members), Members: members,
 	}
 }

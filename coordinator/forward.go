@@ -169,7 +169,7 @@ func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write)
 	resend := w.Op != OpAppend && w.Cond == CondNone
 	var alive []string
 	for _, home := range p.home {
-		if c.cluster.Alive(home) {
+		if c.alive(home) {
 			alive = append(alive, home)
 		}
 	}
@@ -179,6 +179,9 @@ func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write)
 			actx, cancel = context.WithTimeout(ctx, c.attemptTimeout())
 		}
 		resp, err := c.tr.Call(actx, home, req)
+		if actx.Err() != nil && ctx.Err() == nil {
+			c.timedOut(home)
+		}
 		cancel()
 		if err == nil {
 			c.forwarded.Add(1)

@@ -92,24 +92,35 @@ func (c *Coordinator) readOne(ctx context.Context, p *plan, home string, key []b
 		ss, err := c.local.Get(ctx, key)
 		return readResult{node: home, home: home, ss: ss, err: err}
 	}
-	if c.cluster.Alive(home) {
+	if c.alive(home) {
 		// An attempt timeout, so that a hung home leaves time for a fallback.
 		actx, cancel := context.WithTimeout(ctx, c.attemptTimeout())
 		ss, err := c.replicaGet(actx, home, home, key)
+		timedOut := actx.Err() != nil && ctx.Err() == nil
 		cancel()
 		if err == nil {
 			return readResult{node: home, home: home, ss: ss}
 		}
+		if timedOut {
+			c.timedOut(home)
+		}
 	}
 	for {
 		if node = p.nextFallback(); node == "" {
-			return readResult{node: home, home: home, err: ErrQuorum}
+			break
 		}
 		ss, err := c.replicaGet(ctx, node, home, key)
 		if err == nil {
 			return readResult{node: node, home: home, ss: ss}
 		}
 	}
+	if c.lastResort(home) {
+		if ss, err := c.replicaGet(ctx, home, home, key); err == nil {
+			c.suspects.clear(home)
+			return readResult{node: home, home: home, ss: ss}
+		}
+	}
+	return readResult{node: home, home: home, err: ErrQuorum}
 }
 
 // repairAfterRead waits in the background for the pending answers, then

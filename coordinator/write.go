@@ -206,7 +206,7 @@ func (c *Coordinator) replicate(ctx context.Context, p *plan, key []byte, ss rep
 // whether a node other than this one now holds it. If neither is possible,
 // this node keeps the hint.
 func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []byte, ss replica.Siblings) bool {
-	if c.cluster.Alive(home) && c.within(ctx, func(ctx context.Context) error { return c.peer(home).Merge(ctx, key, ss) }) {
+	if c.alive(home) && c.within(ctx, home, func(ctx context.Context) error { return c.peer(home).Merge(ctx, key, ss) }) {
 		return true
 	}
 	for {
@@ -214,10 +214,14 @@ func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []b
 		if f == "" {
 			break
 		}
-		if c.within(ctx, func(ctx context.Context) error { return c.peer(f).PutHint(ctx, home, key, ss) }) {
+		if c.within(ctx, f, func(ctx context.Context) error { return c.peer(f).PutHint(ctx, home, key, ss) }) {
 			c.hinted.Add(1)
 			return true
 		}
+	}
+	if c.lastResort(home) && c.within(ctx, home, func(ctx context.Context) error { return c.peer(home).Merge(ctx, key, ss) }) {
+		c.suspects.clear(home)
+		return true
 	}
 	// No fallback took it: keep the hint here, even past the request's
 	// deadline, so the home node gets the write.
@@ -231,11 +235,11 @@ func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []b
 	return false
 }
 
-// within runs call and reports whether it succeeded within the attempt
-// timeout. A call still running then goes on in the background until ctx
-// ends (a late Merge or hint is harmless: both are idempotent), while the
-// caller moves on to the next node.
-func (c *Coordinator) within(ctx context.Context, call func(context.Context) error) bool {
+// within runs call to node and reports whether it succeeded within the
+// attempt timeout. A call still running then goes on in the background
+// until ctx ends (a late Merge or hint is harmless: both are idempotent),
+// while the caller moves on to the next node; node is suspected.
+func (c *Coordinator) within(ctx context.Context, node string, call func(context.Context) error) bool {
 	done := make(chan error, 1)
 	c.wg.Add(1) // the caller runs under c.background, so the count is positive
 	go func() {
@@ -251,6 +255,7 @@ func (c *Coordinator) within(ctx context.Context, call func(context.Context) err
 		}
 		return err == nil
 	case <-t.C:
+		c.timedOut(node)
 		return false
 	case <-ctx.Done():
 		return false

@@ -115,6 +115,8 @@ func (s *Server) infoCluster(b *infoBuilder) {
 	b.field("hints_handed_off", b.backend.HandedOff)
 	b.field("read_repairs", b.backend.ReadRepairs)
 	b.field("writes_forwarded", b.backend.Forwarded)
+	b.field("peers_suspected", b.backend.Suspected)
+	b.field("peer_suspicions", b.backend.Suspicions)
 }
 
 // cmdRing implements RING and RING MEMBERS: one entry per ring member,

@@ -71,6 +71,7 @@ func (s *Server) cmdInfo(c *session, args [][]byte) error {
 	b.backend.Hinted -= base.backend.Hinted
 	b.backend.HandedOff -= base.backend.HandedOff
 	b.backend.Forwarded -= base.backend.Forwarded
+	b.backend.Suspicions -= base.backend.Suspicions
 	b.store.Reads -= base.store.Reads
 	b.store.Writes -= base.store.Writes
 	first := true

@@ -12,7 +12,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
@@ -56,12 +58,21 @@ type Cluster struct {
 	cfg coordinator.Config
 	Net *memnet.Network
 
+	skew atomic.Int64 // what Advance added to the clock, in nanoseconds
+
 	mu struct {
 		sync.Mutex
 		ring  *ring.Ring
 		nodes map[string]*Node
 	}
 }
+
+// now is the nodes' clock: the real time plus what Advance added.
+func (c *Cluster) now() time.Time { return time.Now().Add(time.Duration(c.skew.Load())) }
+
+// Advance moves every node's clock forward by d (for timeouts measured on
+// the coordinator's clock, such as how long a peer stays suspected).
+func (c *Cluster) Advance(d time.Duration) { c.skew.Add(int64(d)) }
 
 // Config returns the fast test profile of the coordinator: N=3, R=2, W=2
 // and a short timeout.
@@ -101,7 +112,7 @@ func (c *Cluster) start(nd *Node) {
 		c.t.Fatalf("open %s: %v", nd.ID, err)
 	}
 	tr := c.Net.Transport(nd.ID)
-	co, err := coordinator.NewCluster(c.cfg, st, view{c: c, self: nd.ID}, tr, nil, nil)
+	co, err := coordinator.NewCluster(c.cfg, st, view{c: c, self: nd.ID}, tr, c.now, nil)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -1,0 +1,93 @@
+package coordinator
+
+import (
+	"sync"
+	"time"
+)
+
+// Between a node going silent (a partition, a paused process, a hung disk)
+// and the failure detector declaring it dead pass seconds, in which every
+// operation that counts on the node would wait an attempt timeout for it.
+// So a node that lets an attempt time out is suspected for a while
+// (Config.Timeout): operations plan around it as if it were down — writes
+// go to fallbacks with hints, reads to the fallback holding its hints —
+// until the suspicion lapses and the next operation tries it again, or an
+// operation that has no other node left tries it and it answers. A wrong
+// suspicion costs hints, never data.
+
+// suspicion records the nodes under suspicion. Safe for concurrent use.
+type suspicion struct {
+	mu struct {
+		sync.Mutex
+		until map[string]time.Time
+	}
+}
+
+// suspect puts node under suspicion until until.
+func (s *suspicion) suspect(node string, until time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mu.until == nil {
+		s.mu.until = map[string]time.Time{}
+	}
+	s.mu.until[node] = until
+}
+
+// clear lifts node's suspicion.
+func (s *suspicion) clear(node string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.mu.until, node)
+}
+
+// suspected reports whether node is under suspicion at now.
+func (s *suspicion) suspected(node string, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.mu.until[node]
+	if ok && !now.Before(until) {
+		delete(s.mu.until, node)
+		return false
+	}
+	return ok
+}
+
+// count returns the nodes under suspicion at now.
+func (s *suspicion) count(now time.Time) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, until := range s.mu.until {
+		if now.Before(until) {
+			n++
+		}
+	}
+	return n
+}
+
+// lastResort reports whether node, passed over because it is suspected,
+// should be tried anyway: no fallback could stand in for it, and the
+// failure detector has not declared it down. Suspicion only ranks nodes;
+// it never costs an operation a replica that answers.
+func (c *Coordinator) lastResort(node string) bool {
+	return node != c.cluster.Self() && c.cluster.Alive(node) && c.suspects.suspected(node, c.now())
+}
+
+// alive reports whether node is alive for planning: the failure detector
+// says so and it is not under suspicion. This node always is.
+func (c *Coordinator) alive(node string) bool {
+	if node == c.cluster.Self() {
+		return true
+	}
+	return c.cluster.Alive(node) && !c.suspects.suspected(node, c.now())
+}
+
+// timedOut puts node under suspicion after it let an attempt time out.
+func (c *Coordinator) timedOut(node string) {
+	if node == c.cluster.Self() {
+		return
+	}
+	c.suspicions.Add(1)
+	c.suspects.suspect(node, c.now().Add(c.cfg.Timeout))
+	c.log.Debug("peer suspected: attempt timed out", "node", node, "for", c.cfg.Timeout)
+}
