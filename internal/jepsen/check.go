@@ -1,0 +1,325 @@
+package jepsen
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// finalRead is what the last reads found: per cart key, the items each
+// node's read returned; per new key, the values.
+type finalRead struct {
+	carts map[string][]map[string]bool
+	keys  map[string][]string
+	errs  []string
+}
+
+type convergence struct {
+	ok    bool
+	at    time.Time
+	note  string
+	final finalRead
+}
+
+// converge waits until no node holds hints and two consecutive rounds of
+// reads at R=N of every cart from every node agree, then reads everything
+// one last time.
+func converge(ctx context.Context, cfg Config, c *cluster, cl *clients, ops []Op, say func(string, ...any)) (convergence, error) {
+	deadline := time.Now().Add(cfg.ConvergeTimeout)
+	var conv convergence
+	carts, keys := keysOf(ops)
+	for {
+		held, err := hintsHeld(ctx, cl)
+		if err == nil && held == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			conv.note = fmt.Sprintf("hints still held after %s (%d, %v)", cfg.ConvergeTimeout, held, err)
+			conv.at = time.Now()
+			conv.final = readAll(ctx, cfg, cl, carts, keys)
+			return conv, nil
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return conv, err
+		}
+	}
+	say("hints drained; reading %d carts from every node until the reads agree", len(carts))
+	var prev map[string]string
+	for {
+		cur, err := cartContexts(ctx, cfg, cl, carts)
+		if err == nil && prev != nil && maps(prev, cur) {
+			conv.ok, conv.at = true, time.Now()
+			break
+		}
+		if time.Now().After(deadline) {
+			conv.note = fmt.Sprintf("cart reads still differ after %s (%v)", cfg.ConvergeTimeout, err)
+			conv.at = time.Now()
+			break
+		}
+		prev = cur
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return conv, err
+		}
+	}
+	say("converged=%v; final reads of %d carts and %d keys at R=%d", conv.ok, len(carts), len(keys), cfg.N)
+	conv.final = readAll(ctx, cfg, cl, carts, keys)
+	return conv, nil
+}
+
+func maps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// keysOf returns the cart keys (of cart and lww) and the new keys the
+// operations touched, sorted.
+func keysOf(ops []Op) (carts, keys []string) {
+	seenC, seenK := map[string]bool{}, map[string]bool{}
+	for _, op := range ops {
+		switch {
+		case op.Workload == Keys && !seenK[op.Key]:
+			seenK[op.Key] = true
+			keys = append(keys, op.Key)
+		case op.Workload != Keys && !seenC[op.Key]:
+			seenC[op.Key] = true
+			carts = append(carts, op.Key)
+		}
+	}
+	slices.Sort(carts)
+	slices.Sort(keys)
+	return carts, keys
+}
+
+// hintsHeld sums INFO cluster's hints_held over the nodes.
+func hintsHeld(ctx context.Context, cl *clients) (int, error) {
+	total := 0
+	for _, rdb := range cl.conns {
+		info, err := rdb.Info(ctx, "cluster").Result()
+		if err != nil {
+			return 0, err
+		}
+		n, ok := infoField(info, "hints_held")
+		if !ok {
+			return 0, fmt.Errorf("jepsen: INFO cluster has no hints_held")
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// infoField returns the integer field name of an INFO reply.
+func infoField(info, name string) (int, bool) {
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			n, err := strconv.Atoi(v)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+// cartContexts reads every cart at R=N from every node and returns the
+// contexts by "node/key"; an error if a read failed or two nodes' reads of
+// a cart differ.
+func cartContexts(ctx context.Context, cfg Config, cl *clients, carts []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, key := range carts {
+		first := ""
+		for i, rdb := range cl.conns {
+			ctxt, _, err := dget(ctx, rdb, key, cfg.N)
+			if err != nil {
+				return nil, fmt.Errorf("n%d: DGET %s: %w", i+1, key, err)
+			}
+			if i == 0 {
+				first = ctxt
+			} else if ctxt != first {
+				return nil, fmt.Errorf("reads of %s differ between n1 and n%d", key, i+1)
+			}
+			out[key] = ctxt
+		}
+	}
+	return out, nil
+}
+
+// readAll reads every cart from every node and every new key from one
+// node (in turn), at R=N.
+func readAll(ctx context.Context, cfg Config, cl *clients, carts, keys []string) finalRead {
+	fr := finalRead{carts: map[string][]map[string]bool{}, keys: map[string][]string{}}
+	var mu sync.Mutex
+	fail := func(format string, args ...any) {
+		mu.Lock()
+		fr.errs = append(fr.errs, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
+	for _, key := range carts {
+		for i, rdb := range cl.conns {
+			_, values, err := dget(ctx, rdb, key, cfg.N)
+			if err != nil {
+				fail("final read of %s from n%d: %v", key, i+1, err)
+				continue
+			}
+			items := map[string]bool{}
+			for _, v := range values {
+				parseItems(items, v)
+			}
+			fr.carts[key] = append(fr.carts[key], items)
+		}
+	}
+	// New keys: pipelined, from every node in parallel, each key once.
+	const batch = 256
+	var wg sync.WaitGroup
+	for w, rdb := range cl.conns {
+		wg.Go(func() {
+			for start := w * batch; start < len(keys); start += batch * len(cl.conns) {
+				chunk := keys[start:min(start+batch, len(keys))]
+				pipe := rdb.Pipeline()
+				cmds := make([]*redis.Cmd, len(chunk))
+				for i, key := range chunk {
+					cmds[i] = pipe.Do(ctx, "DGET", key, "R", cfg.N)
+				}
+				_, _ = pipe.Exec(ctx)
+				for i, cmd := range cmds {
+					v, err := cmd.Slice()
+					if err == nil && len(v) != 2 {
+						err = fmt.Errorf("reply of %d elements", len(v))
+					}
+					if err != nil {
+						fail("final read of %s from n%d: %v", chunk[i], w+1, err)
+						continue
+					}
+					sibs, _ := v[1].([]any)
+					vals := make([]string, 0, len(sibs))
+					for _, s := range sibs {
+						str, _ := s.(string)
+						vals = append(vals, str)
+					}
+					mu.Lock()
+					fr.keys[chunk[i]] = vals
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return fr
+}
+
+// judge compares the final reads with the history.
+func judge(rep *Report, ops []Op, fr finalRead) {
+	rep.ReadErrors = fr.errs
+	rep.Workloads = map[Workload]*WorkloadResult{}
+	for _, w := range Workloads {
+		rep.Workloads[w] = &WorkloadResult{}
+	}
+	sent := map[string]string{} // item → the key it was sent to
+	for _, op := range ops {
+		if op.Sent {
+			sent[op.Item] = op.Key
+		}
+	}
+	for _, op := range ops {
+		wr := rep.Workloads[op.Workload]
+		wr.Ops++
+		switch op.Outcome {
+		case OK:
+			wr.OK++
+		case Failed:
+			wr.Failed++
+		case Indeterminate:
+			wr.Indeterminate++
+		}
+		present := false
+		switch op.Workload {
+		case Keys:
+			vals, read := fr.keys[op.Key]
+			if !read {
+				continue // the read failed: reported as a read error
+			}
+			present = slices.Contains(vals, op.Item)
+		default:
+			reads := fr.carts[op.Key]
+			if len(reads) == 0 {
+				continue
+			}
+			present = true
+			for _, rd := range reads {
+				present = present && rd[op.Item]
+			}
+		}
+		switch {
+		case op.Outcome == OK && !present:
+			wr.Lost = append(wr.Lost, op)
+		case op.Outcome != OK && present:
+			wr.Recovered++
+		}
+	}
+	// Unexpected: anything read that no operation sent there.
+	for key, reads := range fr.carts {
+		w := Workload(key[:strings.IndexByte(key, ':')])
+		for _, rd := range reads {
+			for it := range rd {
+				if sent[it] != key {
+					rep.Workloads[w].Unexpected = appendOnce(rep.Workloads[w].Unexpected, key+"/"+it)
+				}
+			}
+		}
+	}
+	for key, vals := range fr.keys {
+		for _, v := range vals {
+			if sent[v] != key {
+				rep.Workloads[Keys].Unexpected = appendOnce(rep.Workloads[Keys].Unexpected, key+"="+v)
+			}
+		}
+	}
+	for _, wr := range rep.Workloads {
+		slices.Sort(wr.Unexpected)
+	}
+}
+
+func appendOnce(s []string, v string) []string {
+	if slices.Contains(s, v) {
+		return s
+	}
+	return append(s, v)
+}
+
+// tally computes availability per fault kind: the operations in flight
+// while a fault of the kind was active, and those of them sent to nodes
+// outside the fault's minority.
+func tally(rep *Report, ops []Op) {
+	rep.Availability = map[Kind]*Avail{}
+	for _, op := range ops {
+		if op.Workload == LWW {
+			continue // the control's availability is the cart's
+		}
+		calm := true
+		for _, f := range rep.Faults {
+			if !op.Start.Before(f.End) || !op.End.After(f.Start) {
+				continue
+			}
+			calm = false
+			a := rep.Availability[f.Kind]
+			if a == nil {
+				a = &Avail{}
+				rep.Availability[f.Kind] = a
+			}
+			a.add(op, !slices.Contains(f.Minority, op.Node))
+		}
+		if calm {
+			rep.Calm.add(op, true)
+		}
+	}
+}

@@ -1,0 +1,331 @@
+package jepsen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// node is one dynkv process of the cluster under test.
+type node struct {
+	id     string
+	ip     string // the address it binds: its own 127.0.0.x in a namespace
+	client string // host:port of its RESP listener
+	peer   string // host:port of its peer listener
+	gossip string // host:port of its gossip listener
+	dir    string // data directory
+	logf   string // its log file
+
+	mu struct {
+		sync.Mutex
+		cmd    *exec.Cmd
+		done   chan struct{} // closed when cmd has exited
+		paused bool
+		starts int
+	}
+}
+
+// cluster runs and controls the nodes. Its methods are safe for concurrent
+// use.
+type cluster struct {
+	cfg   Config
+	nodes []*node
+	log   *slog.Logger
+}
+
+// newCluster lays out cfg.Nodes nodes under cfg.Dir. In a namespace node i
+// binds 127.0.0.(i+2) on the standard ports; otherwise every node binds
+// 127.0.0.1 on ports of its own, below the kernel's ephemeral range so that
+// no outgoing connection takes a killed node's port before it restarts.
+func newCluster(cfg Config, log *slog.Logger) (*cluster, error) {
+	c := &cluster{cfg: cfg, log: log}
+	base := 0
+	if !cfg.Netns {
+		var err error
+		if base, err = freeBase(cfg.Seed, 3*cfg.Nodes); err != nil {
+			return nil, err
+		}
+	}
+	for i := range cfg.Nodes {
+		nd := &node{id: "n" + strconv.Itoa(i+1)}
+		if cfg.Netns {
+			nd.ip = "127.0.0." + strconv.Itoa(i+2)
+			nd.client = net.JoinHostPort(nd.ip, "6379")
+			nd.peer = net.JoinHostPort(nd.ip, "16379")
+			nd.gossip = net.JoinHostPort(nd.ip, "7946")
+		} else {
+			nd.ip = "127.0.0.1"
+			nd.client = net.JoinHostPort(nd.ip, strconv.Itoa(base+3*i))
+			nd.peer = net.JoinHostPort(nd.ip, strconv.Itoa(base+3*i+1))
+			nd.gossip = net.JoinHostPort(nd.ip, strconv.Itoa(base+3*i+2))
+		}
+		nd.dir = filepath.Join(cfg.Dir, nd.id)
+		nd.logf = filepath.Join(cfg.Dir, nd.id+".log")
+		c.nodes = append(c.nodes, nd)
+	}
+	return c, nil
+}
+
+// freeBase returns the first of n consecutive ports in [20000, 32000) that
+// are free for TCP and UDP on 127.0.0.1, trying from a place that depends
+// on seed and the process, so that concurrent runs rarely collide.
+func freeBase(seed uint64, n int) (int, error) {
+	const lo, hi = 20000, 32000
+	start := int((seed*7919 + uint64(os.Getpid())*104729) % uint64(hi-lo-n))
+	for try := 0; try < 200; try++ {
+		base := lo + (start+try*(n+1))%(hi-lo-n)
+		if portsFree(base, n) {
+			return base, nil
+		}
+	}
+	return 0, errors.New("jepsen: no free range of ports in [20000, 32000)")
+}
+
+func portsFree(base, n int) bool {
+	var closers []interface{ Close() error }
+	defer func() {
+		for _, c := range closers {
+			_ = c.Close()
+		}
+	}()
+	for p := base; p < base+n; p++ {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return false
+		}
+		closers = append(closers, ln)
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return false
+		}
+		closers = append(closers, pc)
+	}
+	return true
+}
+
+func (c *cluster) ids() []string {
+	ids := make([]string, len(c.nodes))
+	for i, nd := range c.nodes {
+		ids[i] = nd.id
+	}
+	return ids
+}
+
+// start starts nd. The first node of a new cluster starts alone; every
+// other start names the other nodes as seeds.
+func (c *cluster) start(nd *node) error {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	if nd.mu.cmd != nil {
+		return nil
+	}
+	var seeds []string
+	if nd != c.nodes[0] || nd.mu.starts > 0 {
+		for _, o := range c.nodes {
+			if o != nd {
+				seeds = append(seeds, o.gossip)
+			}
+		}
+	}
+	args := []string{"serve",
+		"--node.id", nd.id, "--listen", nd.client, "--peer.listen", nd.peer, "--gossip.listen", nd.gossip,
+		"--data.dir", nd.dir, "--n", strconv.Itoa(c.cfg.N), "--r", strconv.Itoa(c.cfg.R), "--w", strconv.Itoa(c.cfg.W),
+		"--timeout", c.cfg.NodeTimeout.String(), "--handoff-interval", "200ms", "--log.level", "info",
+	}
+	if len(seeds) > 0 {
+		args = append(args, "--seeds", strings.Join(seeds, ","))
+	}
+	f, err := os.OpenFile(nd.logf, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("jepsen: %s log: %w", nd.id, err)
+	}
+	cmd := exec.Command(c.cfg.Binary, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Env = nodeEnv()
+	// A node dies with the harness, whatever kills the harness.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("jepsen: start %s: %w", nd.id, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		_ = f.Close()
+		close(done)
+	}()
+	nd.mu.cmd, nd.mu.done, nd.mu.paused = cmd, done, false
+	nd.mu.starts++
+	c.log.Debug("started", "node", nd.id, "pid", cmd.Process.Pid)
+	return nil
+}
+
+// nodeEnv is the harness's environment without DYNKV_ variables, so that
+// the nodes run on the flags alone.
+func nodeEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DYNKV_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// kill kills nd with SIGKILL and waits until it is gone.
+func (c *cluster) kill(nd *node) {
+	nd.mu.Lock()
+	cmd, done := nd.mu.cmd, nd.mu.done
+	nd.mu.cmd, nd.mu.paused = nil, false
+	nd.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+	c.log.Debug("killed", "node", nd.id)
+}
+
+// stop stops nd gracefully (SIGTERM), killing it if it does not exit in
+// time.
+func (c *cluster) stop(nd *node, timeout time.Duration) {
+	nd.mu.Lock()
+	cmd, done, paused := nd.mu.cmd, nd.mu.done, nd.mu.paused
+	nd.mu.cmd, nd.mu.paused = nil, false
+	nd.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	if paused {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+	}
+}
+
+// pause stops nd with SIGSTOP; resume continues it.
+func (c *cluster) pause(nd *node) { c.signalPaused(nd, syscall.SIGSTOP, true) }
+
+func (c *cluster) resume(nd *node) { c.signalPaused(nd, syscall.SIGCONT, false) }
+
+func (c *cluster) signalPaused(nd *node, sig syscall.Signal, paused bool) {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	if nd.mu.cmd == nil || nd.mu.paused == paused {
+		return
+	}
+	_ = nd.mu.cmd.Process.Signal(sig)
+	nd.mu.paused = paused
+}
+
+// running reports whether nd's process runs (paused counts as running).
+func (nd *node) running() bool {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	if nd.mu.cmd == nil {
+		return false
+	}
+	select {
+	case <-nd.mu.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// exited reports a node that died although the harness did not kill it.
+func (nd *node) exited() bool {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	if nd.mu.cmd == nil {
+		return false
+	}
+	select {
+	case <-nd.mu.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stopAll stops every node.
+func (c *cluster) stopAll() {
+	var wg sync.WaitGroup
+	for _, nd := range c.nodes {
+		wg.Go(func() { c.stop(nd, 10*time.Second) })
+	}
+	wg.Wait()
+}
+
+// errNotReady reports a cluster that did not form or recover in time.
+var errNotReady = errors.New("jepsen: cluster not ready")
+
+// waitReady waits until every node answers PING and sees every node of
+// the cluster as an alive ring member.
+func (c *cluster) waitReady(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		missing := ""
+		for _, nd := range c.nodes {
+			if err := c.ready(ctx, nd); err != nil {
+				missing = fmt.Sprintf("%s: %v", nd.id, err)
+				break
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		for _, nd := range c.nodes {
+			if nd.exited() {
+				return fmt.Errorf("%w: %s exited (see %s)", errNotReady, nd.id, nd.logf)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w after %s: %s", errNotReady, timeout, missing)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// ready reports why nd does not yet see the whole cluster alive.
+func (c *cluster) ready(ctx context.Context, nd *node) error {
+	rdb := redis.NewClient(&redis.Options{Addr: nd.client, MaxRetries: -1, DialTimeout: time.Second,
+		ReadTimeout: time.Second, WriteTimeout: time.Second, Protocol: 2, DisableIdentity: true})
+	defer rdb.Close()
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	v, err := rdb.Do(rctx, "RING").Slice()
+	if err != nil {
+		return err
+	}
+	alive := 0
+	for _, m := range v {
+		if f, ok := m.([]any); ok && len(f) >= 2 && f[1] == "alive" {
+			alive++
+		}
+	}
+	if len(v) != len(c.nodes) || alive != len(c.nodes) {
+		return fmt.Errorf("sees %d members, %d alive", len(v), alive)
+	}
+	return nil
+}

@@ -1,0 +1,201 @@
+package jepsen
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Report is what a run found.
+type Report struct {
+	Seed   uint64
+	Config Config
+
+	Workloads    map[Workload]*WorkloadResult
+	Faults       []FaultRecord
+	Availability map[Kind]*Avail // operations in flight during faults of each kind
+	Calm         Avail           // operations in flight while no fault was active
+
+	Converged    bool
+	ConvergeTime time.Duration // from healing to converged (or giving up)
+	ConvergeNote string
+	ReadErrors   []string // final reads that failed
+	Crashed      []string // nodes that exited without being killed
+	Notes        []string
+	Elapsed      time.Duration
+
+	Pass    bool
+	Reasons []string // why it did not pass
+}
+
+// WorkloadResult is one workload's outcome.
+type WorkloadResult struct {
+	Ops, OK, Failed, Indeterminate int
+	Lost                           []Op     // acknowledged, absent from a final read
+	Unexpected                     []string // read, never written there
+	Recovered                      int      // not acknowledged, present
+}
+
+// Avail counts operations and how many succeeded, overall and on the
+// majority side (sent to nodes outside the fault's minority).
+type Avail struct {
+	Ops, OK                 int
+	MajorityOps, MajorityOK int
+}
+
+func (a *Avail) add(op Op, majority bool) {
+	a.Ops++
+	ok := op.Outcome == OK
+	if ok {
+		a.OK++
+	}
+	if majority {
+		a.MajorityOps++
+		if ok {
+			a.MajorityOK++
+		}
+	}
+}
+
+// Fraction is OK/Ops (1 without operations).
+func (a Avail) Fraction() float64 { return frac(a.OK, a.Ops) }
+
+// MajorityFraction is MajorityOK/MajorityOps (1 without operations).
+func (a Avail) MajorityFraction() float64 { return frac(a.MajorityOK, a.MajorityOps) }
+
+func frac(n, d int) float64 {
+	if d == 0 {
+		return 1
+	}
+	return float64(n) / float64(d)
+}
+
+// evaluate sets Pass and Reasons from the pass criteria of issue #4.
+func (r *Report) evaluate() {
+	fail := func(format string, args ...any) { r.Reasons = append(r.Reasons, fmt.Sprintf(format, args...)) }
+	for _, w := range []Workload{Cart, Keys} {
+		wr := r.Workloads[w]
+		if len(wr.Lost) > 0 {
+			fail("%s: %d acknowledged writes lost", w, len(wr.Lost))
+		}
+		if len(wr.Unexpected) > 0 {
+			fail("%s: %d unexpected values", w, len(wr.Unexpected))
+		}
+		if wr.OK == 0 && wr.Ops > 0 {
+			fail("%s: nothing acknowledged: the run checked nothing", w)
+		}
+	}
+	if lww := r.Workloads[LWW]; r.Config.LWWCarts > 0 {
+		if len(lww.Lost) == 0 {
+			fail("lww control lost nothing: can the checker see loss?")
+		}
+		if len(lww.Unexpected) > 0 {
+			fail("lww: %d unexpected values", len(lww.Unexpected))
+		}
+	}
+	if !r.Converged {
+		fail("did not converge: %s", r.ConvergeNote)
+	}
+	if len(r.ReadErrors) > 0 {
+		fail("%d final reads failed (first: %s)", len(r.ReadErrors), r.ReadErrors[0])
+	}
+	if len(r.Crashed) > 0 {
+		fail("nodes exited on their own: %s", strings.Join(r.Crashed, ","))
+	}
+	for _, k := range Kinds {
+		a := r.Availability[k]
+		if a == nil || !k.minorityOK() {
+			continue
+		}
+		if f := a.MajorityFraction(); f < r.Config.MinAvailability {
+			fail("%s: %.2f%% of %d operations on the majority side succeeded, want ≥ %.0f%%",
+				k, 100*f, a.MajorityOps, 100*r.Config.MinAvailability)
+		}
+	}
+	r.Pass = len(r.Reasons) == 0
+}
+
+// Print writes the report for people.
+func (r *Report) Print(w io.Writer) {
+	fmt.Fprintf(w, "\nseed %d, %d nodes, N=%d R=%d W=%d, workload %s, %d faults, elapsed %s\n",
+		r.Seed, r.Config.Nodes, r.Config.N, r.Config.R, r.Config.W, r.Config.Duration, len(r.Faults), r.Elapsed.Round(time.Second))
+	fmt.Fprintf(w, "\n%-6s %8s %8s %7s %8s %6s %10s %9s\n", "", "ops", "acked", "failed", "indeterm", "lost", "unexpected", "recovered")
+	for _, wl := range Workloads {
+		wr := r.Workloads[wl]
+		if wr == nil {
+			continue
+		}
+		fmt.Fprintf(w, "%-6s %8d %8d %7d %8d %6d %10d %9d\n", wl, wr.Ops, wr.OK, wr.Failed, wr.Indeterminate,
+			len(wr.Lost), len(wr.Unexpected), wr.Recovered)
+	}
+	fmt.Fprintf(w, "\n%-11s %7s %8s %10s %14s\n", "fault", "faults", "ops", "succeeded", "majority side")
+	for _, k := range Kinds {
+		a := r.Availability[k]
+		if a == nil {
+			continue
+		}
+		n := 0
+		for _, f := range r.Faults {
+			if f.Kind == k {
+				n++
+			}
+		}
+		fmt.Fprintf(w, "%-11s %7d %8d %9.2f%% %13.2f%%\n", k, n, a.Ops, 100*a.Fraction(), 100*a.MajorityFraction())
+	}
+	fmt.Fprintf(w, "%-11s %7s %8d %9.2f%%\n", "(none)", "", r.Calm.Ops, 100*r.Calm.Fraction())
+	fmt.Fprintf(w, "\nconverged: %v in %s after healing", r.Converged, r.ConvergeTime.Round(time.Millisecond))
+	if r.ConvergeNote != "" {
+		fmt.Fprintf(w, " (%s)", r.ConvergeNote)
+	}
+	fmt.Fprintln(w)
+	for i, f := range r.Faults {
+		fmt.Fprintf(w, "  fault %d: %s (%s)\n", i+1, f.Desc, f.End.Sub(f.Start).Round(100*time.Millisecond))
+	}
+	for _, wl := range Workloads {
+		wr := r.Workloads[wl]
+		if wr == nil || wl == LWW {
+			continue
+		}
+		for i, op := range wr.Lost {
+			if i == 20 {
+				fmt.Fprintf(w, "  ... %d more lost\n", len(wr.Lost)-i)
+				break
+			}
+			fmt.Fprintf(w, "  lost %s %s via %s at %s%s\n", op.Key, op.Item, op.Node, op.Start.Format("15:04:05.000"), r.during(op))
+		}
+		for i, u := range wr.Unexpected {
+			if i == 20 {
+				break
+			}
+			fmt.Fprintf(w, "  unexpected %s\n", u)
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	if r.Pass {
+		fmt.Fprintf(w, "\nPASS (seed %d)\n", r.Seed)
+		return
+	}
+	fmt.Fprintf(w, "\nFAIL (seed %d; replay with --seed %d):\n", r.Seed, r.Seed)
+	for _, why := range r.Reasons {
+		fmt.Fprintf(w, "  - %s\n", why)
+	}
+}
+
+// during names the faults active while op ran.
+func (r *Report) during(op Op) string {
+	var ds []string
+	for _, f := range r.Faults {
+		if op.Start.Before(f.End) && op.End.After(f.Start) {
+			ds = append(ds, f.Desc)
+		}
+	}
+	if len(ds) == 0 {
+		return ""
+	}
+	slices.Sort(ds)
+	return " during " + strings.Join(ds, "; ")
+}
