@@ -262,7 +262,7 @@ func judge(rep *Report, ops []Op, fr finalRead) {
 		switch {
 		case op.Outcome == OK && !present:
 			wr.Lost = append(wr.Lost, op)
-		case op.Outcome != OK && present:
+		case op.Outcome != OK && op.Sent && present:
 			wr.Recovered++
 		}
 	}

@@ -52,7 +52,7 @@ func ParseKinds(s string) ([]Kind, error) {
 	for name := range strings.SplitSeq(s, ",") {
 		k := Kind(strings.TrimSpace(name))
 		if !slices.Contains(Kinds, k) {
-			return nil, fmt.Errorf("jepsen: unknown fault %q (known: %s)", name, joinKinds(Kinds))
+			return nil, fmt.Errorf("--faults: unknown fault %q (known: %s)", name, joinKinds(Kinds))
 		}
 		ks = append(ks, k)
 	}
