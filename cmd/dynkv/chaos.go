@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -115,7 +116,11 @@ func runChaos(cmd *cobra.Command, o chaosOptions, stdout, stderr io.Writer) erro
 			// seeds fixed so that the inner run prints the same ones.
 			args := append([]string{"chaos"}, withSeeds(os.Args[2:], seeds)...)
 			args = append(args, "--binary", o.cfg.Binary)
-			return jepsen.InNetns(ctx, o.cfg.Binary, args, stdout, stderr)
+			err := jepsen.InNetns(ctx, o.cfg.Binary, args, stdout, stderr)
+			if !errors.Is(err, jepsen.ErrNetnsSetup) {
+				return err
+			}
+			fmt.Fprintf(stderr, "chaos: %v: partition faults are skipped\n", err)
 		} else if os.Getenv(jepsen.NetnsEnv) == "" {
 			fmt.Fprintf(stderr, "chaos: no network namespace (%s): partition faults are skipped\n", why)
 		}

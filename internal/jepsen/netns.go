@@ -28,17 +28,21 @@ func CanNetns() (ok bool, why string) {
 	return true, ""
 }
 
+// ErrNetnsSetup reports that the namespace could not be set up (a
+// container without CAP_SYS_ADMIN, say); nothing ran in it.
+var ErrNetnsSetup = errors.New("jepsen: cannot set up a network namespace")
+
 // InNetns runs exe with args inside a new network namespace (loopback up)
 // with NetnsEnv set, passing its output through, and deletes the
 // namespace afterwards. It returns exe's exit error.
 func InNetns(ctx context.Context, exe string, args []string, stdout, stderr io.Writer) error {
 	ns := "dynkv-chaos-" + strconv.Itoa(os.Getpid())
 	if out, err := exec.CommandContext(ctx, "ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		return fmt.Errorf("jepsen: ip netns add %s: %w: %s", ns, err, out)
+		return fmt.Errorf("%w: ip netns add %s: %v: %s", ErrNetnsSetup, ns, err, out)
 	}
 	defer func() { _ = exec.Command("ip", "netns", "del", ns).Run() }()
 	if out, err := exec.CommandContext(ctx, "ip", "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		return fmt.Errorf("jepsen: loopback up in %s: %w: %s", ns, err, out)
+		return fmt.Errorf("%w: loopback up in %s: %v: %s", ErrNetnsSetup, ns, err, out)
 	}
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, exe}, args...)...)
 	cmd.Env = append(os.Environ(), NetnsEnv+"="+ns)
