@@ -18,6 +18,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/dynkv/dynkv/internal/jepsen"
 )
@@ -114,7 +115,9 @@ func runChaos(cmd *cobra.Command, o chaosOptions, stdout, stderr io.Writer) erro
 		if ok, why := jepsen.CanNetns(); ok {
 			// The same command, inside a namespace of its own, with the
 			// seeds fixed so that the inner run prints the same ones.
-			args := append([]string{"chaos"}, withSeeds(os.Args[2:], seeds)...)
+			var set []string
+			cmd.Flags().Visit(func(f *pflag.Flag) { set = append(set, "--"+f.Name+"="+f.Value.String()) })
+			args := append([]string{"chaos"}, withSeeds(set, seeds)...)
 			args = append(args, "--binary", o.cfg.Binary)
 			err := jepsen.InNetns(ctx, o.cfg.Binary, args, stdout, stderr)
 			if !errors.Is(err, jepsen.ErrNetnsSetup) {
