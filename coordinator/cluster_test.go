@@ -389,3 +389,82 @@ func TestCluster_Suspicion(t *testing.T) {
 	v, _ := got.Value()
 	require.Equal(t, "back", string(v), "after the suspicion lapsed the node gets writes directly")
 }
+
+// TestCluster_SuspicionLastResort: with no fallback to stand in (three
+// nodes, N=3), a suspected home that gossip still calls alive is tried
+// anyway; when it answers, W=3 and R=3 succeed and its suspicion is lifted.
+// A forwarded APPEND goes to a suspected home rather than being computed
+// by a node outside the key's home nodes.
+func TestCluster_SuspicionLastResort(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 3, clustertest.Config())
+	key := []byte("last-resort")
+	home := c.Home(key)
+	co := c.Node(home[1]).Coord
+	var hang atomic.Bool
+	hang.Store(true)
+	c.Net.SetHook(func(_, to string, _ []byte) (time.Duration, error) {
+		if to == home[0] && hang.Load() {
+			return time.Hour, nil
+		}
+		return 0, nil
+	})
+	suspected := func(n int) func() bool { return func() bool { return co.Stats().Suspected == n } }
+	_, err := co.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v1")})
+	require.NoError(t, err, "W=2 without the hung home")
+	require.Eventually(t, suspected(1), 5*time.Second, time.Millisecond, "the delivery to the hung home times out in the background")
+
+	hang.Store(false)
+	_, err = co.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v2"), W: 3})
+	require.NoError(t, err, "W=3: the suspected home is the only node left, and it answers")
+	require.Zero(t, co.Stats().Suspected, "an answer lifts the suspicion")
+	got, err := c.Node(home[0]).Store.Get(ctx, key)
+	require.NoError(t, err)
+	v, _ := got.Value()
+	require.Equal(t, "v2", string(v))
+
+	hang.Store(true)
+	_, err = co.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v3")})
+	require.NoError(t, err)
+	require.Eventually(t, suspected(1), 5*time.Second, time.Millisecond)
+	hang.Store(false)
+	ss, err := co.Get(ctx, key, coordinator.ReadOptions{R: 3})
+	require.NoError(t, err, "R=3: the suspected home is read as a last resort")
+	v, _ = ss.Value()
+	require.Equal(t, "v3", string(v))
+	require.Zero(t, co.Stats().Suspected)
+}
+
+// TestCluster_ForwardToSuspectedHome: a node outside a key's home nodes
+// that suspects every home still forwards (an APPEND computed from its
+// own, empty copy would drop the value).
+func TestCluster_ForwardToSuspectedHome(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 5, clustertest.Config())
+	key := []byte("fwd-suspect")
+	home := c.Home(key)
+	outsider := c.Others(home...)[0]
+	_, err := c.Node(home[0]).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("abc"), W: 3})
+	require.NoError(t, err)
+
+	// Every home lets the outsider's attempts time out.
+	var hang atomic.Bool
+	hang.Store(true)
+	c.Net.SetHook(func(from, to string, _ []byte) (time.Duration, error) {
+		if from == outsider && slices.Contains(home, to) && hang.Load() {
+			return time.Hour, nil
+		}
+		return 0, nil
+	})
+	// A read asks all three in parallel: each attempt times out.
+	_, _ = c.Node(outsider).Coord.Get(ctx, key, coordinator.ReadOptions{R: 2})
+	require.Eventually(t, func() bool { return c.Node(outsider).Coord.Stats().Suspected == 3 }, 5*time.Second, time.Millisecond)
+
+	hang.Store(false)
+	_, err = c.Node(outsider).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Op: coordinator.OpAppend, Data: []byte("def")})
+	require.NoError(t, err)
+	ss, err := c.Node(home[0]).Coord.Get(ctx, key, coordinator.ReadOptions{R: 3})
+	require.NoError(t, err)
+	v, _ := ss.Value()
+	require.Equal(t, "abcdef", string(v), "the APPEND was applied by a home node to the stored value")
+}

@@ -167,16 +167,25 @@ func (c *Coordinator) Serve(ctx context.Context, req []byte) []byte {
 func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write) (prev replica.Siblings, ok bool, err error) {
 	req := encodeForward(key, w)
 	resend := w.Op != OpAppend && w.Cond == CondNone
-	var alive []string
+	// Homes under suspicion come last: a write this node coordinated
+	// itself would be computed from its own copy (wrong for APPEND and
+	// conditions) and name a node outside the preference list.
+	var alive, suspected []string
 	for _, home := range p.home {
-		if c.alive(home) {
+		switch {
+		case c.alive(home):
 			alive = append(alive, home)
+		case c.lastResort(home):
+			suspected = append(suspected, home)
 		}
 	}
+	alive = append(alive, suspected...)
 	for i, home := range alive {
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if i < len(alive)-1 {
-			actx, cancel = context.WithTimeout(ctx, c.attemptTimeout())
+			// Longer than the home's own attempts at its peers, so that a
+			// home that waits out a hung peer is not taken for hung itself.
+			actx, cancel = context.WithTimeout(ctx, 2*c.attemptTimeout())
 		}
 		resp, err := c.tr.Call(actx, home, req)
 		if actx.Err() != nil && ctx.Err() == nil {
@@ -184,6 +193,7 @@ func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write)
 		}
 		cancel()
 		if err == nil {
+			c.suspects.clear(home)
 			c.forwarded.Add(1)
 			prev, err := decodeForwardResult(resp)
 			return prev, true, err

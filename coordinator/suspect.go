@@ -12,8 +12,13 @@ import (
 // (Config.Timeout): operations plan around it as if it were down — writes
 // go to fallbacks with hints, reads to the fallback holding its hints —
 // until the suspicion lapses and the next operation tries it again, or an
-// operation that has no other node left tries it and it answers. A wrong
-// suspicion costs hints, never data.
+// operation that has no other node left tries it and it answers. This is
+// Dynamo's "first N healthy nodes" with a faster, local judgement of
+// health: as when gossip declares a node down, a write is acknowledged only
+// by W nodes that hold it (homes or fallbacks with hints), and a read at R
+// may be answered by fallbacks, which hold only the hints for the node. A
+// wrong suspicion costs hints and read freshness, never an acknowledged
+// write; suspicion is per coordinator and not gossiped.
 
 // suspicion records the nodes under suspicion. Safe for concurrent use.
 type suspicion struct {
