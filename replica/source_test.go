@@ -9,14 +9,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestSourceAddr: a node on a specific IP dials its peers from that IP (so
+// TestSourceAddr: a node on a loopback IP dials its peers from that IP (so
 // that nodes sharing a host on 127.0.0.x can be told apart and partitioned
-// by firewall rules); a wildcard or name listen address leaves it to the
-// kernel.
+// by firewall rules); any other listen address leaves it to the kernel's
+// routing.
 func TestSourceAddr(t *testing.T) {
 	require.Equal(t, &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, sourceAddr("127.0.0.2:16379"))
 	require.Equal(t, &net.TCPAddr{IP: net.ParseIP("::1")}, sourceAddr("[::1]:16379"))
-	for _, listen := range []string{"0.0.0.0:16379", "[::]:1", ":16379", "localhost:16379", "garbage"} {
+	for _, listen := range []string{"0.0.0.0:16379", "[::]:1", ":16379", "localhost:16379", "garbage", "10.0.0.5:16379", "[2001:db8::1]:1"} {
 		require.Nil(t, sourceAddr(listen), listen)
 	}
 

@@ -445,17 +445,18 @@ func (t *TCP) Close() error {
 }
 
 // sourceAddr returns the address a node listening on listen dials peers
-// from: its listen IP when that is a specific one, so that peers (and
-// firewall rules) see the node's own address even when several nodes
-// share a host on different loopback addresses; nil (the kernel's choice)
-// for a wildcard or host-name listen address.
+// from: its listen IP when that is a loopback address, so that nodes
+// sharing a host on 127.0.0.x see (and firewall rules match) each other's
+// own addresses, where the kernel would pick 127.0.0.1 for all; nil (the
+// kernel's choice, which follows the routing table) for any other address,
+// so that multi-homed hosts route as configured.
 func sourceAddr(listen string) net.Addr {
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
 		return nil
 	}
 	ip := net.ParseIP(host)
-	if ip == nil || ip.IsUnspecified() {
+	if ip == nil || !ip.IsLoopback() {
 		return nil
 	}
 	return &net.TCPAddr{IP: ip}

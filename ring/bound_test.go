@@ -10,11 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestBoundTransport: a node gossiping on a specific IP dials memberlist's
+// TestBoundTransport: a node gossiping on a loopback IP dials memberlist's
 // TCP streams from that IP, as its UDP packets come from it.
 func TestBoundTransport(t *testing.T) {
 	require.Nil(t, sourceIP("0.0.0.0"))
 	require.Nil(t, sourceIP("localhost"))
+	require.Nil(t, sourceIP("10.0.0.5"), "off loopback the kernel routes")
 	require.Equal(t, "127.0.0.2", sourceIP("127.0.0.2").String())
 
 	ln, err := net.Listen("tcp", "127.0.0.3:0")

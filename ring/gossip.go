@@ -184,7 +184,8 @@ func (m *Membership) startMemberlist() error {
 	mc.LogOutput = logWriter{m.log}
 	if src := sourceIP(host); src != nil {
 		// memberlist dials its TCP streams from the kernel's choice of
-		// address; a node on a specific IP dials from that IP instead.
+		// address (127.0.0.1 for any loopback peer); a node on a loopback
+		// IP dials from that IP instead.
 		nt, err := newBoundTransport(mc, src, m.log)
 		if err != nil {
 			return fmt.Errorf("ring: gossip on %s: %w", m.cfg.Listen, err)
@@ -421,10 +422,12 @@ func (m *Membership) Addr() string {
 	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
 }
 
-// sourceIP returns host as an IP when it is a specific one, else nil.
+// sourceIP returns host as an IP when it is a loopback address, else nil:
+// nodes sharing a host on 127.0.0.x gossip from their own addresses; on
+// other addresses the kernel's routing picks the source.
 func sourceIP(host string) net.IP {
 	ip := net.ParseIP(host)
-	if ip == nil || ip.IsUnspecified() {
+	if ip == nil || !ip.IsLoopback() {
 		return nil
 	}
 	return ip

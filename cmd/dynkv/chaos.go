@@ -79,6 +79,7 @@ exit status is non-zero when a check fails. A long run:
 	f.StringVar(&o.cfg.Dir, "dir", "", "directory for the nodes' data and logs (default: a temporary one, removed after a passing run)")
 	f.BoolVar(&o.keep, "keep", false, "keep the data and logs of a passing run too")
 	f.BoolVar(&o.noNetns, "no-netns", false, "do not create a network namespace (partition faults are skipped)")
+	f.BoolVar(&o.cfg.RequirePartitions, "require-partitions", false, "fail when partitions cannot run here instead of skipping them")
 	f.StringVar(&o.jsonOut, "json", "", "also write the reports as JSON to this file")
 	return cmd
 }
@@ -123,8 +124,14 @@ func runChaos(cmd *cobra.Command, o chaosOptions, stdout, stderr io.Writer) erro
 			if !errors.Is(err, jepsen.ErrNetnsSetup) {
 				return err
 			}
+			if o.cfg.RequirePartitions {
+				return err
+			}
 			fmt.Fprintf(stderr, "chaos: %v: partition faults are skipped\n", err)
 		} else if os.Getenv(jepsen.NetnsEnv) == "" {
+			if o.cfg.RequirePartitions {
+				return fmt.Errorf("chaos: --require-partitions: no network namespace: %s", why)
+			}
 			fmt.Fprintf(stderr, "chaos: no network namespace (%s): partition faults are skipped\n", why)
 		}
 	}

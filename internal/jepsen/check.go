@@ -131,25 +131,39 @@ func infoField(info, name string) (int, bool) {
 	return 0, false
 }
 
-// cartContexts reads every cart at R=N from every node and returns the
-// contexts by "node/key"; an error if a read failed or two nodes' reads of
-// a cart differ.
+// cartContexts reads every cart at R=N from every node (the nodes in
+// parallel) and returns the contexts by key; an error if a read failed or
+// two nodes' reads of a cart differ.
 func cartContexts(ctx context.Context, cfg Config, cl *clients, carts []string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, key := range carts {
-		first := ""
-		for i, rdb := range cl.conns {
-			ctxt, _, err := dget(ctx, rdb, key, cfg.N)
-			if err != nil {
-				return nil, fmt.Errorf("n%d: DGET %s: %w", i+1, key, err)
+	per := make([][]string, len(cl.conns))
+	errs := make([]error, len(cl.conns))
+	var wg sync.WaitGroup
+	for i, rdb := range cl.conns {
+		wg.Go(func() {
+			for _, key := range carts {
+				ctxt, _, err := dget(ctx, rdb, key, cfg.N)
+				if err != nil {
+					errs[i] = fmt.Errorf("n%d: DGET %s: %w", i+1, key, err)
+					return
+				}
+				per[i] = append(per[i], ctxt)
 			}
-			if i == 0 {
-				first = ctxt
-			} else if ctxt != first {
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := map[string]string{}
+	for k, key := range carts {
+		for i := range per {
+			if per[i][k] != per[0][k] {
 				return nil, fmt.Errorf("reads of %s differ between n1 and n%d", key, i+1)
 			}
-			out[key] = ctxt
 		}
+		out[key] = per[0][k]
 	}
 	return out, nil
 }

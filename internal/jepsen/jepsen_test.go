@@ -194,8 +194,8 @@ func TestRules(t *testing.T) {
 	require.Equal(t, `table ip dynkv_chaos
 delete table ip dynkv_chaos
 table ip dynkv_chaos {
-	chain output {
-		type filter hook output priority 0; policy accept;
+	chain input {
+		type filter hook input priority 0; policy accept;
 		ip saddr 127.0.0.2 ip daddr 127.0.0.3 drop
 	}
 }
@@ -272,7 +272,7 @@ func TestItems(t *testing.T) {
 	require.Equal(t, "a,b,c", formatItems(s))
 	parseItems(s, "")
 	require.Len(t, s, 3)
-	require.Equal(t, "cart:2:1", cartKey(Cart, 2, 1))
+	require.Equal(t, "cart:{cart2}:1", cartKey(Cart, 2, 1))
 }
 
 // TestInfoField reads an integer field of an INFO reply.

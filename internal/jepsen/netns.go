@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
+	"time"
 )
 
 // CanNetns reports whether this process can create a network namespace
@@ -46,6 +48,11 @@ func InNetns(ctx context.Context, exe string, args []string, stdout, stderr io.W
 	}
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, exe}, args...)...)
 	cmd.Env = append(os.Environ(), NetnsEnv+"="+ns)
+	// Interrupted, the inner run gets SIGTERM and time to stop its nodes
+	// and report; it dies with this process whatever kills it.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = time.Minute
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	cmd.Stdout, cmd.Stderr, cmd.Stdin = stdout, stderr, nil
 	err := cmd.Run()
 	var exit *exec.ExitError

@@ -95,6 +95,11 @@ func (r *Report) evaluate() {
 			fail("lww: %d unexpected values", len(lww.Unexpected))
 		}
 	}
+	for _, f := range r.Faults {
+		if f.Detected < 0 {
+			fail("%s: the failure detector never saw the node down: the pause tested nothing", f.Desc)
+		}
+	}
 	if !r.Converged {
 		fail("did not converge: %s", r.ConvergeNote)
 	}
@@ -151,7 +156,14 @@ func (r *Report) Print(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	for i, f := range r.Faults {
-		fmt.Fprintf(w, "  fault %d: %s (%s)\n", i+1, f.Desc, f.End.Sub(f.Start).Round(100*time.Millisecond))
+		fmt.Fprintf(w, "  fault %d: %s (%s", i+1, f.Desc, f.End.Sub(f.Start).Round(100*time.Millisecond))
+		switch {
+		case f.Detected > 0:
+			fmt.Fprintf(w, "; seen down after %s", f.Detected.Round(100*time.Millisecond))
+		case f.Detected < 0:
+			fmt.Fprintf(w, "; never seen down")
+		}
+		fmt.Fprintln(w, ")")
 	}
 	for _, wl := range Workloads {
 		wr := r.Workloads[wl]

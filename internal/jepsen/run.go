@@ -45,6 +45,9 @@ type Config struct {
 	// MinAvailability is the fraction of operations on the majority side
 	// that must succeed during a minority fault. Default 0.99.
 	MinAvailability float64
+	// RequirePartitions makes a run that cannot partition (no namespace,
+	// no nft) an error instead of a run without partitions.
+	RequirePartitions bool
 }
 
 // DefaultConfig returns a 5-node, N=3 R=2 W=2, one-minute run with every
@@ -94,6 +97,9 @@ type FaultRecord struct {
 	Desc       string
 	Start, End time.Time
 	Minority   []string // node names on the minority side
+	// Detected is how long the failure detector took to report a paused
+	// node down (-1: not within the wait); zero for other kinds.
+	Detected time.Duration
 }
 
 // Run runs one seeded run and checks it. It returns an error only when the
@@ -110,7 +116,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progress io.Writer) 
 	kinds := slices.Clone(cfg.Kinds)
 	if slices.ContainsFunc(kinds, Kind.needsNet) {
 		var err error
-		if fw, err = newFirewall(); err != nil {
+		if fw, err = newFirewall(cfg.Netns); err != nil {
+			if cfg.RequirePartitions {
+				return nil, err
+			}
 			rep.Notes = append(rep.Notes, fmt.Sprintf("partitions skipped: %v", err))
 			kinds = slices.DeleteFunc(kinds, Kind.needsNet)
 		}
@@ -178,9 +187,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progress io.Writer) 
 	rep.ConvergeNote = conv.note
 	judge(rep, ops, conv.final)
 	tally(rep, ops)
+	rep.Crashed = d.crashed
 	for _, nd := range c.nodes {
 		if nd.exited() {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("%s exited on its own (see %s)", nd.id, nd.logf))
 			rep.Crashed = append(rep.Crashed, nd.id)
 		}
 	}
@@ -219,12 +228,30 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // driver injects a schedule's faults.
 type driver struct {
-	cfg    Config
-	c      *cluster
-	fw     *firewall
-	cl     *clients
-	say    func(string, ...any)
-	faults []FaultRecord
+	cfg      Config
+	c        *cluster
+	fw       *firewall
+	cl       *clients
+	say      func(string, ...any)
+	faults   []FaultRecord
+	crashed  []string      // nodes that exited without being killed, when noticed
+	detected time.Duration // how long the failure detector took to see the last pause
+}
+
+// restartCrashed records and restarts the nodes that exited on their own.
+func (d *driver) restartCrashed() error {
+	for _, nd := range d.c.nodes {
+		if !nd.exited() {
+			continue
+		}
+		d.crashed = append(d.crashed, nd.id)
+		d.say("%s exited on its own (see %s); restarting it", nd.id, nd.logf)
+		d.c.kill(nd) // reaps it
+		if err := d.c.start(nd); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // run injects faults until end: a gap, a fault held for Hold, healed, and
@@ -248,6 +275,7 @@ func (d *driver) run(ctx context.Context, s *schedule, end time.Time) error {
 			rec.Minority = append(rec.Minority, names[i])
 		}
 		d.say("fault: %s", rec.Desc)
+		d.detected = 0
 		if err := d.inject(ctx, f); err != nil {
 			return err
 		}
@@ -255,7 +283,11 @@ func (d *driver) run(ctx context.Context, s *schedule, end time.Time) error {
 			return err
 		}
 		rec.End = time.Now()
+		rec.Detected = d.detected
 		d.faults = append(d.faults, rec)
+		if err := d.restartCrashed(); err != nil {
+			return err
+		}
 	}
 	return sleep(ctx, time.Until(end))
 }
@@ -307,17 +339,59 @@ func (d *driver) inject(ctx context.Context, f Fault) error {
 		d.c.kill(d.c.nodes[f.Nodes[1]])
 		return sleep(ctx, d.cfg.Hold/2)
 	case Pause:
-		d.c.pause(d.c.nodes[f.Nodes[0]])
-	case Halves, Isolate, Bridge:
-		if err := d.fw.apply(partition(nodes(f.Nodes), nodes(f.Other))); err != nil {
+		// Held until the others' failure detector has declared the node
+		// dead, and at least Hold.
+		nd := d.c.nodes[f.Nodes[0]]
+		start := time.Now()
+		d.c.pause(nd)
+		d.detected = -1
+		if err := d.waitDown(ctx, nd, 30*time.Second); err != nil {
+			d.say("%v", err)
+		} else {
+			d.detected = time.Since(start)
+		}
+		return sleep(ctx, d.cfg.Hold-time.Since(start))
+	case Halves, Isolate, Bridge, OneWay:
+		cuts := partition(nodes(f.Nodes), nodes(f.Other))
+		if f.Kind == OneWay {
+			cuts = oneWay(nodes(f.Nodes), nodes(f.Other))
+		}
+		if err := d.fw.apply(cuts); err != nil {
 			return err
 		}
-	case OneWay:
-		if err := d.fw.apply(oneWay(nodes(f.Nodes), nodes(f.Other))); err != nil {
+		if err := d.fw.verify(ctx, d.c.nodes, cuts); err != nil {
 			return err
 		}
 	}
 	return sleep(ctx, d.cfg.Hold)
+}
+
+// waitDown waits until a running node other than nd reports nd down.
+func (d *driver) waitDown(ctx context.Context, nd *node, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		for i, o := range d.c.nodes {
+			if o == nd || !o.running() {
+				continue
+			}
+			rctx, cancel := context.WithTimeout(ctx, time.Second)
+			v, err := d.cl.conns[i].Do(rctx, "RING").Slice()
+			cancel()
+			if err != nil {
+				continue
+			}
+			for _, m := range v {
+				if f, ok := m.([]any); ok && len(f) >= 2 && f[0] == nd.id && f[1] == "down" {
+					return nil
+				}
+			}
+			break
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("jepsen: %s paused for %s, still not seen down", nd.id, timeout)
 }
 
 // heal undoes f: restarts killed nodes, resumes paused ones, drops the
@@ -338,7 +412,10 @@ func (d *driver) heal(ctx context.Context, f Fault) error {
 	case Pause:
 		d.c.resume(d.c.nodes[f.Nodes[0]])
 	default:
-		return d.fw.apply(nil)
+		if err := d.fw.apply(nil); err != nil {
+			return err
+		}
+		return d.fw.verify(ctx, d.c.nodes, nil)
 	}
 	return nil
 }
@@ -353,11 +430,11 @@ func (d *driver) healAll(ctx context.Context) error {
 	}
 	for _, nd := range d.c.nodes {
 		d.c.resume(nd)
-		if nd.exited() {
-			// Crashed on its own: recorded in the report, restarted to
-			// check its data.
-			d.c.kill(nd)
-		}
+	}
+	if err := d.restartCrashed(); err != nil {
+		return err
+	}
+	for _, nd := range d.c.nodes {
 		if err := d.c.start(nd); err != nil {
 			return err
 		}

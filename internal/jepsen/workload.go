@@ -94,7 +94,9 @@ func (h *history) count() int {
 
 // cartKey is the key of cart i of workload w in its generation gen: a cart
 // is retired after cartItems adds, so that values stay small in long runs.
-func cartKey(w Workload, i, gen int) string { return fmt.Sprintf("%s:%d:%d", w, i, gen) }
+// The hash tag keeps every generation of a cart on the same home nodes, so
+// that kill-homes hits the cart being written.
+func cartKey(w Workload, i, gen int) string { return fmt.Sprintf("%s:{%s%d}:%d", w, w, i, gen) }
 
 // cartItems is how many adds a cart takes before its clients move on to a
 // new one.
