@@ -1,0 +1,77 @@
+package bench
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"math"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// redisBenchmark runs redis-benchmark against addr with the case's key
+// space, value size, clients and pipeline depth, for -t set,get, and
+// returns a result per test (SET, GET). redis-benchmark reports neither
+// p99.9 nor errors: those stay 0, and the built-in cases cover them.
+func redisBenchmark(ctx context.Context, addr string, c Case) (map[string]runResult, error) {
+	bin, err := exec.LookPath("redis-benchmark")
+	if err != nil {
+		return nil, fmt.Errorf("%w: redis-benchmark", ErrNoTool)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	args := []string{"-h", host, "-p", port, "-t", "set,get", "-n", strconv.Itoa(c.Load.Requests),
+		"-r", strconv.Itoa(c.Load.Keys), "-d", strconv.Itoa(c.Load.Value), "-c", strconv.Itoa(c.Load.Clients),
+		"-P", strconv.Itoa(c.Load.Pipeline), "--csv"}
+	start := time.Now()
+	out, err := exec.CommandContext(ctx, bin, args...).Output()
+	if err != nil {
+		return nil, fmt.Errorf("redis-benchmark %s: %w", strings.Join(args, " "), err)
+	}
+	res, err := parseRedisBenchmark(out)
+	if err != nil {
+		return nil, err
+	}
+	for k, r := range res {
+		r.elapsed = time.Since(start)
+		res[k] = r
+	}
+	return res, nil
+}
+
+// parseRedisBenchmark reads redis-benchmark's --csv output:
+// "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms".
+func parseRedisBenchmark(out []byte) (map[string]runResult, error) {
+	recs, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("redis-benchmark output: %w", err)
+	}
+	res := map[string]runResult{}
+	for _, r := range recs {
+		if len(r) < 8 || r[0] == "test" {
+			continue
+		}
+		f := make([]float64, 8)
+		for i := 1; i < 8; i++ {
+			if f[i], err = strconv.ParseFloat(r[i], 64); err != nil {
+				return nil, fmt.Errorf("redis-benchmark output: %q: %w", r, err)
+			}
+		}
+		ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+		if math.IsInf(f[1], 0) || math.IsNaN(f[1]) {
+			f[1] = 0 // too few requests to time: redis-benchmark divides by zero
+		}
+		res[strings.ToLower(r[0])] = runResult{Throughput: f[1], P50: ms(f[4]), P99: ms(f[6]), Max: ms(f[7])}
+	}
+	if len(res) == 0 {
+		return nil, fmt.Errorf("redis-benchmark output: no results in %q", out)
+	}
+	return res, nil
+}

@@ -1,0 +1,378 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Target kinds.
+const (
+	KindDynkv    = "dynkv"    // dynkv serve processes started by the bench
+	KindRedis    = "redis"    // a redis-server started by the bench, the reference
+	KindExternal = "external" // servers already running, at TargetSpec.Addrs
+)
+
+// TargetSpec describes a target: what to start, or where it runs.
+type TargetSpec struct {
+	Name       string   // shown in reports; unique in a run
+	Kind       string   // KindDynkv, KindRedis or KindExternal
+	Addrs      []string // external: client addresses, host:port
+	Nodes      int      // dynkv: processes (≥ 1)
+	N, R, W    int      // dynkv: replicas, read and write quorum
+	Durability string   // dynkv: none, process or fsync; "" is dynkv's default
+	Args       []string // dynkv: more arguments of dynkv serve
+}
+
+func (s TargetSpec) String() string {
+	switch s.Kind {
+	case KindDynkv:
+		d := s.Durability
+		if d == "" {
+			d = "default"
+		}
+		return fmt.Sprintf("%s: dynkv, %d node(s), N=%d R=%d W=%d, durability %s", s.Name, s.Nodes, s.N, s.R, s.W, d)
+	case KindRedis:
+		return s.Name + ": redis-server, appendonly yes, appendfsync everysec"
+	}
+	return fmt.Sprintf("%s: running server(s) at %s", s.Name, strings.Join(s.Addrs, ","))
+}
+
+// Env is what starting targets needs.
+type Env struct {
+	Binary string       // the dynkv binary
+	Dir    string       // where the targets' data and logs go (a directory of the caller's)
+	Log    *slog.Logger // nil: discard
+}
+
+// Target is a running target: its client addresses and, when the bench
+// started it, its processes.
+type Target struct {
+	Spec    TargetSpec
+	Addrs   []string // client addresses, one per node
+	Version string   // the server's version, as it reports it
+	procs   []*proc
+}
+
+// startTimeout bounds the start of one target, processes and cluster
+// formation included.
+const startTimeout = 60 * time.Second
+
+// Start starts the target of spec (or checks that an external one
+// answers) and waits until it serves: every node answers PING and, for a
+// cluster, every node sees every member alive. On error, whatever was
+// started is stopped. The caller must Close the target.
+func Start(ctx context.Context, spec TargetSpec, env Env) (*Target, error) {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	t := &Target{Spec: spec}
+	var err error
+	switch spec.Kind {
+	case KindDynkv:
+		err = t.startDynkv(ctx, env)
+	case KindRedis:
+		err = t.startRedis(ctx, env)
+	case KindExternal:
+		t.Addrs = spec.Addrs
+		for _, a := range t.Addrs {
+			if err = waitPing(ctx, a, nil); err != nil {
+				break
+			}
+		}
+		t.Version = serverVersion(ctx, t.Addrs[0])
+	default:
+		err = fmt.Errorf("bench: target %s: unknown kind %q", spec.Name, spec.Kind)
+	}
+	if err != nil {
+		_ = t.Close()
+		return nil, fmt.Errorf("bench: start %s: %w", spec.Name, err)
+	}
+	return t, nil
+}
+
+// Close stops the processes the bench started: SIGTERM, then SIGKILL after
+// a grace period. It is idempotent.
+func (t *Target) Close() error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(t.procs))
+	for i, p := range t.procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = p.stop()
+		}()
+	}
+	wg.Wait()
+	t.procs = nil
+	return errors.Join(errs...)
+}
+
+func (t *Target) startDynkv(ctx context.Context, env Env) error {
+	if env.Binary == "" {
+		return errors.New("no dynkv binary")
+	}
+	if t.Spec.Nodes < 1 {
+		return fmt.Errorf("nodes: must be at least 1, got %d", t.Spec.Nodes)
+	}
+	seed := ""
+	for i := range t.Spec.Nodes {
+		id := fmt.Sprintf("%s-%d", t.Spec.Name, i+1)
+		client, peer, gossip := freePort(), freePort(), freePort()
+		args := []string{"serve", "--node.id", id, "--listen", client, "--peer.listen", peer,
+			"--gossip.listen", gossip, "--data.dir", filepath.Join(env.Dir, id),
+			"--n", strconv.Itoa(t.Spec.N), "--r", strconv.Itoa(t.Spec.R), "--w", strconv.Itoa(t.Spec.W),
+			"--log.level", "warn"}
+		if seed != "" {
+			args = append(args, "--seeds", seed)
+		}
+		if t.Spec.Durability != "" {
+			args = append(args, "--durability", t.Spec.Durability)
+		}
+		args = append(args, t.Spec.Args...)
+		p, err := startProc(env, id, env.Binary, args...)
+		if err != nil {
+			return err
+		}
+		t.procs = append(t.procs, p)
+		t.Addrs = append(t.Addrs, client)
+		if err := waitPing(ctx, client, p); err != nil {
+			return err
+		}
+		if seed == "" {
+			seed = gossip
+		}
+	}
+	for i, a := range t.Addrs {
+		if err := waitMembers(ctx, a, t.Spec.Nodes, t.procs[i]); err != nil {
+			return err
+		}
+	}
+	out, err := exec.CommandContext(ctx, env.Binary, "version").Output()
+	if err == nil {
+		t.Version = strings.TrimSpace(string(out))
+	}
+	return nil
+}
+
+func (t *Target) startRedis(ctx context.Context, env Env) error {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return fmt.Errorf("%w: redis-server", ErrNoTool)
+	}
+	dir := filepath.Join(env.Dir, t.Spec.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	addr := freePort()
+	_, port, _ := net.SplitHostPort(addr)
+	p, err := startProc(env, t.Spec.Name, bin, "--port", port, "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir, "--daemonize", "no", "--loglevel", "warning")
+	if err != nil {
+		return err
+	}
+	t.procs = append(t.procs, p)
+	t.Addrs = []string{addr}
+	if err := waitPing(ctx, addr, p); err != nil {
+		return err
+	}
+	t.Version = serverVersion(ctx, addr)
+	return nil
+}
+
+// freePort returns a loopback address whose port is free for TCP and UDP
+// now (gossip uses both). Another program may take it before it is used;
+// the start then fails clearly.
+func freePort() string {
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "127.0.0.1:0"
+		}
+		addr := l.Addr().String()
+		_ = l.Close()
+		if u, err := net.ListenPacket("udp", addr); err == nil {
+			_ = u.Close()
+			return addr
+		}
+	}
+}
+
+// poll calls cond every 20 ms until it returns true or an error, ctx is
+// done or p (when not nil) exits.
+func poll(ctx context.Context, p *proc, what string, cond func() (bool, error)) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		ok, err := cond()
+		if ok {
+			return nil
+		}
+		last = err
+		var exited <-chan struct{}
+		if p != nil {
+			exited = p.done
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w (last: %v)", what, ctx.Err(), last)
+		case <-exited:
+			return fmt.Errorf("%s exited while waiting for %s: %s", p.name, what, p.tail())
+		case <-tick.C:
+		}
+	}
+}
+
+// command sends one command on a new connection and returns its reply.
+func command(ctx context.Context, addr string, args ...string) (Reply, error) {
+	c, err := dial(ctx, addr)
+	if err != nil {
+		return Reply{}, err
+	}
+	defer c.close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.nc.SetDeadline(dl)
+	} else {
+		_ = c.nc.SetDeadline(time.Now().Add(10 * time.Second))
+	}
+	bs := make([][]byte, len(args))
+	for i, a := range args {
+		bs[i] = []byte(a)
+	}
+	return c.do(bs...)
+}
+
+// waitPing waits until the server at addr answers PING, with anything: a
+// server that wants a password answers with an error, which the load then
+// counts.
+func waitPing(ctx context.Context, addr string, p *proc) error {
+	return poll(ctx, p, "PING on "+addr, func() (bool, error) {
+		_, err := command(ctx, addr, "PING")
+		return err == nil, err
+	})
+}
+
+// waitMembers waits until the node at addr sees n ring members, all alive
+// and with their client addresses.
+func waitMembers(ctx context.Context, addr string, n int, p *proc) error {
+	return poll(ctx, p, fmt.Sprintf("%d members alive on %s", n, addr), func() (bool, error) {
+		r, err := command(ctx, addr, "RING")
+		if err != nil || r.Kind != '*' || len(r.Elems) != n {
+			return false, err
+		}
+		for _, m := range r.Elems {
+			if len(m.Elems) < 3 || string(m.Elems[1].Str) != "alive" || len(m.Elems[2].Str) == 0 {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+}
+
+// serverVersion returns redis_version of INFO server, or "".
+func serverVersion(ctx context.Context, addr string) string {
+	r, err := command(ctx, addr, "INFO", "server")
+	if err != nil || r.Kind != '$' {
+		return ""
+	}
+	for line := range strings.SplitSeq(string(r.Str), "\r\n") {
+		if v, ok := strings.CutPrefix(line, "redis_version:"); ok {
+			return "redis " + v
+		}
+	}
+	return ""
+}
+
+// proc is a process the bench started. Its output goes to a log file in
+// the run's directory.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan struct{} // closed once the process has exited
+}
+
+func startProc(env Env, name, bin string, args ...string) (*proc, error) {
+	f, err := os.Create(filepath.Join(env.Dir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Env = childEnv()
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	if env.Log != nil {
+		env.Log.Debug("started", "name", name, "pid", cmd.Process.Pid, "args", strings.Join(args, " "))
+	}
+	p := &proc{name: name, cmd: cmd, log: f, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// childEnv is the environment without DYNKV_ variables, which would
+// override the flags the bench gives.
+func childEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DYNKV_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// stopGrace is how long a process may take to exit after SIGTERM.
+const stopGrace = 15 * time.Second
+
+func (p *proc) stop() error {
+	defer p.log.Close()
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	timer := time.NewTimer(stopGrace)
+	defer timer.Stop()
+	select {
+	case <-p.done:
+		return nil
+	case <-timer.C:
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return fmt.Errorf("bench: %s did not stop within %s of SIGTERM: killed", p.name, stopGrace)
+	}
+}
+
+// tail returns the last lines of the process's log.
+func (p *proc) tail() string {
+	b, err := os.ReadFile(p.log.Name())
+	if err != nil {
+		return err.Error()
+	}
+	var lines []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return strings.Join(lines[max(len(lines)-10, 0):], "\n")
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dynkv/dynkv/resp"
+	"github.com/dynkv/dynkv/resp/resptest"
+)
+
+// asDynkv makes the test binary act as dynkv: dynkv bench starts its own
+// executable (os.Executable) as the nodes it measures, and in a test that
+// is this binary.
+const asDynkv = "BENCHTEST_AS_DYNKV"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asDynkv) == "1" {
+		os.Exit(execute(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestBench_QuickPath runs the real quick path (a node, a 3-node cluster
+// and redis-server when installed, every workload, redis-benchmark) with a
+// tiny request count: it proves the harness works end to end, not how fast
+// anything is.
+func TestBench_QuickPath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts several processes")
+	}
+	t.Setenv(asDynkv, "1")
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := execute(context.Background(), []string{"bench", "--quick", "--count", "100", "--rounds", "1", "--out", out}, &stdout, &stderr)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	table := stdout.String()
+	for _, want := range []string{"dynkv-1", "dynkv-3", "set 100B c50 p1", "cart", "open 500/s", "versions per DGET"} {
+		require.Contains(t, table, want)
+	}
+	if _, err := exec.LookPath("redis-server"); err == nil {
+		require.Contains(t, table, "1.00x", "ratios to redis-server")
+	}
+	require.NotContains(t, table, "FAILED")
+	for _, f := range []string{"report.json", "results.csv", "table.txt", "latency.svg"} {
+		require.FileExists(t, filepath.Join(out, f))
+	}
+	var rep struct {
+		Machine struct{ Cores int }
+		Results []struct{ Target, Case string }
+	}
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &rep))
+	require.Positive(t, rep.Machine.Cores)
+	require.NotEmpty(t, rep.Results)
+}
+
+// TestBench_ErrorsAreNotAHappyTable: against a server that refuses every
+// request, dynkv bench says so and exits 1.
+func TestBench_ErrorsAreNotAHappyTable(t *testing.T) {
+	cfg := resp.DefaultConfig()
+	cfg.RequirePass = "secret"
+	srv := resptest.Start(t, cfg)
+	var stdout, stderr bytes.Buffer
+	code := execute(context.Background(), []string{"bench", "--target", "locked=" + srv.Addr, "--count", "50",
+		"--workloads", "set,cart", "--pipeline", "1", "--rate", "0", "--redis-benchmark=false", "--out", "-"}, &stdout, &stderr)
+	require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	require.Contains(t, stdout.String(), "FAILED: set 100B c50 p1 on locked")
+	require.Contains(t, stdout.String(), "NOAUTH")
+	require.True(t, strings.Contains(stderr.String(), "requests failed"), stderr.String())
+}
+
+func TestBench_BadFlags(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 2, execute(context.Background(), []string{"bench", "--target", "nonsense"}, &stdout, &stderr))
+	require.Contains(t, stderr.String(), "--target")
+	stderr.Reset()
+	require.Equal(t, 2, execute(context.Background(), []string{"bench", "--scenario", "nonsense"}, &stdout, &stderr))
+	require.Contains(t, stderr.String(), "unknown scenario")
+}
