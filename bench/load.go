@@ -21,6 +21,9 @@ type Load struct {
 	Duration time.Duration // how long requests are sent (> 0)
 	Requests int           // when > 0, stop after this many requests (or Duration, first)
 	Seed     uint64        // of the key and value choices
+	// KeyNames, when not empty, are the keys instead of the key space
+	// (set, get, mixed; Keys is then ignored).
+	KeyNames [][]byte
 	// PlainCart runs the cart workload with GET and SET, for servers
 	// without DGET and DPUT (redis-server).
 	PlainCart bool
@@ -31,7 +34,7 @@ func (l Load) Validate() error {
 	switch {
 	case l.Value < 1:
 		return fmt.Errorf("bench: value: must be at least 1 byte, got %d", l.Value)
-	case l.Keys < 1:
+	case l.Keys < 1 && len(l.KeyNames) == 0:
 		return fmt.Errorf("bench: keys: must be at least 1, got %d", l.Keys)
 	case l.Clients < 1:
 		return fmt.Errorf("bench: clients: must be at least 1, got %d", l.Clients)

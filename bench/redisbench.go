@@ -16,7 +16,7 @@ import (
 // space, value size, clients and pipeline depth, for -t set,get, and
 // returns a result per test (SET, GET). redis-benchmark reports neither
 // p99.9 nor errors: those stay 0, and the built-in cases cover them.
-func redisBenchmark(ctx context.Context, addr string, c Case) (map[string]runResult, error) {
+func redisBenchmark(ctx context.Context, addr string, c Case) (map[string]RunResult, error) {
 	bin, err := exec.LookPath("redis-benchmark")
 	if err != nil {
 		return nil, fmt.Errorf("%w: redis-benchmark", ErrNoTool)
@@ -48,12 +48,12 @@ func redisBenchmark(ctx context.Context, addr string, c Case) (map[string]runRes
 
 // parseRedisBenchmark reads redis-benchmark's --csv output:
 // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms".
-func parseRedisBenchmark(out []byte) (map[string]runResult, error) {
+func parseRedisBenchmark(out []byte) (map[string]RunResult, error) {
 	recs, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
 	if err != nil {
 		return nil, fmt.Errorf("redis-benchmark output: %w", err)
 	}
-	res := map[string]runResult{}
+	res := map[string]RunResult{}
 	for _, r := range recs {
 		if len(r) < 8 || r[0] == "test" {
 			continue
@@ -68,7 +68,7 @@ func parseRedisBenchmark(out []byte) (map[string]runResult, error) {
 		if math.IsInf(f[1], 0) || math.IsNaN(f[1]) {
 			f[1] = 0 // too few requests to time: redis-benchmark divides by zero
 		}
-		res[strings.ToLower(r[0])] = runResult{Throughput: f[1], P50: ms(f[4]), P99: ms(f[6]), Max: ms(f[7])}
+		res[strings.ToLower(r[0])] = RunResult{Throughput: f[1], P50: ms(f[4]), P99: ms(f[6]), Max: ms(f[7])}
 	}
 	if len(res) == 0 {
 		return nil, fmt.Errorf("redis-benchmark output: no results in %q", out)

@@ -78,8 +78,6 @@ type RunResult struct {
 	elapsed    time.Duration
 }
 
-type runResult = RunResult
-
 func resultOf(st Stats) RunResult {
 	h := st.Latency
 	return RunResult{Throughput: st.Throughput(), P50: h.Quantile(0.5), P99: h.Quantile(0.99),

@@ -2,9 +2,13 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"time"
 )
 
 // Scenarios lists the paper's experiments RunScenario knows.
@@ -24,7 +28,101 @@ type ScenarioConfig struct {
 	Command  string    // recorded with the results
 }
 
-// RunScenario runs one scenario and writes its findings to w.
+// duration returns how long each load of the scenario runs: full, or
+// quick with Quick; with Count a cap only.
+func (c ScenarioConfig) duration(full, quick time.Duration) time.Duration {
+	switch {
+	case c.Count > 0:
+		return 10 * time.Minute
+	case c.Quick:
+		return quick
+	}
+	return full
+}
+
+// rounds returns the A/B rounds of a scenario: 3, 2 with Quick, 1 with
+// Count.
+func (c ScenarioConfig) rounds() int {
+	switch {
+	case c.Count > 0:
+		return 1
+	case c.Quick:
+		return 2
+	}
+	return 3
+}
+
+func (c ScenarioConfig) progress() io.Writer {
+	if c.Progress == nil {
+		return io.Discard
+	}
+	return c.Progress
+}
+
+// RunScenario runs one scenario, writes its findings to w and, with
+// cfg.Out, its figures to cfg.Out/<name>.json. It stops everything it
+// started before it returns.
 func RunScenario(ctx context.Context, cfg ScenarioConfig, w io.Writer) error {
-	return fmt.Errorf("%w: %q is not one of %v", ErrUnknownScenario, cfg.Name, Scenarios)
+	var (
+		res any
+		err error
+	)
+	switch cfg.Name {
+	case "divergent":
+		res, err = runDivergent(ctx, cfg, w)
+	case "balance":
+		res, err = runBalance(ctx, cfg, w)
+	case "durability":
+		res, err = runDurability(ctx, cfg, w)
+	case "forwarding":
+		res, err = runForwarding(ctx, cfg, w)
+	default:
+		return fmt.Errorf("%w: %q is not one of %v", ErrUnknownScenario, cfg.Name, Scenarios)
+	}
+	if res != nil && cfg.Out != "" {
+		if werr := writeScenario(cfg, res); werr != nil {
+			return errors.Join(err, werr)
+		}
+		fmt.Fprintf(w, "results in %s\n", cfg.Out)
+	}
+	return err
+}
+
+func writeScenario(cfg ScenarioConfig, res any) error {
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(map[string]any{
+		"scenario": cfg.Name, "command": cfg.Command, "machine": ReadMachine(), "quick": cfg.Quick,
+		"count": cfg.Count, "results": res,
+	}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(cfg.Out, cfg.Name+".json"), append(b, '\n'), 0o644)
+}
+
+// withTarget starts spec in a temporary directory, calls fn with it and
+// stops it.
+func withTarget(ctx context.Context, cfg ScenarioConfig, spec TargetSpec, fn func(*Target) error) (err error) {
+	dir, err := os.MkdirTemp("", "dynkv-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Fprintf(cfg.progress(), "bench: starting %s\n", spec)
+	t, err := Start(ctx, spec, Env{Binary: cfg.Binary, Dir: dir})
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, t.Close()) }()
+	return fn(t)
+}
+
+// checkStats turns counted errors into ErrFailed.
+func checkStats(what string, st Stats) error {
+	if st.Errors > 0 {
+		return fmt.Errorf("%w: %s: %d errors, first: %s", ErrFailed, what, st.Errors, st.FirstError)
+	}
+	return nil
 }

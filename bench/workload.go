@@ -78,7 +78,8 @@ func (z *zipf) next(rng *rand.Rand) int {
 type gen struct {
 	work  string
 	keys  int
-	size  int // value size
+	names [][]byte // Load.KeyNames
+	size  int      // value size
 	value []byte
 	rng   *rand.Rand
 	zipf  *zipf
@@ -93,9 +94,12 @@ var (
 
 // newGen returns the generator of connection conn of conns.
 func newGen(l Load, conn, conns int, z *zipf) *gen {
-	g := &gen{work: l.Workload, keys: l.Keys, size: l.Value, zipf: z,
+	g := &gen{work: l.Workload, keys: l.Keys, names: l.KeyNames, size: l.Value, zipf: z,
 		rng: rand.New(rand.NewPCG(l.Seed, uint64(conn)))}
 	g.fill.next, g.fill.step = conn, conns
+	if len(l.KeyNames) > 0 {
+		g.keys = len(l.KeyNames)
+	}
 	// Random printable bytes: a value of one repeated byte would compress
 	// to nothing in a store that compresses.
 	g.value = make([]byte, l.Value)
@@ -125,7 +129,11 @@ func (g *gen) next(b []byte) ([]byte, bool) {
 		set, k = true, g.fill.next
 		g.fill.next += g.fill.step
 	}
-	g.key = keyName(g.key[:0], g.size, k)
+	if len(g.names) > 0 {
+		g.key = g.names[k%len(g.names)]
+	} else {
+		g.key = keyName(g.key[:0], g.size, k)
+	}
 	if set {
 		return appendCommand(b, cmdSet, g.key, g.value), true
 	}

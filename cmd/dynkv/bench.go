@@ -82,7 +82,7 @@ balance, durability, forwarding (see docs/bench.md).`,
 	f.IntSliceVar(&o.pipelines, "pipeline", []int{1, 16}, "pipeline depths of the closed loops")
 	f.IntSliceVar(&o.values, "values", nil, "value sizes in bytes, the first the main one; default 100 with --quick, else 100,10240")
 	f.StringSliceVar(&o.workloads, "workloads", bench.Workloads, "workloads: "+strings.Join(bench.Workloads, ","))
-	f.IntVar(&o.keys, "keys", 0, "key space of 100-byte values; 0: 10000 with --quick, else 100000")
+	f.IntVar(&o.keys, "keys", 0, "key space of 100-byte values; 0: 10000 with --quick, else 100000 (1000 with --count)")
 	f.IntVar(&o.rate, "rate", 500, "requests/s of the open-loop case; 0: none")
 	f.IntVar(&o.nodes, "nodes", 3, "processes of the dynkv cluster")
 	f.IntVar(&o.n, "n", 3, "replicas of each key in the cluster")
@@ -155,8 +155,11 @@ func benchConfig(cmd *cobra.Command, o benchOptions) (bench.Config, error) {
 	if len(o.values) > 0 {
 		m.Values = o.values
 	}
-	if o.keys > 0 {
+	switch {
+	case o.keys > 0:
 		m.Keys = o.keys
+	case o.count > 0:
+		m.Keys = 1000 // a smoke test: a small prefill
 	}
 	m.Workloads, m.Pipelines, m.Clients, m.Rate, m.Requests = o.workloads, o.pipelines, o.clients, o.rate, o.count
 	_, rbErr := exec.LookPath("redis-benchmark")

@@ -86,3 +86,29 @@ func TestBench_BadFlags(t *testing.T) {
 	require.Equal(t, 2, execute(context.Background(), []string{"bench", "--scenario", "nonsense"}, &stdout, &stderr))
 	require.Contains(t, stderr.String(), "unknown scenario")
 }
+
+// TestBench_Scenarios runs every paper scenario with a tiny request count:
+// each starts, drives and stops what it needs and writes its results.
+func TestBench_Scenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts several processes")
+	}
+	t.Setenv(asDynkv, "1")
+	for _, sc := range []struct{ name, want string }{
+		{"balance", "nodes off"},
+		{"divergent", "hot carts"},
+		{"durability", "dynkv-fsync"},
+		{"forwarding", "forwarded"},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			out := t.TempDir()
+			var stdout, stderr bytes.Buffer
+			code := execute(context.Background(), []string{"bench", "--scenario", sc.name, "--count", "50", "--out", out}, &stdout, &stderr)
+			require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+			require.Contains(t, stdout.String(), sc.want)
+			entries, err := os.ReadDir(out)
+			require.NoError(t, err)
+			require.NotEmpty(t, entries, "results written")
+		})
+	}
+}

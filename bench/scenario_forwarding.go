@@ -1,0 +1,158 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// ForwardingResult is one load of the forwarding scenario, sent to a key's
+// home node (direct) or to a node that must forward (forwarded).
+type ForwardingResult struct {
+	Case   string      `json:"case"`
+	Route  string      `json:"route"` // direct or forwarded
+	Rounds []RunResult `json:"rounds"`
+	Median RunResult   `json:"median"`
+	Ratio  float64     `json:"ratio"` // forwarded: throughput over direct's
+}
+
+// forwardKeys is how many keys of each kind the scenario finds.
+const forwardKeys = 200
+
+// runForwarding: 3 nodes with N=1 (R=1, W=1), so a key has one home node.
+// The keys are sorted by probing node 1: a SET that raises its INFO
+// writes_forwarded was forwarded. Node 1 is then driven with keys it is home
+// of (the paper's client-driven coordination: the client sends to the
+// right node) and with keys it must forward (server-driven: any node takes
+// the request and forwards it), A/B/A/B. Reads are not forwarded, but with
+// N=1 a read of a key homed elsewhere asks that node: the same extra hop.
+func runForwarding(ctx context.Context, cfg ScenarioConfig, w io.Writer) (any, error) {
+	var out []*ForwardingResult
+	spec := TargetSpec{Name: "dynkv-3-n1", Kind: KindDynkv, Nodes: 3, N: 1, R: 1, W: 1}
+	err := withTarget(ctx, cfg, spec, func(t *Target) error {
+		direct, forwarded, err := probeForwarding(ctx, t.Addrs[0], forwardKeys)
+		if err != nil {
+			return err
+		}
+		dur := cfg.duration(5*time.Second, 2*time.Second)
+		base := Load{Value: 100, Pipeline: 1, Duration: dur, Requests: cfg.Count, Seed: 1}
+		cases := []struct {
+			name string
+			l    Load
+		}{
+			{"set 100B c50 p1", Load{Workload: WorkSet, Clients: 50}},
+			{"get 100B c50 p1", Load{Workload: WorkGet, Clients: 50}},
+			{"set 100B c1 p1", Load{Workload: WorkSet, Clients: 1}},
+			{"set 100B open 500/s", Load{Workload: WorkSet, Clients: 10, Rate: 500}},
+		}
+		rounds := cfg.rounds()
+		res := map[string]*ForwardingResult{}
+		for round := range rounds {
+			for _, c := range cases {
+				for _, route := range []string{"direct", "forwarded"} {
+					l := c.l
+					l.Value, l.Pipeline, l.Duration, l.Requests, l.Seed = base.Value, base.Pipeline, base.Duration, base.Requests, uint64(round+1)
+					l.KeyNames = direct
+					if route == "forwarded" {
+						l.KeyNames = forwarded
+					}
+					st, err := Drive(ctx, t.Addrs[:1], l)
+					if err != nil {
+						return err
+					}
+					if err := checkStats("forwarding "+c.name+" "+route, st); err != nil {
+						return err
+					}
+					k := c.name + "/" + route
+					if res[k] == nil {
+						res[k] = &ForwardingResult{Case: c.name, Route: route}
+						out = append(out, res[k])
+					}
+					rr := resultOf(st)
+					res[k].Rounds = append(res[k].Rounds, rr)
+					fmt.Fprintf(cfg.progress(), "round %d/%d %-22s %-9s %s\n", round+1, rounds, c.name, route, progressLine(rr))
+				}
+			}
+		}
+		for _, r := range out {
+			r.Median = median(r.Rounds)
+		}
+		for _, r := range out {
+			if d := res[r.Case+"/direct"]; r.Route == "forwarded" && d.Median.Throughput > 0 {
+				r.Ratio = r.Median.Throughput / d.Median.Throughput
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(w, "forwarding cost: 3 nodes, N=1 R=1 W=1; all load sent to node 1, with keys homed on node 1 (direct)")
+	fmt.Fprintln(w, "or on another node (forwarded); medians; ratio = forwarded / direct throughput.")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "case\troute\treq/s\tratio\tp50\tp99\tp99.9\tmax\t")
+	for _, r := range out {
+		m, ratio := r.Median, "-"
+		if r.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2fx", r.Ratio)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.Case, r.Route, m.Throughput, ratio,
+			fmtDur(m.P50), fmtDur(m.P99), fmtDur(m.P999), fmtDur(m.Max))
+	}
+	return out, tw.Flush()
+}
+
+// probeForwarding writes candidate keys through the node at addr, one at a
+// time, and sorts them by whether the node's writes_forwarded counter rose:
+// up to n keys of each kind.
+func probeForwarding(ctx context.Context, addr string, n int) (direct, forwarded [][]byte, err error) {
+	c, err := dial(ctx, addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer c.close()
+	_ = c.nc.SetDeadline(time.Now().Add(time.Minute))
+	last, err := forwardedCount(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := 0; (len(direct) < n || len(forwarded) < n) && i < 100*n; i++ {
+		key := keyName(nil, 100, i)
+		if r, err := c.do(cmdSet, key, []byte("probe")); err != nil || r.IsError() {
+			return nil, nil, fmt.Errorf("bench: probe SET: %v %s", err, r.Str)
+		}
+		now, err := forwardedCount(c)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case now == last && len(direct) < n:
+			direct = append(direct, key)
+		case now > last && len(forwarded) < n:
+			forwarded = append(forwarded, key)
+		}
+		last = now
+	}
+	if len(direct) == 0 || len(forwarded) == 0 {
+		return nil, nil, fmt.Errorf("bench: found %d direct and %d forwarded keys: is N smaller than the nodes?", len(direct), len(forwarded))
+	}
+	return direct, forwarded, nil
+}
+
+// forwardedCount returns writes_forwarded of INFO cluster.
+func forwardedCount(c *conn) (int64, error) {
+	r, err := c.do([]byte("INFO"), []byte("cluster"))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(r.Str), "\r\n") {
+		if v, ok := strings.CutPrefix(line, "writes_forwarded:"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("bench: INFO cluster has no writes_forwarded")
+}
