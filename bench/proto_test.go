@@ -114,3 +114,20 @@ func FuzzReadReply(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkSkipReply(b *testing.B) {
+	in := appendReply(nil, Reply{Kind: '*', Elems: []Reply{
+		{Kind: '$', Str: bytes.Repeat([]byte("c"), 40)},
+		{Kind: '*', Elems: []Reply{{Kind: '$', Str: bytes.Repeat([]byte("v"), 100)}}},
+	}})
+	br := bytes.NewReader(in)
+	r := bufio.NewReaderSize(br, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		br.Reset(in)
+		r.Reset(br)
+		if _, err := skipReply(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
