@@ -16,6 +16,7 @@ import (
 // and Merge them.
 type Histogram struct {
 	counts []uint64 // by bucket index; len numBuckets
+	lo, hi int      // the buckets in use are within counts[lo:hi+1]; valid when total > 0
 	total  uint64
 	min    int64 // smallest value recorded; valid when total > 0
 	max    int64 // largest value recorded, exact
@@ -56,7 +57,12 @@ func highest(i int) int64 {
 // Record counts one value; negative values count as 0.
 func (h *Histogram) Record(d time.Duration) {
 	v := min(max(int64(d), 0), maxValue)
-	h.counts[bucket(v)]++
+	i := bucket(v)
+	h.counts[i]++
+	if h.total == 0 {
+		h.lo, h.hi = i, i
+	}
+	h.lo, h.hi = min(h.lo, i), max(h.hi, i)
 	if h.total == 0 || v < h.min {
 		h.min = v
 	}
@@ -70,9 +76,13 @@ func (h *Histogram) Merge(o *Histogram) {
 	if o.total == 0 {
 		return
 	}
-	for i, c := range o.counts {
-		h.counts[i] += c
+	for i := o.lo; i <= o.hi; i++ {
+		h.counts[i] += o.counts[i]
 	}
+	if h.total == 0 {
+		h.lo, h.hi = o.lo, o.hi
+	}
+	h.lo, h.hi = min(h.lo, o.lo), max(h.hi, o.hi)
 	if h.total == 0 || o.min < h.min {
 		h.min = o.min
 	}
@@ -105,8 +115,8 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 	rank := uint64(math.Ceil(q * float64(h.total)))
 	rank = min(max(rank, 1), h.total)
 	var seen uint64
-	for i, c := range h.counts {
-		seen += c
+	for i := h.lo; i <= h.hi; i++ {
+		seen += h.counts[i]
 		if seen >= rank {
 			return time.Duration(min(highest(i), h.max))
 		}

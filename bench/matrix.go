@@ -15,6 +15,7 @@ type Matrix struct {
 	Pipelines []int         // pipeline depths of the closed loops
 	Clients   int           // connections of every case
 	Keys      int           // key space of 100-byte values; larger values get fewer keys (see keysFor)
+	Pipelined []string      // workloads also run at depths > 1; nil: all
 	Duration  time.Duration // of each closed-loop case
 	Requests  int           // when > 0, each case stops after this many requests (a smoke test)
 
@@ -28,7 +29,7 @@ type Matrix struct {
 // QuickMatrix is dynkv bench --quick: the main comparisons, a second each.
 func QuickMatrix() Matrix {
 	return Matrix{Workloads: Workloads, Values: []int{100}, Pipelines: []int{1, 16}, Clients: 50,
-		Keys: 10000, Duration: time.Second, Rate: 500, RateDuration: 2 * time.Second,
+		Pipelined: []string{WorkSet, WorkGet}, Keys: 10000, Duration: time.Second, Rate: 500, RateDuration: 2 * time.Second,
 		RedisBenchmark: true, RedisBenchmarkRequests: 20000}
 }
 
@@ -63,7 +64,8 @@ func (m Matrix) Cases() []Case {
 	for _, w := range m.Workloads {
 		for vi, v := range m.Values {
 			for _, p := range m.Pipelines {
-				if (w == WorkCart || vi > 0) && p != 1 {
+				pipelined := m.Pipelined == nil || slices.Contains(m.Pipelined, w)
+				if (w == WorkCart || vi > 0 || !pipelined) && p != 1 {
 					continue
 				}
 				if w == WorkCart && vi > 0 {

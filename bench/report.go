@@ -32,8 +32,8 @@ func fmtDur(d time.Duration) string {
 // reference; then a line per failed result. Open-loop cases have a fixed
 // throughput: their ratio is "-", their latencies are the point.
 func (r *Report) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "dynkv bench: %d round(s), medians; %d cores %s/%s, %s, %s; ratio = throughput / %s\n",
-		r.Rounds, r.Machine.Cores, r.Machine.OS, r.Machine.Arch, r.Machine.CPU, r.Machine.Go, refName(r.Reference))
+	fmt.Fprintf(w, "dynkv bench: %d round(s), medians; %d cores %s/%s, %s, %s, load average at start %s; ratio = throughput / %s\n",
+		r.Rounds, r.Machine.Cores, r.Machine.OS, r.Machine.Arch, r.Machine.CPU, r.Machine.Go, r.Machine.LoadAvg, refName(r.Reference))
 	for _, t := range r.Targets {
 		fmt.Fprintf(w, "  %s (%s)\n", t.Spec, t.Version)
 	}
