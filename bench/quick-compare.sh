@@ -4,7 +4,7 @@
 # and a fresh redis-server (appendonly yes, appendfsync everysec), alternating, ROUNDS
 # times (default 3); prints medians and ratios to redis-server.
 # Load: -t set,get -n 50000 -r 100000 -d 100 -c 50. Needs redis-server, redis-benchmark.
-# This is a stop-gap until the bench package (issue: bench harness) exists.
+# Superseded by `dynkv bench --quick` (docs/bench.md); kept as a dependency-free cross-check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
