@@ -262,7 +262,7 @@ type sentReq struct {
 // the time it was meant to be sent: a server that stalls shows in the
 // latencies of every request that should have gone out meanwhile.
 func runOpen(ctx context.Context, c *conn, g *gen, l Load, start, end time.Time, budget *atomic.Int64, st *Stats) {
-	interval := time.Duration(float64(time.Second) * float64(l.Clients) / float64(l.Rate))
+	interval := max(time.Duration(float64(time.Second)*float64(l.Clients)/float64(l.Rate)), 1)
 	sent := make(chan sentReq, 4096)
 	done := make(chan struct{})
 	go func() {

@@ -155,7 +155,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	targets, err := startAll(ctx, cfg, Env{Binary: cfg.Binary, Dir: dir, Log: cfg.Log}, progress)
+	targets, err := startAll(ctx, cfg, Env{Binary: cfg.Binary, Dir: dir, Log: cfg.Log, Progress: progress}, progress)
 	defer func() {
 		for _, t := range targets {
 			if err := t.Close(); err != nil {

@@ -111,7 +111,7 @@ func withTarget(ctx context.Context, cfg ScenarioConfig, spec TargetSpec, fn fun
 	}
 	defer os.RemoveAll(dir)
 	fmt.Fprintf(cfg.progress(), "bench: starting %s\n", spec)
-	t, err := Start(ctx, spec, Env{Binary: cfg.Binary, Dir: dir})
+	t, err := Start(ctx, spec, Env{Binary: cfg.Binary, Dir: dir, Progress: cfg.progress()})
 	if err != nil {
 		return err
 	}

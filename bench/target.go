@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -55,6 +56,9 @@ type Env struct {
 	Binary string       // the dynkv binary
 	Dir    string       // where the targets' data and logs go (a directory of the caller's)
 	Log    *slog.Logger // nil: discard
+	// Progress, when not nil, gets a line per process started, with its
+	// pid.
+	Progress io.Writer
 }
 
 // Target is a running target: its client addresses and, when the bench
@@ -319,6 +323,9 @@ func startProc(env Env, name, bin string, args ...string) (*proc, error) {
 	}
 	if env.Log != nil {
 		env.Log.Debug("started", "name", name, "pid", cmd.Process.Pid, "args", strings.Join(args, " "))
+	}
+	if env.Progress != nil {
+		fmt.Fprintf(env.Progress, "bench: started %s, pid %d\n", name, cmd.Process.Pid)
 	}
 	p := &proc{name: name, cmd: cmd, log: f, done: make(chan struct{})}
 	go func() {

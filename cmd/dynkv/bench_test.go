@@ -7,8 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -111,4 +116,76 @@ func TestBench_Scenarios(t *testing.T) {
 			require.NotEmpty(t, entries, "results written")
 		})
 	}
+}
+
+// TestBench_CancelStopsEverything cancels dynkv bench (as Ctrl-C does) once
+// the load has started and checks that every process it started is gone.
+func TestBench_CancelStopsEverything(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts several processes")
+	}
+	t.Setenv(asDynkv, "1")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &watchWriter{want: "] round 1/", seen: make(chan struct{}), cancel: cancel}
+	var stdout bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- execute(ctx, []string{"bench", "--nodes", "2", "--n", "2", "--r", "1", "--w", "1", "--count", "100",
+			"--rounds", "1000", "--redis-benchmark=false", "--out", "-"}, &stdout, stderr)
+	}()
+	timer := time.NewTimer(2 * time.Minute)
+	defer timer.Stop()
+	select {
+	case code := <-done:
+		t.Fatalf("bench ended (%d) before it was cancelled; stderr:\n%s", code, stderr.String())
+	case <-stderr.seen:
+	case <-timer.C:
+		t.Fatalf("the load did not start; stderr:\n%s", stderr.String())
+	}
+	select {
+	case code := <-done:
+		require.NotEqual(t, 0, code)
+	case <-timer.C:
+		t.Fatalf("bench did not end after cancel; stderr:\n%s", stderr.String())
+	}
+	pids := regexp.MustCompile(`started \S+, pid (\d+)`).FindAllStringSubmatch(stderr.String(), -1)
+	require.NotEmpty(t, pids)
+	for _, m := range pids {
+		pid, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		// The bench waited for its children: a pid that is gone (or, if
+		// reused meanwhile, not our child) cannot be signalled by us as ours.
+		err = syscall.Kill(pid, 0)
+		require.ErrorIs(t, err, syscall.ESRCH, "process %d still running", pid)
+	}
+}
+
+// watchWriter collects output and, the first time want appears, closes
+// seen and calls cancel.
+type watchWriter struct {
+	want   string
+	seen   chan struct{}
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	done   bool
+}
+
+func (w *watchWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.done && strings.Contains(w.buf.String(), w.want) {
+		w.done = true
+		w.cancel()
+		close(w.seen)
+	}
+	return len(p), nil
+}
+
+func (w *watchWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
