@@ -36,8 +36,8 @@ func QuickMatrix() Matrix {
 // FullMatrix is the full run: 100-byte and 10 KB values, longer cases.
 func FullMatrix() Matrix {
 	return Matrix{Workloads: Workloads, Values: []int{100, 10240}, Pipelines: []int{1, 16}, Clients: 50,
-		Keys: 100000, Duration: 5 * time.Second, Rate: 500, RateDuration: 10 * time.Second,
-		RedisBenchmark: true, RedisBenchmarkRequests: 100000}
+		Keys: 100000, Duration: 3 * time.Second, Rate: 500, RateDuration: 10 * time.Second,
+		RedisBenchmark: true, RedisBenchmarkRequests: 50000}
 }
 
 // maxSpaceBytes bounds a key space's data: keys × value size.

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -31,9 +32,15 @@ func redisBenchmark(ctx context.Context, addr string, c Case) (map[string]RunRes
 		"-r", strconv.Itoa(c.Load.Keys), "-d", strconv.Itoa(c.Load.Value), "-c", strconv.Itoa(c.Load.Clients),
 		"-P", strconv.Itoa(c.Load.Pipeline), "--csv"}
 	start := time.Now()
-	out, err := exec.CommandContext(ctx, bin, args...).Output()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("redis-benchmark %s: %w", strings.Join(args, " "), err)
+		// redis-benchmark stops at the first error reply and says why
+		// on either stream.
+		return nil, fmt.Errorf("redis-benchmark %s: %w: %s", strings.Join(args, " "), err,
+			lastLine(append(stderr.Bytes(), out...)))
 	}
 	res, err := parseRedisBenchmark(out)
 	if err != nil {
@@ -74,4 +81,19 @@ func parseRedisBenchmark(out []byte) (map[string]RunResult, error) {
 		return nil, fmt.Errorf("redis-benchmark output: no results in %q", out)
 	}
 	return res, nil
+}
+
+// lastLine returns the last non-empty line of b, at most 200 bytes of it,
+// without carriage-return progress.
+func lastLine(b []byte) string {
+	var last string
+	for _, l := range strings.FieldsFunc(string(b), func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if l = strings.TrimSpace(l); l != "" {
+			last = l
+		}
+	}
+	if len(last) > 200 {
+		last = last[:200]
+	}
+	return last
 }

@@ -315,8 +315,13 @@ func progressLine(r RunResult) string {
 func runCase(ctx context.Context, c Case, t *Target, plainCart bool, round int) (map[string]RunResult, *Stats, error) {
 	if c.Tool == ToolRedisBenchmark {
 		got, err := redisBenchmark(ctx, t.Addrs[0], c)
-		if err != nil {
+		if errors.Is(err, ErrNoTool) || ctx.Err() != nil {
 			return nil, nil, err
+		}
+		if err != nil {
+			// A failed redis-benchmark run is a failed result, not the
+			// end of the run.
+			got = map[string]RunResult{"set": {Errors: 1, FirstError: err.Error()}, "get": {Errors: 1, FirstError: err.Error()}}
 		}
 		out := map[string]RunResult{}
 		for test, r := range got {

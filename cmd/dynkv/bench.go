@@ -76,7 +76,7 @@ balance, durability, forwarding (see docs/bench.md).`,
 	f := cmd.Flags()
 	f.BoolVar(&o.quick, "quick", false, "the quick run: 100-byte values, 1 s per case, 2 rounds (< 3 minutes on 2 cores)")
 	f.IntVar(&o.rounds, "rounds", 0, "rounds (A/B/A/B); 0: 2 with --quick, else 3")
-	f.DurationVar(&o.duration, "duration", 0, "length of each closed-loop case; 0: 1s with --quick, else 5s")
+	f.DurationVar(&o.duration, "duration", 0, "length of each closed-loop case; 0: 1s with --quick, else 3s")
 	f.IntVar(&o.count, "count", 0, "when > 0, each case sends this many requests instead (a smoke test of the harness)")
 	f.IntVar(&o.clients, "clients", 50, "connections of each case")
 	f.IntSliceVar(&o.pipelines, "pipeline", []int{1, 16}, "pipeline depths of the closed loops")
