@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -24,8 +22,8 @@ type ForwardingResult struct {
 const forwardKeys = 200
 
 // runForwarding: 3 nodes with N=1 (R=1, W=1), so a key has one home node.
-// The keys are sorted by probing node 1: a SET that raises its INFO
-// writes_forwarded was forwarded. Node 1 is then driven with keys it is home
+// The keys are sorted by asking node 1 where they live (RING KEY). Node 1
+// is then driven with keys it is home
 // of (the paper's client-driven coordination: the client sends to the
 // right node) and with keys it must forward (server-driven: any node takes
 // the request and forwards it), A/B/A/B. Reads are not forwarded, but with
@@ -34,7 +32,7 @@ func runForwarding(ctx context.Context, cfg ScenarioConfig, w io.Writer) (any, e
 	var out []*ForwardingResult
 	spec := TargetSpec{Name: "dynkv-3-n1", Kind: KindDynkv, Nodes: 3, N: 1, R: 1, W: 1}
 	err := withTarget(ctx, cfg, spec, func(t *Target) error {
-		direct, forwarded, err := probeForwarding(ctx, t.Addrs[0], forwardKeys)
+		direct, forwarded, err := probeForwarding(ctx, t.Addrs[0], spec.N, forwardKeys)
 		if err != nil {
 			return err
 		}
@@ -106,36 +104,40 @@ func runForwarding(ctx context.Context, cfg ScenarioConfig, w io.Writer) (any, e
 	return out, tw.Flush()
 }
 
-// probeForwarding writes candidate keys through the node at addr, one at a
-// time, and sorts them by whether the node's writes_forwarded counter rose:
-// up to n keys of each kind.
-func probeForwarding(ctx context.Context, addr string, n int) (direct, forwarded [][]byte, err error) {
+// probeForwarding asks the node at addr where candidate keys live (RING
+// KEY: the key's preference list, whose first n are its home nodes) and
+// sorts them into keys the node is a home of and keys it must forward: up
+// to want keys of each kind.
+func probeForwarding(ctx context.Context, addr string, n, want int) (direct, forwarded [][]byte, err error) {
 	c, err := dial(ctx, addr)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer c.close()
 	_ = c.nc.SetDeadline(time.Now().Add(time.Minute))
-	last, err := forwardedCount(c)
+	self, err := selfID(c)
 	if err != nil {
 		return nil, nil, err
 	}
-	for i := 0; (len(direct) < n || len(forwarded) < n) && i < 100*n; i++ {
+	for i := 0; (len(direct) < want || len(forwarded) < want) && i < 100*want; i++ {
 		key := keyName(nil, 100, i)
-		if r, err := c.do(cmdSet, key, []byte("probe")); err != nil || r.IsError() {
-			return nil, nil, fmt.Errorf("bench: probe SET: %v %s", err, r.Str)
-		}
-		now, err := forwardedCount(c)
+		r, err := c.do([]byte("RING"), []byte("KEY"), key)
 		if err != nil {
 			return nil, nil, err
 		}
+		if r.Kind != '*' || len(r.Elems) != 3 || len(r.Elems[2].Elems) < n {
+			return nil, nil, fmt.Errorf("bench: RING KEY: %s", replyText(r, "RING KEY"))
+		}
+		home := false
+		for _, id := range r.Elems[2].Elems[:n] {
+			home = home || string(id.Str) == self
+		}
 		switch {
-		case now == last && len(direct) < n:
+		case home && len(direct) < want:
 			direct = append(direct, key)
-		case now > last && len(forwarded) < n:
+		case !home && len(forwarded) < want:
 			forwarded = append(forwarded, key)
 		}
-		last = now
 	}
 	if len(direct) == 0 || len(forwarded) == 0 {
 		return nil, nil, fmt.Errorf("bench: found %d direct and %d forwarded keys: is N smaller than the nodes?", len(direct), len(forwarded))
@@ -143,16 +145,16 @@ func probeForwarding(ctx context.Context, addr string, n int) (direct, forwarded
 	return direct, forwarded, nil
 }
 
-// forwardedCount returns writes_forwarded of INFO cluster.
-func forwardedCount(c *conn) (int64, error) {
-	r, err := c.do([]byte("INFO"), []byte("cluster"))
+// selfID returns the ID of the node c is connected to, from RING.
+func selfID(c *conn) (string, error) {
+	r, err := c.do([]byte("RING"))
 	if err != nil {
-		return 0, err
+		return "", err
 	}
-	for line := range strings.SplitSeq(string(r.Str), "\r\n") {
-		if v, ok := strings.CutPrefix(line, "writes_forwarded:"); ok {
-			return strconv.ParseInt(v, 10, 64)
+	for _, m := range r.Elems {
+		if len(m.Elems) == 6 && m.Elems[5].Int == 1 {
+			return string(m.Elems[0].Str), nil
 		}
 	}
-	return 0, fmt.Errorf("bench: INFO cluster has no writes_forwarded")
+	return "", fmt.Errorf("bench: RING names no member as this node: %s", replyText(r, "RING"))
 }
