@@ -141,23 +141,30 @@ func Drive(ctx context.Context, addrs []string, l Load) (Stats, error) {
 	if l.Requests <= 0 {
 		budget.Store(1 << 62)
 	}
+	total := runConns(ctx, conns, l, z, &budget)
+	return *total, ctx.Err()
+}
+
+// runConns runs the load on every connection, one goroutine each, and
+// returns their stats merged.
+func runConns(ctx context.Context, conns []*conn, l Load, z *zipf, budget *atomic.Int64) *Stats {
 	start := time.Now()
 	end := start.Add(l.Duration)
 	parts := make([]*Stats, len(conns))
 	var wg sync.WaitGroup
 	for i, c := range conns {
 		parts[i] = newStats()
-		c.nc.SetDeadline(end.Add(replyGrace))
+		_ = c.nc.SetDeadline(end.Add(replyGrace))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			switch {
 			case l.Workload == WorkCart:
-				runCart(ctx, c, l, i, end, &budget, parts[i])
+				runCart(ctx, c, l, i, end, budget, parts[i])
 			case l.Rate > 0:
-				runOpen(ctx, c, newGen(l, i, len(conns), z), l, start, end, &budget, parts[i])
+				runOpen(ctx, c, newGen(l, i, len(conns), z), l, start, end, budget, parts[i])
 			default:
-				runClosed(ctx, c, newGen(l, i, len(conns), z), l.Pipeline, end, &budget, parts[i])
+				runClosed(ctx, c, newGen(l, i, len(conns), z), l.Pipeline, end, budget, parts[i])
 			}
 		}()
 	}
@@ -167,10 +174,7 @@ func Drive(ctx context.Context, addrs []string, l Load) (Stats, error) {
 	for _, p := range parts {
 		total.merge(p)
 	}
-	if err := ctx.Err(); err != nil {
-		return *total, err
-	}
-	return *total, nil
+	return total
 }
 
 // take takes up to n requests from the budget and returns how many it got.

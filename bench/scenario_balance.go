@@ -80,31 +80,22 @@ func runBalance(ctx context.Context, cfg ScenarioConfig, w io.Writer) (any, erro
 				if err := ctx.Err(); err != nil {
 					return nil, err
 				}
-				rng := rand.New(rand.NewPCG(uint64(nodes), uint64(win)))
 				res := BalanceResult{Nodes: nodes, Partitions: r.Partitions(), OwnedMin: int(omin), OwnedMax: int(omax),
 					OwnedMean: omean, OwnedOff: ooff, Keys: pop, Window: win, Windows: max(budget/win, 1)}
-				var key []byte
-				load := make([]float64, nodes)
-				for range res.Windows {
-					clear(load)
-					for range win {
-						k := rng.IntN(keys)
-						if pop == "zipf" {
-							k = z.next(rng)
-						}
-						key = keyName(key[:0], 100, k)
-						for _, n := range prefs[r.PartitionOf(key)] {
-							load[n]++
-						}
-					}
-					_, lmax, lmean, off := spread(load)
-					res.RequestsOff += off / float64(res.Windows)
-					res.MaxRequestRatio = math.Max(res.MaxRequestRatio, lmax/lmean)
+				var zz *zipf
+				if pop == "zipf" {
+					zz = z
 				}
+				simulateWindows(&res, r, prefs, keys, zz)
 				out = append(out, res)
 			}
 		}
 	}
+	return out, writeBalance(w, out)
+}
+
+// writeBalance writes the balance scenario's table.
+func writeBalance(w io.Writer, out []BalanceResult) error {
 	fmt.Fprintf(w, "load balance: simulated rings (ring package, %d partitions, equal weights, N=%d: a request counts at\n", ring.DefaultPartitions, balanceN)
 	fmt.Fprintln(w, "each of its key's N nodes), 1,000,000 keys; share of nodes more than 15% off the mean. Paper: 10-20% at low load, fewer at high load.")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -113,7 +104,32 @@ func runBalance(ctx context.Context, cfg ScenarioConfig, w io.Writer) (any, erro
 		fmt.Fprintf(tw, "%d\t%d/%.1f/%d\t%.1f%%\t%s\t%d\t%d\t%.1f%%\t%.2f\n", r.Nodes, r.OwnedMin, r.OwnedMean, r.OwnedMax,
 			100*r.OwnedOff, r.Keys, r.Window, r.Windows, 100*r.RequestsOff, r.MaxRequestRatio)
 	}
-	return out, tw.Flush()
+	return tw.Flush()
+}
+
+// simulateWindows draws res.Windows windows of res.Window requests over
+// keys keys (uniform, or by z when not nil), counts each at the nodes of
+// prefs of its key's partition, and records the windows' imbalance in res.
+func simulateWindows(res *BalanceResult, r *ring.Ring, prefs [][]int, keys int, z *zipf) {
+	rng := rand.New(rand.NewPCG(uint64(res.Nodes), uint64(res.Window)))
+	var key []byte
+	load := make([]float64, res.Nodes)
+	for range res.Windows {
+		clear(load)
+		for range res.Window {
+			k := rng.IntN(keys)
+			if z != nil {
+				k = z.next(rng)
+			}
+			key = keyName(key[:0], 100, k)
+			for _, n := range prefs[r.PartitionOf(key)] {
+				load[n]++
+			}
+		}
+		_, lmax, lmean, off := spread(load)
+		res.RequestsOff += off / float64(res.Windows)
+		res.MaxRequestRatio = math.Max(res.MaxRequestRatio, lmax/lmean)
+	}
 }
 
 // spread returns the min, max and mean of xs and the share of them more

@@ -76,19 +76,17 @@ func runForwarding(ctx context.Context, cfg ScenarioConfig, w io.Writer) (any, e
 				}
 			}
 		}
-		for _, r := range out {
-			r.Median = median(r.Rounds)
-		}
-		for _, r := range out {
-			if d := res[r.Case+"/direct"]; r.Route == "forwarded" && d.Median.Throughput > 0 {
-				r.Ratio = r.Median.Throughput / d.Median.Throughput
-			}
-		}
+		forwardingRatios(out, res)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	return out, writeForwarding(w, out)
+}
+
+// writeForwarding writes the forwarding scenario's table.
+func writeForwarding(w io.Writer, out []*ForwardingResult) error {
 	fmt.Fprintln(w, "forwarding cost: 3 nodes, N=1 R=1 W=1; all load sent to node 1, with keys homed on node 1 (direct)")
 	fmt.Fprintln(w, "or on another node (forwarded); medians; ratio = forwarded / direct throughput.")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -101,7 +99,20 @@ func runForwarding(ctx context.Context, cfg ScenarioConfig, w io.Writer) (any, e
 		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.Case, r.Route, m.Throughput, ratio,
 			fmtDur(m.P50), fmtDur(m.P99), fmtDur(m.P999), fmtDur(m.Max))
 	}
-	return out, tw.Flush()
+	return tw.Flush()
+}
+
+// forwardingRatios sets the medians, and the ratios of the forwarded
+// results to the direct ones (res: by case/route).
+func forwardingRatios(out []*ForwardingResult, res map[string]*ForwardingResult) {
+	for _, r := range out {
+		r.Median = median(r.Rounds)
+	}
+	for _, r := range out {
+		if d := res[r.Case+"/direct"]; r.Route == "forwarded" && d.Median.Throughput > 0 {
+			r.Ratio = r.Median.Throughput / d.Median.Throughput
+		}
+	}
 }
 
 // probeForwarding asks the node at addr where candidate keys live (RING
