@@ -181,10 +181,11 @@ func skipDepth(r *bufio.Reader, depth int, errText *string) error {
 		return err
 	}
 	switch line[0] {
-	case '+':
-		return nil
-	case '-':
-		if depth == 0 {
+	case '+', '-':
+		if bytes.IndexByte(line[1:], '\r') >= 0 {
+			return fmt.Errorf("%w: CR in a status line", ErrProtocol)
+		}
+		if line[0] == '-' && depth == 0 {
 			*errText = string(line[1:])
 		}
 		return nil
