@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/dynkv/dynkv/ring"
 )
 
 // ForwardingResult is one load of the forwarding scenario, sent to a key's
@@ -18,8 +22,9 @@ type ForwardingResult struct {
 	Ratio  float64     `json:"ratio"` // forwarded: throughput over direct's
 }
 
-// forwardKeys is how many keys of each kind the scenario finds.
-const forwardKeys = 200
+// forwardKeys is how many keys of each kind the scenario finds (a few
+// with --count).
+const forwardKeys = 100
 
 // runForwarding: 3 nodes with N=1 (R=1, W=1), so a key has one home node.
 // The keys are sorted by asking node 1 where they live (RING KEY). Node 1
@@ -32,7 +37,7 @@ func runForwarding(ctx context.Context, cfg ScenarioConfig, w io.Writer) (any, e
 	var out []*ForwardingResult
 	spec := TargetSpec{Name: "dynkv-3-n1", Kind: KindDynkv, Nodes: 3, N: 1, R: 1, W: 1}
 	err := withTarget(ctx, cfg, spec, func(t *Target) error {
-		direct, forwarded, err := probeForwarding(ctx, t.Addrs[0], spec.N, forwardKeys)
+		direct, forwarded, err := probeForwarding(ctx, t.Addrs[0], spec.N, cfg.forwardKeys())
 		if err != nil {
 			return err
 		}
@@ -102,6 +107,13 @@ func writeForwarding(w io.Writer, out []*ForwardingResult) error {
 	return tw.Flush()
 }
 
+func (c ScenarioConfig) forwardKeys() int {
+	if c.Count > 0 {
+		return 10
+	}
+	return forwardKeys
+}
+
 // forwardingRatios sets the medians, and the ratios of the forwarded
 // results to the direct ones (res: by case/route).
 func forwardingRatios(out []*ForwardingResult, res map[string]*ForwardingResult) {
@@ -118,30 +130,34 @@ func forwardingRatios(out []*ForwardingResult, res map[string]*ForwardingResult)
 // probeForwarding asks the node at addr where candidate keys live (RING
 // KEY: the key's preference list, whose first n are its home nodes) and
 // sorts them into keys the node is a home of and keys it must forward: up
-// to want keys of each kind.
+// to want keys of each kind. RING KEY rebuilds the ring on every call, so
+// it is asked once per partition (computed here from the key's slot and
+// INFO cluster's partitions), not once per key.
 func probeForwarding(ctx context.Context, addr string, n, want int) (direct, forwarded [][]byte, err error) {
 	c, err := dial(ctx, addr)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer c.close()
-	_ = c.nc.SetDeadline(time.Now().Add(time.Minute))
+	_ = c.nc.SetDeadline(time.Now().Add(2 * time.Minute))
 	self, err := selfID(c)
 	if err != nil {
 		return nil, nil, err
 	}
+	q, err := infoInt(c, "cluster", "partitions")
+	if err != nil || q < 1 || ring.Slots%q != 0 {
+		return nil, nil, fmt.Errorf("bench: INFO cluster partitions: %d %v", q, err)
+	}
+	homeOf := map[int]bool{} // partition → whether self is a home of it
 	for i := 0; (len(direct) < want || len(forwarded) < want) && i < 100*want; i++ {
 		key := keyName(nil, 100, i)
-		r, err := c.do([]byte("RING"), []byte("KEY"), key)
-		if err != nil {
-			return nil, nil, err
-		}
-		if r.Kind != '*' || len(r.Elems) != 3 || len(r.Elems[2].Elems) < n {
-			return nil, nil, fmt.Errorf("bench: RING KEY: %s", replyText(r, "RING KEY"))
-		}
-		home := false
-		for _, id := range r.Elems[2].Elems[:n] {
-			home = home || string(id.Str) == self
+		p := ring.HashSlot(key) / (ring.Slots / q)
+		home, ok := homeOf[p]
+		if !ok {
+			if home, err = isHome(c, key, self, n); err != nil {
+				return nil, nil, err
+			}
+			homeOf[p] = home
 		}
 		switch {
 		case home && len(direct) < want:
@@ -154,6 +170,38 @@ func probeForwarding(ctx context.Context, addr string, n, want int) (direct, for
 		return nil, nil, fmt.Errorf("bench: found %d direct and %d forwarded keys: is N smaller than the nodes?", len(direct), len(forwarded))
 	}
 	return direct, forwarded, nil
+}
+
+// isHome reports whether self is among the first n of key's preference
+// list, by RING KEY.
+func isHome(c *conn, key []byte, self string, n int) (bool, error) {
+	r, err := c.do([]byte("RING"), []byte("KEY"), key)
+	if err != nil {
+		return false, err
+	}
+	if r.Kind != '*' || len(r.Elems) != 3 || len(r.Elems[2].Elems) < n {
+		return false, fmt.Errorf("bench: RING KEY: %s", replyText(r, "RING KEY"))
+	}
+	for _, id := range r.Elems[2].Elems[:n] {
+		if string(id.Str) == self {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// infoInt returns an integer field of an INFO section.
+func infoInt(c *conn, section, field string) (int, error) {
+	r, err := c.do([]byte("INFO"), []byte(section))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(r.Str), "\r\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return strconv.Atoi(v)
+		}
+	}
+	return 0, fmt.Errorf("bench: INFO %s has no %s", section, field)
 }
 
 // selfID returns the ID of the node c is connected to, from RING.

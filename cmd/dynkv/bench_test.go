@@ -30,6 +30,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv(asDynkv) == "1" {
 		os.Exit(execute(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
+	// For the children only: this process has passed the check. Set here,
+	// not with t.Setenv, so that the bench tests can run in parallel.
+	if err := os.Setenv(asDynkv, "1"); err != nil {
+		panic(err)
+	}
 	os.Exit(m.Run())
 }
 
@@ -41,7 +46,7 @@ func TestBench_QuickPath(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts several processes")
 	}
-	t.Setenv(asDynkv, "1")
+	t.Parallel()
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	code := execute(context.Background(), []string{"bench", "--quick", "--count", "100", "--rounds", "1", "--out", out}, &stdout, &stderr)
@@ -98,7 +103,7 @@ func TestBench_Scenarios(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts several processes")
 	}
-	t.Setenv(asDynkv, "1")
+	t.Parallel()
 	for _, sc := range []struct{ name, want string }{
 		{"balance", "nodes off"},
 		{"divergent", "hot carts"},
@@ -124,7 +129,7 @@ func TestBench_CancelStopsEverything(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts several processes")
 	}
-	t.Setenv(asDynkv, "1")
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stderr := &watchWriter{want: "] round 1/", seen: make(chan struct{}), cancel: cancel}
