@@ -137,7 +137,7 @@ func TestBench_CancelStopsEverything(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- execute(ctx, []string{"bench", "--nodes", "2", "--n", "2", "--r", "1", "--w", "1", "--count", "100",
-			"--rounds", "1000", "--redis-benchmark=false", "--out", "-"}, &stdout, stderr)
+			"--rounds", "1000", "--no-redis", "--redis-benchmark=false", "--out", "-"}, &stdout, stderr)
 	}()
 	timer := time.NewTimer(2 * time.Minute)
 	defer timer.Stop()
