@@ -55,6 +55,37 @@ func (c *Client) PutHint(ctx context.Context, hintFor string, key []byte, ss Sib
 	return err
 }
 
+// GetHint returns only what the node holds as a hint for node hintFor.
+func (c *Client) GetHint(ctx context.Context, hintFor string, key []byte) (Siblings, error) {
+	r, err := c.call(ctx, Request{Op: OpGetHint, Key: key, Hint: hintFor})
+	return r.Siblings, err
+}
+
+// Collect asks the node to delete key if it holds exactly the tombstones
+// ss (see Store.Collect). It returns what the key holds afterwards: nothing
+// if it was collected.
+func (c *Client) Collect(ctx context.Context, key []byte, ss Siblings) (Siblings, error) {
+	r, err := c.call(ctx, Request{Op: OpCollect, Key: key, Siblings: ss})
+	return r.Siblings, err
+}
+
+// TreeNodes returns the node's hashes of the tree nodes idx of span span
+// over the leaves [lo, hi) (see Store.TreeNodes).
+func (c *Client) TreeNodes(ctx context.Context, lo, hi, span int, idx []int) ([]uint64, error) {
+	r, err := c.call(ctx, Request{Op: OpTree, Lo: lo, Hi: hi, Span: span, Nodes: idx})
+	if err == nil && len(r.Hashes) != len(idx) {
+		return nil, fmt.Errorf("replica: %s: tree reply of %d hashes for %d nodes", c.node, len(r.Hashes), len(idx))
+	}
+	return r.Hashes, err
+}
+
+// LeafKeys returns the node's keys of leaves with their version hashes
+// (see Store.LeafKeys).
+func (c *Client) LeafKeys(ctx context.Context, leaves []int) ([]KeyHash, error) {
+	r, err := c.call(ctx, Request{Op: OpLeafKeys, Nodes: leaves})
+	return r.Keys, err
+}
+
 func (c *Client) call(ctx context.Context, req Request) (Response, error) {
 	b, err := c.tr.Call(ctx, c.node, EncodeRequest(req))
 	if err != nil {
@@ -80,6 +111,20 @@ func (s *Store) Serve(ctx context.Context, req []byte) []byte {
 	}
 	var ss Siblings
 	switch r.Op {
+	case OpGetHint:
+		ss, err = s.GetHint(ctx, r.Hint, r.Key)
+	case OpCollect:
+		ss, err = s.Collect(ctx, r.Key, r.Siblings)
+	case OpTree:
+		var hs []uint64
+		if hs, err = s.TreeNodes(ctx, r.Lo, r.Hi, r.Span, r.Nodes); err == nil {
+			return EncodeResponse(Response{Hashes: append(make([]uint64, 0, len(hs)), hs...)})
+		}
+	case OpLeafKeys:
+		var ks []KeyHash
+		if ks, err = s.LeafKeys(ctx, r.Nodes); err == nil {
+			return EncodeResponse(Response{Keys: append(make([]KeyHash, 0, len(ks)), ks...)})
+		}
 	case OpGet:
 		ss, err = s.Get(ctx, r.Key)
 		if err == nil && r.Hint != "" {

@@ -28,6 +28,25 @@ const (
 	// OpHint stores the siblings as a hint for node Hint, to be handed to it
 	// when it is healthy again.
 	OpHint Op = 3
+	// OpCollect deletes the key if it holds exactly the siblings of the
+	// request, all tombstones (tombstone collection); the reply holds what
+	// the key holds afterwards.
+	OpCollect Op = 4
+	// OpTree returns the hashes of the tree nodes Nodes of span Span over
+	// the leaves [Lo, Hi) (see Store.TreeNodes).
+	OpTree Op = 5
+	// OpLeafKeys returns the keys of the leaves Nodes with their version
+	// hashes (see Store.LeafKeys).
+	OpLeafKeys Op = 6
+	// OpGetHint returns only what the node holds as a hint for node Hint.
+	OpGetHint Op = 7
+)
+
+// Response bodies other than a record start with one of these bytes, which
+// no record starts with.
+const (
+	bodyHashes byte = 0xf1
+	bodyKeys   byte = 0xf2
 )
 
 // Request is one peer request.
@@ -35,13 +54,18 @@ type Request struct {
 	Op       Op
 	Key      []byte
 	Hint     string   // OpHint, OpGet: the node the data is meant for
-	Siblings Siblings // OpMerge, OpHint
+	Siblings Siblings // OpMerge, OpHint, OpCollect
+	Lo, Hi   int      // OpTree: the leaves compared
+	Span     int      // OpTree: the span of the nodes asked for
+	Nodes    []int    // OpTree: node indexes; OpLeafKeys: leaves
 }
 
 // Response is the reply to a Request.
 type Response struct {
-	Siblings Siblings // OpGet
-	Err      error    // nil, or one of the sentinels in peerCodes
+	Siblings Siblings  // OpGet, OpGetHint, OpCollect
+	Hashes   []uint64  // OpTree; non-nil in its replies
+	Keys     []KeyHash // OpLeafKeys; non-nil in its replies
+	Err      error     // nil, or one of the sentinels in peerCodes
 }
 
 // peerCodes is the two-way table of errors a response can carry.
@@ -89,10 +113,54 @@ func EncodeRequest(r Request) []byte {
 	b = append(b, r.Key...)
 	b = binary.AppendUvarint(b, uint64(len(r.Hint)))
 	b = append(b, r.Hint...)
-	if r.Op == OpMerge || r.Op == OpHint {
+	switch r.Op {
+	case OpMerge, OpHint, OpCollect:
 		b = append(b, EncodeRecord(r.Siblings)...)
+	case OpTree:
+		b = binary.AppendUvarint(b, uint64(r.Lo))
+		b = binary.AppendUvarint(b, uint64(r.Hi))
+		b = binary.AppendUvarint(b, uint64(r.Span))
+		b = appendInts(b, r.Nodes)
+	case OpLeafKeys:
+		b = appendInts(b, r.Nodes)
 	}
 	return b
+}
+
+func appendInts(b []byte, v []int) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	for _, x := range v {
+		b = binary.AppendUvarint(b, uint64(x))
+	}
+	return b
+}
+
+// ints reads what appendInts wrote: at most limit values, each below Leaves.
+func (d *decoder) ints(limit int) []int {
+	n := d.count(limit, 1)
+	if d.bad {
+		return nil
+	}
+	v := make([]int, n)
+	for i := range v {
+		x := d.uvarint()
+		if x > Leaves {
+			d.bad = true
+			return nil
+		}
+		v[i] = int(x)
+	}
+	return v
+}
+
+// small reads a uvarint that is at most Leaves.
+func (d *decoder) small() int {
+	x := d.uvarint()
+	if x > Leaves {
+		d.bad = true
+		return 0
+	}
+	return int(x)
 }
 
 // DecodeRequest parses a request. Keys and values alias b.
@@ -112,12 +180,27 @@ func DecodeRequest(b []byte) (Request, error) {
 		if len(d.b) != 0 {
 			return Request{}, ErrBadRequest
 		}
-	case OpMerge, OpHint:
+	case OpGetHint:
+		if len(d.b) != 0 || r.Hint == "" {
+			return Request{}, ErrBadRequest
+		}
+	case OpMerge, OpHint, OpCollect:
 		ss, err := DecodeRecord(d.b)
 		if err != nil || (r.Op == OpHint && r.Hint == "") {
 			return Request{}, ErrBadRequest
 		}
 		r.Siblings = ss
+	case OpTree:
+		r.Lo, r.Hi, r.Span = d.small(), d.small(), d.small()
+		r.Nodes = d.ints(MaxTreeNodes)
+		if d.bad || len(d.b) != 0 {
+			return Request{}, ErrBadRequest
+		}
+	case OpLeafKeys:
+		r.Nodes = d.ints(MaxLeafKeys)
+		if d.bad || len(d.b) != 0 {
+			return Request{}, ErrBadRequest
+		}
 	default:
 		return Request{}, ErrBadRequest
 	}
@@ -129,7 +212,51 @@ func EncodeResponse(r Response) []byte {
 	if r.Err != nil {
 		return []byte{peerFormat, codeOf(r.Err)}
 	}
-	return append([]byte{peerFormat, 0}, EncodeRecord(r.Siblings)...)
+	b := []byte{peerFormat, 0}
+	switch {
+	case r.Hashes != nil:
+		b = append(b, bodyHashes)
+		b = binary.AppendUvarint(b, uint64(len(r.Hashes)))
+		for _, h := range r.Hashes {
+			b = binary.BigEndian.AppendUint64(b, h)
+		}
+		return b
+	case r.Keys != nil:
+		b = append(b, bodyKeys)
+		b = binary.AppendUvarint(b, uint64(len(r.Keys)))
+		for _, k := range r.Keys {
+			b = binary.AppendUvarint(b, uint64(len(k.Key)))
+			b = append(b, k.Key...)
+			b = binary.BigEndian.AppendUint64(b, k.Hash)
+		}
+		return b
+	}
+	return append(b, EncodeRecord(r.Siblings)...)
+}
+
+// decodeBody parses the body of a successful response other than a record.
+func decodeBody(b []byte) (Response, error) {
+	d := decoder{b: b[1:]}
+	var r Response
+	switch b[0] {
+	case bodyHashes:
+		r.Hashes = make([]uint64, d.count(MaxTreeNodes, 8))
+		for i := range r.Hashes {
+			r.Hashes[i] = d.u64()
+		}
+	case bodyKeys:
+		r.Keys = make([]KeyHash, d.count(len(d.b), 9))
+		for i := range r.Keys {
+			r.Keys[i] = KeyHash{Key: d.bytes(), Hash: d.u64()}
+			if r.Keys[i].Key == nil {
+				r.Keys[i].Key = []byte{}
+			}
+		}
+	}
+	if d.bad || len(d.b) != 0 {
+		return Response{}, fmt.Errorf("replica: bad peer response")
+	}
+	return r, nil
 }
 
 // DecodeResponse parses a response; a response carrying an error returns
@@ -143,6 +270,9 @@ func DecodeResponse(b []byte) (Response, error) {
 			return Response{}, fmt.Errorf("replica: bad peer response")
 		}
 		return Response{Err: errOf(b[1])}, nil
+	}
+	if len(b) > 2 && (b[2] == bodyHashes || b[2] == bodyKeys) {
+		return decodeBody(b[2:])
 	}
 	ss, err := DecodeRecord(b[2:])
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -12,6 +13,7 @@ import (
 
 func peerSeeds() [][]byte {
 	ss := Update(nil, 7, nil, 1, []byte("v"), false)
+	tomb := Update(ss, 7, ss.Context(), 2, nil, true)
 	return [][]byte{
 		EncodeRequest(Request{Op: OpGet, Key: []byte("k")}),
 		EncodeRequest(Request{Op: OpGet, Key: []byte("k"), Hint: "node-2"}),
@@ -20,6 +22,18 @@ func peerSeeds() [][]byte {
 		EncodeResponse(Response{Siblings: ss}),
 		EncodeResponse(Response{Err: ErrClosed}),
 		{}, {1}, {1, 9}, {1, 2, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		{1, 5, 0, 0, 0, 16, 1, 3, 0},                        // OpTree, index beyond the range
+		{1, 6, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f},          // OpLeafKeys, huge count
+		{1, 5, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 1, 0}, // OpTree, huge bound
+		{1, 4, 1, 'k', 0},                                   // OpCollect without a record
+		{1, 7, 1, 'k', 0},                                   // OpGetHint without a node
+		EncodeRequest(Request{Op: OpTree, Lo: 16, Hi: 48, Span: 16, Nodes: []int{0, 1}}),
+		EncodeRequest(Request{Op: OpLeafKeys, Nodes: []int{3, 4, Leaves - 1}}),
+		EncodeRequest(Request{Op: OpCollect, Key: []byte("k"), Siblings: tomb}),
+		EncodeRequest(Request{Op: OpGetHint, Key: []byte("k"), Hint: "node-2"}),
+		EncodeResponse(Response{Hashes: []uint64{1, 2, 3}}),
+		EncodeResponse(Response{Keys: []KeyHash{{Key: []byte("a"), Hash: 9}, {Key: []byte{}, Hash: 1}}}),
+		EncodeResponse(Response{Keys: []KeyHash{}}),
 	}
 }
 
@@ -29,6 +43,10 @@ func TestPeerCodec_RoundTrip(t *testing.T) {
 		{Op: OpGet, Key: []byte("k"), Hint: "n2"},
 		{Op: OpMerge, Key: []byte("k"), Siblings: ss},
 		{Op: OpHint, Key: []byte{}, Hint: "n3", Siblings: ss},
+		{Op: OpCollect, Key: []byte("k"), Siblings: ss},
+		{Op: OpGetHint, Key: []byte("k"), Hint: "n2"},
+		{Op: OpTree, Lo: 32, Hi: 64, Span: 4, Nodes: []int{0, 3, 7}},
+		{Op: OpLeafKeys, Nodes: []int{1, Leaves - 1}},
 	} {
 		got, err := DecodeRequest(EncodeRequest(req))
 		require.NoError(t, err)
@@ -36,6 +54,15 @@ func TestPeerCodec_RoundTrip(t *testing.T) {
 		require.True(t, bytes.Equal(req.Key, got.Key))
 		require.Equal(t, req.Hint, got.Hint)
 		require.True(t, SameVersions(req.Siblings, got.Siblings))
+		require.Equal(t, []int{req.Lo, req.Hi, req.Span}, []int{got.Lo, got.Hi, got.Span})
+		require.Equal(t, len(req.Nodes), len(got.Nodes))
+		require.True(t, slices.Equal(req.Nodes, got.Nodes))
+	}
+	for _, r := range []Response{{Hashes: []uint64{}}, {Hashes: []uint64{1, 1 << 63}}, {Keys: []KeyHash{}}, {Keys: []KeyHash{{Key: []byte("x"), Hash: 5}}}} {
+		got, err := DecodeResponse(EncodeResponse(r))
+		require.NoError(t, err)
+		require.Equal(t, r.Hashes, got.Hashes)
+		require.Equal(t, r.Keys, got.Keys)
 	}
 	for _, e := range []error{ErrClosed, ErrCorruptRecord, ErrBadRequest, context.DeadlineExceeded, ErrHintsFull, errors.New("other")} {
 		r, err := DecodeResponse(EncodeResponse(Response{Err: e}))
@@ -53,7 +80,7 @@ func TestServe_GarbageChangesNothing(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	ctx := context.Background()
-	for _, b := range peerSeeds()[6:] {
+	for _, b := range peerSeeds()[6:15] {
 		r, err := DecodeResponse(s.Serve(ctx, b))
 		require.NoError(t, err)
 		require.ErrorIs(t, r.Err, ErrBadRequest)
@@ -69,13 +96,15 @@ func FuzzDecodeRequest(f *testing.F) {
 		if req, err := DecodeRequest(b); err == nil {
 			again, err := DecodeRequest(EncodeRequest(req))
 			if err != nil || again.Op != req.Op || !bytes.Equal(again.Key, req.Key) || again.Hint != req.Hint ||
-				!SameVersions(again.Siblings, req.Siblings) {
+				!SameVersions(again.Siblings, req.Siblings) || again.Lo != req.Lo || again.Hi != req.Hi ||
+				again.Span != req.Span || !slices.Equal(again.Nodes, req.Nodes) {
 				t.Fatalf("re-encoded request differs: %+v vs %+v (%v)", req, again, err)
 			}
 		}
 		if resp, err := DecodeResponse(b); err == nil && resp.Err == nil {
 			again, err := DecodeResponse(EncodeResponse(resp))
-			if err != nil || !SameVersions(again.Siblings, resp.Siblings) {
+			if err != nil || !SameVersions(again.Siblings, resp.Siblings) || !slices.Equal(again.Hashes, resp.Hashes) ||
+				!slices.EqualFunc(again.Keys, resp.Keys, func(a, b KeyHash) bool { return bytes.Equal(a.Key, b.Key) && a.Hash == b.Hash }) {
 				t.Fatalf("re-encoded response differs")
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -17,7 +18,7 @@ import (
 
 // Key spaces inside pebble. Every stored key starts with one of these bytes.
 const (
-	spaceData byte = 'k' // 'k' + user key → EncodeRecord(siblings)
+	spaceData byte = 'k' // 'k' + hash slot (2 bytes) + user key → EncodeRecord(siblings); see layout.go
 	spaceMeta byte = 'm' // 'm' + name → store metadata
 )
 
@@ -39,6 +40,7 @@ type Store struct {
 	// processMode: WAL syncs are no-ops (DurabilityProcess).
 	processMode bool
 	maxHints    int64 // Config.MaxHints
+	tree        *tree // the hash tree's leaves; see tree.go
 
 	// Lock order: open before locks[i].
 	open  sync.RWMutex            // read-held by every operation; Close write-holds it
@@ -50,6 +52,8 @@ type Store struct {
 	writes  atomic.Int64 // records written or deleted
 	corrupt atomic.Int64 // records that failed to decode
 	closed  atomic.Bool
+
+	treeRebuilds atomic.Int64 // times Open rebuilt the hash tree from the data
 }
 
 // Stats are counters of a Store since Open.
@@ -60,6 +64,9 @@ type Stats struct {
 	CorruptRecords int64 // records that failed to decode
 	Hints          int64 // hints held for other nodes
 	DiskBytes      uint64
+	// TreeRebuilds is 1 when Open rebuilt the hash tree from the data (it
+	// was missing or corrupt), 0 when it loaded the persisted one.
+	TreeRebuilds int64
 }
 
 // Open opens (creating if needed) the store in cfg.Dir.
@@ -71,7 +78,7 @@ func Open(cfg Config) (*Store, error) {
 	if fs == nil {
 		fs = vfs.Default
 	}
-	opts := &pebble.Options{FS: fs, Logger: pebbleLogger{log(cfg.Logger)}}
+	opts := &pebble.Options{FS: fs, Logger: pebbleLogger{log(cfg.Logger)}, Merger: xorMerger}
 	if cfg.CacheBytes > 0 {
 		cache := pebble.NewCache(cfg.CacheBytes)
 		defer cache.Unref()
@@ -85,17 +92,20 @@ func Open(cfg Config) (*Store, error) {
 		opts.FS = processFS{fs}
 	}
 	db, err := pebble.Open(cfg.Dir, opts)
+	if err != nil && strings.Contains(err.Error(), "merger name") {
+		// A directory of a dynkv before the hash tree (layout 1).
+		return nil, fmt.Errorf("replica: open %s: %w: %w", cfg.Dir, ErrFormat, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("replica: open %s: %w", cfg.Dir, err)
 	}
-	s := &Store{db: db, log: log(cfg.Logger), wo: wo, seed: maphash.MakeSeed(), processMode: cfg.Durability == DurabilityProcess, maxHints: cfg.MaxHints}
-	if err := s.loadActor(); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	if err := s.countLive(); err != nil {
-		_ = db.Close()
-		return nil, err
+	s := &Store{db: db, log: log(cfg.Logger), wo: wo, seed: maphash.MakeSeed(), processMode: cfg.Durability == DurabilityProcess,
+		maxHints: cfg.MaxHints, tree: &tree{}}
+	for _, step := range []func() error{s.checkFormat, s.loadActor, s.countLive, s.loadTree} {
+		if err := step(); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
 	}
 	s.log.Info("store opened", "dir", cfg.Dir, "durability", cfg.Durability, "actor", fmt.Sprintf("%016x", s.actor), "keys", s.live.Load())
 	return s, nil
@@ -268,9 +278,12 @@ func (s *Store) update(ctx context.Context, k []byte, fn func(cur Siblings) (Sib
 	if !next.fits() {
 		return nil, ErrTooManyVersions
 	}
-	if len(next) == 0 {
+	switch {
+	case k[0] == spaceData:
+		err = s.writeData(k, cur, next)
+	case len(next) == 0:
 		err = s.db.Delete(k, s.wo)
-	} else {
+	default:
 		err = s.db.Set(k, EncodeRecord(next), s.wo)
 	}
 	if err != nil {
@@ -299,6 +312,28 @@ func (s *Store) update(ctx context.Context, k []byte, fn func(cur Siblings) (Sib
 	return next, nil
 }
 
+// writeData replaces the record under the data key k, holding cur, with
+// next, and its leaf hash with it, in one batch.
+func (s *Store) writeData(k []byte, cur, next Siblings) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	if len(next) == 0 {
+		_ = b.Delete(k, nil)
+	} else {
+		_ = b.Set(k, EncodeRecord(next), nil)
+	}
+	leaf := leafOfDataKey(k)
+	delta := VersionHash(userKey(k), cur) ^ VersionHash(userKey(k), next)
+	if delta != 0 {
+		_ = b.Merge(treeKey(leaf), binary.BigEndian.AppendUint64(nil, delta), nil)
+	}
+	if err := b.Commit(s.wo); err != nil {
+		return err
+	}
+	s.tree.xor(leaf, delta)
+	return nil
+}
+
 // Merge syncs the sibling set in (from another replica or a coordinator)
 // into key's stored set and returns the result. It writes only if in holds
 // versions the store did not have.
@@ -314,6 +349,7 @@ func (s *Store) Stats() Stats {
 		Writes:         s.writes.Load(),
 		CorruptRecords: s.corrupt.Load(),
 		Hints:          s.hints.Load(),
+		TreeRebuilds:   s.treeRebuilds.Load(),
 	}
 	s.open.RLock()
 	defer s.open.RUnlock()
@@ -352,13 +388,6 @@ func (s *Store) enter(ctx context.Context) error {
 		return ErrClosed
 	}
 	return nil
-}
-
-func dataKey(key []byte) []byte {
-	k := make([]byte, 1+len(key))
-	k[0] = spaceData
-	copy(k[1:], key)
-	return k
 }
 
 // pebbleLogger adapts slog to pebble's logger.

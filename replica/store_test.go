@@ -26,7 +26,7 @@ func reopenStore(t testing.TB, s *Store, fs vfs.FS, d Durability) *Store {
 // rawSet writes value under the pebble key k directly, with the store closed.
 func rawSet(t testing.TB, fs vfs.FS, k, value []byte) {
 	t.Helper()
-	db, err := pebble.Open("db", &pebble.Options{FS: fs})
+	db, err := pebble.Open("db", &pebble.Options{FS: fs, Merger: xorMerger})
 	require.NoError(t, err)
 	require.NoError(t, db.Set(k, value, pebble.Sync))
 	require.NoError(t, db.Close())
@@ -35,7 +35,7 @@ func rawSet(t testing.TB, fs vfs.FS, k, value []byte) {
 // rawGet reads the pebble key k directly, with the store closed.
 func rawGet(t testing.TB, fs vfs.FS, k []byte) []byte {
 	t.Helper()
-	db, err := pebble.Open("db", &pebble.Options{FS: fs})
+	db, err := pebble.Open("db", &pebble.Options{FS: fs, Merger: xorMerger})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, db.Close()) }()
 	v, closer, err := db.Get(k)
@@ -421,7 +421,7 @@ func TestStore_CorruptRecord(t *testing.T) {
 			s, fs := openMem(t, DurabilityFsync)
 			mustPut(t, s, "good", "v")
 			require.NoError(t, s.Close())
-			rawSet(t, fs, []byte("kbad"), tt.raw)
+			rawSet(t, fs, dataKey([]byte("bad")), tt.raw)
 
 			s, err := Open(Config{Dir: "db", FS: fs, Durability: DurabilityFsync})
 			require.NoError(t, err)
@@ -454,7 +454,7 @@ func TestStore_CorruptRecord(t *testing.T) {
 			require.Equal(t, int64(4), s.Stats().CorruptRecords)
 
 			require.NoError(t, s.Close())
-			require.Equal(t, tt.raw, rawGet(t, fs, []byte("kbad")), "corrupt record changed on disk")
+			require.Equal(t, tt.raw, rawGet(t, fs, dataKey([]byte("bad"))), "corrupt record changed on disk")
 		})
 	}
 }

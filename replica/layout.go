@@ -1,0 +1,137 @@
+package replica
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/dynkv/dynkv/ring"
+)
+
+// Key layout. A user key is stored under 'k' + its hash slot (2 bytes, big
+// endian) + the key, so that the keys of one slot, and of one partition (a
+// contiguous range of slots, see ring.Ring.SlotRange), are one contiguous
+// range of pebble keys: anti-entropy and handoff iterate a partition
+// without touching the others.
+//
+// The layout is versioned by the metadata record metaFormat. A data
+// directory without it that holds data was written by a dynkv that stored
+// 'k' + key; Open refuses it (ErrFormat) rather than misread it.
+
+// layoutVersion is the version of the key layout this package writes.
+const layoutVersion byte = 2
+
+var metaFormat = []byte{spaceMeta, 'f', 'o', 'r', 'm', 'a', 't'}
+
+// ErrFormat is returned by Open for a data directory written in a layout
+// this version cannot read.
+var ErrFormat = errors.New("replica: unsupported data directory format")
+
+// dataKey returns the pebble key of user key key.
+func dataKey(key []byte) []byte {
+	k := make([]byte, 3+len(key))
+	k[0] = spaceData
+	binary.BigEndian.PutUint16(k[1:], uint16(ring.HashSlot(key)))
+	copy(k[3:], key)
+	return k
+}
+
+// slotBounds returns the pebble key range [lower, upper) of the records of
+// slots first..last.
+func slotBounds(first, last int) (lower, upper []byte) {
+	lower = binary.BigEndian.AppendUint16([]byte{spaceData}, uint16(first))
+	if last+1 >= ring.Slots {
+		return lower, []byte{spaceData + 1}
+	}
+	return lower, binary.BigEndian.AppendUint16([]byte{spaceData}, uint16(last+1))
+}
+
+// userKey returns the user key of a data record's pebble key, which is at
+// least 3 bytes long.
+func userKey(k []byte) []byte { return k[3:] }
+
+// checkFormat accepts a data directory in the current layout, marks a new
+// (empty) one as such, and refuses any other.
+func (s *Store) checkFormat() error {
+	v, closer, err := s.db.Get(metaFormat)
+	if err == nil {
+		defer closer.Close()
+		if len(v) != 1 || v[0] != layoutVersion {
+			return fmt.Errorf("%w: layout %x, this dynkv reads layout %d", ErrFormat, v, layoutVersion)
+		}
+		return nil
+	}
+	if !errors.Is(err, pebble.ErrNotFound) {
+		return fmt.Errorf("replica: read format: %w", err)
+	}
+	for _, space := range []byte{spaceData, spaceHint, spaceTree} {
+		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{space}, UpperBound: []byte{space + 1}})
+		if err != nil {
+			return fmt.Errorf("replica: read format: %w", err)
+		}
+		found := it.First()
+		if err := it.Close(); err != nil {
+			return fmt.Errorf("replica: read format: %w", err)
+		}
+		if found {
+			return fmt.Errorf("%w: data in layout 1 (before hash slots); start on an empty data directory", ErrFormat)
+		}
+	}
+	if err := s.setDurable(metaFormat, []byte{layoutVersion}); err != nil {
+		return fmt.Errorf("replica: write format: %w", err)
+	}
+	return nil
+}
+
+// Record is one stored key and its siblings.
+type Record struct {
+	Key      []byte
+	Siblings Siblings
+}
+
+// scanBatchBytes bounds the record bytes one Scan call returns.
+const scanBatchBytes = 4 << 20
+
+// Scan returns, in key order, up to limit records (and about 4 MiB) of the
+// keys whose hash slot is in first..last, starting after the key after (nil:
+// from the start of the range). Keys in slot order are not sorted by user
+// key across slots; pass back the Key of the last record returned to
+// continue. Records that fail to decode are counted and skipped. The result
+// is the caller's.
+func (s *Store) Scan(ctx context.Context, first, last int, after []byte, limit int) ([]Record, error) {
+	if first < 0 || last >= ring.Slots || first > last {
+		return nil, fmt.Errorf("replica: scan slots %d..%d: %w", first, last, ErrBadRequest)
+	}
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.open.RUnlock()
+	lower, upper := slotBounds(first, last)
+	if after != nil {
+		lower = append(dataKey(after), 0)
+		if bytes.Compare(lower, upper) >= 0 {
+			return nil, nil
+		}
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, fmt.Errorf("replica: scan: %w", err)
+	}
+	defer it.Close()
+	var out []Record
+	size := 0
+	for it.First(); it.Valid() && len(out) < limit && size < scanBatchBytes; it.Next() {
+		size += len(it.Value())
+		ss, err := DecodeRecord(append([]byte(nil), it.Value()...))
+		if err != nil || len(it.Key()) < 3 {
+			s.corrupt.Add(1)
+			continue
+		}
+		out = append(out, Record{Key: append([]byte(nil), userKey(it.Key())...), Siblings: ss})
+	}
+	return out, it.Error()
+}

@@ -1,0 +1,341 @@
+package replica
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/dynkv/dynkv/ring"
+)
+
+// The hash tree anti-entropy compares replicas with (Dynamo section 4.7).
+//
+// Leaves. The key space is cut into Leaves buckets: LeavesPerSlot per hash
+// slot, a key going to the bucket of its slot chosen by a hash of the key.
+// Since a partition is a contiguous range of slots, its leaves are a
+// contiguous range of bucket numbers, and a partition's tree is the part of
+// one store-wide tree over that range: the store keeps no per-partition
+// state and needs no knowledge of the ring.
+//
+// A leaf's hash is the XOR of the version hashes of its keys, where a key's
+// version hash is a 64-bit hash of the key and the dots of its siblings (a
+// key with no siblings hashes to 0). Two replicas that hold the same
+// versions of a key hash it the same, whatever the order the writes arrived
+// in and whatever their timestamps. XOR makes the leaf an incremental set
+// hash: a write changes its leaf by old^new in O(1), without reading the
+// other keys of the bucket. The price is that XOR is linear (a crafted set
+// of versions could cancel out); the hashed versions carry random actor
+// identities no client chooses, so accidental equality is a 2^-64 event.
+//
+// Interior nodes. A node of span s at index i covers leaves [lo + i*s,
+// lo + (i+1)*s) of the range [lo, hi) being compared; its hash is the XOR
+// of those leaves, computed when asked (a partition of the default ring has
+// 1,024 leaves, the whole key space 262,144: microseconds to a
+// millisecond). Anti-entropy walks down from the root in spans of powers of
+// TreeFanout, asking for the children of differing nodes only.
+//
+// Persistence. Each write adds old^new to its leaf's record ('t' + leaf,
+// 8 bytes) with a pebble merge operator (XOR) in the same batch as the
+// record itself, so the persisted tree is exactly as durable as the data,
+// with no extra read per write. Open loads the leaves; it rebuilds them from
+// the data (one scan) only when they are missing (the metadata record
+// metaTree is absent: a directory whose tree was never completed) or corrupt
+// (a leaf record of the wrong size or key). Stats.TreeRebuilds tells which
+// happened.
+
+const (
+	// LeavesPerSlot is the number of tree leaves per hash slot.
+	LeavesPerSlot = 16
+	// Leaves is the number of leaves of the whole key space.
+	Leaves = ring.Slots * LeavesPerSlot
+	// TreeFanout is the fanout of the interior levels anti-entropy walks.
+	TreeFanout = 16
+
+	spaceTree byte = 't' // 't' + leaf (4 bytes, big endian) → XOR of version hashes (8 bytes)
+)
+
+var metaTree = []byte{spaceMeta, 't', 'r', 'e', 'e'}
+
+// tree is the in-memory copy of the leaves. Leaves are updated after the
+// batch that persists their delta commits; readers may see a leaf a write
+// or two behind, which the next comparison catches.
+type tree struct {
+	leaves [Leaves]atomic.Uint64
+}
+
+// xor adds delta to leaf.
+func (t *tree) xor(leaf int, delta uint64) {
+	for {
+		old := t.leaves[leaf].Load()
+		if t.leaves[leaf].CompareAndSwap(old, old^delta) {
+			return
+		}
+	}
+}
+
+// LeafRange returns the leaves [lo, hi) of slots first..last.
+func LeafRange(first, last int) (lo, hi int) {
+	return first * LeavesPerSlot, (last + 1) * LeavesPerSlot
+}
+
+// LeafOf returns the tree leaf of a user key.
+func LeafOf(key []byte) int {
+	return ring.HashSlot(key)*LeavesPerSlot + int(xxhash.Sum64(key)&(LeavesPerSlot-1))
+}
+
+// leafOfDataKey returns the leaf of a data record's pebble key.
+func leafOfDataKey(k []byte) int {
+	return int(binary.BigEndian.Uint16(k[1:3]))*LeavesPerSlot + int(xxhash.Sum64(k[3:])&(LeavesPerSlot-1))
+}
+
+// VersionHash returns the hash a key with siblings ss contributes to its
+// leaf: 0 for no siblings, else a hash of the key and the siblings' dots.
+func VersionHash(key []byte, ss Siblings) uint64 {
+	if len(ss) == 0 {
+		return 0
+	}
+	var d xxhash.Digest
+	d.Reset()
+	var b [16]byte
+	_, _ = d.Write(binary.AppendUvarint(b[:0], uint64(len(key))))
+	_, _ = d.Write(key)
+	for _, s := range ss {
+		binary.BigEndian.PutUint64(b[:8], uint64(s.Dot.Actor))
+		binary.BigEndian.PutUint64(b[8:], s.Dot.Counter)
+		_, _ = d.Write(b[:])
+	}
+	return d.Sum64()
+}
+
+func treeKey(leaf int) []byte {
+	return binary.BigEndian.AppendUint32([]byte{spaceTree}, uint32(leaf))
+}
+
+// xorMerger is the pebble merge operator of leaf records. It never fails:
+// an operand that is not 8 bytes makes the result empty, which loadTree
+// reports as corrupt.
+var xorMerger = &pebble.Merger{
+	Name: "dynkv.xor64",
+	Merge: func(_, value []byte) (pebble.ValueMerger, error) {
+		m := &xorValue{}
+		_ = m.MergeNewer(value)
+		return m, nil
+	},
+}
+
+type xorValue struct {
+	sum uint64
+	bad bool
+}
+
+func (m *xorValue) MergeNewer(v []byte) error {
+	if len(v) != 8 {
+		m.bad = true
+		return nil
+	}
+	m.sum ^= binary.BigEndian.Uint64(v)
+	return nil
+}
+
+func (m *xorValue) MergeOlder(v []byte) error { return m.MergeNewer(v) }
+
+func (m *xorValue) Finish(bool) ([]byte, io.Closer, error) {
+	if m.bad {
+		return []byte{}, nil, nil
+	}
+	return binary.BigEndian.AppendUint64(nil, m.sum), nil, nil
+}
+
+// errTreeCorrupt reports a leaf record that does not decode.
+var errTreeCorrupt = errors.New("corrupt leaf record")
+
+// loadTree reads the persisted leaves, rebuilding them from the data when
+// they are missing or corrupt.
+func (s *Store) loadTree() error {
+	_, closer, err := s.db.Get(metaTree)
+	reason := "missing"
+	switch {
+	case err == nil:
+		_ = closer.Close()
+		if err = s.readLeaves(); err == nil {
+			return nil
+		}
+		if !errors.Is(err, errTreeCorrupt) {
+			return fmt.Errorf("replica: read tree: %w", err)
+		}
+		reason = "corrupt"
+	case !errors.Is(err, pebble.ErrNotFound):
+		return fmt.Errorf("replica: read tree marker: %w", err)
+	}
+	if reason == "missing" && s.live.Load() == 0 && s.corrupt.Load() == 0 {
+		s.log.Debug("new hash tree") // most likely a new data directory
+	} else {
+		s.log.Warn("rebuilding hash tree", "reason", reason)
+		s.treeRebuilds.Add(1)
+	}
+	return s.rebuildTree()
+}
+
+func (s *Store) readLeaves() error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceTree}, UpperBound: []byte{spaceTree + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		k, v := it.Key(), it.Value()
+		if len(k) != 5 || len(v) != 8 || binary.BigEndian.Uint32(k[1:]) >= Leaves {
+			return errTreeCorrupt
+		}
+		s.tree.leaves[binary.BigEndian.Uint32(k[1:])].Store(binary.BigEndian.Uint64(v))
+	}
+	return it.Error()
+}
+
+// rebuildTree recomputes every leaf from the data and persists them.
+func (s *Store) rebuildTree() error {
+	for i := range s.tree.leaves {
+		s.tree.leaves[i].Store(0)
+	}
+	if err := s.db.DeleteRange([]byte{spaceTree}, []byte{spaceTree + 1}, pebble.NoSync); err != nil {
+		return fmt.Errorf("replica: rebuild tree: %w", err)
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceData}, UpperBound: []byte{spaceData + 1}})
+	if err != nil {
+		return fmt.Errorf("replica: rebuild tree: %w", err)
+	}
+	for it.First(); it.Valid(); it.Next() {
+		ss, err := DecodeRecord(it.Value())
+		if err != nil || len(it.Key()) < 3 {
+			continue // counted by countLive
+		}
+		s.tree.xor(leafOfDataKey(it.Key()), VersionHash(userKey(it.Key()), ss))
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("replica: rebuild tree: %w", err)
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	for i := range s.tree.leaves {
+		if v := s.tree.leaves[i].Load(); v != 0 {
+			_ = b.Set(treeKey(i), binary.BigEndian.AppendUint64(nil, v), nil)
+		}
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("replica: rebuild tree: %w", err)
+	}
+	if err := s.setDurable(metaTree, nil); err != nil {
+		return fmt.Errorf("replica: rebuild tree: %w", err)
+	}
+	return nil
+}
+
+// MaxTreeNodes bounds the nodes one TreeNodes call (and peer request) asks for.
+const MaxTreeNodes = 4096
+
+// TreeNodes returns the hashes of the tree nodes of span span at indexes
+// idx over the leaves [lo, hi): node i covers leaves [lo+i*span,
+// min(lo+(i+1)*span, hi)), and a node beyond hi hashes to 0. idx must be
+// strictly increasing, so a call reads each leaf at most once. It does not
+// block on writers.
+func (s *Store) TreeNodes(ctx context.Context, lo, hi, span int, idx []int) ([]uint64, error) {
+	if lo < 0 || hi > Leaves || lo >= hi || span < 1 || len(idx) > MaxTreeNodes {
+		return nil, fmt.Errorf("replica: tree nodes: %w", ErrBadRequest)
+	}
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.open.RUnlock()
+	out := make([]uint64, len(idx))
+	for j, i := range idx {
+		if i < 0 || i > (hi-lo)/span || (j > 0 && i <= idx[j-1]) {
+			return nil, fmt.Errorf("replica: tree nodes: %w", ErrBadRequest)
+		}
+		var h uint64
+		for l := lo + i*span; l < min(lo+(i+1)*span, hi); l++ {
+			h ^= s.tree.leaves[l].Load()
+		}
+		out[j] = h
+	}
+	return out, nil
+}
+
+// KeyHash is a key and its version hash.
+type KeyHash struct {
+	Key  []byte
+	Hash uint64
+}
+
+// MaxLeafKeys bounds the leaves one LeafKeys call (and peer request) lists.
+const MaxLeafKeys = 256
+
+// LeafKeys returns the keys of the given leaves with their version hashes,
+// in no particular order. Records that fail to
+// decode are skipped. The result is the caller's.
+func (s *Store) LeafKeys(ctx context.Context, leaves []int) ([]KeyHash, error) {
+	if len(leaves) > MaxLeafKeys {
+		return nil, fmt.Errorf("replica: leaf keys: %w", ErrBadRequest)
+	}
+	for _, l := range leaves {
+		if l < 0 || l >= Leaves {
+			return nil, fmt.Errorf("replica: leaf keys: %w", ErrBadRequest)
+		}
+	}
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.open.RUnlock()
+	var out []KeyHash
+	for i := 0; i < len(leaves); {
+		// The leaves of one slot share one scan.
+		slot := leaves[i] / LeavesPerSlot
+		var want [LeavesPerSlot]bool
+		for ; i < len(leaves) && leaves[i]/LeavesPerSlot == slot; i++ {
+			want[leaves[i]%LeavesPerSlot] = true
+		}
+		lower, upper := slotBounds(slot, slot)
+		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+		if err != nil {
+			return nil, fmt.Errorf("replica: leaf keys: %w", err)
+		}
+		for it.First(); it.Valid(); it.Next() {
+			k := it.Key()
+			if len(k) < 3 || !want[leafOfDataKey(k)%LeavesPerSlot] {
+				continue
+			}
+			ss, err := DecodeRecord(it.Value())
+			if err != nil {
+				continue
+			}
+			key := append([]byte(nil), userKey(k)...)
+			out = append(out, KeyHash{Key: key, Hash: VersionHash(key, ss)})
+		}
+		if err := it.Close(); err != nil {
+			return nil, fmt.Errorf("replica: leaf keys: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// Collect deletes key if it holds exactly the versions of ss and they are
+// all tombstones: the caller verified that every replica holds them and
+// nothing newer (see package antientropy). A key that holds anything else
+// (a newer write arrived since) is left alone. It returns what the key
+// holds afterwards: nothing if it was collected.
+func (s *Store) Collect(ctx context.Context, key []byte, ss Siblings) (Siblings, error) {
+	if len(ss) == 0 || len(ss.Live()) > 0 {
+		return nil, fmt.Errorf("replica: collect: %w", ErrBadRequest)
+	}
+	return s.Update(ctx, key, func(cur Siblings) (Siblings, error) {
+		if !SameVersions(cur, ss) || len(cur.Live()) > 0 {
+			return cur, nil
+		}
+		return nil, nil
+	})
+}
