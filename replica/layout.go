@@ -68,7 +68,7 @@ func (s *Store) checkFormat() error {
 	if !errors.Is(err, pebble.ErrNotFound) {
 		return fmt.Errorf("replica: read format: %w", err)
 	}
-	for _, space := range []byte{spaceData, spaceHint, spaceTree} {
+	for _, space := range []byte{spaceData, spaceHint, spaceTree, spaceTombs} {
 		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{space}, UpperBound: []byte{space + 1}})
 		if err != nil {
 			return fmt.Errorf("replica: read format: %w", err)

@@ -327,6 +327,12 @@ func (s *Store) writeData(k []byte, cur, next Siblings) error {
 	if delta != 0 {
 		_ = b.Merge(treeKey(leaf), binary.BigEndian.AppendUint64(nil, delta), nil)
 	}
+	switch was, is := onlyTombstones(cur), onlyTombstones(next); {
+	case is && !was:
+		_ = b.Set(tombKey(k), nil, nil)
+	case was && !is:
+		_ = b.Delete(tombKey(k), nil)
+	}
 	if err := b.Commit(s.wo); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -58,7 +59,16 @@ const (
 	TreeFanout = 16
 
 	spaceTree byte = 't' // 't' + leaf (4 bytes, big endian) → XOR of version hashes (8 bytes)
+	// spaceTombs indexes the keys that hold only tombstones, so that
+	// tombstone collection reads them without scanning the live data:
+	// 'x' + data key → empty. Written in the batch of the record.
+	spaceTombs byte = 'x'
 )
+
+func tombKey(k []byte) []byte { return append([]byte{spaceTombs}, k...) }
+
+// onlyTombstones reports whether ss is non-empty and holds no value.
+func onlyTombstones(ss Siblings) bool { return len(ss) > 0 && len(ss.Live()) == 0 }
 
 var metaTree = []byte{spaceMeta, 't', 'r', 'e', 'e'}
 
@@ -203,9 +213,10 @@ func (s *Store) rebuildTree() error {
 	for i := range s.tree.leaves {
 		s.tree.leaves[i].Store(0)
 	}
-	if err := s.db.DeleteRange([]byte{spaceTree}, []byte{spaceTree + 1}, pebble.NoSync); err != nil {
-		return fmt.Errorf("replica: rebuild tree: %w", err)
-	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	_ = b.DeleteRange([]byte{spaceTree}, []byte{spaceTree + 1}, nil)
+	_ = b.DeleteRange([]byte{spaceTombs}, []byte{spaceTombs + 1}, nil)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceData}, UpperBound: []byte{spaceData + 1}})
 	if err != nil {
 		return fmt.Errorf("replica: rebuild tree: %w", err)
@@ -216,12 +227,13 @@ func (s *Store) rebuildTree() error {
 			continue // counted by countLive
 		}
 		s.tree.xor(leafOfDataKey(it.Key()), VersionHash(userKey(it.Key()), ss))
+		if onlyTombstones(ss) {
+			_ = b.Set(tombKey(it.Key()), nil, nil)
+		}
 	}
 	if err := it.Close(); err != nil {
 		return fmt.Errorf("replica: rebuild tree: %w", err)
 	}
-	b := s.db.NewBatch()
-	defer b.Close()
 	for i := range s.tree.leaves {
 		if v := s.tree.leaves[i].Load(); v != 0 {
 			_ = b.Set(treeKey(i), binary.BigEndian.AppendUint64(nil, v), nil)
@@ -321,6 +333,45 @@ func (s *Store) LeafKeys(ctx context.Context, leaves []int) ([]KeyHash, error) {
 		}
 	}
 	return out, nil
+}
+
+// Tombstones returns, like Scan, up to limit keys of slots first..last
+// that hold only tombstones, with their siblings, starting after the key
+// after. Its cost is proportional to the tombstones, not to the data.
+func (s *Store) Tombstones(ctx context.Context, first, last int, after []byte, limit int) ([]Record, error) {
+	if first < 0 || last >= ring.Slots || first > last {
+		return nil, fmt.Errorf("replica: tombstones of slots %d..%d: %w", first, last, ErrBadRequest)
+	}
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.open.RUnlock()
+	lower, upper := slotBounds(first, last)
+	lower, upper = tombKey(lower), tombKey(upper)
+	if after != nil {
+		lower = append(tombKey(dataKey(after)), 0)
+		if bytes.Compare(lower, upper) >= 0 {
+			return nil, nil
+		}
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, fmt.Errorf("replica: tombstones: %w", err)
+	}
+	defer it.Close()
+	var out []Record
+	for it.First(); it.Valid() && len(out) < limit; it.Next() {
+		k := it.Key()[1:]
+		if len(k) < 3 {
+			continue
+		}
+		ss, err := s.getRaw(k)
+		if err != nil || !onlyTombstones(ss) {
+			continue // gone or written since the index was read
+		}
+		out = append(out, Record{Key: append([]byte(nil), userKey(k)...), Siblings: ss})
+	}
+	return out, it.Error()
 }
 
 // Collect deletes key if it holds exactly the versions of ss and they are

@@ -32,6 +32,34 @@ func scanLeaves(t testing.TB, s *Store) []uint64 {
 	}
 }
 
+// checkTombIndex: the tombstone index lists exactly the keys holding only
+// tombstones.
+func checkTombIndex(t testing.TB, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	want, got := map[string]bool{}, map[string]bool{}
+	recs, err := s.Scan(ctx, 0, ring.Slots-1, nil, 1<<30)
+	require.NoError(t, err)
+	for _, r := range recs {
+		if onlyTombstones(r.Siblings) {
+			want[string(r.Key)] = true
+		}
+	}
+	var after []byte
+	for {
+		ts, err := s.Tombstones(ctx, 0, ring.Slots-1, after, 10)
+		require.NoError(t, err)
+		if len(ts) == 0 {
+			break
+		}
+		for _, r := range ts {
+			got[string(r.Key)] = true
+		}
+		after = ts[len(ts)-1].Key
+	}
+	require.Equal(t, want, got)
+}
+
 func memLeaves(s *Store) []uint64 {
 	out := make([]uint64, Leaves)
 	for i := range out {
@@ -127,6 +155,7 @@ func TestTree_IncrementalMatchesScan(t *testing.T) {
 	want := scanLeaves(t, s)
 	require.Equal(t, want, memLeaves(s))
 	require.NotZero(t, root(t, s))
+	checkTombIndex(t, s)
 
 	s = reopenStore(t, s, fs, DurabilityFsync)
 	require.Zero(t, s.Stats().TreeRebuilds, "a persisted tree is loaded, not rebuilt")
@@ -143,6 +172,7 @@ func TestTree_IncrementalMatchesScan(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, int64(1), s.Stats().TreeRebuilds)
 		require.Equal(t, want, memLeaves(s))
+		checkTombIndex(t, s)
 	})
 	t.Run("corrupt", func(t *testing.T) {
 		require.NoError(t, s.Close())
