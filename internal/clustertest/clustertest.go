@@ -18,6 +18,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/dynkv/dynkv/antientropy"
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/internal/memnet"
 	"github.com/dynkv/dynkv/replica"
@@ -29,6 +30,7 @@ type Node struct {
 	ID    string
 	Store *replica.Store           // nil while the node is down
 	Coord *coordinator.Coordinator // nil while the node is down
+	AE    *antientropy.Syncer      // nil while the node is down
 	fs    *vfs.MemFS
 	srv   *serving // nil while the node is down
 }
@@ -54,9 +56,10 @@ func (s *serving) stop() {
 // Cluster is a test cluster. Its methods are safe for concurrent use, but
 // tests usually drive faults from one goroutine.
 type Cluster struct {
-	t   testing.TB
-	cfg coordinator.Config
-	Net *memnet.Network
+	t     testing.TB
+	cfg   coordinator.Config
+	aeCfg antientropy.Config
+	Net   *memnet.Network
 
 	skew atomic.Int64 // what Advance added to the clock, in nanoseconds
 
@@ -71,8 +74,19 @@ type Cluster struct {
 func (c *Cluster) now() time.Time { return time.Now().Add(time.Duration(c.skew.Load())) }
 
 // Advance moves every node's clock forward by d (for timeouts measured on
-// the coordinator's clock, such as how long a peer stays suspected).
+// the coordinator's clock, such as how long a peer stays suspected, and
+// for the anti-entropy syncers' tombstone grace).
 func (c *Cluster) Advance(d time.Duration) { c.skew.Add(int64(d)) }
+
+// AEConfig returns the test profile of anti-entropy for a coordinator
+// configuration: no background loop (tests run rounds with
+// AntiEntropyRound), no rate limit, and no tombstone grace beyond the two
+// verifications.
+func AEConfig(cfg coordinator.Config) antientropy.Config {
+	ae := antientropy.DefaultConfig()
+	ae.N, ae.Interval, ae.Rate, ae.TombstoneGrace, ae.Seed = cfg.N, 0, 0, 0, 1
+	return ae
+}
 
 // Config returns the fast test profile of the coordinator: N=3, R=2, W=2
 // and a short timeout.
@@ -86,7 +100,13 @@ func Config() coordinator.Config {
 // end of the test.
 func New(t testing.TB, n int, cfg coordinator.Config) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t, cfg: cfg, Net: memnet.New()}
+	return NewAE(t, n, cfg, AEConfig(cfg))
+}
+
+// NewAE is New with the anti-entropy configuration ae.
+func NewAE(t testing.TB, n int, cfg coordinator.Config, ae antientropy.Config) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, cfg: cfg, aeCfg: ae, Net: memnet.New()}
 	ids := make([]ring.Node, n)
 	for i := range ids {
 		ids[i] = ring.Node{ID: fmt.Sprintf("node-%d", i), Weight: 1}
@@ -116,9 +136,13 @@ func (c *Cluster) start(nd *Node) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	ae, err := antientropy.New(c.aeCfg, st, view{c: c, self: nd.ID}, tr, c.now)
+	if err != nil {
+		c.t.Fatal(err)
+	}
 	srv := &serving{}
 	c.mu.Lock()
-	nd.Store, nd.Coord, nd.srv = st, co, srv
+	nd.Store, nd.Coord, nd.AE, nd.srv = st, co, ae, srv
 	c.mu.Unlock()
 	c.Net.Register(nd.ID, func(ctx context.Context, req []byte) []byte {
 		srv.mu.RLock()
@@ -160,7 +184,7 @@ func (c *Cluster) Node(id string) *Node {
 	if nd == nil {
 		c.t.Fatalf("no node %s", id)
 	}
-	return &Node{ID: nd.ID, Store: nd.Store, Coord: nd.Coord, fs: nd.fs, srv: nd.srv}
+	return &Node{ID: nd.ID, Store: nd.Store, Coord: nd.Coord, AE: nd.AE, fs: nd.fs, srv: nd.srv}
 }
 
 // IDs returns the node IDs in order.
@@ -206,7 +230,7 @@ func (c *Cluster) crash(id string, cfg vfs.CrashCloneCfg) {
 	c.mu.Lock()
 	nd := c.mu.nodes[id]
 	st, co, srv := nd.Store, nd.Coord, nd.srv
-	nd.Store, nd.Coord, nd.srv = nil, nil, nil
+	nd.Store, nd.Coord, nd.AE, nd.srv = nil, nil, nil, nil
 	c.mu.Unlock()
 	if st == nil {
 		return
@@ -229,6 +253,73 @@ func (c *Cluster) Restart(id string) {
 	if nd.Store == nil {
 		c.start(nd)
 	}
+}
+
+// Wipe stops node id as Kill does and restarts it on an empty data
+// directory: a replaced disk. The node draws a new actor identity.
+func (c *Cluster) Wipe(id string) {
+	c.Kill(id)
+	c.mu.Lock()
+	c.mu.nodes[id].fs = vfs.NewCrashableMem()
+	c.mu.Unlock()
+	c.Restart(id)
+}
+
+// AntiEntropyRound runs one anti-entropy round on every running node, one
+// node after the other, and returns their sums.
+func (c *Cluster) AntiEntropyRound(ctx context.Context) antientropy.Round {
+	var sum antientropy.Round
+	for _, id := range c.IDs() {
+		ae := c.Node(id).AE
+		if ae == nil {
+			continue
+		}
+		rd, err := ae.RunRound(ctx)
+		if err != nil {
+			c.t.Fatalf("anti-entropy round on %s: %v", id, err)
+		}
+		sum.Exchanges += rd.Exchanges
+		sum.Failures += rd.Failures
+		sum.Repaired += rd.Repaired
+		sum.Collected += rd.Collected
+	}
+	return sum
+}
+
+// Root returns the hash tree root of partition p on node id (which must be
+// running).
+func (c *Cluster) Root(ctx context.Context, id string, p int) uint64 {
+	r := view{c: c}.Ring()
+	first, last := r.SlotRange(p)
+	lo, hi := replica.LeafRange(first, last)
+	h, err := c.Node(id).Store.TreeNodes(ctx, lo, hi, hi-lo, []int{0})
+	if err != nil {
+		c.t.Fatalf("root of partition %d on %s: %v", p, id, err)
+	}
+	return h[0]
+}
+
+// Diverged returns the partitions whose running home replicas' tree roots
+// differ.
+func (c *Cluster) Diverged(ctx context.Context) []int {
+	r := view{c: c}.Ring()
+	var out []int
+	for p := range r.Partitions() {
+		pl := r.PreferenceList(p)
+		var roots []uint64
+		for _, id := range pl[:min(c.cfg.N, len(pl))] {
+			if c.Node(id).Store != nil {
+				roots = append(roots, c.Root(ctx, id, p))
+			}
+		}
+		for _, h := range roots {
+			if h != roots[0] {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // Partition splits the network into groups (see memnet.Network.Partition).
@@ -275,7 +366,7 @@ func (c *Cluster) stopAll() {
 		c.mu.Lock()
 		nd := c.mu.nodes[id]
 		st, co, srv := nd.Store, nd.Coord, nd.srv
-		nd.Store, nd.Coord, nd.srv = nil, nil, nil
+		nd.Store, nd.Coord, nd.AE, nd.srv = nil, nil, nil, nil
 		c.mu.Unlock()
 		if st != nil {
 			srv.stop()

@@ -1,0 +1,148 @@
+package antientropy
+
+import (
+	"context"
+	"time"
+
+	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/ring"
+)
+
+// maxCandidates bounds the tombstones remembered between verifications,
+// over all partitions; more wait for a later round.
+const maxCandidates = 100_000
+
+// candidate is a tombstone verified once on every replica.
+type candidate struct {
+	hash uint64    // replica.VersionHash of the tombstones verified
+	at   time.Time // when they were first verified
+}
+
+// collect verifies the tombstones of partition p held here and collects
+// those verified twice, TombstoneGrace apart. Every node of the ring must be
+// alive (a node that is down may hold a hint for the key). It returns how
+// many tombstones this node collected.
+func (s *Syncer) collect(ctx context.Context, r *ring.Ring, p int, homes []string) (int, error) {
+	for _, n := range r.Nodes() {
+		if !s.cluster.Alive(n.ID) {
+			return 0, nil
+		}
+	}
+	first, last := r.SlotRange(p)
+	s.mu.Lock()
+	prev := s.mu.candidates[p]
+	s.mu.Unlock()
+	next := map[string]candidate{}
+	defer func() {
+		s.mu.Lock()
+		s.mu.candidates[p] = next
+		s.mu.Unlock()
+	}()
+	collected := 0
+	var after []byte
+	for {
+		recs, err := s.local.Tombstones(ctx, first, last, after, 256)
+		if err != nil || len(recs) == 0 {
+			return collected, err
+		}
+		after = recs[len(recs)-1].Key
+		for _, rec := range recs {
+			if err := s.lim.wait(ctx, 1); err != nil {
+				return collected, err
+			}
+			ok, err := s.verify(ctx, r, homes, rec)
+			if err != nil {
+				return collected, err
+			}
+			if !ok {
+				continue
+			}
+			h := replica.VersionHash(rec.Key, rec.Siblings)
+			c, seen := prev[string(rec.Key)]
+			if !seen || c.hash != h {
+				if s.candidates() < maxCandidates {
+					next[string(rec.Key)] = candidate{hash: h, at: s.now()}
+				}
+				continue
+			}
+			if s.now().Sub(c.at) < s.cfg.TombstoneGrace {
+				next[string(rec.Key)] = c
+				continue
+			}
+			done, err := s.collectKey(ctx, homes, rec)
+			if err != nil {
+				return collected, err
+			}
+			if done {
+				collected++
+				s.collected.Add(1)
+			}
+		}
+	}
+}
+
+func (s *Syncer) candidates() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, m := range s.mu.candidates {
+		n += len(m)
+	}
+	return n
+}
+
+// verify reports whether every home of rec's key holds exactly its
+// tombstones and no node of the ring holds a hint for the key.
+func (s *Syncer) verify(ctx context.Context, r *ring.Ring, homes []string, rec replica.Record) (bool, error) {
+	self := s.cluster.Self()
+	for _, h := range homes {
+		if h == self {
+			continue
+		}
+		ss, err := replica.NewClient(s.tr, h).Get(ctx, rec.Key, "")
+		if err != nil {
+			return false, err
+		}
+		if !replica.SameVersions(ss, rec.Siblings) {
+			return false, nil
+		}
+	}
+	for _, n := range r.Nodes() {
+		for _, h := range homes {
+			var ss replica.Siblings
+			var err error
+			if n.ID == self {
+				ss, err = s.local.GetHint(ctx, h, rec.Key)
+			} else {
+				ss, err = replica.NewClient(s.tr, n.ID).GetHint(ctx, h, rec.Key)
+			}
+			if err != nil {
+				return false, err
+			}
+			if len(ss) > 0 {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+// collectKey asks every home of rec's key to delete it if it still holds
+// exactly rec's tombstones, the others first, and reports whether this
+// node did.
+func (s *Syncer) collectKey(ctx context.Context, homes []string, rec replica.Record) (bool, error) {
+	self := s.cluster.Self()
+	for _, h := range homes {
+		if h == self {
+			continue
+		}
+		if _, err := replica.NewClient(s.tr, h).Collect(ctx, rec.Key, rec.Siblings); err != nil {
+			return false, err
+		}
+	}
+	left, err := s.local.Collect(ctx, rec.Key, rec.Siblings)
+	if err != nil {
+		return false, err
+	}
+	return len(left) == 0, nil
+}

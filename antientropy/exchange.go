@@ -1,0 +1,179 @@
+package antientropy
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/dynkv/dynkv/replica"
+)
+
+// treeSide is one side of a comparison: the local store or a peer.
+type treeSide interface {
+	TreeNodes(ctx context.Context, lo, hi, span int, idx []int) ([]uint64, error)
+	LeafKeys(ctx context.Context, leaves []int) ([]replica.KeyHash, error)
+}
+
+// Result is the outcome of one exchange.
+type Result struct {
+	Leaves   int // leaves whose hashes differed
+	Compared int // keys listed from those leaves, both sides
+	Repaired int // keys whose versions differed, synced on both sides
+}
+
+// Exchange compares partition p with node peer and syncs the keys whose
+// versions differ, both ways. Both must be replicas of p in the current
+// ring. It returns what it did, also when it fails part way (the repairs
+// done so far stay: each is a monotone merge).
+func (s *Syncer) Exchange(ctx context.Context, p int, peer string) (Result, error) {
+	r := s.cluster.Ring()
+	if p < 0 || p >= r.Partitions() {
+		return Result{}, fmt.Errorf("antientropy: partition %d: %w", p, ErrNotReplica)
+	}
+	homes := s.replicas(r, p)
+	if peer == s.cluster.Self() || !slices.Contains(homes, peer) || !slices.Contains(homes, s.cluster.Self()) {
+		return Result{}, fmt.Errorf("antientropy: partition %d with %s: %w", p, peer, ErrNotReplica)
+	}
+	first, last := r.SlotRange(p)
+	lo, hi := replica.LeafRange(first, last)
+	remote := replica.NewClient(s.tr, peer)
+	leaves, err := s.diffLeaves(ctx, remote, lo, hi)
+	res := Result{Leaves: len(leaves)}
+	if err != nil {
+		s.failures.Add(1)
+		return res, err
+	}
+	for c := range slices.Chunk(leaves, replica.MaxLeafKeys) {
+		keys, n, err := s.diffKeys(ctx, remote, c)
+		res.Compared += n
+		if err != nil {
+			s.failures.Add(1)
+			return res, err
+		}
+		for _, k := range keys {
+			if err := s.lim.wait(ctx, 1); err != nil {
+				return res, err
+			}
+			changed, err := s.repair(ctx, remote, k)
+			if err != nil {
+				s.failures.Add(1)
+				return res, err
+			}
+			if changed {
+				res.Repaired++
+				s.repaired.Add(1)
+			}
+		}
+	}
+	s.exchanges.Add(1)
+	s.mu.Lock()
+	s.mu.partitions[p] = PartitionStats{Partition: p, Peer: peer, At: s.now(), Repaired: int64(res.Repaired)}
+	s.mu.Unlock()
+	return res, nil
+}
+
+// diffLeaves walks the trees of the leaves [lo, hi) down from the root,
+// into differing nodes only, and returns the differing leaves.
+func (s *Syncer) diffLeaves(ctx context.Context, remote treeSide, lo, hi int) ([]int, error) {
+	span := 1
+	for span < hi-lo {
+		span *= replica.TreeFanout
+	}
+	frontier := []int{0}
+	for {
+		var diff []int
+		for c := range slices.Chunk(frontier, replica.MaxTreeNodes) {
+			mine, err := s.local.TreeNodes(ctx, lo, hi, span, c)
+			if err != nil {
+				return nil, err
+			}
+			theirs, err := remote.TreeNodes(ctx, lo, hi, span, c)
+			if err != nil {
+				return nil, err
+			}
+			for i, idx := range c {
+				if mine[i] != theirs[i] {
+					diff = append(diff, idx)
+				}
+			}
+		}
+		if len(diff) == 0 {
+			return nil, nil
+		}
+		if span == 1 {
+			for i := range diff {
+				diff[i] += lo
+			}
+			return diff, nil
+		}
+		span /= replica.TreeFanout
+		frontier = frontier[:0:0]
+		for _, d := range diff {
+			for c := range replica.TreeFanout {
+				if idx := d*replica.TreeFanout + c; lo+idx*span < hi {
+					frontier = append(frontier, idx)
+				}
+			}
+		}
+	}
+}
+
+// diffKeys lists the keys of leaves on both sides and returns those whose
+// version hashes differ (or that one side lacks), sorted, and how many keys
+// were listed.
+func (s *Syncer) diffKeys(ctx context.Context, remote treeSide, leaves []int) ([][]byte, int, error) {
+	mine, err := s.local.LeafKeys(ctx, leaves)
+	if err != nil {
+		return nil, 0, err
+	}
+	theirs, err := remote.LeafKeys(ctx, leaves)
+	if err != nil {
+		return nil, len(mine), err
+	}
+	n := len(mine) + len(theirs)
+	s.compared.Add(int64(n))
+	h := make(map[string]uint64, len(mine))
+	for _, k := range mine {
+		h[string(k.Key)] = k.Hash
+	}
+	diff := map[string]bool{}
+	for _, k := range theirs {
+		if mh, ok := h[string(k.Key)]; !ok || mh != k.Hash {
+			diff[string(k.Key)] = true
+		}
+		delete(h, string(k.Key))
+	}
+	for k := range h {
+		diff[k] = true
+	}
+	keys := make([][]byte, 0, len(diff))
+	for _, k := range slices.Sorted(maps.Keys(diff)) {
+		keys = append(keys, []byte(k))
+	}
+	return keys, n, nil
+}
+
+// repair syncs the sibling sets of key on this node and on remote, and
+// reports whether either changed.
+func (s *Syncer) repair(ctx context.Context, remote *replica.Client, key []byte) (bool, error) {
+	before, err := s.local.Get(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	theirs, err := remote.Get(ctx, key, "")
+	if err != nil {
+		return false, err
+	}
+	merged, err := s.local.Merge(ctx, key, theirs)
+	if err != nil {
+		return false, err
+	}
+	if !replica.SameVersions(merged, theirs) {
+		if err := remote.Merge(ctx, key, merged); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	return !replica.SameVersions(before, merged), nil
+}

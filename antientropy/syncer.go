@@ -1,0 +1,228 @@
+package antientropy
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/ring"
+)
+
+// Cluster is what anti-entropy needs of membership: who it is, the current
+// ring, and which nodes are alive. coordinator's clusters implement it.
+type Cluster interface {
+	Self() string
+	Ring() *ring.Ring
+	Alive(node string) bool
+}
+
+// Local is this node's store. *replica.Store implements it.
+type Local interface {
+	Get(ctx context.Context, key []byte) (replica.Siblings, error)
+	Merge(ctx context.Context, key []byte, ss replica.Siblings) (replica.Siblings, error)
+	GetHint(ctx context.Context, node string, key []byte) (replica.Siblings, error)
+	Collect(ctx context.Context, key []byte, ss replica.Siblings) (replica.Siblings, error)
+	TreeNodes(ctx context.Context, lo, hi, span int, idx []int) ([]uint64, error)
+	LeafKeys(ctx context.Context, leaves []int) ([]replica.KeyHash, error)
+	Tombstones(ctx context.Context, first, last int, after []byte, limit int) ([]replica.Record, error)
+}
+
+var _ Local = (*replica.Store)(nil)
+
+// Clock returns the current time. Tests inject their own.
+type Clock func() time.Time
+
+// Syncer runs anti-entropy for one node.
+type Syncer struct {
+	cfg     Config
+	local   Local
+	cluster Cluster
+	tr      *counting
+	now     Clock
+	log     *slog.Logger
+	lim     *limiter
+
+	rounds     atomic.Int64
+	exchanges  atomic.Int64
+	failures   atomic.Int64 // exchanges that failed
+	compared   atomic.Int64 // keys listed from differing leaves, both sides
+	repaired   atomic.Int64 // keys whose versions differed and were synced
+	collected  atomic.Int64 // tombstones collected here
+	lastRoundN atomic.Int64 // unix nanoseconds of the end of the last round; 0: none yet
+
+	mu struct {
+		sync.Mutex
+		rng        *rand.Rand
+		partitions map[int]PartitionStats
+		candidates map[int]map[string]candidate // partition → key → tombstone verified once
+	}
+}
+
+// PartitionStats describe the last exchange of one partition.
+type PartitionStats struct {
+	Partition int
+	Peer      string    // the replica it was with
+	At        time.Time // when it completed
+	Repaired  int64     // keys it repaired
+}
+
+// Stats are a Syncer's counters since New.
+type Stats struct {
+	Rounds              int64     // rounds completed
+	Exchanges           int64     // exchanges completed
+	Failures            int64     // exchanges that failed (peer unreachable, store closed)
+	KeysCompared        int64     // keys of differing leaves compared
+	KeysRepaired        int64     // keys whose replicas differed, synced
+	TombstonesCollected int64     // tombstones collected on this node
+	BytesSent           int64     // peer request bytes
+	BytesReceived       int64     // peer response bytes
+	LastRound           time.Time // end of the last completed round; zero if none
+	// Partitions holds the last completed exchange of each partition this
+	// node exchanged, sorted by partition.
+	Partitions []PartitionStats
+}
+
+// New returns a Syncer for node cluster.Self(), over its local store,
+// reaching the other replicas through tr. A nil clock means time.Now.
+func New(cfg Config, local Local, cluster Cluster, tr replica.Transport, clock Clock) (*Syncer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if clock == nil {
+		clock = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	s := &Syncer{cfg: cfg, local: local, cluster: cluster, tr: &counting{tr: tr}, now: clock, log: log,
+		lim: &limiter{rate: float64(cfg.Rate), now: clock}}
+	s.mu.rng = rand.New(rand.NewPCG(seed, seed^0x5bd1e995))
+	s.mu.partitions = map[int]PartitionStats{}
+	s.mu.candidates = map[int]map[string]candidate{}
+	return s, nil
+}
+
+// Stats returns the syncer's counters.
+func (s *Syncer) Stats() Stats {
+	st := Stats{
+		Rounds: s.rounds.Load(), Exchanges: s.exchanges.Load(), Failures: s.failures.Load(),
+		KeysCompared: s.compared.Load(), KeysRepaired: s.repaired.Load(), TombstonesCollected: s.collected.Load(),
+		BytesSent: s.tr.sent.Load(), BytesReceived: s.tr.received.Load(),
+	}
+	if n := s.lastRoundN.Load(); n != 0 {
+		st.LastRound = time.Unix(0, n)
+	}
+	s.mu.Lock()
+	for _, p := range s.mu.partitions {
+		st.Partitions = append(st.Partitions, p)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(st.Partitions, func(a, b PartitionStats) int { return a.Partition - b.Partition })
+	return st
+}
+
+// Replicas returns the home nodes of partition p in the current ring.
+func (s *Syncer) replicas(r *ring.Ring, p int) []string {
+	pl := r.PreferenceList(p)
+	return pl[:min(s.cfg.N, len(pl))]
+}
+
+// Round is the outcome of one round.
+type Round struct {
+	Exchanges int // exchanges completed
+	Failures  int // exchanges that failed
+	Repaired  int // keys repaired
+	Collected int // tombstones collected
+}
+
+// RunRound exchanges every partition this node replicates with one other
+// live replica of it, picked at random, then collects the tombstones of
+// the partitions whose replicas are all alive. A failed exchange is logged
+// and counted and the round goes on; RunRound returns an error only when
+// ctx is done.
+func (s *Syncer) RunRound(ctx context.Context) (Round, error) {
+	var rd Round
+	r, self := s.cluster.Ring(), s.cluster.Self()
+	for p := range r.Partitions() {
+		if err := ctx.Err(); err != nil {
+			return rd, err
+		}
+		homes := s.replicas(r, p)
+		if !slices.Contains(homes, self) {
+			continue
+		}
+		var peers []string
+		for _, h := range homes {
+			if h != self && s.cluster.Alive(h) {
+				peers = append(peers, h)
+			}
+		}
+		if len(peers) == 0 {
+			continue
+		}
+		s.mu.Lock()
+		peer := peers[s.mu.rng.IntN(len(peers))]
+		s.mu.Unlock()
+		res, err := s.Exchange(ctx, p, peer)
+		rd.Repaired += res.Repaired
+		if err != nil {
+			if ctx.Err() != nil {
+				return rd, ctx.Err()
+			}
+			rd.Failures++
+			s.log.Warn("anti-entropy exchange failed", "partition", p, "peer", peer, "err", err)
+			continue
+		}
+		rd.Exchanges++
+		if len(peers) == len(homes)-1 {
+			n, err := s.collect(ctx, r, p, homes)
+			rd.Collected += n
+			if err != nil && ctx.Err() != nil {
+				return rd, ctx.Err()
+			}
+			if err != nil {
+				s.log.Warn("tombstone collection failed", "partition", p, "err", err)
+			}
+		}
+	}
+	s.rounds.Add(1)
+	s.lastRoundN.Store(s.now().UnixNano())
+	if rd.Repaired > 0 || rd.Collected > 0 || rd.Failures > 0 {
+		s.log.Info("anti-entropy round", "exchanges", rd.Exchanges, "failures", rd.Failures,
+			"repaired", rd.Repaired, "tombstones_collected", rd.Collected)
+	} else {
+		s.log.Debug("anti-entropy round", "exchanges", rd.Exchanges)
+	}
+	return rd, nil
+}
+
+// Run runs a round every Config.Interval until ctx is done. With an
+// Interval of 0 it returns at once.
+func (s *Syncer) Run(ctx context.Context) error {
+	if s.cfg.Interval == 0 {
+		return nil
+	}
+	t := time.NewTimer(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if _, err := s.RunRound(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("anti-entropy round failed", "err", err)
+		}
+		t.Reset(s.cfg.Interval)
+	}
+}
