@@ -153,10 +153,11 @@ func (d *decoder) ints(limit int) []int {
 	return v
 }
 
-// small reads a uvarint that is at most Leaves.
+// small reads a uvarint that is at most Leaves*TreeFanout (a span that
+// covers every leaf).
 func (d *decoder) small() int {
 	x := d.uvarint()
-	if x > Leaves {
+	if x > Leaves*TreeFanout {
 		d.bad = true
 		return 0
 	}
