@@ -1,0 +1,123 @@
+package antientropy_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/internal/clustertest"
+)
+
+var del = coordinator.Write{Supersede: true, Op: coordinator.OpDelete}
+
+// readsAbsent checks that key reads as absent through every running node.
+func readsAbsent(t *testing.T, c *clustertest.Cluster, key []byte) {
+	t.Helper()
+	for _, id := range c.IDs() {
+		if co := c.Node(id).Coord; co != nil {
+			ss, err := co.Get(context.Background(), key, coordinator.ReadOptions{})
+			require.NoError(t, err)
+			_, ok := ss.Value()
+			require.False(t, ok, "deleted key came back, read through %s", id)
+		}
+	}
+}
+
+// stored returns the number of siblings of key node id's store holds.
+func stored(t *testing.T, c *clustertest.Cluster, id string, key []byte) int {
+	t.Helper()
+	ss, err := c.Node(id).Store.Get(context.Background(), key)
+	require.NoError(t, err)
+	return len(ss)
+}
+
+// TestTombstones_StayDeletedAndAreCollected: a delete that one replica
+// missed (it was partitioned away) reaches it by anti-entropy after the
+// heal; the key stays deleted through a restart of every node; the
+// tombstone is not collected while a replica is down or a hint for the key
+// is held, and is collected on every replica once all hold it, after which
+// the key still reads as absent and the replicas agree.
+func TestTombstones_StayDeletedAndAreCollected(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 5, clustertest.Config())
+	key := []byte("cart:gone")
+	home := c.Home(key)
+	_, err := c.Node(home[0]).Coord.Put(ctx, key, set("v"))
+	require.NoError(t, err)
+	converge(t, c, 2)
+	require.True(t, holds(t, c, home[2], key))
+
+	c.Partition([]string{home[2]}, c.Others(home[2]))
+	_, err = c.Node(home[0]).Coord.Put(ctx, key, del)
+	require.NoError(t, err)
+	c.Heal()
+	require.True(t, holds(t, c, home[2], key), "control: the partitioned replica missed the delete")
+	require.NotZero(t, c.HintsHeld(ctx))
+
+	converge(t, c, 2)
+	require.False(t, holds(t, c, home[2], key), "anti-entropy brought the delete")
+	readsAbsent(t, c, key)
+	for range 3 {
+		require.Zero(t, c.AntiEntropyRound(ctx).Collected, "a hint for the key is held somewhere: no collection")
+	}
+	require.Positive(t, c.ReplayHints(ctx))
+	require.Zero(t, c.HintsHeld(ctx))
+
+	for _, id := range c.IDs() {
+		c.Kill(id)
+		c.Restart(id)
+	}
+	readsAbsent(t, c, key)
+
+	c.Kill(home[1])
+	for range 3 {
+		require.Zero(t, c.AntiEntropyRound(ctx).Collected, "a replica is down: no collection")
+	}
+	c.Restart(home[1])
+	for _, id := range home {
+		require.Equal(t, 1, stored(t, c, id, key), "tombstone on %s", id)
+	}
+
+	collected := 0
+	for i := 0; i < 3 && stored(t, c, home[0], key)+stored(t, c, home[1], key)+stored(t, c, home[2], key) > 0; i++ {
+		collected += c.AntiEntropyRound(ctx).Collected
+	}
+	require.Positive(t, collected)
+	for _, id := range home {
+		require.Zero(t, stored(t, c, id, key), "tombstone left on %s", id)
+	}
+	require.Empty(t, c.Diverged(ctx))
+	readsAbsent(t, c, key)
+	require.Zero(t, c.AntiEntropyRound(ctx).Repaired)
+	readsAbsent(t, c, key)
+}
+
+// TestTombstones_GraceIsNotEnoughAlone: a tombstone verified on every
+// replica is collected only after the grace has passed since its first
+// verification, and only by a verification: time alone collects nothing.
+func TestTombstones_GraceIsNotEnoughAlone(t *testing.T) {
+	ctx := context.Background()
+	cfg := clustertest.Config()
+	ae := clustertest.AEConfig(cfg)
+	ae.TombstoneGrace = time.Hour
+	c := clustertest.NewAE(t, 5, cfg, ae)
+	key := []byte("k")
+	home := c.Home(key)
+	_, err := c.Node(home[0]).Coord.Put(ctx, key, set("v"))
+	require.NoError(t, err)
+	_, err = c.Node(home[0]).Coord.Put(ctx, key, del)
+	require.NoError(t, err)
+	converge(t, c, 2)
+	for range 3 {
+		require.Zero(t, c.AntiEntropyRound(ctx).Collected, "within the grace")
+	}
+	c.Advance(2 * time.Hour)
+	require.Equal(t, 1, stored(t, c, home[0], key), "time alone collects nothing")
+	require.Positive(t, c.AntiEntropyRound(ctx).Collected)
+	for _, id := range home {
+		require.Zero(t, stored(t, c, id, key), "tombstone left on %s", id)
+	}
+}
