@@ -13,6 +13,10 @@ import (
 	"github.com/dynkv/dynkv/replica"
 )
 
+func newCluster(t *testing.T) *clustertest.Cluster {
+	return clustertest.New(t, 5, clustertest.Config())
+}
+
 func set(v string) coordinator.Write {
 	return coordinator.Write{Supersede: true, Value: coordinator.Value([]byte(v))}
 }
