@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dynkv/dynkv/antientropy"
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/resp"
@@ -45,6 +46,10 @@ type Config struct {
 	// HandoffInterval is how often hints are offered to nodes that are
 	// alive again. Key handoff-interval. Default 500ms.
 	HandoffInterval time.Duration
+	// AntiEntropy configures Merkle-tree anti-entropy and tombstone
+	// collection (keys antientropy.interval, antientropy.rate,
+	// antientropy.tombstone-grace). N is Coordinator.N, filled in at start.
+	AntiEntropy antientropy.Config
 }
 
 // PeerListen returns the peer address: Peer.Listen, or the client host
@@ -111,6 +116,7 @@ func DefaultConfig() Config {
 		Peer:            peerDefaults(),
 		Gossip:          ring.DefaultGossipConfig(),
 		HandoffInterval: 500 * time.Millisecond,
+		AntiEntropy:     antientropy.DefaultConfig(),
 	}
 }
 
@@ -187,6 +193,14 @@ func (c Config) Validate() error {
 	}
 	if c.HandoffInterval <= 0 {
 		return fmt.Errorf("handoff-interval: must be positive, got %s", c.HandoffInterval)
+	}
+	ae := c.AntiEntropy
+	ae.N = c.Coordinator.N
+	if err := ae.Validate(); err != nil {
+		return err
+	}
+	if ae.TombstoneGrace < c.Coordinator.Timeout {
+		return fmt.Errorf("antientropy.tombstone-grace: must be at least timeout (%s), got %s", c.Coordinator.Timeout, ae.TombstoneGrace)
 	}
 	return nil
 }

@@ -148,6 +148,20 @@ func Keys() []Key {
 			example: "2s",
 		},
 		{
+			Name: "antientropy.interval", Type: "duration", Usage: "pause between anti-entropy rounds (Merkle-tree comparison of every partition with one replica); 0 disables anti-entropy",
+			set:     durationSetter(func(c *Config) *time.Duration { return &c.AntiEntropy.Interval }),
+			get:     func(c Config) string { return c.AntiEntropy.Interval.String() },
+			example: "1m0s",
+		},
+		intKey("antientropy.rate", "keys per second anti-entropy may repair, and tombstones it may check (0: no limit)", "500",
+			func(c *Config) *int { return &c.AntiEntropy.Rate }),
+		{
+			Name: "antientropy.tombstone-grace", Type: "duration", Usage: "least time between the two checks that every replica holds a tombstone before it is collected; at least timeout",
+			set:     durationSetter(func(c *Config) *time.Duration { return &c.AntiEntropy.TombstoneGrace }),
+			get:     func(c Config) string { return c.AntiEntropy.TombstoneGrace.String() },
+			example: "1h0m0s",
+		},
+		{
 			Name: "timeout", Type: "duration", Usage: "deadline of one read or write over the replicas",
 			set:     durationSetter(func(c *Config) *time.Duration { return &c.Coordinator.Timeout }),
 			get:     func(c Config) string { return c.Coordinator.Timeout.String() },

@@ -109,9 +109,10 @@ func TestInfo(t *testing.T) {
 		}
 		return out
 	}
-	require.Equal(t, []string{"# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# Cluster", "# Keyspace", "# Dynkv"}, titles(all))
-	require.Equal(t, titles(all), titles(info("everything")))
+	require.Equal(t, []string{"# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# Cluster", "# Keyspace", "# Dynkv", "# AntiEntropy"}, titles(all))
 	require.Equal(t, titles(all), titles(info("default")))
+	require.Equal(t, append(titles(all), "# AntiEntropy_Partitions"), titles(info("everything")), "extra sections only when asked")
+	require.Equal(t, "# AntiEntropy\r\nantientropy_enabled:0\r\n", info("antientropy"))
 
 	require.Equal(t, "# Keyspace\r\ndb0:keys=2,expires=0,avg_ttl=0\r\n", info("keyspace"))
 	require.Equal(t, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n# Keyspace\r\ndb0:keys=2,expires=0,avg_ttl=0\r\n",

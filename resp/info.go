@@ -20,21 +20,26 @@ type infoSection struct {
 	name  string // lowercase, as clients ask for it
 	title string // as the "# Title" line shows it
 	write func(s *Server, b *infoBuilder)
+	// extra sections are not in the default set: INFO shows them when
+	// asked by name, or for "all" and "everything".
+	extra bool
 }
 
 // infoSections lists INFO's sections in output order (Redis's, with dynkv's
-// own last); every one is in the default set.
+// own last); all but the extra ones are in the default set.
 func infoSections() []infoSection {
 	return []infoSection{
-		{"server", "Server", (*Server).infoServer},
-		{"clients", "Clients", (*Server).infoClients},
-		{"memory", "Memory", (*Server).infoMemory},
-		{"persistence", "Persistence", (*Server).infoPersistence},
-		{"stats", "Stats", (*Server).infoStats},
-		{"replication", "Replication", (*Server).infoReplication},
-		{"cluster", "Cluster", (*Server).infoCluster},
-		{"keyspace", "Keyspace", (*Server).infoKeyspace},
-		{"dynkv", "Dynkv", (*Server).infoDynkv},
+		{"server", "Server", (*Server).infoServer, false},
+		{"clients", "Clients", (*Server).infoClients, false},
+		{"memory", "Memory", (*Server).infoMemory, false},
+		{"persistence", "Persistence", (*Server).infoPersistence, false},
+		{"stats", "Stats", (*Server).infoStats, false},
+		{"replication", "Replication", (*Server).infoReplication, false},
+		{"cluster", "Cluster", (*Server).infoCluster, false},
+		{"keyspace", "Keyspace", (*Server).infoKeyspace, false},
+		{"dynkv", "Dynkv", (*Server).infoDynkv, false},
+		{"antientropy", "AntiEntropy", (*Server).infoAntiEntropy, false},
+		{"antientropy_partitions", "AntiEntropy_Partitions", (*Server).infoAntiEntropyPartitions, true},
 	}
 }
 
@@ -54,12 +59,11 @@ func (b *infoBuilder) field(name string, v any) {
 // does.
 func (s *Server) cmdInfo(c *session, args [][]byte) error {
 	want := map[string]bool{}
-	all := len(args) == 1
+	def, all := len(args) == 1, false
 	for _, a := range args[1:] {
 		name := strings.ToLower(string(a))
-		if name == "default" || name == "all" || name == "everything" {
-			all = true
-		}
+		def = def || name == "default"
+		all = all || name == "all" || name == "everything"
 		want[name] = true
 	}
 	b := &infoBuilder{backend: s.backend.Stats(), store: s.store.Stats()}
@@ -76,7 +80,7 @@ func (s *Server) cmdInfo(c *session, args [][]byte) error {
 	b.store.Writes -= base.store.Writes
 	first := true
 	for _, sec := range infoSections() {
-		if !all && !want[sec.name] {
+		if !all && !want[sec.name] && (!def || sec.extra) {
 			continue
 		}
 		if !first {

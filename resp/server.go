@@ -54,7 +54,8 @@ type Server struct {
 	cfg     Config
 	backend Backend
 	store   StoreStats
-	cluster Cluster // nil for a one-node server; set by SetCluster before Serve
+	cluster Cluster     // nil for a one-node server; set by SetCluster before Serve
+	ae      AntiEntropy // nil without anti-entropy; set by SetAntiEntropy before Serve
 	log     *slog.Logger
 	now     func() time.Time
 	table   *table

@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/dynkv/dynkv/antientropy"
 	"github.com/dynkv/dynkv/conf"
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/replica"
@@ -18,11 +19,13 @@ import (
 const metaRing = "ring"
 
 // clusterNode is the cluster half of a node: membership (gossip), the peer
-// transport and the coordinator over them, and hinted handoff.
+// transport and the coordinator over them, hinted handoff and
+// anti-entropy.
 type clusterNode struct {
 	members *ring.Membership
 	tr      *replica.TCP
 	co      *coordinator.Coordinator
+	ae      *antientropy.Syncer
 	log     *slog.Logger
 
 	stopHandoff context.CancelFunc
@@ -67,6 +70,15 @@ func startCluster(cfg conf.Config, store *replica.Store, clientAddr string, peer
 		return nil, err
 	}
 	n.co = co
+	acfg := cfg.AntiEntropy
+	acfg.N, acfg.Logger = cfg.Coordinator.N, log.With("pkg", "antientropy")
+	n.ae, err = antientropy.New(acfg, store, n.members, n.tr, nil)
+	if err != nil {
+		_ = co.Close()
+		_ = n.tr.Close()
+		_ = n.members.Close()
+		return nil, err
+	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -81,12 +93,17 @@ func startCluster(cfg conf.Config, store *replica.Store, clientAddr string, peer
 		defer n.wg.Done()
 		_ = co.RunHandoff(hctx, cfg.HandoffInterval)
 	}()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		_ = n.ae.Run(hctx)
+	}()
 	log.Info("cluster joined", "gossip", n.members.Addr(), "peer", tcfg.Listen,
 		"members", len(n.members.Members()), "seeds", len(cfg.Gossip.Seeds))
 	return n, nil
 }
 
-// close stops handoff, leaves gossip (so the others route around this
+// close stops handoff and anti-entropy, leaves gossip (so the others route around this
 // node at once), closes the transport (no more forwarded writes come in;
 // deliveries still under way fail and become local hints) and then the
 // coordinator, which waits for its background work. The store is the

@@ -70,6 +70,7 @@ func runNode(ctx context.Context, cfg conf.Config, log *slog.Logger, ready func(
 		return err
 	}
 	srv.SetCluster(node.members)
+	srv.SetAntiEntropy(node.ae)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("ready", "addr", ln.Addr().String())

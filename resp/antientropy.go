@@ -1,0 +1,65 @@
+package resp
+
+import (
+	"fmt"
+
+	"github.com/dynkv/dynkv/antientropy"
+)
+
+// AntiEntropy is what INFO's antientropy sections report. *antientropy.Syncer
+// implements it.
+type AntiEntropy interface {
+	// Stats returns the syncer's counters. It does not block on the network.
+	Stats() antientropy.Stats
+}
+
+var _ AntiEntropy = (*antientropy.Syncer)(nil)
+
+// SetAntiEntropy gives the server the syncer INFO reports on. A server
+// without one reports antientropy_enabled:0.
+//
+// REQUIRES: called before Serve or ListenAndServe, as SetCluster.
+func (s *Server) SetAntiEntropy(a AntiEntropy) { s.ae = a }
+
+// infoAntiEntropy reports the syncer's counters: exchanges, keys repaired,
+// tombstones collected, bytes, and how fresh the partitions are.
+func (s *Server) infoAntiEntropy(b *infoBuilder) {
+	if s.ae == nil {
+		b.field("antientropy_enabled", 0)
+		return
+	}
+	st := s.ae.Stats()
+	b.field("antientropy_enabled", 1)
+	b.field("antientropy_rounds", st.Rounds)
+	b.field("antientropy_exchanges", st.Exchanges)
+	b.field("antientropy_failures", st.Failures)
+	b.field("antientropy_keys_compared", st.KeysCompared)
+	b.field("antientropy_keys_repaired", st.KeysRepaired)
+	b.field("antientropy_tombstones_collected", st.TombstonesCollected)
+	b.field("antientropy_bytes_sent", st.BytesSent)
+	b.field("antientropy_bytes_received", st.BytesReceived)
+	last := int64(0)
+	if !st.LastRound.IsZero() {
+		last = st.LastRound.UnixMilli()
+	}
+	b.field("antientropy_last_round_unix_ms", last)
+	b.field("antientropy_partitions_synced", len(st.Partitions))
+	oldest := int64(-1)
+	for _, p := range st.Partitions {
+		if age := int64(s.now().Sub(p.At).Seconds()); age > oldest {
+			oldest = age
+		}
+	}
+	b.field("antientropy_oldest_partition_sync_age_s", oldest)
+}
+
+// infoAntiEntropyPartitions reports, per partition, the last completed
+// exchange: with which replica, when, and how many keys it repaired.
+func (s *Server) infoAntiEntropyPartitions(b *infoBuilder) {
+	if s.ae == nil {
+		return
+	}
+	for _, p := range s.ae.Stats().Partitions {
+		fmt.Fprintf(b, "partition_%d:peer=%s,last_sync_unix_ms=%d,repaired=%d\r\n", p.Partition, p.Peer, p.At.UnixMilli(), p.Repaired)
+	}
+}

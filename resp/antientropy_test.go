@@ -1,0 +1,42 @@
+package resp
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dynkv/dynkv/antientropy"
+)
+
+type fakeAE struct{ st antientropy.Stats }
+
+func (f fakeAE) Stats() antientropy.Stats { return f.st }
+
+// TestInfo_AntiEntropy: INFO reports the syncer's counters, and per
+// partition its last exchange when asked for antientropy_partitions.
+func TestInfo_AntiEntropy(t *testing.T) {
+	e := newDefaultEnv(t)
+	now := e.clock.Now()
+	e.s.SetAntiEntropy(fakeAE{antientropy.Stats{
+		Rounds: 3, Exchanges: 7, Failures: 1, KeysCompared: 40, KeysRepaired: 5, TombstonesCollected: 2,
+		BytesSent: 100, BytesReceived: 200, LastRound: now,
+		Partitions: []antientropy.PartitionStats{
+			{Partition: 1, Peer: "node-2", At: now.Add(-30 * time.Second), Repaired: 5},
+			{Partition: 9, Peer: "node-3", At: now.Add(-2 * time.Second)},
+		},
+	}})
+	tc := e.client()
+	v, _ := parseReply(t, tc.do("INFO", "antientropy"))
+	require.Equal(t, "# AntiEntropy\r\nantientropy_enabled:1\r\nantientropy_rounds:3\r\nantientropy_exchanges:7\r\n"+
+		"antientropy_failures:1\r\nantientropy_keys_compared:40\r\nantientropy_keys_repaired:5\r\n"+
+		"antientropy_tombstones_collected:2\r\nantientropy_bytes_sent:100\r\nantientropy_bytes_received:200\r\n"+
+		"antientropy_last_round_unix_ms:"+itoa(now.UnixMilli())+"\r\nantientropy_partitions_synced:2\r\n"+
+		"antientropy_oldest_partition_sync_age_s:30\r\n", v)
+	v, _ = parseReply(t, tc.do("INFO", "antientropy_partitions"))
+	require.Equal(t, "# AntiEntropy_Partitions\r\npartition_1:peer=node-2,last_sync_unix_ms="+itoa(now.Add(-30*time.Second).UnixMilli())+
+		",repaired=5\r\npartition_9:peer=node-3,last_sync_unix_ms="+itoa(now.Add(-2*time.Second).UnixMilli())+",repaired=0\r\n", v)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
