@@ -163,6 +163,15 @@ func check(ctx context.Context, cfg Config, c *clustertest.Cluster, homes [][]st
 
 	final := finalItems(ctx, c, homes, problem)
 	judge(res, ops, final)
+	if cfg.AntiEntropyInterval > 0 {
+		for round := 0; len(c.Diverged(ctx)) > 0; round++ {
+			if round == 3 {
+				problem("%v: partitions %v differ after %d anti-entropy rounds", ErrNotSettled, c.Diverged(ctx), round)
+				break
+			}
+			c.AntiEntropyRound(ctx)
+		}
+	}
 }
 
 // tally counts the outcomes and the availability per fault.

@@ -50,6 +50,11 @@ type Config struct {
 	// HandoffInterval is how often every running node replays its hints
 	// during the run, as a node's handoff loop does. Default 20ms.
 	HandoffInterval time.Duration
+	// AntiEntropyInterval is how often every running node runs an
+	// anti-entropy round during the run, as a node's anti-entropy loop
+	// does; 0 disables it. The final check also requires anti-entropy to
+	// bring every partition's replicas to the same tree root. Default 200ms.
+	AntiEntropyInterval time.Duration
 	// SettleTimeout bounds each wait for the cluster to settle: after a
 	// power loss, and each phase of the final check. Default 20s.
 	SettleTimeout time.Duration
@@ -68,7 +73,7 @@ func DefaultConfig() Config {
 	return Config{
 		Seed: 1, Workload: Cart, Nodes: 5, Carts: 3, ClientsPerCart: 4, Ops: 600, R: 2, W: 2,
 		OpTimeout: 250 * time.Millisecond, FaultOps: 60, GapOps: 15, MaxHold: 3 * time.Second,
-		HandoffInterval: 20 * time.Millisecond, SettleTimeout: 20 * time.Second, MaxRounds: 10, Coordinator: co,
+		HandoffInterval: 20 * time.Millisecond, AntiEntropyInterval: 200 * time.Millisecond, SettleTimeout: 20 * time.Second, MaxRounds: 10, Coordinator: co,
 	}
 }
 
@@ -118,6 +123,7 @@ func Run(ctx context.Context, t testing.TB, cfg Config) (*Result, error) {
 	hist := newHistory()
 
 	stopHandoff := startHandoff(ctx, c, cfg.HandoffInterval)
+	stopAE := startAntiEntropy(ctx, c, cfg.AntiEntropyInterval)
 	clientCtx, cancelClients := context.WithCancel(ctx)
 	if cfg.Duration > 0 {
 		clientCtx, cancelClients = context.WithTimeout(ctx, cfg.Duration)
@@ -132,6 +138,7 @@ func Run(ctx context.Context, t testing.TB, cfg Config) (*Result, error) {
 	d.run(ctx, newSchedule(cfg, c.IDs(), homes))
 	<-done
 	stopHandoff()
+	stopAE()
 
 	res := &Result{Seed: cfg.Seed, Workload: cfg.Workload, Faults: d.faults, Problems: d.problems}
 	check(ctx, cfg, c, homes, hist.ops(), res)
@@ -208,6 +215,34 @@ func startHandoff(ctx context.Context, c *clustertest.Cluster, interval time.Dur
 		defer t.Stop()
 		for {
 			replayHints(ctx, c)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return func() { cancel(); wg.Wait() }
+}
+
+// startAntiEntropy runs an anti-entropy round on every running node every
+// interval, as each node's loop would, until the returned stop is called.
+// Rounds on a node that is killed meanwhile fail and are ignored.
+func startAntiEntropy(ctx context.Context, c *clustertest.Cluster, interval time.Duration) (stop func()) {
+	if interval == 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			for _, id := range c.IDs() {
+				if ae := c.Node(id).AE; ae != nil {
+					_, _ = ae.RunRound(ctx)
+				}
+			}
 			select {
 			case <-ctx.Done():
 				return
