@@ -23,7 +23,7 @@ func set(v string) coordinator.Write {
 
 // writeKeys writes n keys key-0 … through the running nodes, in parallel,
 // and returns them.
-func writeKeys(t *testing.T, c *clustertest.Cluster, prefix string, n int) [][]byte {
+func writeKeys(t testing.TB, c *clustertest.Cluster, prefix string, n int) [][]byte {
 	t.Helper()
 	ctx := context.Background()
 	var ids []string
