@@ -30,6 +30,10 @@ type Local interface {
 	TreeNodes(ctx context.Context, lo, hi, span int, idx []int) ([]uint64, error)
 	LeafKeys(ctx context.Context, leaves []int) ([]replica.KeyHash, error)
 	Tombstones(ctx context.Context, first, last int, after []byte, limit int) ([]replica.Record, error)
+	Scan(ctx context.Context, first, last int, after []byte, limit int) ([]replica.Record, error)
+	Drop(ctx context.Context, key []byte, ss replica.Siblings) (replica.Siblings, error)
+	Actor() replica.Actor
+	RotateActor(ctx context.Context) error
 }
 
 var _ Local = (*replica.Store)(nil)
@@ -53,6 +57,8 @@ type Syncer struct {
 	compared   atomic.Int64 // keys listed from differing leaves, both sides
 	repaired   atomic.Int64 // keys whose versions differed and were synced
 	collected  atomic.Int64 // tombstones collected here
+	handedOff  atomic.Int64 // records handed to the new homes of their partition and dropped here
+	pending    atomic.Int64 // partitions not replicated here that still held records after the last round
 	lastRoundN atomic.Int64 // unix nanoseconds of the end of the last round; 0: none yet
 
 	mu struct {
@@ -79,6 +85,8 @@ type Stats struct {
 	KeysCompared        int64     // keys of differing leaves compared
 	KeysRepaired        int64     // keys whose replicas differed, synced
 	TombstonesCollected int64     // tombstones collected on this node
+	HandedOff           int64     // records handed to their partition's new homes after a ring change
+	HandoffPending      int64     // partitions this node no longer replicates that it still held records of after the last round
 	BytesSent           int64     // peer request bytes
 	BytesReceived       int64     // peer response bytes
 	LastRound           time.Time // end of the last completed round; zero if none
@@ -117,6 +125,7 @@ func (s *Syncer) Stats() Stats {
 	st := Stats{
 		Rounds: s.rounds.Load(), Exchanges: s.exchanges.Load(), Failures: s.failures.Load(),
 		KeysCompared: s.compared.Load(), KeysRepaired: s.repaired.Load(), TombstonesCollected: s.collected.Load(),
+		HandedOff: s.handedOff.Load(), HandoffPending: s.pending.Load(),
 		BytesSent: s.tr.sent.Load(), BytesReceived: s.tr.received.Load(),
 	}
 	if n := s.lastRoundN.Load(); n != 0 {
@@ -143,11 +152,14 @@ type Round struct {
 	Failures  int // exchanges that failed
 	Repaired  int // keys repaired
 	Collected int // tombstones collected
+	HandedOff int // records handed off to new homes after a ring change
+	Pending   int // partitions not replicated here whose records are not all handed off
 }
 
 // RunRound exchanges every partition this node replicates with one other
 // live replica of it, picked at random, then collects the tombstones of
-// the partitions whose replicas are all alive. A failed exchange is logged
+// the partitions whose replicas are all alive, and hands off the records of
+// the partitions it no longer replicates (see handoff). A failed exchange is logged
 // and counted and the round goes on; RunRound returns an error only when
 // ctx is done.
 func (s *Syncer) RunRound(ctx context.Context) (Round, error) {
@@ -195,11 +207,17 @@ func (s *Syncer) RunRound(ctx context.Context) (Round, error) {
 			}
 		}
 	}
+	n, pending, err := s.handoff(ctx, r)
+	rd.HandedOff, rd.Pending = n, pending
+	if err != nil {
+		return rd, err
+	}
+	s.pending.Store(int64(pending))
 	s.rounds.Add(1)
 	s.lastRoundN.Store(s.now().UnixNano())
-	if rd.Repaired > 0 || rd.Collected > 0 || rd.Failures > 0 {
+	if rd.Repaired > 0 || rd.Collected > 0 || rd.Failures > 0 || rd.HandedOff > 0 || rd.Pending > 0 {
 		s.log.Info("anti-entropy round", "exchanges", rd.Exchanges, "failures", rd.Failures,
-			"repaired", rd.Repaired, "tombstones_collected", rd.Collected)
+			"repaired", rd.Repaired, "tombstones_collected", rd.Collected, "handed_off", rd.HandedOff, "handoff_pending", rd.Pending)
 	} else {
 		s.log.Debug("anti-entropy round", "exchanges", rd.Exchanges)
 	}

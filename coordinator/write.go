@@ -137,8 +137,12 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 			return prev, err
 		}
 	}
-	actor, ts := c.local.Actor(), c.now().UnixNano()
+	ts := c.now().UnixNano()
 	next, err := c.local.Update(ctx, key, func(cur replica.Siblings) (replica.Siblings, error) {
+		// The actor is read under the key's lock: a store that rotates
+		// its actor before dropping a key's versions (ownership handoff)
+		// does so before it takes the lock, so the dot is never reissued.
+		actor := c.local.Actor()
 		prev = cur
 		value, tomb, err := w.newVersion(cur)
 		if err != nil {

@@ -135,3 +135,16 @@ func (s *Store) Scan(ctx context.Context, first, last int, after []byte, limit i
 	}
 	return out, it.Error()
 }
+
+// Drop deletes key if it holds exactly the versions of ss: the caller
+// handed them to the key's replicas and this node no longer replicates it.
+// A key that gained versions since is left alone. It returns what the key
+// holds afterwards.
+func (s *Store) Drop(ctx context.Context, key []byte, ss Siblings) (Siblings, error) {
+	return s.Update(ctx, key, func(cur Siblings) (Siblings, error) {
+		if !SameVersions(cur, ss) {
+			return cur, nil
+		}
+		return nil, nil
+	})
+}

@@ -35,7 +35,7 @@ type Store struct {
 	db    *pebble.DB
 	log   *slog.Logger
 	wo    *pebble.WriteOptions
-	actor Actor
+	actor atomic.Uint64 // Actor; changes only by RotateActor
 	seed  maphash.Seed
 	// processMode: WAL syncs are no-ops (DurabilityProcess).
 	processMode bool
@@ -107,7 +107,7 @@ func Open(cfg Config) (*Store, error) {
 			return nil, err
 		}
 	}
-	s.log.Info("store opened", "dir", cfg.Dir, "durability", cfg.Durability, "actor", fmt.Sprintf("%016x", s.actor), "keys", s.live.Load())
+	s.log.Info("store opened", "dir", cfg.Dir, "durability", cfg.Durability, "actor", fmt.Sprintf("%016x", s.actor.Load()), "keys", s.live.Load())
 	return s, nil
 }
 
@@ -146,12 +146,17 @@ func (s *Store) loadActor() error {
 		if len(v) != 8 || binary.BigEndian.Uint64(v) == 0 {
 			return fmt.Errorf("replica: actor identity: %w", ErrCorruptRecord)
 		}
-		s.actor = Actor(binary.BigEndian.Uint64(v))
+		s.actor.Store(binary.BigEndian.Uint64(v))
 		return nil
 	}
 	if !errors.Is(err, pebble.ErrNotFound) {
 		return fmt.Errorf("replica: read actor: %w", err)
 	}
+	return s.newActor()
+}
+
+// newActor draws a new actor identity, persists it and makes it current.
+func (s *Store) newActor() error {
 	var b [8]byte
 	for binary.BigEndian.Uint64(b[:]) == 0 {
 		_, _ = rand.Read(b[:])
@@ -159,7 +164,24 @@ func (s *Store) loadActor() error {
 	if err := s.setDurable(metaActor, b[:]); err != nil {
 		return fmt.Errorf("replica: write actor: %w", err)
 	}
-	s.actor = Actor(binary.BigEndian.Uint64(b[:]))
+	s.actor.Store(binary.BigEndian.Uint64(b[:]))
+	return nil
+}
+
+// RotateActor gives the store a new actor identity, durably, for the
+// writes it coordinates from now on. A node calls it before it forgets
+// versions its current actor issued (handing a partition's records off):
+// without them it would issue those dots again for other values.
+func (s *Store) RotateActor(ctx context.Context) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.open.RUnlock()
+	old := s.actor.Load()
+	if err := s.newActor(); err != nil {
+		return err
+	}
+	s.log.Info("new actor identity", "old", fmt.Sprintf("%016x", old), "new", fmt.Sprintf("%016x", s.actor.Load()))
 	return nil
 }
 
@@ -210,7 +232,7 @@ func (s *Store) countLive() error {
 }
 
 // Actor returns the identity this store's node uses to coordinate writes.
-func (s *Store) Actor() Actor { return s.actor }
+func (s *Store) Actor() Actor { return Actor(s.actor.Load()) }
 
 // Get returns the siblings of key; an absent key has none. The result is
 // the caller's. It does not block on other readers or writers.

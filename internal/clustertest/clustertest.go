@@ -255,6 +255,43 @@ func (c *Cluster) Restart(id string) {
 	}
 }
 
+// Leave removes node id from the ring, as an explicit leave: the node keeps
+// running (it still serves peer requests and runs its syncer, which hands
+// its records to their new homes) but no longer owns anything.
+func (c *Cluster) Leave(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, err := c.mu.ring.Leave(id)
+	if err != nil {
+		c.t.Fatalf("leave %s: %v", id, err)
+	}
+	c.mu.ring = r
+}
+
+// Join starts a new node id on an empty data directory and adds it to the
+// ring with weight 1.
+func (c *Cluster) Join(id string) {
+	nd := &Node{ID: id, fs: vfs.NewCrashableMem()}
+	c.mu.Lock()
+	if c.mu.nodes[id] != nil {
+		c.mu.Unlock()
+		c.t.Fatalf("join %s: already a node", id)
+	}
+	c.mu.nodes[id] = nd
+	c.mu.Unlock()
+	c.start(nd)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, err := c.mu.ring.Join(ring.Node{ID: id, Weight: 1})
+	if err != nil {
+		c.t.Fatalf("join %s: %v", id, err)
+	}
+	c.mu.ring = r
+}
+
+// Ring returns the current ring.
+func (c *Cluster) Ring() *ring.Ring { return view{c: c}.Ring() }
+
 // Wipe stops node id as Kill does and restarts it on an empty data
 // directory: a replaced disk. The node draws a new actor identity.
 func (c *Cluster) Wipe(id string) {
@@ -282,6 +319,8 @@ func (c *Cluster) AntiEntropyRound(ctx context.Context) antientropy.Round {
 		sum.Failures += rd.Failures
 		sum.Repaired += rd.Repaired
 		sum.Collected += rd.Collected
+		sum.HandedOff += rd.HandedOff
+		sum.Pending += rd.Pending
 	}
 	return sum
 }

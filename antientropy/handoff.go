@@ -1,0 +1,97 @@
+package antientropy
+
+import (
+	"context"
+	"slices"
+
+	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/ring"
+)
+
+// Ownership handoff: after a ring change (a join or a leave) a node may
+// hold records of partitions it no longer replicates. handoff streams them
+// to the partition's current home nodes and drops each record once every
+// home has acknowledged it. The records still held are the transfer's
+// state, so a transfer interrupted by a crash of either side resumes where
+// it stopped; it is paced by Config.Rate like repairs.
+//
+// Dropping a record is forgetting versions, and a node must never forget
+// versions its current actor issued: the next write it coordinated on that
+// key would reuse their dots (kv679). So before it drops a record whose
+// versions name its current actor, the node draws a new actor
+// (replica.Store.RotateActor), at most once per such record set.
+//
+// NB: ownership flips at the ring change, not when the transfer completes:
+// until the new homes have the data (from this handoff or from an
+// anti-entropy exchange with the replicas that stay), a read at R may miss
+// a key only the old owner holds.
+
+// handoff hands off the records of every partition this node does not
+// replicate in r. It returns the records handed off and the partitions
+// that still hold records (0: this node holds only data it replicates).
+func (s *Syncer) handoff(ctx context.Context, r *ring.Ring) (handed, pending int, err error) {
+	self := s.cluster.Self()
+	for p := range r.Partitions() {
+		homes := s.replicas(r, p)
+		if slices.Contains(homes, self) {
+			continue
+		}
+		n, done, err := s.handoffPartition(ctx, r, p, homes)
+		handed += n
+		if err != nil {
+			if ctx.Err() != nil {
+				return handed, pending, ctx.Err()
+			}
+			s.log.Warn("partition handoff stopped", "partition", p, "err", err)
+		}
+		if !done {
+			pending++
+		}
+	}
+	return handed, pending, nil
+}
+
+// handoffPartition hands off the records of partition p to homes, and
+// reports whether none is left.
+func (s *Syncer) handoffPartition(ctx context.Context, r *ring.Ring, p int, homes []string) (int, bool, error) {
+	first, last := r.SlotRange(p)
+	handed := 0
+	var after []byte
+	for {
+		recs, err := s.local.Scan(ctx, first, last, after, 256)
+		if err != nil {
+			return handed, false, err
+		}
+		if len(recs) == 0 {
+			// Records that gained versions meanwhile stayed: look again.
+			rest, err := s.local.Scan(ctx, first, last, nil, 1)
+			return handed, len(rest) == 0, err
+		}
+		for _, h := range homes {
+			if !s.cluster.Alive(h) {
+				return handed, false, nil // resumes when every home is up
+			}
+		}
+		after = recs[len(recs)-1].Key
+		for _, rec := range recs {
+			if err := s.lim.wait(ctx, 1); err != nil {
+				return handed, false, err
+			}
+			for _, h := range homes {
+				if err := replica.NewClient(s.tr, h).Merge(ctx, rec.Key, rec.Siblings); err != nil {
+					return handed, false, err
+				}
+			}
+			if rec.Siblings.Context().Get(s.local.Actor()) > 0 {
+				if err := s.local.RotateActor(ctx); err != nil {
+					return handed, false, err
+				}
+			}
+			if _, err := s.local.Drop(ctx, rec.Key, rec.Siblings); err != nil {
+				return handed, false, err
+			}
+			handed++
+			s.handedOff.Add(1)
+		}
+	}
+}
