@@ -81,7 +81,7 @@ func measureLatency(b *testing.B, miss, rate int) {
 	}
 	const clients, perClient = 4, 1500
 	lat := make([][2][]time.Duration, clients) // per client: GET, SET
-	runtime.GC() // not the loading's garbage
+	runtime.GC()                               // not the loading's garbage
 	b.ResetTimer()
 	var cw sync.WaitGroup
 	for w := range clients {
