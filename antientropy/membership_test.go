@@ -16,7 +16,7 @@ import (
 	"github.com/dynkv/dynkv/ring"
 )
 
-// load writes new keys (at most 1,500) through random ring members until
+// load writes new keys (at most 1,000) through random ring members until
 // stopped, and records the keys whose writes were acknowledged.
 type load struct {
 	stop func()
@@ -30,14 +30,14 @@ func startLoad(t *testing.T, c *clustertest.Cluster) *load {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		r := rand.New(rand.NewPCG(7, 7))
-		for i := 0; ctx.Err() == nil && i < 1500; i++ {
+		for i := 0; ctx.Err() == nil && i < 1000; i++ {
 			nodes := c.Ring().Nodes()
 			co := c.Node(nodes[r.IntN(len(nodes))].ID).Coord
 			k := fmt.Appendf(nil, "load-%d", i)
 			if co == nil {
 				continue
 			}
-			if _, err := co.Put(ctx, k, set(string(k))); err == nil {
+			if _, err := co.Put(ctx, k, put(string(k))); err == nil {
 				l.mu.Lock()
 				l.acks = append(l.acks, k)
 				l.mu.Unlock()
@@ -100,7 +100,7 @@ func TestHandoff_LeaveAndJoinUnderLoad(t *testing.T) {
 	c := clustertest.New(t, 4, clustertest.Config())
 	base := writeKeys(t, c, "base", 500)
 	for _, k := range base {
-		_, err := c.Node(c.Home(k)[0]).Coord.Put(ctx, k, set(string(k)))
+		_, err := c.Node(c.Home(k)[0]).Coord.Put(ctx, k, put(string(k)))
 		require.NoError(t, err)
 	}
 	l := startLoad(t, c)
