@@ -22,7 +22,8 @@ var _ AntiEntropy = (*antientropy.Syncer)(nil)
 func (s *Server) SetAntiEntropy(a AntiEntropy) { s.ae = a }
 
 // infoAntiEntropy reports the syncer's counters: exchanges, keys repaired,
-// tombstones collected, bytes, and how fresh the partitions are.
+// tombstones collected, records handed off after a ring change (and the
+// partitions still to hand off), bytes, and how fresh the partitions are.
 func (s *Server) infoAntiEntropy(b *infoBuilder) {
 	if s.ae == nil {
 		b.field("antientropy_enabled", 0)
@@ -36,6 +37,8 @@ func (s *Server) infoAntiEntropy(b *infoBuilder) {
 	b.field("antientropy_keys_compared", st.KeysCompared)
 	b.field("antientropy_keys_repaired", st.KeysRepaired)
 	b.field("antientropy_tombstones_collected", st.TombstonesCollected)
+	b.field("antientropy_handed_off", st.HandedOff)
+	b.field("antientropy_handoff_pending_partitions", st.HandoffPending)
 	b.field("antientropy_bytes_sent", st.BytesSent)
 	b.field("antientropy_bytes_received", st.BytesReceived)
 	last := int64(0)

@@ -21,7 +21,7 @@ func TestInfo_AntiEntropy(t *testing.T) {
 	now := e.clock.Now()
 	e.s.SetAntiEntropy(fakeAE{antientropy.Stats{
 		Rounds: 3, Exchanges: 7, Failures: 1, KeysCompared: 40, KeysRepaired: 5, TombstonesCollected: 2,
-		BytesSent: 100, BytesReceived: 200, LastRound: now,
+		BytesSent: 100, BytesReceived: 200, LastRound: now, HandedOff: 11, HandoffPending: 2,
 		Partitions: []antientropy.PartitionStats{
 			{Partition: 1, Peer: "node-2", At: now.Add(-30 * time.Second), Repaired: 5},
 			{Partition: 9, Peer: "node-3", At: now.Add(-2 * time.Second)},
@@ -31,7 +31,7 @@ func TestInfo_AntiEntropy(t *testing.T) {
 	v, _ := parseReply(t, tc.do("INFO", "antientropy"))
 	require.Equal(t, "# AntiEntropy\r\nantientropy_enabled:1\r\nantientropy_rounds:3\r\nantientropy_exchanges:7\r\n"+
 		"antientropy_failures:1\r\nantientropy_keys_compared:40\r\nantientropy_keys_repaired:5\r\n"+
-		"antientropy_tombstones_collected:2\r\nantientropy_bytes_sent:100\r\nantientropy_bytes_received:200\r\n"+
+		"antientropy_tombstones_collected:2\r\nantientropy_handed_off:11\r\nantientropy_handoff_pending_partitions:2\r\nantientropy_bytes_sent:100\r\nantientropy_bytes_received:200\r\n"+
 		"antientropy_last_round_unix_ms:"+itoa(now.UnixMilli())+"\r\nantientropy_partitions_synced:2\r\n"+
 		"antientropy_oldest_partition_sync_age_s:30\r\n", v)
 	v, _ = parseReply(t, tc.do("INFO", "antientropy_partitions"))
