@@ -31,6 +31,12 @@ func (s *Syncer) collect(ctx context.Context, r *ring.Ring, p int, homes []strin
 	first, last := r.SlotRange(p)
 	s.mu.Lock()
 	prev := s.mu.candidates[p]
+	room := maxCandidates // what the other partitions leave
+	for q, m := range s.mu.candidates {
+		if q != p {
+			room -= len(m)
+		}
+	}
 	s.mu.Unlock()
 	next := map[string]candidate{}
 	defer func() {
@@ -60,7 +66,7 @@ func (s *Syncer) collect(ctx context.Context, r *ring.Ring, p int, homes []strin
 			h := replica.VersionHash(rec.Key, rec.Siblings)
 			c, seen := prev[string(rec.Key)]
 			if !seen || c.hash != h {
-				if s.candidates() < maxCandidates {
+				if len(next) < room {
 					next[string(rec.Key)] = candidate{hash: h, at: s.now()}
 				}
 				continue
@@ -79,16 +85,6 @@ func (s *Syncer) collect(ctx context.Context, r *ring.Ring, p int, homes []strin
 			}
 		}
 	}
-}
-
-func (s *Syncer) candidates() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, m := range s.mu.candidates {
-		n += len(m)
-	}
-	return n
 }
 
 // verify reports whether every home of rec's key holds exactly its

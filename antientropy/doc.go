@@ -23,6 +23,11 @@
 // Each replica then deletes the key only if it still holds exactly those
 // tombstones (replica.Store.Collect).
 //
+// After a ring change, rounds also hand the records of partitions a node no
+// longer replicates to their current homes and drop them (handoff.go); the
+// node draws a new actor before it forgets versions its actor issued.
+// Ownership flips at the ring change, not when the transfer completes.
+//
 // Concurrency: a Syncer's methods are safe for concurrent use; Run is
 // meant to be called once, and RunRound/Exchange may be called directly
 // (tests drive rounds that way). Repairs are throttled by Config.Rate.

@@ -140,7 +140,7 @@ func (s *Syncer) Stats() Stats {
 	return st
 }
 
-// Replicas returns the home nodes of partition p in the current ring.
+// replicas returns the home nodes of partition p in ring r.
 func (s *Syncer) replicas(r *ring.Ring, p int) []string {
 	pl := r.PreferenceList(p)
 	return pl[:min(s.cfg.N, len(pl))]
