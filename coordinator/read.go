@@ -52,10 +52,18 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (rep
 	var merged replica.Siblings
 	var got []readResult
 	ok, lastErr := 0, error(nil)
+	// A coordinator that is a home node always counts its own replica: it
+	// answers at once, and without it R answers from fallbacks (which hold
+	// only hints) could hide a write this very node holds.
+	self := c.cluster.Self()
+	selfPending := p.isHome(self)
 wait:
-	for len(got) < len(p.home) && ok < r {
+	for len(got) < len(p.home) && (ok < r || selfPending) {
 		select {
 		case res := <-results:
+			if res.home == self {
+				selfPending = false
+			}
 			got = append(got, res)
 			if res.err != nil {
 				lastErr = res.err
