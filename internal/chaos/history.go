@@ -6,32 +6,24 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dynkv/dynkv/internal/jepsen"
 )
 
-// Outcome is how one add ended, as its client saw it.
-type Outcome uint8
+// Outcome is how one add ended, as its client saw it: the same outcomes
+// the process-level checker (internal/jepsen) records.
+type Outcome = jepsen.Outcome
 
+// The outcomes.
 const (
 	// OK: the write was acknowledged. Its item must never be lost.
-	OK Outcome = iota
+	OK = jepsen.OK
 	// Failed: the read or the write returned an error. A failed write may
 	// still have reached some replicas.
-	Failed
+	Failed = jepsen.Failed
 	// Indeterminate: the client's deadline passed during the write.
-	Indeterminate
+	Indeterminate = jepsen.Indeterminate
 )
-
-func (o Outcome) String() string {
-	switch o {
-	case OK:
-		return "ok"
-	case Failed:
-		return "failed"
-	case Indeterminate:
-		return "indeterminate"
-	}
-	return fmt.Sprintf("outcome(%d)", uint8(o))
-}
 
 // Op is one add of one item to one cart.
 type Op struct {
