@@ -409,10 +409,14 @@ func TestCluster_SuspicionLastResort(t *testing.T) {
 		}
 		return 0, nil
 	})
-	suspected := func(n int) func() bool { return func() bool { return co.Stats().Suspected == n } }
+	// The background delivery to the hung home times out twice: its own
+	// attempt, then the last resort (no fallback exists); only then is it
+	// done with the home, and the test may let the home answer again.
+	timeouts := func(n int64) func() bool { return func() bool { return co.Stats().Suspicions == n } }
 	_, err := co.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v1")})
 	require.NoError(t, err, "W=2 without the hung home")
-	require.Eventually(t, suspected(1), 5*time.Second, time.Millisecond, "the delivery to the hung home times out in the background")
+	require.Eventually(t, timeouts(2), 5*time.Second, time.Millisecond)
+	require.Equal(t, 1, co.Stats().Suspected)
 
 	hang.Store(false)
 	_, err = co.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v2"), W: 3})
@@ -426,7 +430,8 @@ func TestCluster_SuspicionLastResort(t *testing.T) {
 	hang.Store(true)
 	_, err = co.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v3")})
 	require.NoError(t, err)
-	require.Eventually(t, suspected(1), 5*time.Second, time.Millisecond)
+	require.Eventually(t, timeouts(4), 5*time.Second, time.Millisecond)
+	require.Equal(t, 1, co.Stats().Suspected)
 	hang.Store(false)
 	ss, err := co.Get(ctx, key, coordinator.ReadOptions{R: 3})
 	require.NoError(t, err, "R=3: the suspected home is read as a last resort")
