@@ -20,6 +20,9 @@ type Cluster interface {
 	// Q the number of partitions. The caller must not modify its Events.
 	// It blocks as Members does.
 	State() ring.State
+	// Ring returns the current ring, as derived from State (nil while the
+	// node is not yet a member). It blocks as Members does.
+	Ring() *ring.Ring
 }
 
 var _ Cluster = (*ring.Membership)(nil)
@@ -152,9 +155,9 @@ func (s *Server) cmdRingKey(c *session, args [][]byte) error {
 	slot := ring.HashSlot(key)
 	part, prefs := 0, []string{soloID}
 	if s.cluster != nil {
-		r, err := s.cluster.State().Ring()
-		if err != nil {
-			return err
+		r := s.cluster.Ring()
+		if r == nil {
+			return ring.ErrEmpty
 		}
 		part = r.PartitionOfSlot(slot)
 		prefs = r.PreferenceList(part)

@@ -24,6 +24,10 @@ type fakeCluster struct {
 func (f *fakeCluster) Self() string           { return f.self }
 func (f *fakeCluster) Members() []ring.Member { return slices.Clone(f.members) }
 func (f *fakeCluster) State() ring.State      { return f.state }
+func (f *fakeCluster) Ring() *ring.Ring {
+	r, _ := f.state.Ring()
+	return r
+}
 
 // threeNodes is n2's view of a three-node ring of 64 partitions at version
 // 7 in which n3 is down and n1 has not gossiped its peer address yet. The

@@ -27,6 +27,10 @@ type fakeRingCluster struct {
 func (f *fakeRingCluster) Self() string           { return f.self }
 func (f *fakeRingCluster) Members() []ring.Member { return slices.Clone(f.members) }
 func (f *fakeRingCluster) State() ring.State      { return f.state }
+func (f *fakeRingCluster) Ring() *ring.Ring {
+	r, _ := f.state.Ring()
+	return r
+}
 
 // serveRing serves a resp.Server over a one-node backend on 127.0.0.1:0,
 // with requirepass pw and the Cluster that cluster returns for the server's

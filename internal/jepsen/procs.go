@@ -236,34 +236,32 @@ func (c *cluster) signalPaused(nd *node, sig syscall.Signal, paused bool) {
 	nd.mu.paused = paused
 }
 
-// running reports whether nd's process runs (paused counts as running).
-func (nd *node) running() bool {
+// status reports whether the harness started nd's process and, if so,
+// whether it has exited since.
+func (nd *node) status() (started, exited bool) {
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
 	if nd.mu.cmd == nil {
-		return false
+		return false, false
 	}
 	select {
 	case <-nd.mu.done:
-		return false
+		return true, true
 	default:
-		return true
+		return true, false
 	}
+}
+
+// running reports whether nd's process runs (paused counts as running).
+func (nd *node) running() bool {
+	started, exited := nd.status()
+	return started && !exited
 }
 
 // exited reports a node that died although the harness did not kill it.
 func (nd *node) exited() bool {
-	nd.mu.Lock()
-	defer nd.mu.Unlock()
-	if nd.mu.cmd == nil {
-		return false
-	}
-	select {
-	case <-nd.mu.done:
-		return true
-	default:
-		return false
-	}
+	_, exited := nd.status()
+	return exited
 }
 
 // stopAll stops every node.
