@@ -130,9 +130,9 @@ func forwardingRatios(out []*ForwardingResult, res map[string]*ForwardingResult)
 // probeForwarding asks the node at addr where candidate keys live (RING
 // KEY: the key's preference list, whose first n are its home nodes) and
 // sorts them into keys the node is a home of and keys it must forward: up
-// to want keys of each kind. RING KEY rebuilds the ring on every call, so
-// it is asked once per partition (computed here from the key's slot and
-// INFO cluster's partitions), not once per key.
+// to want keys of each kind. Keys of one partition share a preference list,
+// so RING KEY is asked once per partition (computed here from the key's slot
+// and INFO cluster's partitions), not once per key.
 func probeForwarding(ctx context.Context, addr string, n, want int) (direct, forwarded [][]byte, err error) {
 	c, err := dial(ctx, addr)
 	if err != nil {
