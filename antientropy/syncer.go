@@ -93,6 +93,31 @@ type Stats struct {
 	// Partitions holds the last completed exchange of each partition this
 	// node exchanged, sorted by partition.
 	Partitions []PartitionStats
+	// Transfer is this node's part of the ring change under way: the data
+	// it must receive before the new ring owns it.
+	Transfer TransferStats
+}
+
+// TransferStats describe what a node receives for a ring change under way
+// (see ring.State.Active).
+type TransferStats struct {
+	// Pending: a change is under way (the node's active ring has a Next).
+	Pending bool
+	// Stamp is the stamp of the change the node works towards.
+	Stamp uint64
+	// Total and Done count the partitions it gains in that change and
+	// those it has received. Total is 0 when it gains none.
+	Total, Done int
+	// Keys is the keys received (repaired here) for the change so far.
+	Keys int64
+	// Started is when the node began receiving for Stamp; zero if it has
+	// not.
+	Started time.Time
+	// KeysPerSecond is Keys over the time since Started (until Done ==
+	// Total).
+	KeysPerSecond float64
+	// Ready: the node has received everything and recorded it.
+	Ready bool
 }
 
 // New returns a Syncer for node cluster.Self(), over its local store,

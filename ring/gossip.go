@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -32,6 +34,10 @@ type GossipConfig struct {
 	// Partitions is Q for a new cluster; every node must agree.
 	// Default DefaultPartitions.
 	Partitions int
+	// Replicas is N, the replicas of each partition: it decides which
+	// nodes gain data in a change, and so when ownership flips (see
+	// State.Active). Every node must agree. Default 3.
+	Replicas int
 	// ClientAddr and PeerAddr are gossiped so others can reach this node.
 	ClientAddr, PeerAddr string
 	// RejoinInterval is how often the node re-joins its seeds, so that a
@@ -45,7 +51,7 @@ type GossipConfig struct {
 
 // DefaultGossipConfig returns the defaults documented on GossipConfig.
 func DefaultGossipConfig() GossipConfig {
-	return GossipConfig{Listen: "127.0.0.1:7946", Weight: 1, Partitions: DefaultPartitions, RejoinInterval: 30 * time.Second}
+	return GossipConfig{Listen: "127.0.0.1:7946", Weight: 1, Partitions: DefaultPartitions, Replicas: 3, RejoinInterval: 30 * time.Second}
 }
 
 // Validate reports the first invalid field.
@@ -66,6 +72,9 @@ func (c GossipConfig) Validate() error {
 	}
 	if c.Partitions < 1 || c.Partitions > Slots || c.Partitions&(c.Partitions-1) != 0 {
 		return fmt.Errorf("ring: partitions: %d is not a power of two between 1 and %d", c.Partitions, Slots)
+	}
+	if c.Replicas < 1 {
+		return fmt.Errorf("ring: n: must be at least 1, got %d", c.Replicas)
 	}
 	if c.RejoinInterval <= 0 {
 		return fmt.Errorf("ring: rejoin interval: must be positive")
@@ -91,7 +100,16 @@ type Member struct {
 	Alive      bool
 	ClientAddr string
 	PeerAddr   string
-	Partitions int // partitions it claims
+	Partitions int // partitions it claims in the active ring
+	// Target is the partitions it claims once the transfer under way
+	// completes (Partitions when none is).
+	Target int
+	// Joining: it is in the target ring but not yet in the active one;
+	// Leaving: the other way round.
+	Joining, Leaving bool
+	// Ready: it has received the data it gains in the transfer under way
+	// (or gains none).
+	Ready bool
 }
 
 // Membership is a node's view of the cluster: the ring state it shares by
@@ -114,6 +132,10 @@ type Membership struct {
 		addrs map[string][2]string // client, peer
 	}
 	saveMu sync.Mutex // serialises persist; not held with mu
+	// joining, while JoinCluster runs, collects the seeds' states (under
+	// joinMu) instead of merging them.
+	joining atomic.Pointer[State]
+	joinMu  sync.Mutex
 	saved  int        // events in the last state persisted; guarded by saveMu
 
 	stop chan struct{}
@@ -144,7 +166,7 @@ func Join(cfg GossipConfig, saved []byte, persist func([]byte) error) (*Membersh
 			return nil, fmt.Errorf("ring: saved state: %w", err)
 		}
 		m.mu.state = st
-		if r, err := st.Ring(); err == nil {
+		if r, err := st.Active(cfg.Replicas); err == nil {
 			m.mu.ring = r
 		}
 	}
@@ -221,16 +243,21 @@ func (m *Membership) apply(st State) {
 		m.mu.Unlock()
 		return
 	}
-	r, err := merged.Ring()
+	r, err := merged.Active(m.cfg.Replicas)
 	if err != nil {
 		m.mu.Unlock()
 		m.log.Error("ring state does not apply", "err", err)
 		return
 	}
+	prev := m.mu.ring
 	m.mu.state, m.mu.ring = merged, r
 	m.mu.Unlock()
 	enc := merged.Encode()
-	m.log.Info("ring changed", "stamp", merged.Stamp(), "members", len(r.Nodes()))
+	if prev == nil || !prev.sameOwners(r) {
+		m.log.Info("ring changed", "stamp", merged.Stamp(), "members", len(r.Nodes()), "transfer_pending", r.Next() != nil)
+	} else {
+		m.log.Debug("ring state merged", "stamp", merged.Stamp())
+	}
 	m.save(merged)
 	m.queue.QueueBroadcast(broadcast(enc))
 }
@@ -254,16 +281,150 @@ func (m *Membership) save(st State) {
 	m.saved = len(st.Events)
 }
 
-// Leave removes node from the ring (an explicit, administrative change).
-func (m *Membership) Leave(node string) error {
+// Plan returns what the change e (a join or leave; its stamp is ignored)
+// would do to the ring: from the current target to the ring after it.
+func (m *Membership) Plan(e Event) (Plan, error) {
 	m.mu.Lock()
 	st := m.mu.state
 	m.mu.Unlock()
-	if !st.Member(node) {
-		return fmt.Errorf("ring: node %s: not a member", node)
+	pl, _, err := m.plan(st, e)
+	return pl, err
+}
+
+func (m *Membership) plan(st State, e Event) (Plan, State, error) {
+	switch {
+	case e.Kind == EventJoin && st.Member(e.Node):
+		return Plan{}, st, fmt.Errorf("ring: node %s: already a member", e.Node)
+	case e.Kind == EventJoin && e.Weight < 1:
+		return Plan{}, st, fmt.Errorf("ring: node %s: weight must be at least 1, got %d", e.Node, e.Weight)
+	case e.Kind == EventLeave && !st.Member(e.Node):
+		return Plan{}, st, fmt.Errorf("ring: node %s: not a member", e.Node)
+	case e.Kind != EventJoin && e.Kind != EventLeave:
+		return Plan{}, st, fmt.Errorf("ring: not a membership change")
 	}
-	m.apply(st.With(Event{Stamp: st.Stamp() + 1, Node: node, Kind: EventLeave}))
-	return nil
+	from, err := st.Ring()
+	if err != nil {
+		return Plan{}, st, err
+	}
+	if e.Kind == EventLeave && len(from.Nodes()) == 1 {
+		return Plan{}, st, fmt.Errorf("ring: node %s: the last member cannot leave", e.Node)
+	}
+	e.Stamp = st.Stamp() + 1
+	next := st.With(e)
+	to, err := next.Ring()
+	if err != nil {
+		return Plan{}, st, err
+	}
+	return PlanChange(from, to, m.cfg.Replicas), next, nil
+}
+
+// Leave removes node from the ring (an explicit, administrative change)
+// and returns the plan it committed. The node keeps its partitions until
+// their new homes have received its data.
+func (m *Membership) Leave(node string) (Plan, error) {
+	return m.change(Event{Node: node, Kind: EventLeave})
+}
+
+// change commits e and returns its plan.
+func (m *Membership) change(e Event) (Plan, error) {
+	m.mu.Lock()
+	st := m.mu.state
+	m.mu.Unlock()
+	pl, next, err := m.plan(st, e)
+	if err != nil {
+		return Plan{}, err
+	}
+	m.log.Info("ring change committed", "kind", e.Kind.String(), "node", e.Node, "partitions_moving", len(pl.Moves))
+	m.apply(next)
+	return pl, nil
+}
+
+// Ready records that this node holds the data of every partition it gains
+// in the changes up to stamp (see State.Active). A second call for a
+// stamp already covered changes nothing.
+func (m *Membership) Ready(stamp uint64) {
+	m.mu.Lock()
+	st := m.mu.state
+	m.mu.Unlock()
+	for _, e := range st.Events {
+		if e.Kind == EventReady && e.Node == m.cfg.NodeID && e.Target >= stamp {
+			return
+		}
+	}
+	if stamp >= st.Stamp()+1 || stamp == 0 {
+		return
+	}
+	m.log.Info("transfer complete: ready to own", "stamp", stamp)
+	m.apply(st.With(Event{Stamp: st.Stamp() + 1, Node: m.cfg.NodeID, Kind: EventReady, Target: stamp}))
+}
+
+// JoinCluster makes a node that is alone in its ring join the cluster of
+// seeds: it forgets its one-node ring, takes the cluster's state from the
+// seeds and adds itself to it. The data it holds is handed to the
+// cluster's homes by anti-entropy. A node that is in a ring with other
+// members must leave it first.
+func (m *Membership) JoinCluster(seeds []string) (Plan, error) {
+	if len(seeds) == 0 {
+		return Plan{}, fmt.Errorf("ring: join: no seed given")
+	}
+	for _, s := range seeds {
+		if _, _, err := splitHostPort(s); err != nil {
+			return Plan{}, fmt.Errorf("ring: join: %w", err)
+		}
+	}
+	m.mu.Lock()
+	st := m.mu.state
+	if r, err := st.Ring(); err == nil && (len(r.Nodes()) > 1 || !r.Has(m.cfg.NodeID)) {
+		m.mu.Unlock()
+		return Plan{}, fmt.Errorf("ring: join: already in a ring of %d members; leave it first", len(r.Nodes()))
+	}
+	m.mu.Unlock()
+	// The seeds' state arrives by push/pull during Join, into a fresh
+	// state: this node's own one-node history is not merged into theirs.
+	var theirs State
+	m.joining.Store(&theirs)
+	_, err := m.ml.Join(seeds)
+	m.joining.Store(nil)
+	if err != nil {
+		return Plan{}, fmt.Errorf("%w: %v", ErrNoSeed, err)
+	}
+	if len(theirs.Events) == 0 {
+		return Plan{}, fmt.Errorf("ring: join: the seeds sent no ring state")
+	}
+	if theirs.Q != st.Q {
+		return Plan{}, fmt.Errorf("ring: join: the cluster has %d partitions, this node %d", theirs.Q, st.Q)
+	}
+	if theirs.Member(m.cfg.NodeID) {
+		return Plan{}, fmt.Errorf("ring: join: the cluster already has a member named %s", m.cfg.NodeID)
+	}
+	pl, next, err := m.plan(theirs, Event{Node: m.cfg.NodeID, Kind: EventJoin, Weight: m.cfg.Weight})
+	if err != nil {
+		return Plan{}, err
+	}
+	r, err := next.Active(m.cfg.Replicas)
+	if err != nil {
+		return Plan{}, err
+	}
+	m.mu.Lock()
+	m.mu.state, m.mu.ring = next, r
+	m.mu.Unlock()
+	m.saveMu.Lock()
+	m.saved = 0 // the new state may have fewer events than the old
+	m.saveMu.Unlock()
+	m.save(next)
+	m.queue.QueueBroadcast(broadcast(next.Encode()))
+	m.log.Info("joined cluster", "seeds", seeds, "members", len(pl.To.Nodes()), "partitions_moving", len(pl.Moves))
+	return pl, nil
+}
+
+// Target returns the ring the transfer under way leads to, or the active
+// ring when none is under way.
+func (m *Membership) Target() *Ring {
+	r := m.Ring()
+	if r != nil && r.Next() != nil {
+		return r.Next()
+	}
+	return r
 }
 
 func (m *Membership) rejoinLoop() {
@@ -319,19 +480,37 @@ func (m *Membership) PeerAddr(node string) (string, bool) {
 	return a[1], ok && a[1] != ""
 }
 
-// Members returns every ring member with its liveness and addresses.
+// Members returns every member of the active or the target ring with its
+// liveness, addresses and partitions.
 func (m *Membership) Members() []Member {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.mu.ring == nil {
+	r := m.mu.ring
+	if r == nil {
 		return nil
 	}
-	claims := m.mu.ring.Claims()
+	target := r
+	if r.Next() != nil {
+		target = r.Next()
+	}
+	claims, next := r.Claims(), target.Claims()
+	var gainers []string
+	if r.Next() != nil {
+		gainers = r.Gainers(target, m.cfg.Replicas)
+	}
+	ready := map[string]uint64{}
+	for _, e := range m.mu.state.Events {
+		if e.Kind == EventReady {
+			ready[e.Node] = max(ready[e.Node], e.Target)
+		}
+	}
 	var out []Member
-	for _, n := range m.mu.ring.Nodes() {
-		a := m.mu.addrs[n.ID]
-		out = append(out, Member{ID: n.ID, Alive: n.ID == m.cfg.NodeID || m.mu.alive[n.ID],
-			ClientAddr: a[0], PeerAddr: a[1], Partitions: len(claims[n.ID])})
+	for _, id := range r.Members() {
+		a := m.mu.addrs[id]
+		out = append(out, Member{ID: id, Alive: id == m.cfg.NodeID || m.mu.alive[id],
+			ClientAddr: a[0], PeerAddr: a[1], Partitions: len(claims[id]), Target: len(next[id]),
+			Joining: !r.Has(id), Leaving: !target.Has(id),
+			Ready: !slices.Contains(gainers, id) || ready[id] >= r.NextStamp()})
 	}
 	return out
 }
@@ -365,7 +544,13 @@ func (d delegate) GetBroadcasts(overhead, limit int) [][]byte {
 	return d.m.queue.GetBroadcasts(overhead, limit)
 }
 
-func (d delegate) LocalState(bool) []byte { return d.m.State().Encode() }
+func (d delegate) LocalState(bool) []byte {
+	if d.m.joining.Load() != nil {
+		// JoinCluster: this node's one-node history stays out of theirs.
+		return State{Q: d.m.cfg.Partitions}.Encode()
+	}
+	return d.m.State().Encode()
+}
 
 func (d delegate) MergeRemoteState(b []byte, _ bool) { d.merge(b) }
 
@@ -373,6 +558,13 @@ func (d delegate) merge(b []byte) {
 	st, err := DecodeState(b)
 	if err != nil {
 		d.m.log.Warn("malformed ring state from a peer", "err", err)
+		return
+	}
+	if j := d.m.joining.Load(); j != nil {
+		// JoinCluster collects the seeds' state apart from ours.
+		d.m.joinMu.Lock()
+		*j = j.Merge(st)
+		d.m.joinMu.Unlock()
 		return
 	}
 	d.m.apply(st)

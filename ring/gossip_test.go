@@ -54,8 +54,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// ringIDs returns the members of m's target ring.
 func ringIDs(m *Membership) []string {
-	r := m.Ring()
+	r := m.Target()
 	if r == nil {
 		return nil
 	}
@@ -79,7 +80,7 @@ func TestMembership_JoinConvergesAndDownStaysInRing(t *testing.T) {
 	for _, m := range all {
 		waitFor(t, m.Self()+" sees 3 members", func() bool { return slices.Equal(ringIDs(m), []string{"a", "b", "c"}) })
 	}
-	ra, rc := a.Ring(), c.Ring()
+	ra, rc := a.Target(), c.Target()
 	if !slices.Equal(ra.owners, rc.owners) {
 		t.Fatal("nodes computed different rings from the same state")
 	}
@@ -96,7 +97,7 @@ func TestMembership_JoinConvergesAndDownStaysInRing(t *testing.T) {
 	if err != nil || !st.Member("c") {
 		t.Fatalf("b persisted no state with c: %v", err)
 	}
-	if err := a.Leave("c"); err != nil {
+	if _, err := a.Leave("c"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "b applies c's leave", func() bool { return slices.Equal(ringIDs(b), []string{"a", "b"}) })
@@ -123,5 +124,62 @@ func TestMembership_RestartKeepsRing(t *testing.T) {
 	again, _ := startMember(t, "a", nil, "", saved, nil)
 	if got := again.State(); got.Stamp() != st.Stamp() {
 		t.Fatalf("restart re-joined: stamp %d, want %d", got.Stamp(), st.Stamp())
+	}
+}
+
+// activeIDs returns the members of m's active ring.
+func activeIDs(m *Membership) []string {
+	var ids []string
+	if r := m.Ring(); r != nil {
+		for _, n := range r.Nodes() {
+			ids = append(ids, n.ID)
+		}
+	}
+	return ids
+}
+
+func TestMembership_OwnershipFlipsWhenGainersAreReady(t *testing.T) {
+	a, seed := startMember(t, "a", nil, "", nil, nil)
+	b, _ := startMember(t, "b", []string{seed}, "", nil, nil)
+	waitFor(t, "a sees b's join", func() bool { return slices.Equal(ringIDs(a), []string{"a", "b"}) })
+	// b gains every partition (N=3 over two nodes): until it says it has
+	// the data, a alone owns them.
+	for _, m := range []*Membership{a, b} {
+		if got := activeIDs(m); !slices.Equal(got, []string{"a"}) {
+			t.Fatalf("%s: active ring %v before b is ready, want [a]", m.Self(), got)
+		}
+		r := m.Ring()
+		if r.Next() == nil || !slices.Equal(r.Gainers(r.Next(), 3), []string{"b"}) {
+			t.Fatalf("%s: no transfer to b under way", m.Self())
+		}
+	}
+	ms := a.Members()
+	if len(ms) != 2 || !ms[1].Joining || ms[1].Ready || ms[1].Partitions != 0 || ms[1].Target == 0 {
+		t.Fatalf("a reports b as %+v, want joining, not ready, owning nothing yet", ms[1])
+	}
+	stamp := b.Ring().NextStamp()
+	a.Ready(stamp) // a gains nothing: its readiness does not matter
+	if got := activeIDs(a); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("a's readiness flipped the ring to %v", got)
+	}
+	b.Ready(stamp)
+	for _, m := range []*Membership{a, b} {
+		waitFor(t, m.Self()+" flips to [a b]", func() bool {
+			r := m.Ring()
+			return slices.Equal(activeIDs(m), []string{"a", "b"}) && r.Next() == nil
+		})
+	}
+	// A leave that gains nobody anything (N=3 > members) flips at once.
+	if _, err := a.Leave("b"); err != nil {
+		t.Fatal(err)
+	}
+	if got := activeIDs(a); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("after b left: active %v, want [a]", got)
+	}
+	if _, err := a.Leave("a"); err == nil {
+		t.Fatal("the last member left")
+	}
+	if _, err := a.Leave("zz"); err == nil {
+		t.Fatal("a non-member left")
 	}
 }

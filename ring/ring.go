@@ -20,6 +20,11 @@ type Node struct {
 type Ring struct {
 	nodes  []Node // sorted by ID, unique
 	owners []int  // partition → index into nodes; len Q
+
+	// next is the ring a transfer under way leads to (State.Active); nil
+	// when none. nextStamp is the stamp of its last change.
+	next      *Ring
+	nextStamp uint64
 }
 
 // New returns a ring of q partitions owned by the first of nodes, the others

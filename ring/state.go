@@ -31,6 +31,10 @@ const (
 	EventJoin EventKind = 1
 	// EventLeave removes a node.
 	EventLeave EventKind = 2
+	// EventReady records that a node holds the data of every partition it
+	// gains with the changes up to Target: the transfer it had to receive
+	// is complete. See Active.
+	EventReady EventKind = 3
 )
 
 // Event is one membership change.
@@ -38,7 +42,8 @@ type Event struct {
 	Stamp  uint64
 	Node   string
 	Kind   EventKind
-	Weight int // EventJoin
+	Weight int    // EventJoin
+	Target uint64 // EventReady: the stamp of the last change it covers
 }
 
 func (e Event) compare(o Event) int {
@@ -82,22 +87,42 @@ func (s State) Merge(o State) State {
 func (s State) Member(node string) bool {
 	in := false
 	for _, e := range s.Events {
-		if e.Node == node {
+		if e.Node == node && e.Kind != EventReady {
 			in = e.Kind == EventJoin
 		}
 	}
 	return in
 }
 
-// Ring applies the events in order. Events that do not apply (a second join
-// of a member, a leave of a non-member or of the last member) are skipped,
-// the same way on every node.
+// Ring applies the changes in order and returns the ring they lead to:
+// the target of any transfer under way (see Active for the ring that owns
+// the data now). Events that do not apply (a second join of a member, a
+// leave of a non-member or of the last member) are skipped, the same way on
+// every node.
 func (s State) Ring() (*Ring, error) {
+	steps, err := s.steps()
+	if err != nil {
+		return nil, err
+	}
+	return steps[len(steps)-1].ring, nil
+}
+
+// step is the ring after one applied change.
+type step struct {
+	stamp uint64
+	ring  *Ring
+}
+
+// steps returns the ring after each change that applies, in order.
+func (s State) steps() ([]step, error) {
+	var out []step
 	var r *Ring
 	for _, e := range s.Events {
 		var next *Ring
 		var err error
 		switch {
+		case e.Kind == EventReady:
+			continue
 		case r == nil && e.Kind == EventJoin:
 			next, err = New(s.Q, Node{ID: e.Node, Weight: e.Weight})
 		case r == nil:
@@ -113,11 +138,12 @@ func (s State) Ring() (*Ring, error) {
 			return nil, err
 		}
 		r = next
+		out = append(out, step{stamp: e.Stamp, ring: r})
 	}
 	if r == nil {
 		return nil, ErrEmpty
 	}
-	return r, nil
+	return out, nil
 }
 
 // ErrEmpty reports a state with no member.
@@ -138,7 +164,11 @@ func (s State) Encode() []byte {
 		b = binary.AppendUvarint(b, uint64(len(e.Node)))
 		b = append(b, e.Node...)
 		b = append(b, byte(e.Kind))
-		b = binary.AppendUvarint(b, uint64(e.Weight))
+		if e.Kind == EventReady {
+			b = binary.AppendUvarint(b, e.Target)
+		} else {
+			b = binary.AppendUvarint(b, uint64(e.Weight))
+		}
 	}
 	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
 }
@@ -179,11 +209,17 @@ func DecodeState(b []byte) (State, error) {
 		e.Kind = EventKind(b[0])
 		b = b[1:]
 		w := next()
-		if (e.Kind != EventJoin && e.Kind != EventLeave) || w > 1<<20 || (e.Kind == EventJoin && w == 0) ||
-			(i > 0 && s.Events[i-1].compare(e) >= 0) {
+		switch {
+		case e.Kind == EventReady && w < e.Stamp:
+			e.Target = w
+		case (e.Kind == EventJoin && w > 0 || e.Kind == EventLeave) && w <= 1<<20:
+			e.Weight = int(w)
+		default:
 			return State{}, bad
 		}
-		e.Weight = int(w)
+		if i > 0 && s.Events[i-1].compare(e) >= 0 {
+			return State{}, bad
+		}
 		s.Events = append(s.Events, e)
 	}
 	if len(b) != 0 {

@@ -43,6 +43,7 @@ func startCluster(cfg conf.Config, store *replica.Store, clientAddr string, peer
 	g := cfg.Gossip
 	g.NodeID, g.ClientAddr, g.PeerAddr = cfg.Node.ID, clientAddr, peerLn.Addr().String()
 	g.Logger = log.With("pkg", "ring")
+	g.Replicas = cfg.Coordinator.N
 	n.members, err = ring.Join(g, saved, func(b []byte) error {
 		return store.SetMeta(context.Background(), metaRing, b)
 	})

@@ -1,0 +1,201 @@
+package ring
+
+import "slices"
+
+// Ownership changes in two steps. A join or leave is committed to the
+// state at once, and the ring it leads to (the target) is where data
+// moves; but the partitions keep their current homes (the active ring)
+// until every node that gains a partition has received its data and said
+// so with an EventReady. Only then does the active ring advance. Until
+// it does, coordinators read from and count write acknowledgements of the
+// active homes, and also write to the target's new homes, so that the data
+// a node received stays complete until it owns it.
+//
+// The active ring is a pure function of the state and N, like the target:
+// starting from the first member's ring, it advances to the latest change
+// i whose gainers — the nodes that are among the first N of some
+// partition's preference list in ring i but not in the active ring — have
+// all recorded readiness for a stamp at least i's. A node that is ready
+// for a later change is ready for the earlier ones too: it received what
+// it gains relative to the ring it was active when it pulled.
+
+// Active returns the ring that owns the data now, for n replicas per
+// partition, with the target of a transfer under way attached (see
+// Ring.Next), or with none when every change is complete.
+func (s State) Active(n int) (*Ring, error) {
+	steps, err := s.steps()
+	if err != nil {
+		return nil, err
+	}
+	ready := map[string]uint64{}
+	for _, e := range s.Events {
+		if e.Kind == EventReady && e.Target > ready[e.Node] {
+			ready[e.Node] = e.Target
+		}
+	}
+	a := 0
+	for advanced := true; advanced; {
+		advanced = false
+		for i := len(steps) - 1; i > a; i-- {
+			if allReady(steps[a].ring.Gainers(steps[i].ring, n), ready, steps[i].stamp) {
+				a, advanced = i, true
+				break
+			}
+		}
+	}
+	active := steps[a].ring
+	if a == len(steps)-1 {
+		return active, nil
+	}
+	last := steps[len(steps)-1]
+	out := *active
+	out.next, out.nextStamp = last.ring, last.stamp
+	return &out, nil
+}
+
+func allReady(nodes []string, ready map[string]uint64, stamp uint64) bool {
+	for _, id := range nodes {
+		if ready[id] < stamp {
+			return false
+		}
+	}
+	return true
+}
+
+// Next returns the ring a transfer under way leads to, or nil when r owns
+// the data with no change pending. Only a ring from State.Active has one.
+func (r *Ring) Next() *Ring { return r.next }
+
+// NextStamp returns the stamp of the last change Next includes: what a
+// node that has received its data for Next records readiness for.
+func (r *Ring) NextStamp() uint64 { return r.nextStamp }
+
+// Homes returns the first n nodes of partition p's preference list (fewer
+// when the ring has fewer members): its replicas.
+func (r *Ring) Homes(p, n int) []string {
+	n = min(n, len(r.nodes))
+	out := make([]string, 0, n)
+	q := len(r.owners)
+	for i := 0; i < q && len(out) < n; i++ {
+		id := r.nodes[r.owners[(p+i)%q]].ID
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	if len(out) < n {
+		// Members that claim no partition come last, as in PreferenceList.
+		for _, nd := range r.nodes {
+			if len(out) < n && !slices.Contains(out, nd.ID) {
+				out = append(out, nd.ID)
+			}
+		}
+	}
+	return out
+}
+
+// Inbound returns the partitions node is a replica of in next but not in
+// r, for n replicas: the data it must receive before next can own it.
+func (r *Ring) Inbound(next *Ring, node string, n int) []int {
+	var out []int
+	for p := range next.owners {
+		if slices.Contains(next.Homes(p, n), node) && !slices.Contains(r.Homes(p, n), node) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Gainers returns the nodes, sorted, that are replicas of some partition in
+// next but not in r, for n replicas: those that must receive data before
+// next can own it.
+func (r *Ring) Gainers(next *Ring, n int) []string {
+	var out []string
+	if len(r.owners) != len(next.owners) {
+		return nil
+	}
+	for p := range next.owners {
+		cur := r.Homes(p, n)
+		for _, id := range next.Homes(p, n) {
+			if !slices.Contains(cur, id) && !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Members returns the IDs of the members of r and of its Next, sorted:
+// every node that holds or is to hold data.
+func (r *Ring) Members() []string {
+	var out []string
+	for _, n := range r.nodes {
+		out = append(out, n.ID)
+	}
+	if r.next != nil {
+		for _, n := range r.next.nodes {
+			if !slices.Contains(out, n.ID) {
+				out = append(out, n.ID)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Plan is what a change would do: the ring before and after, and the
+// partitions whose replicas differ.
+type Plan struct {
+	From, To *Ring
+	Moves    []Transfer
+}
+
+// Transfer is one partition's change of replicas.
+type Transfer struct {
+	Partition int
+	From, To  []string // replicas before and after, in preference order
+}
+
+// PlanChange returns what moving from r to next changes, for n replicas.
+func PlanChange(r, next *Ring, n int) Plan {
+	pl := Plan{From: r, To: next}
+	for p := range next.owners {
+		from, to := r.Homes(p, n), next.Homes(p, n)
+		if !sameSet(from, to) {
+			pl.Moves = append(pl.Moves, Transfer{Partition: p, From: from, To: to})
+		}
+	}
+	return pl
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameOwners reports whether r and o assign every partition alike and
+// have the same transfer under way.
+func (r *Ring) sameOwners(o *Ring) bool {
+	return slices.Equal(r.Members(), o.Members()) && slices.Equal(r.owners, o.owners) &&
+		(r.next == nil) == (o.next == nil) && r.nextStamp == o.nextStamp
+}
+
+// String names the change.
+func (k EventKind) String() string {
+	switch k {
+	case EventJoin:
+		return "join"
+	case EventLeave:
+		return "leave"
+	case EventReady:
+		return "ready"
+	}
+	return "unknown"
+}
