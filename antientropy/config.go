@@ -23,6 +23,10 @@ type Config struct {
 	// antientropy.tombstone-grace. Default 1m; must exceed the
 	// coordinator's timeout.
 	TombstoneGrace time.Duration
+	// TransferPoll is how often, between rounds, a node receives the data
+	// of a ring change under way and hands off what it no longer
+	// replicates. Default 1s.
+	TransferPoll time.Duration
 	// Seed seeds the choice of peers; 0 draws one.
 	Seed uint64
 	// Logger receives the syncer's logs; nil discards them.
@@ -31,7 +35,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
-	return Config{N: 3, Interval: 10 * time.Second, Rate: 2000, TombstoneGrace: time.Minute}
+	return Config{N: 3, Interval: 10 * time.Second, Rate: 2000, TombstoneGrace: time.Minute, TransferPoll: time.Second}
 }
 
 // Validate reports the first invalid field.
@@ -43,6 +47,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("antientropy: antientropy.interval: must not be negative, got %s", c.Interval)
 	case c.Rate < 0:
 		return fmt.Errorf("antientropy: antientropy.rate: must not be negative, got %d", c.Rate)
+	case c.Interval > 0 && c.TransferPoll <= 0:
+		return fmt.Errorf("antientropy: transfer poll: must be positive, got %s", c.TransferPoll)
 	case c.TombstoneGrace < 0:
 		return fmt.Errorf("antientropy: antientropy.tombstone-grace: must not be negative, got %s", c.TombstoneGrace)
 	}

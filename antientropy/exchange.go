@@ -24,7 +24,8 @@ type Result struct {
 
 // Exchange compares partition p with node peer and syncs the keys whose
 // versions differ, both ways. Both must be replicas of p in the current
-// ring. It returns what it did, also when it fails part way (the repairs
+// ring, or one of them a replica of p in the ring a change under way leads
+// to (a transfer). It returns what it did, also when it fails part way (the repairs
 // done so far stay: each is a monotone merge).
 func (s *Syncer) Exchange(ctx context.Context, p int, peer string) (Result, error) {
 	r := s.cluster.Ring()
@@ -32,6 +33,15 @@ func (s *Syncer) Exchange(ctx context.Context, p int, peer string) (Result, erro
 		return Result{}, fmt.Errorf("antientropy: partition %d: %w", p, ErrNotReplica)
 	}
 	homes := s.replicas(r, p)
+	if next := r.Next(); next != nil {
+		// A node gaining p in the change under way pulls it from the
+		// current replicas.
+		for _, h := range s.replicas(next, p) {
+			if !slices.Contains(homes, h) {
+				homes = append(homes, h)
+			}
+		}
+	}
 	if peer == s.cluster.Self() || !slices.Contains(homes, peer) || !slices.Contains(homes, s.cluster.Self()) {
 		return Result{}, fmt.Errorf("antientropy: partition %d with %s: %w", p, peer, ErrNotReplica)
 	}

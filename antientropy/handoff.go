@@ -21,10 +21,10 @@ import (
 // versions name its current actor, the node draws a new actor
 // (replica.Store.RotateActor), at most once per such record set.
 //
-// NB: ownership flips at the ring change, not when the transfer completes:
-// until the new homes have the data (from this handoff or from an
-// anti-entropy exchange with the replicas that stay), a read at R may miss
-// a key only the old owner holds.
+// While a change is under way (r.Next), a node keeps the partitions it
+// replicates in either ring: it still serves those it is losing until the
+// ring flips (see transfer.go), and it is receiving those it gains. It
+// hands off only what it replicates in neither, to the homes of both.
 
 // handoff hands off the records of every partition this node does not
 // replicate in r. It returns the records handed off and the partitions
@@ -33,6 +33,13 @@ func (s *Syncer) handoff(ctx context.Context, r *ring.Ring) (handed, pending int
 	self := s.cluster.Self()
 	for p := range r.Partitions() {
 		homes := s.replicas(r, p)
+		if next := r.Next(); next != nil {
+			for _, h := range s.replicas(next, p) {
+				if !slices.Contains(homes, h) {
+					homes = append(homes, h)
+				}
+			}
+		}
 		if slices.Contains(homes, self) {
 			continue
 		}

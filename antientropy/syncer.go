@@ -21,6 +21,15 @@ type Cluster interface {
 	Alive(node string) bool
 }
 
+// Readier is implemented by a Cluster whose ring changes in two steps
+// (ring.State.Active): Ready records that this node has received the data
+// of every partition it gains in the changes up to stamp. *ring.Membership
+// implements it. A Syncer over a Cluster without it never marks a transfer
+// complete.
+type Readier interface {
+	Ready(stamp uint64)
+}
+
 // Local is this node's store. *replica.Store implements it.
 type Local interface {
 	Get(ctx context.Context, key []byte) (replica.Siblings, error)
@@ -66,6 +75,7 @@ type Syncer struct {
 		rng        *rand.Rand
 		partitions map[int]PartitionStats
 		candidates map[int]map[string]candidate // partition → key → tombstone verified once
+		transfer   transferState
 	}
 }
 
@@ -99,7 +109,8 @@ type Stats struct {
 }
 
 // TransferStats describe what a node receives for a ring change under way
-// (see ring.State.Active).
+// (see ring.State.Active) or, when none is (Pending false), for the last
+// one it received data for.
 type TransferStats struct {
 	// Pending: a change is under way (the node's active ring has a Next).
 	Pending bool
@@ -162,6 +173,7 @@ func (s *Syncer) Stats() Stats {
 	}
 	s.mu.Unlock()
 	slices.SortFunc(st.Partitions, func(a, b PartitionStats) int { return a.Partition - b.Partition })
+	st.Transfer = s.transferStats()
 	return st
 }
 
@@ -177,8 +189,9 @@ type Round struct {
 	Failures  int // exchanges that failed
 	Repaired  int // keys repaired
 	Collected int // tombstones collected
-	HandedOff int // records handed off to new homes after a ring change
-	Pending   int // partitions not replicated here whose records are not all handed off
+	HandedOff   int // records handed off to new homes after a ring change
+	Pending     int // partitions not replicated here whose records are not all handed off
+	Transferred int // keys received for partitions this node gains in a change under way
 }
 
 // RunRound exchanges every partition this node replicates with one other
@@ -232,6 +245,11 @@ func (s *Syncer) RunRound(ctx context.Context) (Round, error) {
 			}
 		}
 	}
+	got, err := s.transfer(ctx, r)
+	rd.Transferred = got
+	if err != nil {
+		return rd, err
+	}
 	n, pending, err := s.handoff(ctx, r)
 	rd.HandedOff, rd.Pending = n, pending
 	if err != nil {
@@ -240,32 +258,59 @@ func (s *Syncer) RunRound(ctx context.Context) (Round, error) {
 	s.pending.Store(int64(pending))
 	s.rounds.Add(1)
 	s.lastRoundN.Store(s.now().UnixNano())
-	if rd.Repaired > 0 || rd.Collected > 0 || rd.Failures > 0 || rd.HandedOff > 0 || rd.Pending > 0 {
+	if rd.Repaired > 0 || rd.Collected > 0 || rd.Failures > 0 || rd.HandedOff > 0 || rd.Pending > 0 || rd.Transferred > 0 {
 		s.log.Info("anti-entropy round", "exchanges", rd.Exchanges, "failures", rd.Failures,
-			"repaired", rd.Repaired, "tombstones_collected", rd.Collected, "handed_off", rd.HandedOff, "handoff_pending", rd.Pending)
+			"repaired", rd.Repaired, "tombstones_collected", rd.Collected, "handed_off", rd.HandedOff,
+			"handoff_pending", rd.Pending, "transferred", rd.Transferred)
 	} else {
 		s.log.Debug("anti-entropy round", "exchanges", rd.Exchanges)
 	}
 	return rd, nil
 }
 
-// Run runs a round every Config.Interval until ctx is done. With an
-// Interval of 0 it returns at once.
+// Run runs a round every Config.Interval until ctx is done. While a ring
+// change is under way, or records are left to hand off, it also receives
+// and hands off every TransferPoll between rounds, so that a change
+// completes without waiting for the next round. With an Interval of 0 it
+// returns at once.
 func (s *Syncer) Run(ctx context.Context) error {
 	if s.cfg.Interval == 0 {
 		return nil
 	}
-	t := time.NewTimer(s.cfg.Interval)
+	poll := min(s.cfg.Interval, s.cfg.TransferPoll)
+	t := time.NewTimer(poll)
 	defer t.Stop()
+	last := s.now()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
-		if _, err := s.RunRound(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("anti-entropy round failed", "err", err)
+		if s.now().Sub(last) >= s.cfg.Interval {
+			if _, err := s.RunRound(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("anti-entropy round failed", "err", err)
+			}
+			last = s.now()
+		} else if r := s.cluster.Ring(); r != nil && (r.Next() != nil || s.pending.Load() > 0) {
+			if err := s.moveRound(ctx, r); err != nil && ctx.Err() == nil {
+				s.log.Warn("transfer round failed", "err", err)
+			}
 		}
-		t.Reset(s.cfg.Interval)
+		t.Reset(poll)
 	}
+}
+
+// moveRound receives the partitions this node gains in the change under
+// way and hands off those it no longer replicates: a round without the
+// exchanges of the partitions it keeps.
+func (s *Syncer) moveRound(ctx context.Context, r *ring.Ring) error {
+	if _, err := s.transfer(ctx, r); err != nil {
+		return err
+	}
+	_, pending, err := s.handoff(ctx, r)
+	if err == nil {
+		s.pending.Store(int64(pending))
+	}
+	return err
 }

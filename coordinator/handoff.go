@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/dynkv/dynkv/replica"
@@ -13,17 +14,75 @@ import (
 // are not even read, so a long outage costs nothing per round.
 func (c *Coordinator) ReplayHints(ctx context.Context) (int, error) {
 	delivered := 0
-	for _, n := range c.cluster.Ring().Nodes() {
-		if n.ID != c.cluster.Self() && !c.cluster.Alive(n.ID) {
+	members := c.cluster.Ring().Members()
+	for _, id := range members {
+		if id != c.cluster.Self() && !c.cluster.Alive(id) {
 			continue
 		}
-		d, err := c.replayTo(ctx, n.ID)
+		d, err := c.replayTo(ctx, id)
 		delivered += d
 		if err != nil {
 			return delivered, err
 		}
 	}
-	return delivered, nil
+	d, err := c.replayOrphans(ctx, members)
+	return delivered + d, err
+}
+
+// replayOrphans hands the hints held for nodes that have left the ring
+// (members lists those still in it) to the homes their keys have now, and
+// deletes each once every one of those homes has acknowledged it: a write
+// a departed node missed still reaches N replicas.
+func (c *Coordinator) replayOrphans(ctx context.Context, members []string) (int, error) {
+	const batch = 256
+	delivered := 0
+	var after *replica.Hint
+	for {
+		hs, err := c.local.Hints(ctx, "", after, batch)
+		if err != nil || len(hs) == 0 {
+			return delivered, err
+		}
+		after = &hs[len(hs)-1]
+		for _, h := range hs {
+			if slices.Contains(members, h.Node) {
+				continue
+			}
+			if !c.deliverToHomes(ctx, h.Key, h.Siblings) {
+				continue // a home is down or failed: next round
+			}
+			if err := c.local.DeleteHint(ctx, h.Node, h.Key, h.Siblings); err != nil {
+				return delivered, err
+			}
+			delivered++
+			c.handedOff.Add(1)
+		}
+	}
+}
+
+// deliverToHomes merges ss into every home key has in the target ring and
+// reports whether all of them acknowledged it.
+func (c *Coordinator) deliverToHomes(ctx context.Context, key []byte, ss replica.Siblings) bool {
+	r := c.cluster.Ring()
+	if r.Next() != nil {
+		r = r.Next()
+	}
+	for _, home := range r.Homes(r.PartitionOf(key), c.cfg.N) {
+		var err error
+		if home == c.cluster.Self() {
+			_, err = c.local.Merge(ctx, key, ss)
+		} else if !c.cluster.Alive(home) {
+			return false
+		} else {
+			hctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+			err = c.peer(home).Merge(hctx, key, ss)
+			cancel()
+		}
+		if err != nil {
+			c.log.Debug("orphan hint delivery failed", "node", home, "err", err)
+			return false
+		}
+	}
+	return true
 }
 
 // replayTo hands the hints held for node to it (to this node's own store

@@ -184,6 +184,11 @@ func (c *Coordinator) replicate(ctx context.Context, p *plan, key []byte, ss rep
 		others++
 		c.background(func(bctx context.Context) { acks <- c.deliver(bctx, p, home, key, ss) })
 	}
+	for _, node := range p.pending {
+		if node != self {
+			c.background(func(bctx context.Context) { c.deliverPending(bctx, node, key, ss) })
+		}
+	}
 	got := 1 // this node's own replica
 	if !p.isHome(self) {
 		// A coordinator outside the key's home nodes only relays; its own
@@ -237,6 +242,22 @@ func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []b
 		c.hinted.Add(1)
 	}
 	return false
+}
+
+// deliverPending gets ss to node, a home of the key in the ring a transfer
+// under way leads to. It does not count towards W; when node cannot take
+// it now this node keeps a hint for it, replayed as any other.
+func (c *Coordinator) deliverPending(ctx context.Context, node string, key []byte, ss replica.Siblings) {
+	if c.alive(node) && c.within(ctx, node, func(ctx context.Context) error { return c.peer(node).Merge(ctx, key, ss) }) {
+		return
+	}
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
+	defer cancel()
+	if err := c.local.PutHint(hctx, node, key, ss); err != nil && !errors.Is(err, replica.ErrClosed) {
+		c.log.Error("keep hint failed", "node", node, "err", err)
+	} else if err == nil {
+		c.hinted.Add(1)
+	}
 }
 
 // within runs call to node and reports whether it succeeded within the

@@ -65,7 +65,8 @@ type Cluster struct {
 
 	mu struct {
 		sync.Mutex
-		ring  *ring.Ring
+		state ring.State // the gossiped state all nodes share
+		ring  *ring.Ring // state.Active(N)
 		nodes map[string]*Node
 	}
 }
@@ -108,15 +109,17 @@ func NewAE(t testing.TB, n int, cfg coordinator.Config, ae antientropy.Config) *
 	t.Helper()
 	c := &Cluster{t: t, cfg: cfg, aeCfg: ae, Net: memnet.New()}
 	ids := make([]ring.Node, n)
+	st := ring.State{Q: 64}
 	for i := range ids {
 		ids[i] = ring.Node{ID: fmt.Sprintf("node-%d", i), Weight: 1}
+		st = st.With(ring.Event{Stamp: uint64(i + 1), Node: ids[i].ID, Kind: ring.EventJoin, Weight: 1})
 	}
-	r, err := ring.New(64, ids...)
-	if err != nil {
-		t.Fatal(err)
+	// A new cluster has no data to transfer: every node starts ready.
+	for i, id := range ids {
+		st = st.With(ring.Event{Stamp: uint64(n + 1 + i), Node: id.ID, Kind: ring.EventReady, Target: uint64(n)})
 	}
-	c.mu.ring = r
 	c.mu.nodes = map[string]*Node{}
+	c.setState(st)
 	for _, id := range ids {
 		nd := &Node{ID: id.ID, fs: vfs.NewCrashableMem()}
 		c.mu.nodes[id.ID] = nd
@@ -169,6 +172,21 @@ func (v view) Ring() *ring.Ring {
 	defer v.c.mu.Unlock()
 	return v.c.mu.ring
 }
+
+// Ready records that v's node has received its data for the changes up
+// to stamp, as ring.Membership.Ready does.
+func (v view) Ready(stamp uint64) {
+	v.c.mu.Lock()
+	defer v.c.mu.Unlock()
+	st := v.c.mu.state
+	for _, e := range st.Events {
+		if e.Kind == ring.EventReady && e.Node == v.self && e.Target >= stamp {
+			return
+		}
+	}
+	v.c.setStateLocked(st.With(ring.Event{Stamp: st.Stamp() + 1, Node: v.self, Kind: ring.EventReady, Target: stamp}))
+}
+
 func (v view) Alive(id string) bool {
 	if id == v.self {
 		return true
@@ -258,18 +276,52 @@ func (c *Cluster) Restart(id string) {
 // Leave removes node id from the ring, as an explicit leave: the node keeps
 // running (it still serves peer requests and runs its syncer, which hands
 // its records to their new homes) but no longer owns anything.
+//
+// Ownership moves as in a real cluster: the partitions keep their homes
+// until the nodes that gain them have pulled their data (in anti-entropy
+// rounds) and recorded it.
 func (c *Cluster) Leave(id string) {
+	c.change(ring.Event{Node: id, Kind: ring.EventLeave})
+}
+
+// change commits e to the shared state.
+func (c *Cluster) change(e ring.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r, err := c.mu.ring.Leave(id)
-	if err != nil {
-		c.t.Fatalf("leave %s: %v", id, err)
+	if e.Kind == ring.EventLeave && !c.mu.state.Member(e.Node) || e.Kind == ring.EventJoin && c.mu.state.Member(e.Node) {
+		c.t.Fatalf("%s %s: not a change", e.Kind, e.Node)
 	}
-	c.mu.ring = r
+	e.Stamp = c.mu.state.Stamp() + 1
+	c.setStateLocked(c.mu.state.With(e))
+}
+
+func (c *Cluster) setState(st ring.State) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.setStateLocked(st)
+}
+
+func (c *Cluster) setStateLocked(st ring.State) {
+	r, err := st.Active(c.cfg.N)
+	if err != nil {
+		c.t.Fatalf("ring state: %v", err)
+	}
+	c.mu.state, c.mu.ring = st, r
+}
+
+// Target returns the ring the change under way leads to, or the active
+// ring when none is.
+func (c *Cluster) Target() *ring.Ring {
+	r := c.Ring()
+	if r.Next() != nil {
+		return r.Next()
+	}
+	return r
 }
 
 // Join starts a new node id on an empty data directory and adds it to the
-// ring with weight 1.
+// ring with weight 1. It owns its partitions once it has pulled their data
+// (see Leave).
 func (c *Cluster) Join(id string) {
 	nd := &Node{ID: id, fs: vfs.NewCrashableMem()}
 	c.mu.Lock()
@@ -280,13 +332,7 @@ func (c *Cluster) Join(id string) {
 	c.mu.nodes[id] = nd
 	c.mu.Unlock()
 	c.start(nd)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r, err := c.mu.ring.Join(ring.Node{ID: id, Weight: 1})
-	if err != nil {
-		c.t.Fatalf("join %s: %v", id, err)
-	}
-	c.mu.ring = r
+	c.change(ring.Event{Node: id, Kind: ring.EventJoin, Weight: 1})
 }
 
 // Ring returns the current ring.
@@ -321,6 +367,7 @@ func (c *Cluster) AntiEntropyRound(ctx context.Context) antientropy.Round {
 		sum.Collected += rd.Collected
 		sum.HandedOff += rd.HandedOff
 		sum.Pending += rd.Pending
+		sum.Transferred += rd.Transferred
 	}
 	return sum
 }

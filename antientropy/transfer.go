@@ -1,0 +1,150 @@
+package antientropy
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/dynkv/dynkv/ring"
+)
+
+// Receiving a ring change. When a join or leave is committed, the
+// partitions keep their homes (the active ring) until every node that
+// gains one has its data (ring.State.Active). transfer is the gaining
+// side: for each partition this node gains, it runs an exchange with every
+// current replica — the data of the partition flows to it as repairs of a
+// replica that lacks it, paced by Config.Rate — and once all are done it
+// records readiness (Readier), which lets the ring flip. Writes made
+// meanwhile reach it too: coordinators send them to the next ring's homes
+// as well.
+//
+// A current replica that is down holds the transfer back unless it is
+// leaving the ring: a departed node's records reach their new homes by
+// ownership handoff (handoff.go) when it is back. What a transfer has
+// done is in the stores themselves (the exchange compares trees), so a
+// crash of either side costs the partitions in flight only: after a
+// restart the exchanges of the partitions already received find equal
+// trees.
+
+// transferState is a Syncer's progress on the change under way.
+type transferState struct {
+	stamp    uint64 // the change it works towards; 0: none
+	total    int
+	done     map[int]bool
+	keys     int64
+	started  time.Time
+	finished time.Time // when done reached total; zero before
+	ready    bool
+}
+
+// transfer receives what this node gains in the change r is moving
+// towards, and reports the keys it received.
+func (s *Syncer) transfer(ctx context.Context, r *ring.Ring) (int, error) {
+	next := r.Next()
+	if next == nil {
+		return 0, nil // the last transfer's figures stay for Stats
+	}
+	s.mu.Lock()
+	self, stamp := s.cluster.Self(), r.NextStamp()
+	inbound := r.Inbound(next, self, s.cfg.N)
+	ts := &s.mu.transfer
+	if ts.stamp != stamp {
+		*ts = transferState{stamp: stamp, total: len(inbound), done: map[int]bool{}, started: s.now()}
+	}
+	ts.total = len(inbound)
+	todo := slices.DeleteFunc(slices.Clone(inbound), func(p int) bool { return ts.done[p] })
+	s.mu.Unlock()
+
+	got := 0
+	for _, p := range todo {
+		if err := ctx.Err(); err != nil {
+			return got, err
+		}
+		n, ok := s.receive(ctx, r, next, p)
+		got += n
+		s.mu.Lock()
+		if s.mu.transfer.stamp == stamp {
+			s.mu.transfer.keys += int64(n)
+			if ok {
+				s.mu.transfer.done[p] = true
+			}
+		}
+		s.mu.Unlock()
+		if ctx.Err() != nil {
+			return got, ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	ts = &s.mu.transfer
+	complete := ts.stamp == stamp && len(ts.done) >= ts.total
+	if complete && ts.finished.IsZero() {
+		ts.finished = s.now()
+	}
+	s.mu.Unlock()
+	if complete && len(inbound) > 0 {
+		rd, ok := s.cluster.(Readier)
+		if ok {
+			rd.Ready(stamp)
+			s.mu.Lock()
+			if s.mu.transfer.stamp == stamp {
+				s.mu.transfer.ready = true
+			}
+			s.mu.Unlock()
+		}
+		if got > 0 || ok {
+			s.log.Info("transfer received", "stamp", stamp, "partitions", len(inbound), "keys", got)
+		}
+	}
+	return got, nil
+}
+
+// receive pulls partition p from its current replicas and reports the
+// keys it received and whether every replica it needs answered.
+func (s *Syncer) receive(ctx context.Context, r, next *ring.Ring, p int) (int, bool) {
+	self := s.cluster.Self()
+	got, ok := 0, true
+	for _, h := range s.replicas(r, p) {
+		if h == self {
+			continue
+		}
+		if !s.cluster.Alive(h) {
+			if next.Has(h) {
+				ok = false // it stays a member: wait for it
+			}
+			continue
+		}
+		res, err := s.Exchange(ctx, p, h)
+		got += res.Repaired
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("transfer exchange failed", "partition", p, "peer", h, "err", err)
+			}
+			ok = false
+		}
+	}
+	return got, ok
+}
+
+// transferStats reports the progress of the change under way or, when
+// none is, of the last one this node received data for.
+func (s *Syncer) transferStats() TransferStats {
+	r := s.cluster.Ring()
+	s.mu.Lock()
+	ts := s.mu.transfer
+	done := len(ts.done) // the map is shared: read its size under the lock
+	s.mu.Unlock()
+	out := TransferStats{Pending: r != nil && r.Next() != nil}
+	if out.Pending && ts.stamp != r.NextStamp() {
+		out.Stamp = r.NextStamp() // not started here yet
+		return out
+	}
+	out.Stamp, out.Total, out.Done, out.Keys, out.Started, out.Ready = ts.stamp, ts.total, done, ts.keys, ts.started, ts.ready
+	end := ts.finished
+	if end.IsZero() {
+		end = s.now()
+	}
+	if d := end.Sub(ts.started).Seconds(); d > 0 {
+		out.KeysPerSecond = float64(ts.keys) / d
+	}
+	return out
+}
