@@ -22,8 +22,8 @@ type Cluster interface {
 }
 
 // Readier is implemented by a Cluster whose ring changes in two steps
-// (ring.State.Active): Ready records that this node has received the data
-// of every partition it gains in the changes up to stamp. *ring.Membership
+// (ring.State.Active): Ready records that this node holds the data of
+// every partition it replicates in the ring of stamp. *ring.Membership
 // implements it. A Syncer over a Cluster without it never marks a transfer
 // complete.
 type Readier interface {

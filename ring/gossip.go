@@ -339,19 +339,14 @@ func (m *Membership) change(e Event) (Plan, error) {
 	return pl, nil
 }
 
-// Ready records that this node holds the data of every partition it gains
-// in the changes up to stamp (see State.Active). A second call for a
-// stamp already covered changes nothing.
+// Ready records that this node holds the data of every partition it
+// replicates in the ring of stamp (see State.Active). A second call for
+// the same stamp changes nothing.
 func (m *Membership) Ready(stamp uint64) {
 	m.mu.Lock()
 	st := m.mu.state
 	m.mu.Unlock()
-	for _, e := range st.Events {
-		if e.Kind == EventReady && e.Node == m.cfg.NodeID && e.Target >= stamp {
-			return
-		}
-	}
-	if stamp >= st.Stamp()+1 || stamp == 0 {
+	if st.IsReady(m.cfg.NodeID, stamp) || stamp > st.Stamp() || stamp == 0 {
 		return
 	}
 	m.log.Info("transfer complete: ready to own", "stamp", stamp)
@@ -498,19 +493,14 @@ func (m *Membership) Members() []Member {
 	if r.Next() != nil {
 		gainers = r.Gainers(target, m.cfg.Replicas)
 	}
-	ready := map[string]uint64{}
-	for _, e := range m.mu.state.Events {
-		if e.Kind == EventReady {
-			ready[e.Node] = max(ready[e.Node], e.Target)
-		}
-	}
+	ready := m.mu.state.readiness()
 	var out []Member
 	for _, id := range r.Members() {
 		a := m.mu.addrs[id]
 		out = append(out, Member{ID: id, Alive: id == m.cfg.NodeID || m.mu.alive[id],
 			ClientAddr: a[0], PeerAddr: a[1], Partitions: len(claims[id]), Target: len(next[id]),
 			Joining: !r.Has(id), Leaving: !target.Has(id),
-			Ready: !slices.Contains(gainers, id) || ready[id] >= r.NextStamp()})
+			Ready: !slices.Contains(gainers, id) || ready[readyKey{id, r.NextStamp()}]})
 	}
 	return out
 }

@@ -32,8 +32,8 @@ const (
 	// EventLeave removes a node.
 	EventLeave EventKind = 2
 	// EventReady records that a node holds the data of every partition it
-	// gains with the changes up to Target: the transfer it had to receive
-	// is complete. See Active.
+	// replicates in the ring of the change stamped Target: the transfer it
+	// had to receive is complete. See Active.
 	EventReady EventKind = 3
 )
 
@@ -43,7 +43,7 @@ type Event struct {
 	Node   string
 	Kind   EventKind
 	Weight int    // EventJoin
-	Target uint64 // EventReady: the stamp of the last change it covers
+	Target uint64 // EventReady: the stamp of the change it is ready for
 }
 
 func (e Event) compare(o Event) int {

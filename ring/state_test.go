@@ -52,8 +52,11 @@ func TestState_EncodeRoundTrip(t *testing.T) {
 		s := State{Q: 1 << rng.IntN(15)}
 		for j := 0; j < rng.IntN(10); j++ {
 			e := Event{Stamp: rng.Uint64N(20), Node: string(rune('a' + rng.IntN(26))), Kind: EventJoin, Weight: 1 + rng.IntN(5)}
-			if rng.IntN(3) == 0 {
+			switch rng.IntN(4) {
+			case 0:
 				e.Kind, e.Weight = EventLeave, 0
+			case 1:
+				e.Kind, e.Weight, e.Stamp, e.Target = EventReady, 0, 1+e.Stamp, e.Stamp
 			}
 			s = s.With(e)
 		}
@@ -69,7 +72,9 @@ func TestState_EncodeRoundTrip(t *testing.T) {
 
 func FuzzDecodeState(f *testing.F) {
 	s := State{Q: 64}.With(Event{Stamp: 1, Node: "a", Kind: EventJoin, Weight: 1}).
-		With(Event{Stamp: 2, Node: "b", Kind: EventLeave})
+		With(Event{Stamp: 2, Node: "b", Kind: EventLeave}).
+		With(Event{Stamp: 3, Node: "c", Kind: EventJoin, Weight: 2}).
+		With(Event{Stamp: 4, Node: "c", Kind: EventReady, Target: 3})
 	f.Add(s.Encode())
 	f.Add([]byte{})
 	f.Add([]byte{1, 0, 0, 0, 0, 0})
@@ -83,5 +88,79 @@ func FuzzDecodeState(f *testing.F) {
 			t.Fatalf("re-encode of a decoded state differs")
 		}
 		_, _ = s.Ring() // must not panic
+		if r, err := s.Active(3); err == nil && r.Next() != nil {
+			_ = r.Gainers(r.Next(), 3)
+		}
 	})
+}
+
+// ready returns s with node's readiness for target.
+func ready(s State, node string, target uint64) State {
+	return s.With(Event{Stamp: s.Stamp() + 1, Node: node, Kind: EventReady, Target: target})
+}
+
+func activeNodes(t *testing.T, s State, n int) ([]string, bool) {
+	t.Helper()
+	r, err := s.Active(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, nd := range r.Nodes() {
+		ids = append(ids, nd.ID)
+	}
+	return ids, r.Next() != nil
+}
+
+func TestState_ActiveFlipsWhenEveryGainerIsReady(t *testing.T) {
+	s := State{Q: 64}
+	for i, id := range []string{"a", "b", "c"} {
+		s = s.With(Event{Stamp: uint64(i + 1), Node: id, Kind: EventJoin, Weight: 1})
+	}
+	// b and c each gain partitions from a's ring.
+	if ids, pending := activeNodes(t, s, 3); !slices.Equal(ids, []string{"a"}) || !pending {
+		t.Fatalf("active %v pending %v before anyone is ready, want [a] pending", ids, pending)
+	}
+	s = ready(s, "b", 3)
+	if ids, _ := activeNodes(t, s, 3); !slices.Equal(ids, []string{"a"}) {
+		t.Fatalf("flipped to %v with c not ready", ids)
+	}
+	// Readiness for the earlier change (b's join) lets the ring advance to it.
+	s2 := ready(State{Q: 64}.With(s.Events[0]).With(s.Events[1]), "b", 2)
+	if ids, pending := activeNodes(t, s2.Merge(State{Q: 64, Events: s.Events[2:3]}), 3); !slices.Equal(ids, []string{"a", "b"}) || !pending {
+		t.Fatalf("b ready for its own join: active %v pending %v, want [a b] pending c", ids, pending)
+	}
+	s = ready(s, "c", 3)
+	if ids, pending := activeNodes(t, s, 3); !slices.Equal(ids, []string{"a", "b", "c"}) || pending {
+		t.Fatalf("all ready: active %v pending %v", ids, pending)
+	}
+	// A fourth node with N=3: the gainers include nodes other than the
+	// joiner (replica sets shift), and readiness of the joiner alone
+	// does not flip the ring.
+	s = s.With(Event{Stamp: s.Stamp() + 1, Node: "d", Kind: EventJoin, Weight: 1})
+	join := s.Stamp()
+	r, _ := s.Active(3)
+	gainers := r.Gainers(r.Next(), 3)
+	if !slices.Contains(gainers, "d") {
+		t.Fatalf("gainers %v lack the joiner", gainers)
+	}
+	for _, g := range gainers {
+		if ids, _ := activeNodes(t, s, 3); slices.Contains(ids, "d") {
+			t.Fatalf("flipped before %s was ready", g)
+		}
+		s = ready(s, g, join)
+	}
+	if ids, pending := activeNodes(t, s, 3); !slices.Contains(ids, "d") || pending {
+		t.Fatalf("every gainer ready: active %v pending %v", ids, pending)
+	}
+	// Same events, any order of arrival: the same active ring.
+	rev := State{Q: 64}
+	for i := len(s.Events) - 1; i >= 0; i-- {
+		rev = rev.Merge(State{Q: 64, Events: s.Events[i : i+1]})
+	}
+	a1, _ := s.Active(3)
+	a2, _ := rev.Active(3)
+	if !slices.Equal(a1.owners, a2.owners) {
+		t.Fatal("the active ring depends on the order events arrived in")
+	}
 }

@@ -15,9 +15,10 @@ import "slices"
 // starting from the first member's ring, it advances to the latest change
 // i whose gainers — the nodes that are among the first N of some
 // partition's preference list in ring i but not in the active ring — have
-// all recorded readiness for a stamp at least i's. A node that is ready
-// for a later change is ready for the earlier ones too: it received what
-// it gains relative to the ring it was active when it pulled.
+// all recorded readiness for exactly i's stamp. Readiness for a stamp
+// means the node holds the data of every partition it replicates in the
+// ring of that stamp; it says nothing of an earlier ring, where the node
+// may replicate partitions it does not in the later one.
 
 // Active returns the ring that owns the data now, for n replicas per
 // partition, with the target of a transfer under way attached (see
@@ -27,12 +28,7 @@ func (s State) Active(n int) (*Ring, error) {
 	if err != nil {
 		return nil, err
 	}
-	ready := map[string]uint64{}
-	for _, e := range s.Events {
-		if e.Kind == EventReady && e.Target > ready[e.Node] {
-			ready[e.Node] = e.Target
-		}
-	}
+	ready := s.readiness()
 	a := 0
 	for advanced := true; advanced; {
 		advanced = false
@@ -53,9 +49,36 @@ func (s State) Active(n int) (*Ring, error) {
 	return &out, nil
 }
 
-func allReady(nodes []string, ready map[string]uint64, stamp uint64) bool {
+// readyKey is one node's readiness for one stamp.
+type readyKey struct {
+	node  string
+	stamp uint64
+}
+
+// readiness returns the readiness the state records.
+func (s State) readiness() map[readyKey]bool {
+	m := map[readyKey]bool{}
+	for _, e := range s.Events {
+		if e.Kind == EventReady {
+			m[readyKey{e.Node, e.Target}] = true
+		}
+	}
+	return m
+}
+
+// IsReady reports whether node has recorded readiness for stamp.
+func (s State) IsReady(node string, stamp uint64) bool {
+	for _, e := range s.Events {
+		if e.Kind == EventReady && e.Node == node && e.Target == stamp {
+			return true
+		}
+	}
+	return false
+}
+
+func allReady(nodes []string, ready map[readyKey]bool, stamp uint64) bool {
 	for _, id := range nodes {
-		if ready[id] < stamp {
+		if !ready[readyKey{id, stamp}] {
 			return false
 		}
 	}

@@ -173,16 +173,14 @@ func (v view) Ring() *ring.Ring {
 	return v.c.mu.ring
 }
 
-// Ready records that v's node has received its data for the changes up
-// to stamp, as ring.Membership.Ready does.
+// Ready records that v's node holds its data for the ring of stamp, as
+// ring.Membership.Ready does.
 func (v view) Ready(stamp uint64) {
 	v.c.mu.Lock()
 	defer v.c.mu.Unlock()
 	st := v.c.mu.state
-	for _, e := range st.Events {
-		if e.Kind == ring.EventReady && e.Node == v.self && e.Target >= stamp {
-			return
-		}
+	if st.IsReady(v.self, stamp) {
+		return
 	}
 	v.c.setStateLocked(st.With(ring.Event{Stamp: st.Stamp() + 1, Node: v.self, Kind: ring.EventReady, Target: stamp}))
 }
