@@ -268,8 +268,9 @@ func waitPing(ctx context.Context, addr string, p *proc) error {
 	})
 }
 
-// waitMembers waits until the node at addr sees n ring members, all alive
-// and with their client addresses.
+// waitMembers waits until the node at addr sees n ring members, all alive,
+// with their client addresses and owning partitions: a new node owns its
+// partitions only once it has received their data (the ring has flipped).
 func waitMembers(ctx context.Context, addr string, n int, p *proc) error {
 	return poll(ctx, p, fmt.Sprintf("%d members alive on %s", n, addr), func() (bool, error) {
 		r, err := command(ctx, addr, "RING")
@@ -277,7 +278,7 @@ func waitMembers(ctx context.Context, addr string, n int, p *proc) error {
 			return false, err
 		}
 		for _, m := range r.Elems {
-			if len(m.Elems) < 3 || string(m.Elems[1].Str) != "alive" || len(m.Elems[2].Str) == 0 {
+			if len(m.Elems) < 5 || string(m.Elems[1].Str) != "alive" || len(m.Elems[2].Str) == 0 || m.Elems[4].Int < 1 {
 				return false, nil
 			}
 		}

@@ -305,7 +305,9 @@ func (c *cluster) waitReady(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
-// ready reports why nd does not yet see the whole cluster alive.
+// ready reports why nd does not yet see the whole cluster alive, every
+// member owning partitions (a new node owns them only once it has received
+// their data).
 func (c *cluster) ready(ctx context.Context, nd *node) error {
 	rdb := redis.NewClient(&redis.Options{Addr: nd.client, MaxRetries: -1, DialTimeout: time.Second,
 		ReadTimeout: time.Second, WriteTimeout: time.Second, Protocol: 2, DisableIdentity: true})
@@ -316,14 +318,17 @@ func (c *cluster) ready(ctx context.Context, nd *node) error {
 	if err != nil {
 		return err
 	}
-	alive := 0
+	alive, owning := 0, 0
 	for _, m := range v {
-		if f, ok := m.([]any); ok && len(f) >= 2 && f[1] == "alive" {
+		if f, ok := m.([]any); ok && len(f) >= 5 && f[1] == "alive" {
 			alive++
+			if n, ok := f[4].(int64); ok && n > 0 {
+				owning++
+			}
 		}
 	}
-	if len(v) != len(c.nodes) || alive != len(c.nodes) {
-		return fmt.Errorf("sees %d members, %d alive", len(v), alive)
+	if len(v) != len(c.nodes) || alive != len(c.nodes) || owning != len(c.nodes) {
+		return fmt.Errorf("sees %d members, %d alive, %d owning partitions", len(v), alive, owning)
 	}
 	return nil
 }
