@@ -20,9 +20,13 @@ type candidate struct {
 
 // collect verifies the tombstones of partition p held here and collects
 // those verified twice, TombstoneGrace apart. Every node of the ring must be
-// alive (a node that is down may hold a hint for the key). It returns how
-// many tombstones this node collected.
+// alive (a node that is down may hold a hint for the key), and no ring
+// change may be under way (a node receiving the partition may not hold the
+// tombstone yet). It returns how many tombstones this node collected.
 func (s *Syncer) collect(ctx context.Context, r *ring.Ring, p int, homes []string) (int, error) {
+	if r.Next() != nil {
+		return 0, nil
+	}
 	for _, n := range r.Nodes() {
 		if !s.cluster.Alive(n.ID) {
 			return 0, nil

@@ -127,3 +127,34 @@ func TestTombstones_GraceIsNotEnoughAlone(t *testing.T) {
 		require.Zero(t, stored(t, c, id, key), "tombstone left on %s", id)
 	}
 }
+
+// TestTombstones_NotCollectedDuringRingChange: while a node that joins is
+// receiving its partitions, no tombstone is collected (the newcomer may
+// not hold it yet); once the ring has flipped, collection resumes.
+func TestTombstones_NotCollectedDuringRingChange(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 4, clustertest.Config())
+	key := []byte("k")
+	home := c.Home(key)
+	_, err := c.Node(home[0]).Coord.Put(ctx, key, set("v"))
+	require.NoError(t, err)
+	_, err = c.Node(home[0]).Coord.Put(ctx, key, del)
+	require.NoError(t, err)
+	converge(t, c, 2)
+	c.Join("node-9")
+	c.Partition(c.Others("node-9"), []string{"node-9"}) // its transfer cannot complete
+	for range 3 {
+		c.Advance(time.Hour)
+		require.Zero(t, c.AntiEntropyRound(ctx).Collected, "collected during a ring change")
+	}
+	require.NotNil(t, c.Ring().Next())
+	c.Heal()
+	collected := 0
+	for i := 0; i < 6 && collected == 0; i++ {
+		c.Advance(time.Hour)
+		collected += c.AntiEntropyRound(ctx).Collected
+	}
+	require.Nil(t, c.Ring().Next(), "the ring flipped")
+	require.Positive(t, collected, "collection resumed after the change")
+	readsAbsent(t, c, key)
+}
