@@ -260,3 +260,34 @@ func liveValues(ss replica.Siblings) []string {
 	}
 	return out
 }
+
+// BenchmarkTransfer_Join measures a join of a fourth node to a 3-node
+// in-process cluster (memnet, pebble in memory) holding 20,000 keys, with
+// no rate limit: the time from the change until the ring flips, the keys
+// the new node received, and keys per second. Run:
+//
+//	go test ./antientropy -run XXX -bench Transfer -benchtime 1x
+func BenchmarkTransfer_Join(b *testing.B) {
+	for range b.N {
+		b.StopTimer()
+		ctx := context.Background()
+		c := clustertest.New(b, 3, clustertest.Config())
+		writeKeys(b, c, "k", 20_000)
+		b.StartTimer()
+		start := time.Now()
+		c.Join("node-9")
+		rounds := 0
+		for c.Ring().Next() != nil {
+			c.AntiEntropyRound(ctx)
+			rounds++
+		}
+		d := time.Since(start)
+		b.StopTimer()
+		tr := c.Node("node-9").AE.Stats().Transfer
+		b.ReportMetric(d.Seconds()*1000, "ms-to-flip")
+		b.ReportMetric(float64(tr.Keys), "keys")
+		b.ReportMetric(float64(tr.Keys)/d.Seconds(), "keys/s")
+		b.ReportMetric(float64(rounds), "rounds")
+		b.ReportMetric(float64(tr.Total), "partitions")
+	}
+}
