@@ -291,3 +291,28 @@ func BenchmarkTransfer_Join(b *testing.B) {
 		b.ReportMetric(float64(tr.Total), "partitions")
 	}
 }
+
+// TestMembership_HintsForALeaverReachTheNewHomes: a write a home node
+// missed while down is held as a hint for it; when that node is removed
+// from the ring, the hint goes to the key's new homes and is deleted
+// instead of waiting for a node that will not come back.
+func TestMembership_HintsForALeaverReachTheNewHomes(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 5, clustertest.Config())
+	key := []byte("k")
+	home := c.Home(key)
+	gone := home[1]
+	c.Kill(gone)
+	_, err := c.Node(home[0]).Coord.Put(ctx, key, put("v"))
+	require.NoError(t, err)
+	require.Positive(t, c.HintsHeld(ctx), "the write to the down home became a hint")
+	c.Leave(gone)
+	settleRing(t, c, 6, true, nil)
+	require.Zero(t, c.HintsHeld(ctx), "the hint for the departed node was delivered elsewhere")
+	for _, id := range c.Home(key) {
+		ss, err := c.Node(id).Store.Get(ctx, key)
+		require.NoError(t, err)
+		v, ok := ss.Value()
+		require.True(t, ok && string(v) == "v", "new home %s lacks the write", id)
+	}
+}
