@@ -19,10 +19,14 @@ const (
 	Isolate   Kind = "isolate"    // partition one node from the others
 	Bridge    Kind = "bridge"     // two pairs that cannot talk, both reach the fifth node
 	OneWay    Kind = "one-way"    // one node's packets to the others are dropped
+	// LeaveJoin removes a node from the ring (RING LEAVE), holds until the
+	// ring has flipped without it and it holds no data, then wipes it and
+	// starts it again: it joins as a new node and receives its partitions.
+	LeaveJoin Kind = "leave-join"
 )
 
 // Kinds lists every fault kind.
-var Kinds = []Kind{Kill, KillHomes, Pause, Halves, Isolate, Bridge, OneWay}
+var Kinds = []Kind{Kill, KillHomes, Pause, Halves, Isolate, Bridge, OneWay, LeaveJoin}
 
 // needsNet reports whether k is a network partition.
 func (k Kind) needsNet() bool {
@@ -103,7 +107,7 @@ func (f Fault) Desc(names []string) string {
 		return strings.Join(s, ",")
 	}
 	switch f.Kind {
-	case Kill, Pause:
+	case Kill, Pause, LeaveJoin:
 		return fmt.Sprintf("%s %s", f.Kind, ns(f.Nodes))
 	case KillHomes:
 		return fmt.Sprintf("%s of cart slot %d: %s", f.Kind, f.Cart, ns(f.Nodes))
@@ -142,7 +146,7 @@ func (s *schedule) next() Fault {
 	perm := s.rng.Perm(s.n)
 	f := Fault{Kind: k}
 	switch k {
-	case Kill, Pause:
+	case Kill, Pause, LeaveJoin:
 		f.Nodes = perm[:1]
 	case KillHomes:
 		f.Cart = s.rng.IntN(s.carts)

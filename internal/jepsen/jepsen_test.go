@@ -174,7 +174,7 @@ func TestSchedule(t *testing.T) {
 		case Isolate, OneWay:
 			require.Len(t, f.Nodes, 1)
 			require.Len(t, f.Other, 4)
-		case Kill, Pause:
+		case Kill, Pause, LeaveJoin:
 			require.Len(t, f.Nodes, 1)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -351,6 +352,12 @@ func (d *driver) inject(ctx context.Context, f Fault) error {
 			d.detected = time.Since(start)
 		}
 		return sleep(ctx, d.cfg.Hold-time.Since(start))
+	case LeaveJoin:
+		i := f.Nodes[0]
+		if err := d.leave(ctx, i); err != nil {
+			return err
+		}
+		return sleep(ctx, d.cfg.Hold)
 	case Halves, Isolate, Bridge, OneWay:
 		cuts := partition(nodes(f.Nodes), nodes(f.Other))
 		if f.Kind == OneWay {
@@ -364,6 +371,58 @@ func (d *driver) inject(ctx context.Context, f Fault) error {
 		}
 	}
 	return sleep(ctx, d.cfg.Hold)
+}
+
+// leaveTimeout bounds each half of a leave-join: the leave (transfer,
+// flip, handoff) and the join (transfer, flip).
+const leaveTimeout = 2 * time.Minute
+
+// leave asks another node to remove node i from the ring (RING LEAVE) and
+// waits until the others' ring no longer has it, and it holds no keys
+// and no hints: a node that left holds no data.
+func (d *driver) leave(ctx context.Context, i int) error {
+	nd := d.c.nodes[i]
+	other := (i + 1) % len(d.c.nodes)
+	if err := d.cl.conns[other].Do(ctx, "RING", "LEAVE", nd.id).Err(); err != nil {
+		return fmt.Errorf("jepsen: RING LEAVE %s on %s: %w", nd.id, d.c.nodes[other].id, err)
+	}
+	deadline := time.Now().Add(leaveTimeout)
+	var why string
+	for time.Now().Before(deadline) {
+		why = d.leftWhy(ctx, i, other)
+		if why == "" {
+			return nil
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("jepsen: %s did not leave within %s: %s", nd.id, leaveTimeout, why)
+}
+
+// leftWhy returns why node i has not yet left the ring as node other sees
+// it, or "" if it has.
+func (d *driver) leftWhy(ctx context.Context, i, other int) string {
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	v, err := d.cl.conns[other].Do(rctx, "RING").Slice()
+	if err != nil {
+		return err.Error()
+	}
+	for _, m := range v {
+		if f, ok := m.([]any); ok && len(f) >= 1 && f[0] == d.c.nodes[i].id {
+			return "still a ring member"
+		}
+	}
+	n, err := d.cl.conns[i].DBSize(rctx).Result()
+	if err != nil || n != 0 {
+		return fmt.Sprintf("holds %d keys (%v)", n, err)
+	}
+	info, err := d.cl.conns[i].Info(rctx, "cluster").Result()
+	if err != nil || !strings.Contains(info, "hints_held:0\r\n") {
+		return fmt.Sprintf("holds hints (%v)", err)
+	}
+	return ""
 }
 
 // waitDown waits until a running node other than nd reports nd down.
@@ -411,6 +470,18 @@ func (d *driver) heal(ctx context.Context, f Fault) error {
 		}
 	case Pause:
 		d.c.resume(d.c.nodes[f.Nodes[0]])
+	case LeaveJoin:
+		// Wiped, the node starts as a new one with the others as seeds:
+		// it joins, receives its partitions, and the ring flips to it.
+		nd := d.c.nodes[f.Nodes[0]]
+		d.c.kill(nd)
+		if err := os.RemoveAll(nd.dir); err != nil {
+			return fmt.Errorf("jepsen: wipe %s: %w", nd.id, err)
+		}
+		if err := d.c.start(nd); err != nil {
+			return err
+		}
+		return d.c.waitReady(ctx, leaveTimeout)
 	default:
 		if err := d.fw.apply(nil); err != nil {
 			return err
