@@ -111,13 +111,14 @@ func (s State) Ring() (*Ring, error) {
 type step struct {
 	stamp uint64
 	ring  *Ring
+	event int // index of the change in State.Events
 }
 
 // steps returns the ring after each change that applies, in order.
 func (s State) steps() ([]step, error) {
 	var out []step
 	var r *Ring
-	for _, e := range s.Events {
+	for i, e := range s.Events {
 		var next *Ring
 		var err error
 		switch {
@@ -138,7 +139,7 @@ func (s State) steps() ([]step, error) {
 			return nil, err
 		}
 		r = next
-		out = append(out, step{stamp: e.Stamp, ring: r})
+		out = append(out, step{stamp: e.Stamp, ring: r, event: i})
 	}
 	if r == nil {
 		return nil, ErrEmpty

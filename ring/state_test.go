@@ -164,3 +164,25 @@ func TestState_ActiveFlipsWhenEveryGainerIsReady(t *testing.T) {
 		t.Fatal("the active ring depends on the order events arrived in")
 	}
 }
+
+// TestState_ActiveBackToAnEarlierRing: b joins a (N=1), becomes ready and
+// owns half the partitions, then leaves. The target ring is a's alone
+// again, the same as before b joined; ownership must not flip back to a
+// until a has pulled b's half.
+func TestState_ActiveBackToAnEarlierRing(t *testing.T) {
+	s := State{Q: 64}.With(Event{Stamp: 1, Node: "a", Kind: EventJoin, Weight: 1}).
+		With(Event{Stamp: 2, Node: "b", Kind: EventJoin, Weight: 1})
+	s = ready(s, "b", 2)
+	if ids, pending := activeNodes(t, s, 1); !slices.Equal(ids, []string{"a", "b"}) || pending {
+		t.Fatalf("after b is ready: active %v pending %v", ids, pending)
+	}
+	s = s.With(Event{Stamp: s.Stamp() + 1, Node: "b", Kind: EventLeave})
+	leave := s.Stamp()
+	if ids, pending := activeNodes(t, s, 1); !slices.Equal(ids, []string{"a", "b"}) || !pending {
+		t.Fatalf("b left before a has its partitions: active %v pending %v, want [a b] pending", ids, pending)
+	}
+	s = ready(s, "a", leave)
+	if ids, pending := activeNodes(t, s, 1); !slices.Equal(ids, []string{"a"}) || pending {
+		t.Fatalf("a ready: active %v pending %v, want [a]", ids, pending)
+	}
+}

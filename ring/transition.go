@@ -12,8 +12,8 @@ import "slices"
 // a node received stays complete until it owns it.
 //
 // The active ring is a pure function of the state and N, like the target:
-// starting from the first member's ring, it advances to the latest change
-// i whose gainers — the nodes that are among the first N of some
+// replaying the events in order from the first member's ring, it advances
+// to the latest change i (applied so far) whose gainers — the nodes that are among the first N of some
 // partition's preference list in ring i but not in the active ring — have
 // all recorded readiness for exactly i's stamp. Readiness for a stamp
 // means the node holds the data of every partition it replicates in the
@@ -28,14 +28,37 @@ func (s State) Active(n int) (*Ring, error) {
 	if err != nil {
 		return nil, err
 	}
-	ready := s.readiness()
-	a := 0
-	for advanced := true; advanced; {
-		advanced = false
-		for i := len(steps) - 1; i > a; i-- {
-			if allReady(steps[a].ring.Gainers(steps[i].ring, n), ready, steps[i].stamp) {
-				a, advanced = i, true
-				break
+	// The events are replayed in order, and the active ring advances only
+	// relative to the one active at that point: after a join and a leave
+	// that lead back to an earlier ring, the nodes that gave partitions to
+	// the one that left must get them back before it stops owning them.
+	ready := map[readyKey]bool{}
+	a, known := 0, 0 // the active step; the steps applied so far
+	advance := func() {
+		for moved := true; moved; {
+			moved = false
+			for i := known - 1; i > a; i-- {
+				if allReady(steps[a].ring.Gainers(steps[i].ring, n), ready, steps[i].stamp) {
+					a, moved = i, true
+					break
+				}
+			}
+		}
+	}
+	for i, e := range s.Events {
+		switch {
+		case known < len(steps) && steps[known].event == i:
+			known++
+			if known > 1 && allReady(steps[a].ring.Gainers(steps[known-1].ring, n), ready, steps[known-1].stamp) {
+				a = known - 1 // gains nobody anything
+			}
+		case e.Kind == EventReady:
+			ready[readyKey{e.Node, e.Target}] = true
+			for j := a + 1; j < known; j++ {
+				if steps[j].stamp == e.Target {
+					advance()
+					break
+				}
 			}
 		}
 	}
