@@ -141,8 +141,8 @@ func parseRing(raw []any) ([]ringMember, error) {
 	out := make([]ringMember, 0, len(raw))
 	for i, e := range raw {
 		f, ok := e.([]any)
-		if !ok || len(f) != 6 {
-			return nil, fmt.Errorf("RING entry %d: want an array of 6, got %T", i, e)
+		if !ok || len(f) < 6 {
+			return nil, fmt.Errorf("RING entry %d: want an array of at least 6, got %T", i, e)
 		}
 		var m ringMember
 		var self int64

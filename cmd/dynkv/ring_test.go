@@ -32,6 +32,15 @@ func (f *fakeRingCluster) Ring() *ring.Ring {
 	return r
 }
 
+// The fake refuses every membership change.
+func (f *fakeRingCluster) Plan(ring.Event) (ring.Plan, error) { return ring.Plan{}, errFakeRefused }
+func (f *fakeRingCluster) Leave(string) (ring.Plan, error)    { return ring.Plan{}, errFakeRefused }
+func (f *fakeRingCluster) JoinCluster([]string) (ring.Plan, error) {
+	return ring.Plan{}, errFakeRefused
+}
+
+var errFakeRefused = errors.New("ring: fake: refused")
+
 // serveRing serves a resp.Server over a one-node backend on 127.0.0.1:0,
 // with requirepass pw and the Cluster that cluster returns for the server's
 // address (nil for none), until the test ends. It returns the address.
