@@ -3,6 +3,7 @@ package resp
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -181,4 +182,35 @@ func TestRingPlan_Membership(t *testing.T) {
 	}
 	require.Equal(t, before, m.State(), "nothing changed")
 	require.Nil(t, m.Ring().Next(), "no transfer")
+}
+
+// FuzzRingAdmin sends RING with arbitrary arguments to a server whose
+// Cluster accepts every change. No input panics or becomes an internal
+// error, every reply parses, and the Cluster is reached only by a
+// well-formed PLAN, LEAVE or JOIN.
+func FuzzRingAdmin(f *testing.F) {
+	for _, seed := range []string{"PLAN LEAVE n1", "PLAN JOIN n4 2", "PLAN JOIN n4 -1", "LEAVE n1", "JOIN h:1 h:2",
+		"PLAN", "PLAN MOVE x", "plan join x 99999999999999999999", "KEY a", "MEMBERS", "HELP", ""} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		args := []string{"RING"}
+		if line != "" {
+			args = append(args, strings.Split(line, " ")...)
+		}
+		cl := threeNodes()
+		cl.plan, _ = joinPlan(t)
+		tc := newClusterClient(t, busyStats(), cl)
+		v, rest := parseReply(t, tc.do(args...))
+		require.Empty(t, rest)
+		if e, ok := v.(respError); ok {
+			require.NotEqual(t, respError(errInternal), e, "%q", args)
+			require.Empty(t, cl.calls, "%q: refused, yet reached the cluster", args)
+			return
+		}
+		if len(cl.calls) > 0 {
+			require.Len(t, cl.calls, 1)
+			require.Len(t, v, 2, "a plan is [nodes, moves]")
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -310,4 +311,43 @@ func TestLeave_BackToAnEarlierRing(t *testing.T) {
 	_, err := a.Leave("b")
 	require.NoError(t, err)
 	require.Equal(t, []string{"a", "b:leaving"}, members(a), "b keeps its partitions until a has their data")
+}
+
+// replyTree builds a go-redis style reply (string, int64, nil or []any)
+// from fuzz bytes: a tag byte picks the kind, the next byte its size.
+func replyTree(b []byte, depth int) (any, []byte) {
+	if len(b) < 2 {
+		return nil, nil
+	}
+	tag, n, b := b[0]%4, int(b[1]), b[2:]
+	switch {
+	case tag == 0:
+		n = min(n%8, len(b))
+		return string(b[:n]), b[n:]
+	case tag == 1:
+		return int64(n) - 128, b
+	case tag == 2 && depth < 4:
+		arr := make([]any, n%7)
+		for i := range arr {
+			arr[i], b = replyTree(b, depth+1)
+		}
+		return arr, b
+	}
+	return nil, b
+}
+
+// FuzzParseReplies feeds arbitrary reply shapes to the decoders of RING and
+// plan replies: they must not panic, and what they accept must print.
+func FuzzParseReplies(f *testing.F) {
+	f.Add([]byte{2, 2, 2, 1, 2, 5, 0, 1, 'a', 1, 4, 1, 2, 1, 0, 1, 2, 2, 0})
+	f.Add([]byte{2, 1, 2, 9, 0, 2, 'n', '1', 0, 5, 'a', 'l', 'i', 'v', 'e', 0, 0, 0, 0, 1, 8, 1, 129, 1, 130, 0, 6, 'm', 'e', 'm', 'b', 'e', 'r', 1, 129})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, _ := replyTree(b, 0)
+		if pl, err := parsePlan(v); err == nil {
+			require.NoError(t, pl.write(io.Discard, true))
+		}
+		if ms, err := parseRing(v); err == nil {
+			require.NoError(t, ringView{members: ms, info: map[string]string{}}.write(io.Discard))
+		}
+	})
 }
