@@ -151,7 +151,7 @@ func (f fakeAE) Stats() antientropy.Stats { return f.st }
 
 // TestRing_Transfer: while a transfer is under way dynkv ring shows each
 // member's target and state, and asks the members that gain data for
-// their progress; one that does not answer shows "-".
+// their progress; one that does not answer, or cannot be asked, shows "-".
 func TestRing_Transfer(t *testing.T) {
 	t.Setenv(passwordEnv, "")
 	// n2 and n3 join a ring of n1 with one replica per partition; neither
@@ -174,19 +174,22 @@ func TestRing_Transfer(t *testing.T) {
 			{ID: "n2", Alive: true, ClientAddr: n2, Partitions: 0, Target: 3, Joining: true},
 			{ID: "n3", Alive: false, ClientAddr: down, Partitions: 0, Target: 2, Joining: true},
 			{ID: "n4", Alive: false, ClientAddr: down, Partitions: 0, Target: 0, Leaving: true, Ready: true},
+			{ID: "n5", Alive: false, Partitions: 0, Target: 0, Joining: true},
 		}}
 	}, fakeAE{antientropy.Stats{Transfer: antientropy.TransferStats{Pending: true, Stamp: 3, Ready: true}}})
 	code, out, errs := runRing(t, "--addr", n1)
 	require.Equal(t, 0, code, errs)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	require.Len(t, lines, 8, out)
+	require.Len(t, lines, 10, out)
 	require.Equal(t, []string{"n1*", "alive", n1, "-", "8", "3", "member", "yes"}, strings.Fields(lines[1]))
 	require.Equal(t, []string{"n2", "alive", n2, "-", "0", "3", "joining", "no"}, strings.Fields(lines[2]))
 	require.Equal(t, []string{"n3", "down", down, "-", "0", "2", "joining", "no"}, strings.Fields(lines[3]))
 	require.Equal(t, []string{"n4", "down", down, "-", "0", "0", "leaving", "yes"}, strings.Fields(lines[4]))
-	require.Equal(t, "ring version: 3  partitions: 8  members: 4 (2 alive)  transfer: pending", lines[5])
-	require.Equal(t, "transfer to n2: partitions 1/3, 250.0 keys/s", lines[6])
-	require.Equal(t, "transfer to n3: -", lines[7])
+	require.Equal(t, []string{"n5", "down", "-", "-", "0", "0", "joining", "no"}, strings.Fields(lines[5]))
+	require.Equal(t, "ring version: 3  partitions: 8  members: 5 (2 alive)  transfer: pending", lines[6])
+	require.Equal(t, "transfer to n2: partitions 1/3, 250.0 keys/s", lines[7])
+	require.Equal(t, "transfer to n3: -", lines[8])
+	require.Equal(t, "transfer to n5: -", lines[9], "no client address gossiped")
 }
 
 // startMember starts a real ring.Membership on loopback (8 partitions, one

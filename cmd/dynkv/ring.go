@@ -248,15 +248,16 @@ func (v ringView) write(w io.Writer) error {
 
 // progressLines returns one line per member that gains data in the
 // transfer under way: each not ready, and each that reports partitions to
-// receive. A member that did not answer shows "-".
+// receive. A member that could not be asked or did not answer shows "-".
 func (v ringView) progressLines() []string {
+	if v.progress == nil {
+		return nil
+	}
 	var out []string
 	for _, m := range v.members {
-		info, asked := v.progress[m.id]
+		info := v.progress[m.id] // nil: not asked (no client address) or no answer
 		total := info["transfer_partitions_total"]
 		switch {
-		case !asked:
-			continue
 		case info == nil && m.extended && !m.ready:
 			out = append(out, fmt.Sprintf("transfer to %s: -", printable(m.id)))
 		case info != nil && (total != "0" && total != "" || m.extended && !m.ready):
