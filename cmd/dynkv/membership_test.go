@@ -354,3 +354,59 @@ func FuzzParseReplies(f *testing.F) {
 		}
 	})
 }
+
+// TestLeave_Nodes runs dynkv leave against three whole nodes (runNode:
+// store, gossip, peers, coordinator, anti-entropy, RESP) on loopback.
+func TestLeave_Nodes(t *testing.T) {
+	t.Setenv(passwordEnv, "")
+	seed := closedAddr(t) // a's gossip address, free again
+	start := func(id, gossip string, seeds []string) string {
+		cfg := testConfig(t)
+		cfg.Node.ID = id
+		cfg.Gossip.Listen, cfg.Gossip.Seeds, cfg.Gossip.Local, cfg.Gossip.Partitions = gossip, seeds, true, 16
+		return startRunNode(t, cfg).addr
+	}
+	a := start("a", seed, nil)
+	b := start("b", "127.0.0.1:0", []string{seed})
+	start("c", "127.0.0.1:0", []string{seed})
+	view := func(addr string) ringView {
+		ctx, cancel := context.WithTimeout(context.Background(), ringTimeout)
+		defer cancel()
+		v, err := fetchRing(ctx, addr, "")
+		if err != nil {
+			return ringView{}
+		}
+		return v
+	}
+	const wait, tick = 20 * time.Second, 20 * time.Millisecond
+	require.Eventually(t, func() bool {
+		v := view(a)
+		return len(v.members) == 3 && v.members[2].id == "c" && v.members[2].status == "alive"
+	}, wait, tick, "a sees b and c")
+
+	before := view(a).members[2]
+	code, out, errs := run(t, "leave", "c", "--dry-run", "--addr", a)
+	require.Equal(t, 0, code, errs)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.Len(t, lines, 6, out)
+	row := strings.Fields(lines[3])
+	require.Equal(t, []string{"c", "->", "0"}, []string{row[0], row[2], row[3]}, out)
+	require.Equal(t, "dry run: nothing changed", lines[5])
+	after := view(a).members[2]
+	require.Equal(t, []any{before.state, before.target}, []any{after.state, after.target}, "a dry run changes nothing")
+	require.NotEqual(t, "leaving", after.state)
+
+	code, out, errs = run(t, "leave", "c", "--addr", b) // through another member
+	require.Equal(t, 0, code, errs)
+	require.Contains(t, out, "committed: c is leaving")
+	require.Eventually(t, func() bool {
+		ms := view(a).members
+		gone := len(ms) == 2
+		leaving := len(ms) == 3 && ms[2].state == "leaving" && ms[2].target == 0
+		return gone || leaving
+	}, wait, tick, "a learns of the leave by gossip")
+
+	code, _, errs = run(t, "leave", "c", "--addr", a)
+	require.Equal(t, 1, code)
+	require.Equal(t, "dynkv: leave: "+a+": ERR node c: not a member\n", errs)
+}
