@@ -211,7 +211,7 @@ func selfID(c *conn) (string, error) {
 		return "", err
 	}
 	for _, m := range r.Elems {
-		if len(m.Elems) == 6 && m.Elems[5].Int == 1 {
+		if len(m.Elems) >= 6 && m.Elems[5].Int == 1 { // RING appends fields; the first six stay
 			return string(m.Elems[0].Str), nil
 		}
 	}

@@ -2,6 +2,7 @@ package resp
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/dynkv/dynkv/antientropy"
 )
@@ -23,7 +24,10 @@ func (s *Server) SetAntiEntropy(a AntiEntropy) { s.ae = a }
 
 // infoAntiEntropy reports the syncer's counters: exchanges, keys repaired,
 // tombstones collected, records handed off after a ring change (and the
-// partitions still to hand off), bytes, and how fresh the partitions are.
+// partitions still to hand off), bytes, how fresh the partitions are, and
+// this node's part of the ring transfer under way (transfer_*: the
+// partitions it gains and has received, the keys it received and their
+// rate, whether it has recorded that it is ready).
 func (s *Server) infoAntiEntropy(b *infoBuilder) {
 	if s.ae == nil {
 		b.field("antientropy_enabled", 0)
@@ -54,6 +58,14 @@ func (s *Server) infoAntiEntropy(b *infoBuilder) {
 		}
 	}
 	b.field("antientropy_oldest_partition_sync_age_s", oldest)
+	tr := st.Transfer
+	b.field("transfer_pending", boolInt(tr.Pending))
+	b.field("transfer_stamp", tr.Stamp)
+	b.field("transfer_partitions_total", tr.Total)
+	b.field("transfer_partitions_done", tr.Done)
+	b.field("transfer_keys", tr.Keys)
+	b.field("transfer_keys_per_sec", strconv.FormatFloat(tr.KeysPerSecond, 'f', 1, 64))
+	b.field("transfer_ready", boolInt(tr.Ready))
 }
 
 // infoAntiEntropyPartitions reports, per partition, the last completed

@@ -26,6 +26,8 @@ func TestInfo_AntiEntropy(t *testing.T) {
 			{Partition: 1, Peer: "node-2", At: now.Add(-30 * time.Second), Repaired: 5},
 			{Partition: 9, Peer: "node-3", At: now.Add(-2 * time.Second)},
 		},
+		Transfer: antientropy.TransferStats{Pending: true, Stamp: 12, Total: 40, Done: 15, Keys: 3000,
+			Started: now.Add(-time.Minute), KeysPerSecond: 50.25},
 	}})
 	tc := e.client()
 	v, _ := parseReply(t, tc.do("INFO", "antientropy"))
@@ -33,7 +35,9 @@ func TestInfo_AntiEntropy(t *testing.T) {
 		"antientropy_failures:1\r\nantientropy_keys_compared:40\r\nantientropy_keys_repaired:5\r\n"+
 		"antientropy_tombstones_collected:2\r\nantientropy_handed_off:11\r\nantientropy_handoff_pending_partitions:2\r\nantientropy_bytes_sent:100\r\nantientropy_bytes_received:200\r\n"+
 		"antientropy_last_round_unix_ms:"+itoa(now.UnixMilli())+"\r\nantientropy_partitions_synced:2\r\n"+
-		"antientropy_oldest_partition_sync_age_s:30\r\n", v)
+		"antientropy_oldest_partition_sync_age_s:30\r\n"+
+		"transfer_pending:1\r\ntransfer_stamp:12\r\ntransfer_partitions_total:40\r\ntransfer_partitions_done:15\r\n"+
+		"transfer_keys:3000\r\ntransfer_keys_per_sec:50.2\r\ntransfer_ready:0\r\n", v)
 	v, _ = parseReply(t, tc.do("INFO", "antientropy_partitions"))
 	require.Equal(t, "# AntiEntropy_Partitions\r\npartition_1:peer=node-2,last_sync_unix_ms="+itoa(now.Add(-30*time.Second).UnixMilli())+
 		",repaired=5\r\npartition_9:peer=node-3,last_sync_unix_ms="+itoa(now.Add(-2*time.Second).UnixMilli())+",repaired=0\r\n", v)

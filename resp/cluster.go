@@ -8,7 +8,8 @@ import (
 )
 
 // Cluster is the membership view that INFO's cluster section and RING
-// report. *ring.Membership implements it.
+// report, and the membership changes RING PLAN, RING LEAVE and RING JOIN
+// make. *ring.Membership implements it.
 type Cluster interface {
 	// Self returns this node's ID. It does not block.
 	Self() string
@@ -20,9 +21,27 @@ type Cluster interface {
 	// Q the number of partitions. The caller must not modify its Events.
 	// It blocks as Members does.
 	State() ring.State
-	// Ring returns the current ring, as derived from State (nil while the
-	// node is not yet a member). It blocks as Members does.
+	// Ring returns the ring that owns the data now, as derived from State
+	// (nil while the node is not yet a member), with the target of a
+	// transfer under way as its Next. It blocks as Members does.
 	Ring() *ring.Ring
+	Changer
+}
+
+// Changer makes explicit membership changes. Each returns the plan of the
+// change: the ring before and after it and the partitions whose replicas
+// differ. On error nothing is changed.
+type Changer interface {
+	// Plan returns what the join or leave e would do, without committing
+	// it. It blocks as Members does.
+	Plan(e ring.Event) (ring.Plan, error)
+	// Leave commits the departure of node. It blocks as Members does;
+	// the change reaches the other nodes by gossip afterwards.
+	Leave(node string) (ring.Plan, error)
+	// JoinCluster makes this node, alone in its one-node ring, join the
+	// cluster reachable at the gossip addresses seeds. It blocks on the
+	// network until a seed answered or all failed.
+	JoinCluster(seeds []string) (ring.Plan, error)
 }
 
 var _ Cluster = (*ring.Membership)(nil)
@@ -50,29 +69,45 @@ type clusterView struct {
 	version uint64        // ring version: the highest stamp of the ring state
 	q       int           // partitions
 	members []ring.Member // sorted by ID
+	pending bool          // a transfer is under way: the active ring has a Next
 }
 
 func (s *Server) clusterView() clusterView {
 	if s.cluster == nil {
 		return clusterView{self: soloID, q: 1, members: []ring.Member{
-			{ID: soloID, Alive: true, ClientAddr: s.clientAddr(), Partitions: 1},
+			{ID: soloID, Alive: true, ClientAddr: s.clientAddr(), Partitions: 1, Target: 1, Ready: true},
 		}}
 	}
 	st := s.cluster.State()
 	ms := slices.Clone(s.cluster.Members())
 	slices.SortFunc(ms, func(a, b ring.Member) int { return strings.Compare(a.ID, b.ID) })
-	return clusterView{enabled: true, self: s.cluster.Self(), version: st.Stamp(), q: st.Q, members: ms}
+	r := s.cluster.Ring()
+	return clusterView{enabled: true, self: s.cluster.Self(), version: st.Stamp(), q: st.Q, members: ms,
+		pending: r != nil && r.Next() != nil}
 }
 
-// alive returns the number of members seen alive.
-func (v *clusterView) alive() int {
+// count returns the number of members for which f holds.
+func (v *clusterView) count(f func(m ring.Member) bool) int {
 	n := 0
 	for _, m := range v.members {
-		if m.Alive {
+		if f(m) {
 			n++
 		}
 	}
 	return n
+}
+
+// memberState names what a member is doing in the transfer under way:
+// "joining" (in the target ring only), "leaving" (in the active ring only)
+// or "member".
+func memberState(m ring.Member) string {
+	switch {
+	case m.Joining:
+		return "joining"
+	case m.Leaving:
+		return "leaving"
+	}
+	return "member"
 }
 
 // owned returns the partitions this node owns: none once it has left the
@@ -105,9 +140,12 @@ func (s *Server) infoCluster(b *infoBuilder) {
 	b.field("dynkv_cluster", boolInt(v.enabled))
 	b.field("node_id", oneLine(v.self))
 	b.field("ring_version", v.version)
+	b.field("ring_transfer_pending", boolInt(v.pending))
 	b.field("partitions", v.q)
 	b.field("members", len(v.members))
-	b.field("members_alive", v.alive())
+	b.field("members_alive", v.count(func(m ring.Member) bool { return m.Alive }))
+	b.field("members_joining", v.count(func(m ring.Member) bool { return m.Joining }))
+	b.field("members_leaving", v.count(func(m ring.Member) bool { return m.Leaving }))
 	b.field("partitions_owned", v.owned())
 	b.field("replicas", b.backend.Replicas)
 	b.field("n", b.backend.N)
@@ -122,10 +160,14 @@ func (s *Server) infoCluster(b *infoBuilder) {
 	b.field("peer_suspicions", b.backend.Suspicions)
 }
 
-// cmdRing implements RING and RING MEMBERS: one entry per ring member,
-// sorted by ID, each [id, "alive" or "down", client address, peer address,
-// partitions owned, 1 for this node else 0]. An address the member has not
-// gossiped yet is an empty string.
+// cmdRing implements RING and RING MEMBERS: one entry per member of the
+// active or the target ring, sorted by ID, each [id, "alive" or "down",
+// client address, peer address, partitions owned, 1 for this node else 0,
+// partitions owned once the transfer under way completes, "member" or
+// "joining" or "leaving", 1 when it has received what it gains in the
+// transfer (or gains nothing) else 0]. An address the member has not
+// gossiped yet is an empty string. Fields are only ever appended, so a
+// parser should accept more than it knows.
 func (s *Server) cmdRing(c *session, _ [][]byte) error {
 	v := s.clusterView()
 	c.w.array(len(v.members))
@@ -134,13 +176,16 @@ func (s *Server) cmdRing(c *session, _ [][]byte) error {
 		if m.Alive {
 			status = "alive"
 		}
-		c.w.array(6)
+		c.w.array(9)
 		c.w.bulkString(m.ID)
 		c.w.bulkString(status)
 		c.w.bulkString(m.ClientAddr)
 		c.w.bulkString(m.PeerAddr)
 		c.w.integer(int64(m.Partitions))
 		c.w.integer(int64(boolInt(m.ID == v.self)))
+		c.w.integer(int64(m.Target))
+		c.w.bulkString(memberState(m))
+		c.w.integer(int64(boolInt(m.Ready)))
 	}
 	return nil
 }
@@ -165,10 +210,7 @@ func (s *Server) cmdRingKey(c *session, args [][]byte) error {
 	c.w.array(3)
 	c.w.integer(int64(slot))
 	c.w.integer(int64(part))
-	c.w.array(len(prefs))
-	for _, id := range prefs {
-		c.w.bulkString(id)
-	}
+	writeStrings(c.w, prefs)
 	return nil
 }
 
@@ -176,9 +218,20 @@ func (s *Server) cmdRingHelp(c *session, _ [][]byte) error {
 	writeHelp(c.w, "RING <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 		"(no subcommand)", "    Same as MEMBERS.",
 		"MEMBERS", "    Return every ring member as seen by this node: id, status (alive or down),",
-		"    client address, peer address, partitions owned, and 1 for this node.",
+		"    client address, peer address, partitions owned, 1 for this node, partitions owned",
+		"    once the transfer under way completes, state (member, joining or leaving), and 1",
+		"    when it has received the data it gains in that transfer.",
 		"KEY <key>", "    Return the key's hash slot, its partition and its preference list: every",
 		"    member in the order requests for the key try them; the first N are its home replicas.",
+		"PLAN LEAVE <node>", "    Return the plan of the node's leaving the ring, without changing anything.",
+		"PLAN JOIN <node> [<weight>]", "    Return the plan of a new node's joining the ring, without changing anything.",
+		"    A plan is [nodes, moves]: per node [node, partitions before, partitions after,",
+		"    replica partitions gained, replica partitions lost]; per partition whose replicas",
+		"    change [partition, [replicas before], [replicas after]].",
+		"LEAVE <node>", "    Remove the node from the ring and return the plan. The node keeps its partitions",
+		"    until their new homes have received their data.",
+		"JOIN <gossip-addr> [<gossip-addr> ...]", "    Make this node, alone in its ring, join the cluster whose nodes gossip at the",
+		"    addresses given, and return the plan.",
 		"HELP", "    Print this help.")
 	return nil
 }

@@ -3,6 +3,7 @@ package resp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -14,17 +15,41 @@ import (
 	"github.com/dynkv/dynkv/ring"
 )
 
-// fakeCluster is a Cluster with a fixed view.
+// fakeCluster is a Cluster with a fixed view. Its Changer records each
+// call and answers with plan, or with err when set.
 type fakeCluster struct {
 	self    string
 	members []ring.Member
 	state   ring.State
+	active  *ring.Ring // what Ring returns; nil: the ring of state
+
+	plan  ring.Plan
+	err   error
+	calls []string // "plan join n4 2", "leave n3", "join h:1 h:2"
+}
+
+func (f *fakeCluster) Plan(e ring.Event) (ring.Plan, error) {
+	f.calls = append(f.calls, fmt.Sprintf("plan %s %s %d", e.Kind, e.Node, e.Weight))
+	return f.plan, f.err
+}
+
+func (f *fakeCluster) Leave(node string) (ring.Plan, error) {
+	f.calls = append(f.calls, "leave "+node)
+	return f.plan, f.err
+}
+
+func (f *fakeCluster) JoinCluster(seeds []string) (ring.Plan, error) {
+	f.calls = append(f.calls, "join "+strings.Join(seeds, " "))
+	return f.plan, f.err
 }
 
 func (f *fakeCluster) Self() string           { return f.self }
 func (f *fakeCluster) Members() []ring.Member { return slices.Clone(f.members) }
 func (f *fakeCluster) State() ring.State      { return f.state }
 func (f *fakeCluster) Ring() *ring.Ring {
+	if f.active != nil {
+		return f.active
+	}
 	r, _ := f.state.Ring()
 	return r
 }
@@ -36,9 +61,9 @@ func threeNodes() *fakeCluster {
 	return &fakeCluster{
 		self: "n2",
 		members: []ring.Member{
-			{ID: "n3", Alive: false, ClientAddr: "10.0.0.3:6379", PeerAddr: "10.0.0.3:7379", Partitions: 21},
-			{ID: "n1", Alive: true, ClientAddr: "10.0.0.1:6379", Partitions: 22},
-			{ID: "n2", Alive: true, ClientAddr: "10.0.0.2:6379", PeerAddr: "10.0.0.2:7379", Partitions: 21},
+			{ID: "n3", Alive: false, ClientAddr: "10.0.0.3:6379", PeerAddr: "10.0.0.3:7379", Partitions: 21, Target: 21, Ready: true},
+			{ID: "n1", Alive: true, ClientAddr: "10.0.0.1:6379", Partitions: 22, Target: 22, Ready: true},
+			{ID: "n2", Alive: true, ClientAddr: "10.0.0.2:6379", PeerAddr: "10.0.0.2:7379", Partitions: 21, Target: 21, Ready: true},
 		},
 		state: ring.State{Q: 64, Events: []ring.Event{
 			{Stamp: 1, Node: "n1", Kind: ring.EventJoin, Weight: 1},
@@ -108,9 +133,12 @@ func TestInfoCluster(t *testing.T) {
 			"cluster_enabled:0\r\ndynkv_cluster:1\r\n"+
 			"node_id:n2\r\n"+
 			"ring_version:7\r\n"+
+			"ring_transfer_pending:0\r\n"+
 			"partitions:64\r\n"+
 			"members:3\r\n"+
 			"members_alive:2\r\n"+
+			"members_joining:0\r\n"+
+			"members_leaving:0\r\n"+
 			"partitions_owned:21\r\n"+
 			"replicas:3\r\n"+
 			"n:3\r\nr:2\r\nw:2\r\n"+
@@ -150,8 +178,8 @@ func TestInfoCluster(t *testing.T) {
 	t.Run("no cluster", func(t *testing.T) {
 		e := newDefaultEnv(t) // a real one-node coordinator and store
 		require.Equal(t, "# Cluster\r\n"+
-			"cluster_enabled:0\r\ndynkv_cluster:0\r\nnode_id:local\r\nring_version:0\r\npartitions:1\r\n"+
-			"members:1\r\nmembers_alive:1\r\npartitions_owned:1\r\nreplicas:1\r\nn:3\r\nr:2\r\nw:2\r\n"+
+			"cluster_enabled:0\r\ndynkv_cluster:0\r\nnode_id:local\r\nring_version:0\r\nring_transfer_pending:0\r\npartitions:1\r\n"+
+			"members:1\r\nmembers_alive:1\r\nmembers_joining:0\r\nmembers_leaving:0\r\npartitions_owned:1\r\nreplicas:1\r\nn:3\r\nr:2\r\nw:2\r\n"+
 			"hints_held:0\r\nhints_written:0\r\nhints_handed_off:0\r\nread_repairs:0\r\nwrites_forwarded:0\r\npeers_suspected:0\r\npeer_suspicions:0\r\n",
 			infoText(t, e.client(), "cluster"))
 	})
@@ -168,7 +196,8 @@ func TestInfoCluster(t *testing.T) {
 
 func TestRing(t *testing.T) {
 	member := func(id, status, client, peer string, partitions, self int) string {
-		return arr(bulk(id), bulk(status), bulk(client), bulk(peer), intReply(partitions), intReply(self))
+		return arr(bulk(id), bulk(status), bulk(client), bulk(peer), intReply(partitions), intReply(self),
+			intReply(partitions), bulk("member"), intReply(1))
 	}
 	t.Run("members sorted by id", func(t *testing.T) {
 		tc := newClusterClient(t, busyStats(), threeNodes())
@@ -188,7 +217,7 @@ func TestRing(t *testing.T) {
 	t.Run("empty ring", func(t *testing.T) {
 		tc := newClusterClient(t, busyStats(), &fakeCluster{self: "n1", state: ring.State{Q: 64}})
 		require.Equal(t, "*0\r\n", tc.do("RING"))
-		require.Contains(t, infoText(t, tc, "cluster"), "members:0\r\nmembers_alive:0\r\npartitions_owned:0\r\n")
+		require.Contains(t, infoText(t, tc, "cluster"), "members:0\r\nmembers_alive:0\r\nmembers_joining:0\r\nmembers_leaving:0\r\npartitions_owned:0\r\n")
 	})
 	t.Run("key", func(t *testing.T) {
 		cl := threeNodes()
@@ -247,8 +276,11 @@ func TestRing_CommandInfo(t *testing.T) {
 		r[:7], "admin, no keys")
 	require.Empty(t, r[8], "no key specs")
 	subs := r[9].([]respValue)
-	require.Len(t, subs, 3)
-	require.Equal(t, "ring|help", subs[0].([]respValue)[0])
+	var names []respValue
+	for _, sc := range subs {
+		names = append(names, sc.([]respValue)[0])
+	}
+	require.Equal(t, []respValue{"ring|help", "ring|join", "ring|key", "ring|leave", "ring|members", "ring|plan"}, names)
 	members := entries[1].([]respValue)
 	require.Equal(t, []respValue{"ring|members", int64(2)}, members[:2])
 	require.Equal(t, int64(0), members[3], "no keys")

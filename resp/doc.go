@@ -15,7 +15,8 @@
 // CLIENT (SETNAME, GETNAME, ID, SETINFO, LIST, INFO, HELP), COMMAND (COUNT,
 // DOCS, INFO, LIST, HELP), INFO, CONFIG (GET, SET, RESETSTAT, HELP), DBSIZE,
 // TIME. Strings and keys: GET, SET, SETNX, SETEX, PSETEX, GETSET, MGET,
-// MSET, STRLEN, APPEND, DEL, UNLINK, EXISTS. Cluster: RING (MEMBERS, HELP).
+// MSET, STRLEN, APPEND, DEL, UNLINK, EXISTS. Cluster: RING (MEMBERS, KEY,
+// PLAN, LEAVE, JOIN, HELP).
 //
 // Plain commands behave as in Redis for one writer. When a key has siblings
 // (concurrent versions), plain reads return the deterministic
@@ -38,25 +39,34 @@
 // which the coordinator never forwards. Commands over several keys (MGET,
 // MSET, DEL, EXISTS) run key by key and are not atomic across keys.
 //
-// # Cluster visibility
+// # Cluster visibility and membership changes
 //
 // The membership view comes from a Cluster (*ring.Membership), given with
 // Server.SetCluster before Serve. RING (or RING MEMBERS, an admin command)
-// replies with one entry per ring member, sorted by ID:
+// replies with one entry per member of the active or target ring, sorted
+// by ID:
 //
-//	[id, "alive" | "down", client address, peer address, partitions owned, self (1 or 0)]
+//	[id, "alive" | "down", client address, peer address, partitions owned, self (1 or 0),
+//	 partitions owned after the transfer, "member" | "joining" | "leaving", ready (1 or 0)]
 //
-// and INFO's cluster section (between replication and keyspace, as in
-// Redis, and in the default set) reports cluster_enabled (always 0),
-// dynkv_cluster (1 with a Cluster), node_id,
-// ring_version (the ring state's highest stamp), partitions (Q), members,
-// members_alive, partitions_owned (this node's), replicas and n, r, w (the
-// coordinator's), hints_held (the local store's), and the coordinator's
-// counters hints_written, hints_handed_off, read_repairs and
+// Fields are only ever appended. INFO's cluster section (between
+// replication and keyspace, as in Redis, and in the default set) reports
+// cluster_enabled (always 0), dynkv_cluster (1 with a Cluster), node_id,
+// ring_version (the ring state's highest stamp), ring_transfer_pending,
+// partitions (Q), members, members_alive, members_joining,
+// members_leaving, partitions_owned (this node's), replicas and n, r, w
+// (the coordinator's), hints_held (the local store's), and the
+// coordinator's counters hints_written, hints_handed_off, read_repairs and
 // writes_forwarded, which CONFIG RESETSTAT resets. A server without a
 // Cluster (one node over coordinator.New) reports dynkv_cluster:0 and
 // itself as the only member, "local", owning the one partition of that
 // deployment's ring.
+//
+// RING PLAN LEAVE node, RING PLAN JOIN node [weight], RING LEAVE node and
+// RING JOIN seed... change membership through the Cluster's Changer and
+// reply with the plan, [nodes, moves] (see writePlan and docs/ring.md). A
+// refused change is an ERR reply with the Cluster's reason, and changes
+// nothing; a server without a Cluster refuses them all.
 //
 // # Where dynkv differs from Redis
 //

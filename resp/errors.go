@@ -42,6 +42,8 @@ const (
 	errClosing          replyErr = "ERR server is shutting down"
 	errTimeout          replyErr = "TRYAGAIN the operation timed out, retry"
 	errCorrupt          replyErr = "ERR corrupt record: the key's stored versions failed to verify"
+	errNoCluster        replyErr = "ERR this node is not in a cluster (start it with cluster settings)"
+	errWeight           replyErr = "ERR weight must be an integer between 1 and 1048576"
 )
 
 // arityError is Redis's reply to a command with the wrong number of
@@ -92,6 +94,14 @@ type protocolError struct {
 
 func (e *protocolError) Error() string { return "Protocol error: " + e.msg }
 
+// changeError is a membership change the Cluster refused: a leave of a
+// non-member or of the last member, a join of a node already in a ring, no
+// seed reachable. Its reason is the reply.
+type changeError struct{ err error }
+
+func (e *changeError) Error() string { return e.err.Error() }
+func (e *changeError) Unwrap() error { return e.err }
+
 // quorumError reports an R or W override outside 1..N.
 type quorumError struct {
 	opt string // "R" or "W"
@@ -117,6 +127,7 @@ func (s *Server) replyError(err error) string {
 		re replyErr
 		pe *protocolError
 		qe *quorumError
+		ce *changeError
 		cq *coordinator.QuorumError
 	)
 	var msg string
@@ -125,6 +136,9 @@ func (s *Server) replyError(err error) string {
 		msg = string(re)
 	case errors.As(err, &pe):
 		msg = "ERR " + pe.Error()
+	case errors.As(err, &ce):
+		// One line, white space folded: memberlist's join errors are lists.
+		msg = "ERR " + strings.Join(strings.Fields(strings.TrimPrefix(ce.err.Error(), "ring: ")), " ")
 	case errors.As(err, &qe):
 		msg = fmt.Sprintf("ERR %s must be between 1 and N (%d), got %d", qe.opt, qe.max, qe.n)
 		if qe.max == 0 {

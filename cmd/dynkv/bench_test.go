@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,7 +28,8 @@ import (
 const asDynkv = "BENCHTEST_AS_DYNKV"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(asDynkv) == "1" {
+	// A fuzz worker inherits the environment but is a test process.
+	if os.Getenv(asDynkv) == "1" && !slices.Contains(os.Args[1:], "-test.fuzzworker") {
 		os.Exit(execute(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
 	// For the children only: this process has passed the check. Set here,

@@ -4,14 +4,19 @@
 //	dynkv serve [--config FILE] [--listen HOST:PORT] [--data.dir DIR] [--seeds ADDRS] ...
 //	dynkv dev [--nodes 3] [--port 6379] [--dir DIR]
 //	dynkv ring [--addr HOST:PORT]
+//	dynkv leave NODE [--addr HOST:PORT] [--dry-run] [--verbose]
+//	dynkv join SEED... [--addr HOST:PORT] [--verbose]
 //	dynkv bench [--quick] [--count N] [--target NAME=HOST:PORT] [--scenario NAME] ...
 //	dynkv version
 //
 // dev runs a local cluster of several nodes in one process (client ports
 // 6379, 6380, ...), for trying dynkv out. ring prints a node's view of the
-// ring: members, liveness, addresses and partitions claimed. bench starts a
-// node, a cluster (of its own executable) and a redis-server, measures them
-// side by side with package bench and prints the ratios (docs/bench.md).
+// ring: members, liveness, addresses, partitions claimed and the transfer
+// under way. leave removes a node from the ring, and join makes a node
+// alone in its ring join a cluster; both print the plan of the change
+// (which partitions move where). bench starts a node, a cluster (of its
+// own executable) and a redis-server, measures them side by side with
+// package bench and prints the ratios (docs/bench.md).
 //
 // serve takes every configuration key of package conf as a flag, from
 // DYNKV_* environment variables and from an optional YAML or TOML file

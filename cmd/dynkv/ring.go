@@ -3,27 +3,23 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
-	"os"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 )
 
-// passwordEnv holds the password of dynkv ring when --password is not
-// given, as for redis-cli: a password on the command line shows in ps.
-const passwordEnv = "REDISCLI_AUTH"
-
-// ringTimeout bounds all of dynkv ring: connecting and both commands.
+// ringTimeout bounds all of dynkv ring: connecting and the commands to the
+// node asked.
 const ringTimeout = 10 * time.Second
+
+// progressTimeout bounds asking the members for their transfer progress:
+// a member that does not answer in time shows "-".
+const progressTimeout = 2 * time.Second
 
 func newRingCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -31,29 +27,35 @@ func newRingCmd() *cobra.Command {
 		Short: "Show the ring's members as a node sees them",
 		Long: `Show the ring's members as the node at --addr sees them, one line each:
 its ID (* marks the node asked), its status (alive or down, as gossip sees
-it), the addresses it serves clients and peers on, and the partitions it
-owns. The last line gives the ring version (the stamp of the latest
-membership change) and the number of partitions.
+it), the addresses it serves clients and peers on, the partitions it owns,
+the partitions it will own once the transfer under way completes (TARGET),
+its part in that transfer (STATE: member, joining or leaving) and whether
+it has received the data it gains (READY). The last line gives the ring
+version (the stamp of the latest membership change) and the number of
+partitions.
 
-A node that requires a password takes it from --password or, so that it
-does not show in ps, from the ` + passwordEnv + ` environment variable.`,
+While a transfer is under way, one more line per member that gains data
+shows its progress, as the member itself reports it: partitions received
+of those it gains, and keys per second; "-" when it does not answer.
+
+` + passwordHelp,
 		Args: cobra.NoArgs,
 	}
-	addr := cmd.Flags().String("addr", "127.0.0.1:6379", "client address of a node, host:port")
-	password := cmd.Flags().String("password", "", "password of the node (requirepass) (env "+passwordEnv+")")
+	var nf nodeFlags
+	nf.register(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if _, _, err := net.SplitHostPort(*addr); err != nil {
-			return usageError{fmt.Errorf("addr: %q is not host:port", *addr)}
-		}
-		pw := *password
-		if !cmd.Flags().Changed("password") {
-			pw = os.Getenv(passwordEnv)
+		pw, err := nf.resolve(cmd)
+		if err != nil {
+			return err
 		}
 		ctx, cancel := context.WithTimeout(cmd.Context(), ringTimeout)
 		defer cancel()
-		v, err := fetchRing(ctx, *addr, pw)
+		v, err := fetchRing(ctx, nf.addr, pw)
 		if err != nil {
 			return err
+		}
+		if v.info["ring_transfer_pending"] == "1" {
+			v.progress = fetchProgress(ctx, v.members, pw)
 		}
 		return v.write(cmd.OutOrStdout())
 	}
@@ -66,83 +68,90 @@ type ringMember struct {
 	client, peer string // empty when not gossiped yet
 	partitions   int64
 	self         bool
+	// The fields of newer nodes; extended is false for a node that
+	// sends only the first six.
+	extended bool
+	target   int64
+	state    string // member, joining, leaving
+	ready    bool
 }
 
 // ringView is what dynkv ring prints: RING's members and INFO cluster's
-// fields.
+// fields, and the transfer progress of the members that report one.
 type ringView struct {
-	members []ringMember
-	info    map[string]string // INFO cluster, field → value
+	members  []ringMember
+	info     map[string]string            // INFO cluster, field → value
+	progress map[string]map[string]string // member ID → its INFO antientropy; nil for one that did not answer
 }
 
 // fetchRing asks the node at addr for RING and INFO cluster.
 func fetchRing(ctx context.Context, addr, password string) (ringView, error) {
-	// Dial first: an unreachable node gets one clear error, and go-redis
-	// does not retry and log the failure on its own.
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	c, err := dialNode(ctx, "ring", addr, password, ringTimeout)
 	if err != nil {
-		return ringView{}, ringError(addr, err)
+		return ringView{}, err
 	}
-	var used atomic.Bool
-	rdb := redis.NewClient(&redis.Options{
-		Addr: addr, Password: password,
-		Protocol: 2, DisableIdentity: true, // dynkv speaks RESP2; skip CLIENT SETINFO
-		MaxRetries: -1, PoolSize: 1,
-		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if used.CompareAndSwap(false, true) {
-				return nc, nil
-			}
-			return d.DialContext(ctx, network, addr)
-		},
-	})
-	defer func() {
-		_ = rdb.Close()
-		if used.CompareAndSwap(false, true) {
-			_ = nc.Close()
-		}
-	}()
-	raw, err := rdb.Do(ctx, "RING").Slice()
+	defer c.close()
+	raw, err := c.do(ctx, "RING")
 	if err != nil {
-		return ringView{}, ringError(addr, err)
+		return ringView{}, err
 	}
 	members, err := parseRing(raw)
 	if err != nil {
 		return ringView{}, fmt.Errorf("ring: %s: %w", addr, err)
 	}
-	info, err := rdb.Info(ctx, "cluster").Result()
+	info, err := c.info(ctx, "cluster")
 	if err != nil {
-		return ringView{}, ringError(addr, err)
+		return ringView{}, err
 	}
-	return ringView{members: members, info: parseInfo(info)}, nil
+	return ringView{members: members, info: info}, nil
 }
 
-// ringError explains a failed request to addr.
-func ringError(addr string, err error) error {
-	switch {
-	case redis.HasErrorPrefix(err, "NOAUTH"):
-		return fmt.Errorf("ring: %s requires a password: give it with --password or %s", addr, passwordEnv)
-	case redis.HasErrorPrefix(err, "WRONGPASS"):
-		return fmt.Errorf("ring: %s refused the password", addr)
-	case redis.HasErrorPrefix(err, "unknown command"):
-		return fmt.Errorf("ring: %s does not know RING: is it a dynkv node?", addr)
-	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("ring: %s did not answer within %s", addr, ringTimeout)
+// fetchProgress asks every member with a client address for its INFO
+// antientropy, all at once, each within progressTimeout (or ctx). A member
+// that does not answer maps to nil.
+func fetchProgress(ctx context.Context, members []ringMember, password string) map[string]map[string]string {
+	ctx, cancel := context.WithTimeout(ctx, progressTimeout)
+	defer cancel()
+	type answer struct {
+		id   string
+		info map[string]string
 	}
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Op == "dial" {
-		return fmt.Errorf("ring: cannot reach a node at %s: %w", addr, err)
+	answers := make(chan answer, len(members))
+	asked := 0
+	for _, m := range members {
+		if m.client == "" {
+			continue
+		}
+		asked++
+		go func() {
+			var info map[string]string
+			if c, err := dialNode(ctx, "ring", m.client, password, progressTimeout); err == nil {
+				info, _ = c.info(ctx, "antientropy")
+				c.close()
+			}
+			answers <- answer{m.id, info}
+		}()
 	}
-	return fmt.Errorf("ring: %s: %w", addr, err)
+	out := make(map[string]map[string]string, asked)
+	for range asked {
+		a := <-answers
+		out[a.id] = a.info
+	}
+	return out
 }
 
-// parseRing decodes a RING reply.
-func parseRing(raw []any) ([]ringMember, error) {
+// parseRing decodes a RING reply: entries of at least 6 fields, the
+// first 9 known.
+func parseRing(reply any) ([]ringMember, error) {
+	raw, ok := reply.([]any)
+	if !ok {
+		return nil, fmt.Errorf("RING: want an array, got %T", reply)
+	}
 	out := make([]ringMember, 0, len(raw))
 	for i, e := range raw {
 		f, ok := e.([]any)
-		if !ok || len(f) != 6 {
-			return nil, fmt.Errorf("RING entry %d: want an array of 6, got %T", i, e)
+		if !ok || len(f) < 6 {
+			return nil, fmt.Errorf("RING entry %d: want an array of at least 6, got %T", i, e)
 		}
 		var m ringMember
 		var self int64
@@ -152,6 +161,13 @@ func parseRing(raw []any) ([]ringMember, error) {
 			return nil, fmt.Errorf("RING entry %d: unexpected field types %v", i, f)
 		}
 		m.self = self == 1
+		if len(f) >= 9 {
+			var ready int64
+			if !ringInt(f[6], &m.target) || !ringStr(f[7], &m.state) || !ringInt(f[8], &ready) {
+				return nil, fmt.Errorf("RING entry %d: unexpected field types %v", i, f)
+			}
+			m.extended, m.ready = true, ready == 1
+		}
 		out = append(out, m)
 	}
 	return out, nil
@@ -182,16 +198,25 @@ func parseInfo(s string) map[string]string {
 	return m
 }
 
-// write prints v as a table and a summary line.
+// write prints v as a table, a summary line and, while a transfer is under
+// way, the progress of the members that gain data.
 func (v ringView) write(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tSTATUS\tCLIENT\tPEER\tPARTITIONS")
+	fmt.Fprintln(tw, "NODE\tSTATUS\tCLIENT\tPEER\tPARTITIONS\tTARGET\tSTATE\tREADY")
 	for _, m := range v.members {
 		id := printable(m.id)
 		if m.self {
 			id += "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", id, printable(m.status), orDash(m.client), orDash(m.peer), m.partitions)
+		target, state, ready := "-", "-", "-"
+		if m.extended {
+			target, state, ready = strconv.FormatInt(m.target, 10), printable(m.state), "no"
+			if m.ready {
+				ready = "yes"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", id, printable(m.status), orDash(m.client), orDash(m.peer), m.partitions,
+			target, state, ready)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -207,8 +232,40 @@ func (v ringView) write(w io.Writer) error {
 	if v.info["dynkv_cluster"] != "1" {
 		line += "  cluster: off (one node)"
 	}
-	_, err := fmt.Fprintln(w, line)
-	return err
+	if v.info["ring_transfer_pending"] == "1" {
+		line += "  transfer: pending"
+	}
+	if _, err := fmt.Fprintln(w, line); err != nil {
+		return err
+	}
+	for _, p := range v.progressLines() {
+		if _, err := fmt.Fprintln(w, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// progressLines returns one line per member that gains data in the
+// transfer under way: each not ready, and each that reports partitions to
+// receive. A member that could not be asked or did not answer shows "-".
+func (v ringView) progressLines() []string {
+	if v.progress == nil {
+		return nil
+	}
+	var out []string
+	for _, m := range v.members {
+		info := v.progress[m.id] // nil: not asked (no client address) or no answer
+		total := info["transfer_partitions_total"]
+		switch {
+		case info == nil && m.extended && !m.ready:
+			out = append(out, fmt.Sprintf("transfer to %s: -", printable(m.id)))
+		case info != nil && (total != "0" && total != "" || m.extended && !m.ready):
+			out = append(out, fmt.Sprintf("transfer to %s: partitions %s/%s, %s keys/s", printable(m.id),
+				orDash(info["transfer_partitions_done"]), orDash(total), orDash(info["transfer_keys_per_sec"])))
+		}
+	}
+	return out
 }
 
 // printable quotes s when it holds characters that would garble the

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,25 +19,64 @@ import (
 	"github.com/dynkv/dynkv/ring"
 )
 
-// fakeRingCluster is a resp.Cluster with a fixed view.
+// fakeRingCluster is a resp.Cluster with a fixed view. Its membership
+// changes record each call and answer with plan, or with err when set.
 type fakeRingCluster struct {
 	self    string
 	members []ring.Member
 	state   ring.State
+	active  *ring.Ring // what Ring returns; nil: the ring of state
+
+	plan ring.Plan
+	err  error
+	mu   struct {
+		sync.Mutex
+		calls []string // "plan leave n3 0", "leave n3", "join h:1 h:2"
+	}
 }
 
 func (f *fakeRingCluster) Self() string           { return f.self }
 func (f *fakeRingCluster) Members() []ring.Member { return slices.Clone(f.members) }
 func (f *fakeRingCluster) State() ring.State      { return f.state }
 func (f *fakeRingCluster) Ring() *ring.Ring {
+	if f.active != nil {
+		return f.active
+	}
 	r, _ := f.state.Ring()
 	return r
+}
+
+func (f *fakeRingCluster) Plan(e ring.Event) (ring.Plan, error) {
+	return f.call(fmt.Sprintf("plan %s %s %d", e.Kind, e.Node, e.Weight))
+}
+func (f *fakeRingCluster) Leave(node string) (ring.Plan, error) { return f.call("leave " + node) }
+func (f *fakeRingCluster) JoinCluster(seeds []string) (ring.Plan, error) {
+	return f.call("join " + strings.Join(seeds, " "))
+}
+
+func (f *fakeRingCluster) call(c string) (ring.Plan, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mu.calls = append(f.mu.calls, c)
+	return f.plan, f.err
+}
+
+func (f *fakeRingCluster) calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.mu.calls)
 }
 
 // serveRing serves a resp.Server over a one-node backend on 127.0.0.1:0,
 // with requirepass pw and the Cluster that cluster returns for the server's
 // address (nil for none), until the test ends. It returns the address.
 func serveRing(t *testing.T, pw string, cluster func(addr string) resp.Cluster) string {
+	t.Helper()
+	return serveNode(t, pw, cluster, nil)
+}
+
+// serveNode is serveRing with anti-entropy stats ae (nil for none).
+func serveNode(t *testing.T, pw string, cluster func(addr string) resp.Cluster, ae resp.AntiEntropy) string {
 	t.Helper()
 	co, st := resptest.Backend(t)
 	cfg := resp.DefaultConfig()
@@ -48,6 +89,9 @@ func serveRing(t *testing.T, pw string, cluster func(addr string) resp.Cluster) 
 		if cl := cluster(ln.Addr().String()); cl != nil {
 			srv.SetCluster(cl)
 		}
+	}
+	if ae != nil {
+		srv.SetAntiEntropy(ae)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -75,9 +119,9 @@ func TestRing_Table(t *testing.T) {
 		return &fakeRingCluster{
 			self: "n2",
 			members: []ring.Member{
-				{ID: "n3", Alive: false, ClientAddr: "10.0.0.3:6379", PeerAddr: "10.0.0.3:7379", Partitions: 21},
-				{ID: "n1", Alive: true, ClientAddr: "10.0.0.1:6379", Partitions: 22},
-				{ID: "n2", Alive: true, ClientAddr: "10.0.0.2:6379", PeerAddr: "10.0.0.2:7379", Partitions: 21},
+				{ID: "n3", Alive: false, ClientAddr: "10.0.0.3:6379", PeerAddr: "10.0.0.3:7379", Partitions: 21, Target: 21, Ready: true},
+				{ID: "n1", Alive: true, ClientAddr: "10.0.0.1:6379", Partitions: 22, Target: 22, Ready: true},
+				{ID: "n2", Alive: true, ClientAddr: "10.0.0.2:6379", PeerAddr: "10.0.0.2:7379", Partitions: 21, Target: 21, Ready: true},
 			},
 			state: ring.State{Q: 64, Events: []ring.Event{
 				{Stamp: 1, Node: "n1", Kind: ring.EventJoin, Weight: 1},
@@ -89,10 +133,10 @@ func TestRing_Table(t *testing.T) {
 	require.Equal(t, 0, code, errs)
 	require.Empty(t, errs)
 	require.Equal(t, ""+
-		"NODE  STATUS  CLIENT         PEER           PARTITIONS\n"+
-		"n1    alive   10.0.0.1:6379  -              22\n"+
-		"n2*   alive   10.0.0.2:6379  10.0.0.2:7379  21\n"+
-		"n3    down    10.0.0.3:6379  10.0.0.3:7379  21\n"+
+		"NODE  STATUS  CLIENT         PEER           PARTITIONS  TARGET  STATE   READY\n"+
+		"n1    alive   10.0.0.1:6379  -              22          22      member  yes\n"+
+		"n2*   alive   10.0.0.2:6379  10.0.0.2:7379  21          21      member  yes\n"+
+		"n3    down    10.0.0.3:6379  10.0.0.3:7379  21          21      member  yes\n"+
 		"ring version: 7  partitions: 64  members: 3 (2 alive)\n", out)
 }
 
@@ -103,7 +147,7 @@ func TestRing_NoCluster(t *testing.T) {
 	require.Equal(t, 0, code, errs)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	require.Len(t, lines, 3, out)
-	require.Equal(t, []string{"local*", "alive", addr, "-", "1"}, strings.Fields(lines[1]))
+	require.Equal(t, []string{"local*", "alive", addr, "-", "1", "1", "member", "yes"}, strings.Fields(lines[1]))
 	require.Equal(t, "ring version: 0  partitions: 1  members: 1 (1 alive)  cluster: off (one node)", lines[2])
 }
 
@@ -126,7 +170,7 @@ func TestRing_Membership(t *testing.T) {
 	require.Equal(t, 0, code, errs)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	require.Len(t, lines, 3, out)
-	require.Equal(t, []string{"solo*", "alive", addr, peer, "8"}, strings.Fields(lines[1]))
+	require.Equal(t, []string{"solo*", "alive", addr, peer, "8", "8", "member", "yes"}, strings.Fields(lines[1]))
 	require.Equal(t, "ring version: 1  partitions: 8  members: 1 (1 alive)", lines[2])
 }
 
@@ -188,9 +232,40 @@ func TestRing_Errors(t *testing.T) {
 	}
 }
 
-func TestRingError_Wrapped(t *testing.T) {
-	err := ringError("h:1", context.DeadlineExceeded)
-	require.EqualError(t, err, "ring: h:1 did not answer within 10s")
+func TestNodeConn_Fail(t *testing.T) {
+	c := &nodeConn{verb: "leave", addr: "h:1", timeout: 10 * time.Second}
+	require.EqualError(t, c.fail(context.DeadlineExceeded), "leave: h:1 did not answer within 10s")
 	other := errors.New("boom")
-	require.ErrorIs(t, ringError("h:1", other), other)
+	require.ErrorIs(t, c.fail(other), other)
+	require.EqualError(t, c.fail(other), "leave: h:1: boom")
+}
+
+// TestParseRing_Fields: entries of six fields (older nodes) parse, with
+// the newer columns shown as "-"; more than nine fields are accepted;
+// fewer than six or wrong types are errors.
+func TestParseRing_Fields(t *testing.T) {
+	six := []any{"n1", "alive", "c:1", "p:1", int64(4), int64(1)}
+	nine := append(slices.Clone(six), int64(2), "leaving", int64(0))
+	ten := append(slices.Clone(nine), "future")
+	ms, err := parseRing([]any{six, nine, ten})
+	require.NoError(t, err)
+	require.Equal(t, ringMember{id: "n1", status: "alive", client: "c:1", peer: "p:1", partitions: 4, self: true}, ms[0])
+	want := ringMember{id: "n1", status: "alive", client: "c:1", peer: "p:1", partitions: 4, self: true,
+		extended: true, target: 2, state: "leaving"}
+	require.Equal(t, want, ms[1])
+	require.Equal(t, want, ms[2])
+	var out bytes.Buffer
+	require.NoError(t, ringView{members: ms[:2], info: map[string]string{}}.write(&out))
+	lines := strings.Split(out.String(), "\n")
+	require.Equal(t, []string{"n1*", "alive", "c:1", "p:1", "4", "-", "-", "-"}, strings.Fields(lines[1]))
+	require.Equal(t, []string{"n1*", "alive", "c:1", "p:1", "4", "2", "leaving", "no"}, strings.Fields(lines[2]))
+
+	for _, bad := range []any{
+		"not an array",
+		[]any{six[:5]},
+		[]any{append(slices.Clone(six[:6]), "2", "leaving", int64(0))},
+	} {
+		_, err := parseRing(bad)
+		require.Error(t, err, "%v", bad)
+	}
 }
