@@ -185,10 +185,10 @@ func (s *Syncer) replicas(r *ring.Ring, p int) []string {
 
 // Round is the outcome of one round.
 type Round struct {
-	Exchanges int // exchanges completed
-	Failures  int // exchanges that failed
-	Repaired  int // keys repaired
-	Collected int // tombstones collected
+	Exchanges   int // exchanges completed
+	Failures    int // exchanges that failed
+	Repaired    int // keys repaired
+	Collected   int // tombstones collected
 	HandedOff   int // records handed off to new homes after a ring change
 	Pending     int // partitions not replicated here whose records are not all handed off
 	Transferred int // keys received for partitions this node gains in a change under way

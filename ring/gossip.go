@@ -136,7 +136,7 @@ type Membership struct {
 	// joinMu) instead of merging them.
 	joining atomic.Pointer[State]
 	joinMu  sync.Mutex
-	saved  int        // events in the last state persisted; guarded by saveMu
+	saved   int // events in the last state persisted; guarded by saveMu
 
 	stop chan struct{}
 	wg   sync.WaitGroup
