@@ -269,8 +269,9 @@ func (s *Syncer) RunRound(ctx context.Context) (Round, error) {
 }
 
 // Run runs a round every Config.Interval until ctx is done. While a ring
-// change is under way, or records are left to hand off, it also receives
-// and hands off every TransferPoll between rounds, so that a change
+// change is under way, after the ring changed, or while records are left
+// to hand off, it also receives and hands off every TransferPoll between
+// rounds, so that a change
 // completes without waiting for the next round. With an Interval of 0 it
 // returns at once.
 func (s *Syncer) Run(ctx context.Context) error {
@@ -281,6 +282,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 	t := time.NewTimer(poll)
 	defer t.Stop()
 	last := s.now()
+	var seen *ring.Ring // the ring of the last move round
 	for {
 		select {
 		case <-ctx.Done():
@@ -292,10 +294,12 @@ func (s *Syncer) Run(ctx context.Context) error {
 				s.log.Warn("anti-entropy round failed", "err", err)
 			}
 			last = s.now()
-		} else if r := s.cluster.Ring(); r != nil && (r.Next() != nil || s.pending.Load() > 0) {
+		} else if r := s.cluster.Ring(); r != nil && (r != seen || r.Next() != nil || s.pending.Load() > 0) {
+			// A flip leaves records to hand off: a new ring is reason enough.
 			if err := s.moveRound(ctx, r); err != nil && ctx.Err() == nil {
 				s.log.Warn("transfer round failed", "err", err)
 			}
+			seen = r
 		}
 		t.Reset(poll)
 	}
