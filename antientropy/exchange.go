@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/dynkv/dynkv/replica"
 )
@@ -61,19 +63,21 @@ func (s *Syncer) Exchange(ctx context.Context, p int, peer string) (Result, erro
 			s.failures.Add(1)
 			return res, err
 		}
-		for _, k := range keys {
-			if err := s.lim.wait(ctx, 1); err != nil {
-				return res, err
-			}
-			changed, err := s.repair(ctx, remote, k)
-			if err != nil {
-				s.failures.Add(1)
-				return res, err
-			}
+		var repaired atomic.Int64
+		err = s.each(ctx, len(keys), func(i int) error {
+			changed, err := s.repair(ctx, remote, keys[i])
 			if changed {
-				res.Repaired++
+				repaired.Add(1)
 				s.repaired.Add(1)
 			}
+			return err
+		})
+		res.Repaired += int(repaired.Load())
+		if err != nil {
+			if ctx.Err() == nil {
+				s.failures.Add(1)
+			}
+			return res, err
 		}
 	}
 	s.exchanges.Add(1)
@@ -186,4 +190,49 @@ func (s *Syncer) repair(ctx context.Context, remote *replica.Client, key []byte)
 		return true, nil
 	}
 	return !replica.SameVersions(before, merged), nil
+}
+
+// parallel is how many keys an exchange repairs, or a handoff hands over,
+// at once: each is a round trip or two to a peer, so a transfer is bound by
+// latency, not by either node's work.
+const parallel = 16
+
+// each runs fn(0) … fn(n-1), up to parallel at once, each after the rate
+// limiter allows one more key, and returns the first error (after the
+// calls under way have returned; no new one starts after an error).
+func (s *Syncer) each(ctx context.Context, n int, fn func(i int) error) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	failed := func() bool { mu.Lock(); defer mu.Unlock(); return first != nil }
+	sem := make(chan struct{}, parallel)
+	for i := 0; i < n && !failed(); i++ {
+		if err := s.lim.wait(ctx, 1); err != nil {
+			mu.Lock()
+			first = cmpErr(first, err)
+			mu.Unlock()
+			break
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := fn(i); err != nil {
+				mu.Lock()
+				first = cmpErr(first, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// cmpErr keeps the first error.
+func cmpErr(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
 }

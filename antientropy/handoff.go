@@ -3,6 +3,7 @@ package antientropy
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
@@ -80,25 +81,33 @@ func (s *Syncer) handoffPartition(ctx context.Context, r *ring.Ring, p int, home
 			}
 		}
 		after = recs[len(recs)-1].Key
+		// One new actor for the batch, drawn before any of it is dropped.
 		for _, rec := range recs {
-			if err := s.lim.wait(ctx, 1); err != nil {
-				return handed, false, err
-			}
-			for _, h := range homes {
-				if err := replica.NewClient(s.tr, h).Merge(ctx, rec.Key, rec.Siblings); err != nil {
-					return handed, false, err
-				}
-			}
 			if rec.Siblings.Context().Get(s.local.Actor()) > 0 {
 				if err := s.local.RotateActor(ctx); err != nil {
 					return handed, false, err
 				}
+				break
+			}
+		}
+		var n atomic.Int64
+		err = s.each(ctx, len(recs), func(i int) error {
+			rec := recs[i]
+			for _, h := range homes {
+				if err := replica.NewClient(s.tr, h).Merge(ctx, rec.Key, rec.Siblings); err != nil {
+					return err
+				}
 			}
 			if _, err := s.local.Drop(ctx, rec.Key, rec.Siblings); err != nil {
-				return handed, false, err
+				return err
 			}
-			handed++
+			n.Add(1)
 			s.handedOff.Add(1)
+			return nil
+		})
+		handed += int(n.Load())
+		if err != nil {
+			return handed, false, err
 		}
 	}
 }

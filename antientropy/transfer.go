@@ -3,6 +3,8 @@ package antientropy
 import (
 	"context"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dynkv/dynkv/ring"
@@ -55,24 +57,34 @@ func (s *Syncer) transfer(ctx context.Context, r *ring.Ring) (int, error) {
 	todo := slices.DeleteFunc(slices.Clone(inbound), func(p int) bool { return ts.done[p] })
 	s.mu.Unlock()
 
-	got := 0
+	// Partitions are received several at once: an exchange is mostly
+	// round trips (the tree descent, then the keys), so a transfer is
+	// bound by latency; the keys it repairs are paced by the rate limit.
+	var got atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, transferParallel)
 	for _, p := range todo {
-		if err := ctx.Err(); err != nil {
-			return got, err
-		}
-		n, ok := s.receive(ctx, r, next, p)
-		got += n
-		s.mu.Lock()
-		if s.mu.transfer.stamp == stamp {
-			s.mu.transfer.keys += int64(n)
-			if ok {
-				s.mu.transfer.done[p] = true
-			}
-		}
-		s.mu.Unlock()
 		if ctx.Err() != nil {
-			return got, ctx.Err()
+			break
 		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			n, ok := s.receive(ctx, r, next, p)
+			got.Add(int64(n))
+			s.mu.Lock()
+			if s.mu.transfer.stamp == stamp {
+				s.mu.transfer.keys += int64(n)
+				if ok {
+					s.mu.transfer.done[p] = true
+				}
+			}
+			s.mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return int(got.Load()), err
 	}
 	s.mu.Lock()
 	ts = &s.mu.transfer
@@ -91,12 +103,15 @@ func (s *Syncer) transfer(ctx context.Context, r *ring.Ring) (int, error) {
 			}
 			s.mu.Unlock()
 		}
-		if got > 0 || ok {
-			s.log.Info("transfer received", "stamp", stamp, "partitions", len(inbound), "keys", got)
+		if got.Load() > 0 || ok {
+			s.log.Info("transfer received", "stamp", stamp, "partitions", len(inbound), "keys", got.Load())
 		}
 	}
-	return got, nil
+	return int(got.Load()), nil
 }
+
+// transferParallel is how many partitions a node receives at once.
+const transferParallel = 8
 
 // receive pulls partition p from its current replicas and reports the
 // keys it received and whether every replica it needs answered.
