@@ -232,16 +232,22 @@ func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []b
 		c.suspects.clear(home)
 		return true
 	}
-	// No fallback took it: keep the hint here, even past the request's
-	// deadline, so the home node gets the write.
+	// No fallback took it: keep the hint here so the home node gets the
+	// write.
+	c.keepHint(ctx, home, key, ss)
+	return false
+}
+
+// keepHint stores ss as a hint for node in this node's store, even past
+// the request's deadline.
+func (c *Coordinator) keepHint(ctx context.Context, node string, key []byte, ss replica.Siblings) {
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
 	defer cancel()
-	if err := c.local.PutHint(hctx, home, key, ss); err != nil && !errors.Is(err, replica.ErrClosed) {
-		c.log.Error("keep hint failed", "node", home, "err", err)
+	if err := c.local.PutHint(hctx, node, key, ss); err != nil && !errors.Is(err, replica.ErrClosed) {
+		c.log.Error("keep hint failed", "node", node, "err", err)
 	} else if err == nil {
 		c.hinted.Add(1)
 	}
-	return false
 }
 
 // deliverPending gets ss to node, a home of the key in the ring a transfer
@@ -251,13 +257,7 @@ func (c *Coordinator) deliverPending(ctx context.Context, node string, key []byt
 	if c.alive(node) && c.within(ctx, node, func(ctx context.Context) error { return c.peer(node).Merge(ctx, key, ss) }) {
 		return
 	}
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
-	defer cancel()
-	if err := c.local.PutHint(hctx, node, key, ss); err != nil && !errors.Is(err, replica.ErrClosed) {
-		c.log.Error("keep hint failed", "node", node, "err", err)
-	} else if err == nil {
-		c.hinted.Add(1)
-	}
+	c.keepHint(ctx, node, key, ss)
 }
 
 // within runs call to node and reports whether it succeeded within the
