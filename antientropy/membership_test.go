@@ -319,3 +319,30 @@ func TestMembership_HintsForALeaverReachTheNewHomes(t *testing.T) {
 		require.True(t, ok && string(v) == "v", "new home %s lacks the write", id)
 	}
 }
+
+// TestMembership_WritesReachPendingHomes: while a joining node receives its
+// partitions, a write to a key it will be a home of reaches it too (not
+// counted towards W), so that what it received stays complete until the
+// ring flips. No anti-entropy round runs here: the write is the only way
+// for the key to get there.
+func TestMembership_WritesReachPendingHomes(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 3, clustertest.Config())
+	c.Join("node-9")
+	var key []byte
+	for i := 0; key == nil; i++ {
+		k := fmt.Appendf(nil, "k-%d", i)
+		tr := c.Target()
+		if slices.Contains(tr.Homes(tr.PartitionOf(k), 3), "node-9") {
+			key = k
+		}
+	}
+	_, err := c.Node(c.Home(key)[0]).Coord.Put(ctx, key, put("v"))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		ss, err := c.Node("node-9").Store.Get(ctx, key)
+		v, ok := ss.Value()
+		return err == nil && ok && string(v) == "v"
+	}, 10*time.Second, time.Millisecond, "the pending home got the write")
+	require.False(t, c.Ring().Has("node-9"), "no round ran: the ring has not flipped")
+}
