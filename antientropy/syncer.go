@@ -318,3 +318,33 @@ func (s *Syncer) moveRound(ctx context.Context, r *ring.Ring) error {
 	}
 	return err
 }
+
+// PartitionRoot is the root hash of one partition's tree on this node.
+type PartitionRoot struct {
+	Partition int
+	Root      uint64
+}
+
+// Roots returns the root hash of every partition this node replicates in
+// its active ring, in partition order: replicas that agree have equal
+// roots (the process-level checker compares them across nodes).
+func (s *Syncer) Roots(ctx context.Context) ([]PartitionRoot, error) {
+	r, self := s.cluster.Ring(), s.cluster.Self()
+	if r == nil {
+		return nil, nil
+	}
+	var out []PartitionRoot
+	for p := range r.Partitions() {
+		if !slices.Contains(s.replicas(r, p), self) {
+			continue
+		}
+		first, last := r.SlotRange(p)
+		lo, hi := replica.LeafRange(first, last)
+		h, err := s.local.TreeNodes(ctx, lo, hi, hi-lo, []int{0})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, PartitionRoot{Partition: p, Root: h[0]})
+	}
+	return out, nil
+}

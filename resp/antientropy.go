@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 
@@ -12,6 +13,9 @@ import (
 type AntiEntropy interface {
 	// Stats returns the syncer's counters. It does not block on the network.
 	Stats() antientropy.Stats
+	// Roots returns the tree root of every partition the node replicates.
+	// It reads the local store only.
+	Roots(ctx context.Context) ([]antientropy.PartitionRoot, error)
 }
 
 var _ AntiEntropy = (*antientropy.Syncer)(nil)
@@ -77,4 +81,24 @@ func (s *Server) infoAntiEntropyPartitions(b *infoBuilder) {
 	for _, p := range s.ae.Stats().Partitions {
 		fmt.Fprintf(b, "partition_%d:peer=%s,last_sync_unix_ms=%d,repaired=%d\r\n", p.Partition, p.Peer, p.At.UnixMilli(), p.Repaired)
 	}
+}
+
+// cmdRingRoots implements RING ROOTS: one [partition, root] entry for every
+// partition this node replicates, the root as 16 hex digits. Replicas of a
+// partition that agree have equal roots.
+func (s *Server) cmdRingRoots(c *session, _ [][]byte) error {
+	if s.ae == nil {
+		return errNoAntiEntropy
+	}
+	roots, err := s.ae.Roots(c.ctx)
+	if err != nil {
+		return err
+	}
+	c.w.array(len(roots))
+	for _, r := range roots {
+		c.w.array(2)
+		c.w.integer(int64(r.Partition))
+		c.w.bulkString(fmt.Sprintf("%016x", r.Root))
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"context"
 	"strconv"
 	"testing"
 	"time"
@@ -10,16 +11,21 @@ import (
 	"github.com/dynkv/dynkv/antientropy"
 )
 
-type fakeAE struct{ st antientropy.Stats }
+type fakeAE struct {
+	st    antientropy.Stats
+	roots []antientropy.PartitionRoot
+}
 
 func (f fakeAE) Stats() antientropy.Stats { return f.st }
+
+func (f fakeAE) Roots(context.Context) ([]antientropy.PartitionRoot, error) { return f.roots, nil }
 
 // TestInfo_AntiEntropy: INFO reports the syncer's counters, and per
 // partition its last exchange when asked for antientropy_partitions.
 func TestInfo_AntiEntropy(t *testing.T) {
 	e := newDefaultEnv(t)
 	now := e.clock.Now()
-	e.s.SetAntiEntropy(fakeAE{antientropy.Stats{
+	e.s.SetAntiEntropy(fakeAE{st: antientropy.Stats{
 		Rounds: 3, Exchanges: 7, Failures: 1, KeysCompared: 40, KeysRepaired: 5, TombstonesCollected: 2,
 		BytesSent: 100, BytesReceived: 200, LastRound: now, HandedOff: 11, HandoffPending: 2,
 		Partitions: []antientropy.PartitionStats{
@@ -44,3 +50,15 @@ func TestInfo_AntiEntropy(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestRingRoots: RING ROOTS lists the partitions' roots as 16 hex digits;
+// without anti-entropy it is an error.
+func TestRingRoots(t *testing.T) {
+	e := newDefaultEnv(t)
+	tc := e.client()
+	require.Equal(t, "-ERR anti-entropy is off on this node\r\n", tc.do("RING", "ROOTS"))
+	e.s.SetAntiEntropy(fakeAE{roots: []antientropy.PartitionRoot{{Partition: 3, Root: 0xab}, {Partition: 7, Root: 1<<64 - 1}}})
+	require.Equal(t, "*2\r\n*2\r\n:3\r\n$16\r\n00000000000000ab\r\n*2\r\n:7\r\n$16\r\nffffffffffffffff\r\n",
+		tc.do("RING", "ROOTS"))
+	require.Equal(t, "-ERR wrong number of arguments for 'ring|roots' command\r\n", tc.do("RING", "ROOTS", "x"))
+}

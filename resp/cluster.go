@@ -232,6 +232,8 @@ func (s *Server) cmdRingHelp(c *session, _ [][]byte) error {
 		"    until their new homes have received their data.",
 		"JOIN <gossip-addr> [<gossip-addr> ...]", "    Make this node, alone in its ring, join the cluster whose nodes gossip at the",
 		"    addresses given, and return the plan.",
+		"ROOTS", "    Return [partition, root] for every partition this node replicates: the root of",
+		"    its Merkle tree, 16 hex digits. Replicas that agree have equal roots.",
 		"HELP", "    Print this help.")
 	return nil
 }

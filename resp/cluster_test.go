@@ -280,7 +280,7 @@ func TestRing_CommandInfo(t *testing.T) {
 	for _, sc := range subs {
 		names = append(names, sc.([]respValue)[0])
 	}
-	require.Equal(t, []respValue{"ring|help", "ring|join", "ring|key", "ring|leave", "ring|members", "ring|plan"}, names)
+	require.Equal(t, []respValue{"ring|help", "ring|join", "ring|key", "ring|leave", "ring|members", "ring|plan", "ring|roots"}, names)
 	members := entries[1].([]respValue)
 	require.Equal(t, []respValue{"ring|members", int64(2)}, members[:2])
 	require.Equal(t, int64(0), members[3], "no keys")

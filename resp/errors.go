@@ -43,6 +43,7 @@ const (
 	errTimeout          replyErr = "TRYAGAIN the operation timed out, retry"
 	errCorrupt          replyErr = "ERR corrupt record: the key's stored versions failed to verify"
 	errNoCluster        replyErr = "ERR this node is not in a cluster (start it with cluster settings)"
+	errNoAntiEntropy    replyErr = "ERR anti-entropy is off on this node"
 	errWeight           replyErr = "ERR weight must be an integer between 1 and 1048576"
 )
 

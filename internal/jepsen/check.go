@@ -337,3 +337,64 @@ func tally(rep *Report, ops []Op) {
 		}
 	}
 }
+
+// rootsAgree waits until every partition's replicas report the same Merkle
+// tree root (RING ROOTS on every node; each partition must be reported by
+// N nodes): anti-entropy has made the replicas equal, keys nobody read
+// and tombstones included. It gives up after Config.ConvergeTimeout and
+// says why.
+func rootsAgree(ctx context.Context, cfg Config, cl *clients, say func(string, ...any)) (bool, string, error) {
+	deadline := time.Now().Add(cfg.ConvergeTimeout)
+	for {
+		why := rootsDiffer(ctx, cfg, cl)
+		if why == "" {
+			say("every partition's replicas have equal tree roots")
+			return true, "", nil
+		}
+		if time.Now().After(deadline) {
+			return false, fmt.Sprintf("after %s: %s", cfg.ConvergeTimeout, why), nil
+		}
+		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			return false, why, err
+		}
+	}
+}
+
+// rootsDiffer returns why the replicas' roots do not (yet) agree, or "".
+func rootsDiffer(ctx context.Context, cfg Config, cl *clients) string {
+	roots := map[int64][]string{} // partition → roots reported
+	for i, conn := range cl.conns {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		v, err := conn.Do(rctx, "RING", "ROOTS").Slice()
+		cancel()
+		if err != nil {
+			return fmt.Sprintf("node %d: RING ROOTS: %v", i+1, err)
+		}
+		for _, e := range v {
+			f, ok := e.([]any)
+			if !ok || len(f) != 2 {
+				return fmt.Sprintf("node %d: RING ROOTS entry %v", i+1, e)
+			}
+			p, ok1 := f[0].(int64)
+			root, ok2 := f[1].(string)
+			if !ok1 || !ok2 {
+				return fmt.Sprintf("node %d: RING ROOTS entry %v", i+1, e)
+			}
+			roots[p] = append(roots[p], root)
+		}
+	}
+	differ := 0
+	first := int64(-1)
+	for p, rs := range roots {
+		if len(rs) != cfg.N || slices.ContainsFunc(rs, func(r string) bool { return r != rs[0] }) {
+			differ++
+			if first < 0 || p < first {
+				first = p
+			}
+		}
+	}
+	if differ > 0 {
+		return fmt.Sprintf("%d partitions differ (first %d: %v)", differ, first, roots[first])
+	}
+	return ""
+}

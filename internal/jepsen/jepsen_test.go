@@ -68,7 +68,7 @@ func TestJudge(t *testing.T) {
 	require.Empty(t, lww.Unexpected)
 
 	rep.Config = DefaultConfig()
-	rep.Converged = true
+	rep.Converged, rep.RootsAgree = true, true
 	rep.Availability = map[Kind]*Avail{}
 	rep.evaluate()
 	require.False(t, rep.Pass)
@@ -82,8 +82,9 @@ func TestJudge(t *testing.T) {
 func TestEvaluate(t *testing.T) {
 	clean := func() *Report {
 		return &Report{
-			Config:    DefaultConfig(),
-			Converged: true,
+			Config:     DefaultConfig(),
+			Converged:  true,
+			RootsAgree: true,
 			Workloads: map[Workload]*WorkloadResult{
 				Cart: {Ops: 10, OK: 10}, Keys: {Ops: 10, OK: 10}, LWW: {Ops: 10, OK: 10, Lost: []Op{{}}},
 			},
@@ -101,6 +102,7 @@ func TestEvaluate(t *testing.T) {
 		"control lost nothing": {func(r *Report) { r.Workloads[LWW].Lost = nil }, "lww control lost nothing: can the checker see loss?"},
 		"not converged":        {func(r *Report) { r.Converged, r.ConvergeNote = false, "x" }, "did not converge: x"},
 		"read errors":          {func(r *Report) { r.ReadErrors = []string{"boom"} }, "1 final reads failed (first: boom)"},
+		"roots differ":         {func(r *Report) { r.RootsAgree, r.RootsNote = false, "y" }, "replicas' Merkle roots differ: y"},
 		"crash":                {func(r *Report) { r.Crashed = []string{"n2"} }, "nodes exited on their own: n2"},
 		"unexpected":           {func(r *Report) { r.Workloads[Keys].Unexpected = []string{"k=v"} }, "keys: 1 unexpected values"},
 		"nothing acked":        {func(r *Report) { r.Workloads[Cart].OK = 0 }, "cart: nothing acknowledged: the run checked nothing"},

@@ -144,6 +144,9 @@ func (c *cluster) start(nd *node) error {
 		"--node.id", nd.id, "--listen", nd.client, "--peer.listen", nd.peer, "--gossip.listen", nd.gossip,
 		"--data.dir", nd.dir, "--n", strconv.Itoa(c.cfg.N), "--r", strconv.Itoa(c.cfg.R), "--w", strconv.Itoa(c.cfg.W),
 		"--timeout", c.cfg.NodeTimeout.String(), "--handoff-interval", "200ms", "--log.level", "info",
+		// Rounds every second (the default is 10 s), so that the final
+		// check of the replicas' tree roots does not wait long.
+		"--antientropy.interval", "1s",
 	}
 	if len(seeds) > 0 {
 		args = append(args, "--seeds", strings.Join(seeds, ","))

@@ -21,7 +21,12 @@ type Report struct {
 	Converged    bool
 	ConvergeTime time.Duration // from healing to converged (or giving up)
 	ConvergeNote string
-	ReadErrors   []string // final reads that failed
+	// RootsAgree: after the final reads, every partition's replicas reported
+	// the same Merkle tree root (RING ROOTS), RootsTime after healing.
+	RootsAgree bool
+	RootsTime  time.Duration
+	RootsNote  string
+	ReadErrors []string // final reads that failed
 	Crashed      []string // nodes that exited without being killed
 	Notes        []string
 	Elapsed      time.Duration
@@ -103,6 +108,9 @@ func (r *Report) evaluate() {
 	if !r.Converged {
 		fail("did not converge: %s", r.ConvergeNote)
 	}
+	if !r.RootsAgree {
+		fail("replicas' Merkle roots differ: %s", r.RootsNote)
+	}
 	if len(r.ReadErrors) > 0 {
 		fail("%d final reads failed (first: %s)", len(r.ReadErrors), r.ReadErrors[0])
 	}
@@ -153,6 +161,11 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nconverged: %v in %s after healing", r.Converged, r.ConvergeTime.Round(time.Millisecond))
 	if r.ConvergeNote != "" {
 		fmt.Fprintf(w, " (%s)", r.ConvergeNote)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "replica trees equal: %v in %s after healing", r.RootsAgree, r.RootsTime.Round(time.Millisecond))
+	if r.RootsNote != "" {
+		fmt.Fprintf(w, " (%s)", r.RootsNote)
 	}
 	fmt.Fprintln(w)
 	for i, f := range r.Faults {

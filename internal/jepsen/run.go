@@ -186,6 +186,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progress io.Writer) 
 	rep.ConvergeTime = conv.at.Sub(healed)
 	rep.Converged = conv.ok
 	rep.ConvergeNote = conv.note
+	rep.RootsAgree, rep.RootsNote, err = rootsAgree(ctx, cfg, cl, say)
+	if err != nil {
+		return rep, err
+	}
+	rep.RootsTime = time.Since(healed)
 	judge(rep, ops, conv.final)
 	tally(rep, ops)
 	rep.Crashed = d.crashed
