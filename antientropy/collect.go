@@ -2,6 +2,7 @@ package antientropy
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/dynkv/dynkv/replica"
@@ -20,11 +21,12 @@ type candidate struct {
 
 // collect verifies the tombstones of partition p held here and collects
 // those verified twice, TombstoneGrace apart. Every node of the ring must be
-// alive (a node that is down may hold a hint for the key), and no ring
-// change may be under way (a node receiving the partition may not hold the
-// tombstone yet). It returns how many tombstones this node collected.
+// alive (a node that is down may hold a hint for the key), no ring change
+// may be under way (a node receiving the partition may not hold the
+// tombstone yet), and every node that left must have handed off its data
+// (what it holds could bring an older version back). It returns how many tombstones this node collected.
 func (s *Syncer) collect(ctx context.Context, r *ring.Ring, p int, homes []string) (int, error) {
-	if r.Next() != nil {
+	if r.Next() != nil || len(r.Undrained()) > 0 {
 		return 0, nil
 	}
 	for _, n := range r.Nodes() {
@@ -92,7 +94,8 @@ func (s *Syncer) collect(ctx context.Context, r *ring.Ring, p int, homes []strin
 }
 
 // verify reports whether every home of rec's key holds exactly its
-// tombstones and no node of the ring holds a hint for the key.
+// tombstones and no node of the ring holds a hint for the key, for any
+// node.
 func (s *Syncer) verify(ctx context.Context, r *ring.Ring, homes []string, rec replica.Record) (bool, error) {
 	self := s.cluster.Self()
 	for _, h := range homes {
@@ -107,14 +110,17 @@ func (s *Syncer) verify(ctx context.Context, r *ring.Ring, homes []string, rec r
 			return false, nil
 		}
 	}
-	for _, n := range r.Nodes() {
-		for _, h := range homes {
+	// A hint for any node, a member or one that left (whose hints go to
+	// the key's homes), could carry an older version.
+	members := r.Members()
+	for _, n := range members {
+		for _, h := range append(slices.Clone(members), r.Departed()...) {
 			var ss replica.Siblings
 			var err error
-			if n.ID == self {
+			if n == self {
 				ss, err = s.local.GetHint(ctx, h, rec.Key)
 			} else {
-				ss, err = replica.NewClient(s.tr, n.ID).GetHint(ctx, h, rec.Key)
+				ss, err = replica.NewClient(s.tr, n).GetHint(ctx, h, rec.Key)
 			}
 			if err != nil {
 				return false, err

@@ -23,11 +23,13 @@ type Cluster interface {
 
 // Readier is implemented by a Cluster whose ring changes in two steps
 // (ring.State.Active): Ready records that this node holds the data of
-// every partition it replicates in the ring of stamp. *ring.Membership
-// implements it. A Syncer over a Cluster without it never marks a transfer
-// complete.
+// every partition it replicates in the ring of stamp with digest. Drained
+// records that this node, having left the ring, holds no records and no
+// hints (ring.Ring.Undrained). *ring.Membership implements it. A Syncer
+// over a Cluster without it never marks a transfer complete.
 type Readier interface {
-	Ready(stamp uint64)
+	Ready(stamp, digest uint64)
+	Drained()
 }
 
 // Local is this node's store. *replica.Store implements it.
@@ -41,6 +43,7 @@ type Local interface {
 	Tombstones(ctx context.Context, first, last int, after []byte, limit int) ([]replica.Record, error)
 	Scan(ctx context.Context, first, last int, after []byte, limit int) ([]replica.Record, error)
 	Drop(ctx context.Context, key []byte, ss replica.Siblings) (replica.Siblings, error)
+	HintCount(ctx context.Context) (map[string]int, error)
 	Actor() replica.Actor
 	RotateActor(ctx context.Context) error
 }
@@ -255,6 +258,7 @@ func (s *Syncer) RunRound(ctx context.Context) (Round, error) {
 	if err != nil {
 		return rd, err
 	}
+	s.drained(ctx, r, pending)
 	s.pending.Store(int64(pending))
 	s.rounds.Add(1)
 	s.lastRoundN.Store(s.now().UnixNano())
@@ -315,8 +319,25 @@ func (s *Syncer) moveRound(ctx context.Context, r *ring.Ring) error {
 	_, pending, err := s.handoff(ctx, r)
 	if err == nil {
 		s.pending.Store(int64(pending))
+		s.drained(ctx, r, pending)
 	}
 	return err
+}
+
+// drained records, on a node that has left the ring (it is in neither the
+// active nor the target ring) and has handed off every record (pending 0),
+// that it holds no data any more, once it holds no hints either: the
+// cluster may collect tombstones again (ring.Ring.Undrained).
+func (s *Syncer) drained(ctx context.Context, r *ring.Ring, pending int) {
+	rd, ok := s.cluster.(Readier)
+	if !ok || pending > 0 || slices.Contains(r.Members(), s.cluster.Self()) || !slices.Contains(r.Undrained(), s.cluster.Self()) {
+		return
+	}
+	hints, err := s.local.HintCount(ctx)
+	if err != nil || len(hints) > 0 {
+		return // its coordinator replays them; next round
+	}
+	rd.Drained()
 }
 
 // PartitionRoot is the root hash of one partition's tree on this node.

@@ -2,6 +2,8 @@ package antientropy_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -156,5 +158,123 @@ func TestTombstones_NotCollectedDuringRingChange(t *testing.T) {
 	}
 	require.Nil(t, c.Ring().Next(), "the ring flipped")
 	require.Positive(t, collected, "collection resumed after the change")
+	readsAbsent(t, c, key)
+}
+
+// TestTombstones_DownLeaverCannotResurrect: a key's home L goes down, the
+// key is deleted without it, and L is removed from the ring while still
+// down. The ring flips without waiting for L, but no tombstone is
+// collected while L may still hold data (it has not recorded that it is
+// drained); when L comes back its handoff brings the old value, which the
+// tombstone supersedes, and then L drains and collection resumes. The key
+// stays deleted throughout (found by review).
+func TestTombstones_DownLeaverCannotResurrect(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 4, clustertest.Config())
+	const leaver = "node-3"
+	var key []byte
+	for i := 0; ; i++ {
+		key = fmt.Appendf(nil, "k-%d", i)
+		if slices.Contains(c.Home(key), leaver) {
+			break
+		}
+	}
+	co := c.Others(leaver)[0]
+	_, err := c.Node(co).Coord.Put(ctx, key, set("v1"))
+	require.NoError(t, err)
+	converge(t, c, 2)
+	c.Kill(leaver)
+	_, err = c.Node(co).Coord.Put(ctx, key, del)
+	require.NoError(t, err, "delete acknowledged without L")
+	c.Leave(leaver)
+	for range 8 {
+		c.Advance(time.Hour)
+		c.AntiEntropyRound(ctx)
+		c.ReplayHints(ctx)
+	}
+	require.Nil(t, c.Ring().Next(), "the ring flipped while L was down")
+	require.Equal(t, []string{leaver}, c.Ring().Undrained())
+	kept := 0
+	for _, id := range c.Home(key) {
+		kept += stored(t, c, id, key)
+	}
+	require.Positive(t, kept, "a tombstone was collected while L, gone, may hold the old value")
+	c.Restart(leaver)
+	collected := 0
+	for i := 0; i < 8 && (collected == 0 || len(c.Ring().Undrained()) > 0); i++ {
+		c.Advance(time.Hour)
+		collected += c.AntiEntropyRound(ctx).Collected
+		c.ReplayHints(ctx)
+		readsAbsent(t, c, key)
+	}
+	require.Empty(t, c.Ring().Undrained(), "L handed off and recorded it")
+	require.Zero(t, records(t, c, leaver))
+	require.Positive(t, collected, "collection resumed")
+	readsAbsent(t, c, key)
+}
+
+// TestTombstones_OrphanHintBlocksCollection: a hint held for a node that
+// has left (to be handed to the key's new homes) may carry an older
+// version; while one exists, the tombstone is not collected, so its late
+// delivery cannot bring the key back (found by review).
+func TestTombstones_OrphanHintBlocksCollection(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 5, clustertest.Config())
+	var key []byte
+	var home []string
+	for i := 0; ; i++ {
+		key = fmt.Appendf(nil, "k-%d", i)
+		home = c.Home(key)
+		if home[2] == "node-4" || home[2] == "node-3" {
+			break
+		}
+	}
+	leaver, x := home[2], home[0]
+	c.Kill(leaver)
+	_, err := c.Node(x).Coord.Put(ctx, key, set("v1"))
+	require.NoError(t, err)
+	holder := ""
+	require.Eventually(t, func() bool {
+		for _, id := range c.Others(leaver) {
+			if ss, err := c.Node(id).Store.GetHint(ctx, leaver, key); err == nil && len(ss) > 0 {
+				holder = id
+			}
+		}
+		return holder != ""
+	}, 10*time.Second, time.Millisecond, "a hint for the down home")
+	c.Partition([]string{holder}) // the delete's hint goes to another node
+	_, err = c.Node(x).Coord.Put(ctx, key, del)
+	require.NoError(t, err)
+	c.Heal()
+	c.Leave(leaver)
+	c.Restart(leaver) // it hands off what it holds and drains
+	// Anti-entropy only (no hint replay yet): the orphan hint stays.
+	for i := 0; i < 10 && (c.Ring().Next() != nil || len(c.Ring().Undrained()) > 0); i++ {
+		c.AntiEntropyRound(ctx)
+	}
+	require.Nil(t, c.Ring().Next(), "flipped")
+	require.Empty(t, c.Ring().Undrained(), "the leaver drained")
+	target := c.Home(key)
+	y := target[0]
+	if y == holder {
+		y = target[1]
+	}
+	c.Net.Cut(holder, y) // the holder alone cannot reach one new home
+	ss, err := c.Node(holder).Store.GetHint(ctx, leaver, key)
+	require.NoError(t, err)
+	require.NotEmpty(t, ss, "control: the orphan hint is still held")
+	for range 6 {
+		c.Advance(time.Hour)
+		require.Zero(t, c.AntiEntropyRound(ctx).Collected, "collected while an orphan hint exists")
+		c.ReplayHints(ctx)
+	}
+	c.Heal()
+	collected := 0
+	for i := 0; i < 8 && collected == 0; i++ {
+		c.ReplayHints(ctx)
+		c.Advance(time.Hour)
+		collected += c.AntiEntropyRound(ctx).Collected
+	}
+	require.Positive(t, collected, "collected once the orphan hint was delivered")
 	readsAbsent(t, c, key)
 }

@@ -31,6 +31,7 @@ import (
 // transferState is a Syncer's progress on the change under way.
 type transferState struct {
 	stamp    uint64 // the change it works towards; 0: none
+	digest   uint64 // the ring it works towards (ring.Ring.Digest)
 	total    int
 	done     map[int]bool
 	keys     int64
@@ -47,11 +48,14 @@ func (s *Syncer) transfer(ctx context.Context, r *ring.Ring) (int, error) {
 		return 0, nil // the last transfer's figures stay for Stats
 	}
 	s.mu.Lock()
-	self, stamp := s.cluster.Self(), r.NextStamp()
+	self, stamp, digest := s.cluster.Self(), r.NextStamp(), next.Digest()
 	inbound := r.Inbound(next, self, s.cfg.N)
 	ts := &s.mu.transfer
-	if ts.stamp != stamp {
-		*ts = transferState{stamp: stamp, total: len(inbound), done: map[int]bool{}, started: s.now()}
+	if ts.stamp != stamp || ts.digest != digest {
+		// A new target (a change, or two merged): partitions received
+		// for another ring are received again (their trees are equal by
+		// now, so that costs little).
+		*ts = transferState{stamp: stamp, digest: digest, total: len(inbound), done: map[int]bool{}, started: s.now()}
 	}
 	ts.total = len(inbound)
 	todo := slices.DeleteFunc(slices.Clone(inbound), func(p int) bool { return ts.done[p] })
@@ -73,7 +77,7 @@ func (s *Syncer) transfer(ctx context.Context, r *ring.Ring) (int, error) {
 			n, ok := s.receive(ctx, r, next, p)
 			got.Add(int64(n))
 			s.mu.Lock()
-			if s.mu.transfer.stamp == stamp {
+			if s.mu.transfer.stamp == stamp && s.mu.transfer.digest == digest {
 				s.mu.transfer.keys += int64(n)
 				if ok {
 					s.mu.transfer.done[p] = true
@@ -88,7 +92,10 @@ func (s *Syncer) transfer(ctx context.Context, r *ring.Ring) (int, error) {
 	}
 	s.mu.Lock()
 	ts = &s.mu.transfer
-	complete := ts.stamp == stamp && len(ts.done) >= ts.total
+	complete := ts.stamp == stamp && ts.digest == digest
+	for _, p := range inbound {
+		complete = complete && ts.done[p]
+	}
 	if complete && ts.finished.IsZero() {
 		ts.finished = s.now()
 	}
@@ -96,9 +103,9 @@ func (s *Syncer) transfer(ctx context.Context, r *ring.Ring) (int, error) {
 	if complete && len(inbound) > 0 {
 		rd, ok := s.cluster.(Readier)
 		if ok {
-			rd.Ready(stamp)
+			rd.Ready(stamp, digest)
 			s.mu.Lock()
-			if s.mu.transfer.stamp == stamp {
+			if s.mu.transfer.stamp == stamp && s.mu.transfer.digest == digest {
 				s.mu.transfer.ready = true
 			}
 			s.mu.Unlock()
@@ -149,7 +156,7 @@ func (s *Syncer) transferStats() TransferStats {
 	done := len(ts.done) // the map is shared: read its size under the lock
 	s.mu.Unlock()
 	out := TransferStats{Pending: r != nil && r.Next() != nil}
-	if out.Pending && ts.stamp != r.NextStamp() {
+	if out.Pending && (ts.stamp != r.NextStamp() || ts.digest != r.Next().Digest()) {
 		out.Stamp = r.NextStamp() // not started here yet
 		return out
 	}

@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/dynkv/dynkv/replica"
@@ -25,38 +24,42 @@ func (c *Coordinator) ReplayHints(ctx context.Context) (int, error) {
 			return delivered, err
 		}
 	}
-	d, err := c.replayOrphans(ctx, members)
+	d, err := c.replayOrphans(ctx)
 	return delivered + d, err
 }
 
 // replayOrphans hands the hints held for nodes that have left the ring
-// (members lists those still in it) to the homes their keys have now, and
-// deletes each once every one of those homes has acknowledged it: a write
-// a departed node missed still reaches N replicas.
-func (c *Coordinator) replayOrphans(ctx context.Context, members []string) (int, error) {
+// (ring.Ring.Departed) to the homes their keys have now, and deletes each
+// once every one of those homes has acknowledged it: a write a departed
+// node missed still reaches N replicas. Only the departed nodes' hints are
+// read.
+func (c *Coordinator) replayOrphans(ctx context.Context) (int, error) {
 	const batch = 256
 	delivered := 0
-	var after *replica.Hint
-	for {
-		hs, err := c.local.Hints(ctx, "", after, batch)
-		if err != nil || len(hs) == 0 {
-			return delivered, err
-		}
-		after = &hs[len(hs)-1]
-		for _, h := range hs {
-			if slices.Contains(members, h.Node) {
-				continue
+	for _, gone := range c.cluster.Ring().Departed() {
+		var after *replica.Hint
+		for {
+			hs, err := c.local.Hints(ctx, gone, after, batch)
+			if err != nil || len(hs) == 0 {
+				if err != nil {
+					return delivered, err
+				}
+				break
 			}
-			if !c.deliverToHomes(ctx, h.Key, h.Siblings) {
-				continue // a home is down or failed: next round
+			after = &hs[len(hs)-1]
+			for _, h := range hs {
+				if !c.deliverToHomes(ctx, h.Key, h.Siblings) {
+					continue // a home is down or failed: next round
+				}
+				if err := c.local.DeleteHint(ctx, h.Node, h.Key, h.Siblings); err != nil {
+					return delivered, err
+				}
+				delivered++
+				c.handedOff.Add(1)
 			}
-			if err := c.local.DeleteHint(ctx, h.Node, h.Key, h.Siblings); err != nil {
-				return delivered, err
-			}
-			delivered++
-			c.handedOff.Add(1)
 		}
 	}
+	return delivered, nil
 }
 
 // deliverToHomes merges ss into every home key has in the target ring and

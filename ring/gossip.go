@@ -325,11 +325,19 @@ func (m *Membership) Leave(node string) (Plan, error) {
 	return m.change(Event{Node: node, Kind: EventLeave})
 }
 
+// ErrChangeUnderWay refuses a membership change while another one's data
+// is still moving: changes go one at a time, as in Riak, so that every
+// transfer has one target.
+var ErrChangeUnderWay = errors.New("ring: a ring change is under way (partitions are moving); commit the next one once dynkv ring shows it complete")
+
 // change commits e and returns its plan.
 func (m *Membership) change(e Event) (Plan, error) {
 	m.mu.Lock()
-	st := m.mu.state
+	st, r := m.mu.state, m.mu.ring
 	m.mu.Unlock()
+	if r != nil && r.Next() != nil {
+		return Plan{}, ErrChangeUnderWay
+	}
 	pl, next, err := m.plan(st, e)
 	if err != nil {
 		return Plan{}, err
@@ -340,17 +348,53 @@ func (m *Membership) change(e Event) (Plan, error) {
 }
 
 // Ready records that this node holds the data of every partition it
-// replicates in the ring of stamp (see State.Active). A second call for
-// the same stamp changes nothing.
-func (m *Membership) Ready(stamp uint64) {
+// replicates in the ring of stamp with digest (see State.Active). A second
+// call for the same ring changes nothing.
+func (m *Membership) Ready(stamp, digest uint64) {
 	m.mu.Lock()
 	st := m.mu.state
 	m.mu.Unlock()
-	if st.IsReady(m.cfg.NodeID, stamp) || stamp > st.Stamp() || stamp == 0 {
+	if st.IsReady(m.cfg.NodeID, stamp, digest) || stamp > st.Stamp() || stamp == 0 {
 		return
 	}
 	m.log.Info("transfer complete: ready to own", "stamp", stamp)
-	m.apply(st.With(Event{Stamp: st.Stamp() + 1, Node: m.cfg.NodeID, Kind: EventReady, Target: stamp}))
+	m.apply(st.With(Event{Stamp: st.Stamp() + 1, Node: m.cfg.NodeID, Kind: EventReady, Target: stamp, Digest: digest}))
+}
+
+// Drained records that this node, which has left the ring, holds no
+// records and no hints any more (see Ring.Undrained). A node that is a
+// member, or has recorded it already, changes nothing.
+func (m *Membership) Drained() {
+	m.mu.Lock()
+	st := m.mu.state
+	m.mu.Unlock()
+	if st.Member(m.cfg.NodeID) || st.IsDrained(m.cfg.NodeID) || !st.everJoined(m.cfg.NodeID) {
+		return
+	}
+	m.log.Info("left the ring and holds no data: drained")
+	m.apply(st.With(Event{Stamp: st.Stamp() + 1, Node: m.cfg.NodeID, Kind: EventDrained}))
+}
+
+// Forget records EventDrained for node, a node that left the ring and will
+// not come back (its disk is gone): the cluster stops waiting for its
+// handoff before collecting tombstones. What it still held is lost to the
+// cluster; if it does come back, versions it holds may bring deleted keys
+// back.
+func (m *Membership) Forget(node string) error {
+	m.mu.Lock()
+	st := m.mu.state
+	m.mu.Unlock()
+	switch {
+	case st.Member(node):
+		return fmt.Errorf("ring: node %s: is a member; it must leave first", node)
+	case !st.everJoined(node):
+		return fmt.Errorf("ring: node %s: never was a member", node)
+	case st.IsDrained(node):
+		return fmt.Errorf("ring: node %s: has handed off its data already", node)
+	}
+	m.log.Warn("departed node forgotten without its handoff", "node", node)
+	m.apply(st.With(Event{Stamp: st.Stamp() + 1, Node: node, Kind: EventDrained}))
+	return nil
 }
 
 // JoinCluster makes a node that is alone in its ring join the cluster of
@@ -391,6 +435,9 @@ func (m *Membership) JoinCluster(seeds []string) (Plan, error) {
 	}
 	if theirs.Member(m.cfg.NodeID) {
 		return Plan{}, fmt.Errorf("ring: join: the cluster already has a member named %s", m.cfg.NodeID)
+	}
+	if r, err := theirs.Active(m.cfg.Replicas); err == nil && r.Next() != nil {
+		return Plan{}, ErrChangeUnderWay
 	}
 	pl, next, err := m.plan(theirs, Event{Node: m.cfg.NodeID, Kind: EventJoin, Weight: m.cfg.Weight})
 	if err != nil {
@@ -500,7 +547,7 @@ func (m *Membership) Members() []Member {
 		out = append(out, Member{ID: id, Alive: id == m.cfg.NodeID || m.mu.alive[id],
 			ClientAddr: a[0], PeerAddr: a[1], Partitions: len(claims[id]), Target: len(next[id]),
 			Joining: !r.Has(id), Leaving: !target.Has(id),
-			Ready: !slices.Contains(gainers, id) || ready[readyKey{id, r.NextStamp()}]})
+			Ready: !slices.Contains(gainers, id) || ready[readyKey{id, r.NextStamp(), target.Digest()}]})
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package ring
 
 import (
+	"errors"
 	"net"
 	"slices"
 	"sync"
@@ -80,6 +81,17 @@ func TestMembership_JoinConvergesAndDownStaysInRing(t *testing.T) {
 	for _, m := range all {
 		waitFor(t, m.Self()+" sees 3 members", func() bool { return slices.Equal(ringIDs(m), []string{"a", "b", "c"}) })
 	}
+	// What each node's anti-entropy does once it has pulled its data.
+	for _, m := range all {
+		waitFor(t, m.Self()+" flips to 3 members", func() bool {
+			for _, o := range all {
+				if r := o.Ring(); r.Next() != nil {
+					o.Ready(r.NextStamp(), r.Next().Digest())
+				}
+			}
+			return slices.Equal(activeIDs(m), []string{"a", "b", "c"})
+		})
+	}
 	ra, rc := a.Target(), c.Target()
 	if !slices.Equal(ra.owners, rc.owners) {
 		t.Fatal("nodes computed different rings from the same state")
@@ -157,12 +169,15 @@ func TestMembership_OwnershipFlipsWhenGainersAreReady(t *testing.T) {
 	if len(ms) != 2 || !ms[1].Joining || ms[1].Ready || ms[1].Partitions != 0 || ms[1].Target == 0 {
 		t.Fatalf("a reports b as %+v, want joining, not ready, owning nothing yet", ms[1])
 	}
-	stamp := b.Ring().NextStamp()
-	a.Ready(stamp) // a gains nothing: its readiness does not matter
+	if _, err := a.Leave("b"); !errors.Is(err, ErrChangeUnderWay) {
+		t.Fatalf("a leave while b's join is transferring: %v, want ErrChangeUnderWay", err)
+	}
+	stamp, digest := b.Ring().NextStamp(), b.Ring().Next().Digest()
+	a.Ready(stamp, digest) // a gains nothing: its readiness does not matter
 	if got := activeIDs(a); !slices.Equal(got, []string{"a"}) {
 		t.Fatalf("a's readiness flipped the ring to %v", got)
 	}
-	b.Ready(stamp)
+	b.Ready(stamp, digest)
 	for _, m := range []*Membership{a, b} {
 		waitFor(t, m.Self()+" flips to [a b]", func() bool {
 			r := m.Ring()

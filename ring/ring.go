@@ -25,6 +25,10 @@ type Ring struct {
 	// when none. nextStamp is the stamp of its last change.
 	next      *Ring
 	nextStamp uint64
+	// departed and undrained: see Departed and Undrained.
+	departed, undrained []string
+	// digest caches Digest; 0 until computed.
+	digest uint64
 }
 
 // New returns a ring of q partitions owned by the first of nodes, the others

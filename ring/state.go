@@ -35,6 +35,12 @@ const (
 	// replicates in the ring of the change stamped Target: the transfer it
 	// had to receive is complete. See Active.
 	EventReady EventKind = 3
+	// EventDrained records that a node that left holds no records and no
+	// hints any more: nothing it holds can bring an old version back, so
+	// tombstones may be collected again (see Ring.Undrained). The node
+	// records it itself once its handoff is done; RING FORGET records it
+	// for a node that will not come back.
+	EventDrained EventKind = 4
 )
 
 // Event is one membership change.
@@ -44,6 +50,7 @@ type Event struct {
 	Kind   EventKind
 	Weight int    // EventJoin
 	Target uint64 // EventReady: the stamp of the change it is ready for
+	Digest uint64 // EventReady: the Digest of the ring it is ready for
 }
 
 func (e Event) compare(o Event) int {
@@ -87,11 +94,21 @@ func (s State) Merge(o State) State {
 func (s State) Member(node string) bool {
 	in := false
 	for _, e := range s.Events {
-		if e.Node == node && e.Kind != EventReady {
+		if e.Node == node && (e.Kind == EventJoin || e.Kind == EventLeave) {
 			in = e.Kind == EventJoin
 		}
 	}
 	return in
+}
+
+// everJoined reports whether node joined at some point.
+func (s State) everJoined(node string) bool {
+	for _, e := range s.Events {
+		if e.Node == node && e.Kind == EventJoin {
+			return true
+		}
+	}
+	return false
 }
 
 // Ring applies the changes in order and returns the ring they lead to:
@@ -122,7 +139,7 @@ func (s State) steps() ([]step, error) {
 		var next *Ring
 		var err error
 		switch {
-		case e.Kind == EventReady:
+		case e.Kind == EventReady || e.Kind == EventDrained:
 			continue
 		case r == nil && e.Kind == EventJoin:
 			next, err = New(s.Q, Node{ID: e.Node, Weight: e.Weight})
@@ -139,6 +156,7 @@ func (s State) steps() ([]step, error) {
 			return nil, err
 		}
 		r = next
+		r.digest = r.Digest() // computed once, before the ring is shared
 		out = append(out, step{stamp: e.Stamp, ring: r, event: i})
 	}
 	if r == nil {
@@ -167,6 +185,7 @@ func (s State) Encode() []byte {
 		b = append(b, byte(e.Kind))
 		if e.Kind == EventReady {
 			b = binary.AppendUvarint(b, e.Target)
+			b = binary.BigEndian.AppendUint64(b, e.Digest)
 		} else {
 			b = binary.AppendUvarint(b, uint64(e.Weight))
 		}
@@ -211,8 +230,11 @@ func DecodeState(b []byte) (State, error) {
 		b = b[1:]
 		w := next()
 		switch {
-		case e.Kind == EventReady && w < e.Stamp:
+		case e.Kind == EventReady && w < e.Stamp && len(b) >= 8:
 			e.Target = w
+			e.Digest = binary.BigEndian.Uint64(b)
+			b = b[8:]
+		case e.Kind == EventDrained && w == 0:
 		case (e.Kind == EventJoin && w > 0 || e.Kind == EventLeave) && w <= 1<<20:
 			e.Weight = int(w)
 		default:

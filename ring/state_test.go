@@ -56,7 +56,9 @@ func TestState_EncodeRoundTrip(t *testing.T) {
 			case 0:
 				e.Kind, e.Weight = EventLeave, 0
 			case 1:
-				e.Kind, e.Weight, e.Stamp, e.Target = EventReady, 0, 1+e.Stamp, e.Stamp
+				e.Kind, e.Weight, e.Stamp, e.Target, e.Digest = EventReady, 0, 1+e.Stamp, e.Stamp, rng.Uint64()
+			case 2:
+				e.Kind, e.Weight = EventDrained, 0
 			}
 			s = s.With(e)
 		}
@@ -74,7 +76,8 @@ func FuzzDecodeState(f *testing.F) {
 	s := State{Q: 64}.With(Event{Stamp: 1, Node: "a", Kind: EventJoin, Weight: 1}).
 		With(Event{Stamp: 2, Node: "b", Kind: EventLeave}).
 		With(Event{Stamp: 3, Node: "c", Kind: EventJoin, Weight: 2}).
-		With(Event{Stamp: 4, Node: "c", Kind: EventReady, Target: 3})
+		With(Event{Stamp: 4, Node: "c", Kind: EventReady, Target: 3, Digest: 77}).
+		With(Event{Stamp: 5, Node: "b", Kind: EventDrained})
 	f.Add(s.Encode())
 	f.Add([]byte{})
 	f.Add([]byte{1, 0, 0, 0, 0, 0})
@@ -94,9 +97,19 @@ func FuzzDecodeState(f *testing.F) {
 	})
 }
 
-// ready returns s with node's readiness for target.
+// ready returns s with node's readiness for the ring of stamp target.
 func ready(s State, node string, target uint64) State {
-	return s.With(Event{Stamp: s.Stamp() + 1, Node: node, Kind: EventReady, Target: target})
+	steps, err := s.steps()
+	if err != nil {
+		panic(err)
+	}
+	var digest uint64
+	for _, st := range steps {
+		if st.stamp == target {
+			digest = st.ring.Digest()
+		}
+	}
+	return s.With(Event{Stamp: s.Stamp() + 1, Node: node, Kind: EventReady, Target: target, Digest: digest})
 }
 
 func activeNodes(t *testing.T, s State, n int) ([]string, bool) {
@@ -184,5 +197,122 @@ func TestState_ActiveBackToAnEarlierRing(t *testing.T) {
 	s = ready(s, "a", leave)
 	if ids, pending := activeNodes(t, s, 1); !slices.Equal(ids, []string{"a"}) || pending {
 		t.Fatalf("a ready: active %v pending %v, want [a]", ids, pending)
+	}
+}
+
+// pullAndReady simulates node's transfer in its own view of the state:
+// it receives Inbound(active, next) and records readiness for that next
+// ring, into dst. It returns the partitions it received.
+func pullAndReady(t *testing.T, view State, dst *State, n int, node string) []int {
+	t.Helper()
+	r, err := view.Active(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Next() == nil {
+		return nil
+	}
+	*dst = dst.With(Event{Stamp: max(view.Stamp(), dst.Stamp()) + 1, Node: node, Kind: EventReady,
+		Target: r.NextStamp(), Digest: r.Next().Digest()})
+	return r.Inbound(r.Next(), node, n)
+}
+
+// TestState_ConcurrentChangesSameStamp: a leave of d committed through one
+// node and a join of e through another get the same stamp. Readiness the
+// gainers recorded in a view holding one of the two changes is for a ring
+// that is not the merged one, so it does not flip it; once the gainers of
+// the merged change have pulled in the merged view, it flips, and every
+// gainer has pulled every partition it gains (found by review).
+func TestState_ConcurrentChangesSameStamp(t *testing.T) {
+	for _, second := range []Event{
+		{Node: "e", Kind: EventJoin, Weight: 1}, // a leave and a join
+		{Node: "f", Kind: EventJoin, Weight: 1}, // two joins (below: with e's)
+	} {
+		const n = 3
+		s := State{Q: 64}
+		for i, id := range []string{"a", "b", "c", "d"} {
+			s = s.With(Event{Stamp: uint64(i + 1), Node: id, Kind: EventJoin, Weight: 1})
+		}
+		for _, id := range []string{"a", "b", "c", "d"} {
+			s = ready(s, id, 4)
+		}
+		base, _ := s.Active(n)
+		first := Event{Stamp: s.Stamp() + 1, Node: "d", Kind: EventLeave}
+		if second.Node == "f" {
+			first = Event{Stamp: s.Stamp() + 1, Node: "e", Kind: EventJoin, Weight: 1}
+		}
+		second.Stamp = s.Stamp() + 1
+		viaA, viaB := s.With(first), s.With(second)
+		merged := viaA.Merge(viaB)
+		// holds: the partitions whose data each node has.
+		holds := map[string]map[int]bool{}
+		add := func(node string, ps []int) {
+			if holds[node] == nil {
+				holds[node] = map[int]bool{}
+			}
+			for _, p := range ps {
+				holds[node][p] = true
+			}
+		}
+		for p := range base.owners {
+			for _, h := range base.Homes(p, n) {
+				add(h, []int{p})
+			}
+		}
+		for _, v := range []State{viaA, viaB} {
+			r, _ := v.Active(n)
+			for _, g := range r.Gainers(r.Next(), n) {
+				add(g, pullAndReady(t, v, &merged, n, g))
+			}
+		}
+		// The gainers of what is left of the merged change pull in the
+		// merged view, until it flips.
+		for i := 0; ; i++ {
+			r, _ := merged.Active(n)
+			if r.Next() == nil {
+				break
+			}
+			if i == 3 {
+				t.Fatalf("%v + %v: every gainer ready three times over, and no flip", first, second)
+			}
+			for _, g := range r.Gainers(r.Next(), n) {
+				add(g, pullAndReady(t, merged, &merged, n, g))
+			}
+		}
+		final, _ := merged.Active(n)
+		target, _ := merged.Ring()
+		if !slices.Equal(final.owners, target.owners) {
+			t.Fatalf("%v + %v: flipped to a ring other than the target", first, second)
+		}
+		for p := range final.owners {
+			for _, h := range final.Homes(p, n) {
+				if !holds[h][p] {
+					t.Fatalf("%v + %v: flipped with home %s lacking partition %d", first, second, h, p)
+				}
+			}
+		}
+	}
+}
+
+// TestState_DepartedAndUndrained: a node that leaves is departed (hints
+// for it belong to its keys' homes) and undrained until it records
+// EventDrained; a departed node that joins again is neither.
+func TestState_DepartedAndUndrained(t *testing.T) {
+	s := State{Q: 64}
+	for i, id := range []string{"a", "b", "c"} {
+		s = s.With(Event{Stamp: uint64(i + 1), Node: id, Kind: EventJoin, Weight: 1})
+	}
+	s = s.With(Event{Stamp: 4, Node: "c", Kind: EventLeave})
+	r, _ := s.Active(3)
+	if !slices.Equal(r.Departed(), []string{"c"}) || !slices.Equal(r.Undrained(), []string{"c"}) {
+		t.Fatalf("after c left: departed %v undrained %v", r.Departed(), r.Undrained())
+	}
+	s = s.With(Event{Stamp: 5, Node: "c", Kind: EventDrained})
+	if r, _ = s.Active(3); !slices.Equal(r.Departed(), []string{"c"}) || len(r.Undrained()) != 0 {
+		t.Fatalf("after c drained: departed %v undrained %v", r.Departed(), r.Undrained())
+	}
+	s = s.With(Event{Stamp: 6, Node: "c", Kind: EventJoin, Weight: 1})
+	if r, _ = s.Active(3); len(r.Departed()) != 0 || len(r.Undrained()) != 0 || s.IsDrained("c") {
+		t.Fatalf("after c joined again: departed %v undrained %v", r.Departed(), r.Undrained())
 	}
 }

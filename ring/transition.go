@@ -1,6 +1,10 @@
 package ring
 
-import "slices"
+import (
+	"encoding/binary"
+	"hash/fnv"
+	"slices"
+)
 
 // Ownership changes in two steps. A join or leave is committed to the
 // state at once, and the ring it leads to (the target) is where data
@@ -15,10 +19,12 @@ import "slices"
 // replaying the events in order from the first member's ring, it advances
 // to the latest change i (applied so far) whose gainers — the nodes that are among the first N of some
 // partition's preference list in ring i but not in the active ring — have
-// all recorded readiness for exactly i's stamp. Readiness for a stamp
-// means the node holds the data of every partition it replicates in the
-// ring of that stamp; it says nothing of an earlier ring, where the node
-// may replicate partitions it does not in the later one.
+// all recorded readiness for exactly ring i: its stamp and its Digest (two
+// changes committed concurrently through different nodes may share a
+// stamp, and a ring is then not known by its stamp alone). Readiness means
+// the node holds the data of every partition it replicates in that ring;
+// it says nothing of an earlier ring, where the node may replicate
+// partitions it does not in the later one.
 
 // Active returns the ring that owns the data now, for n replicas per
 // partition, with the target of a transfer under way attached (see
@@ -34,48 +40,111 @@ func (s State) Active(n int) (*Ring, error) {
 	// the one that left must get them back before it stops owning them.
 	ready := map[readyKey]bool{}
 	a, known := 0, 0 // the active step; the steps applied so far
+	ok := func(i int) bool {
+		return allReady(steps[a].ring.Gainers(steps[i].ring, n), ready, steps[i].stamp, steps[i].ring.Digest())
+	}
 	advance := func() {
 		for moved := true; moved; {
 			moved = false
 			for i := known - 1; i > a; i-- {
-				if allReady(steps[a].ring.Gainers(steps[i].ring, n), ready, steps[i].stamp) {
+				if ok(i) {
 					a, moved = i, true
 					break
 				}
 			}
 		}
 	}
+	left := map[string]bool{} // departed, not yet drained
+	var departed []string
 	for i, e := range s.Events {
 		switch {
 		case known < len(steps) && steps[known].event == i:
 			known++
-			if known > 1 && allReady(steps[a].ring.Gainers(steps[known-1].ring, n), ready, steps[known-1].stamp) {
+			if known > 1 && ok(known-1) {
 				a = known - 1 // gains nobody anything
 			}
+			if e.Kind == EventLeave {
+				left[e.Node] = true
+			} else {
+				delete(left, e.Node)
+			}
 		case e.Kind == EventReady:
-			ready[readyKey{e.Node, e.Target}] = true
+			ready[readyKey{e.Node, e.Target, e.Digest}] = true
 			for j := a + 1; j < known; j++ {
 				if steps[j].stamp == e.Target {
 					advance()
 					break
 				}
 			}
+		case e.Kind == EventDrained:
+			delete(left, e.Node)
 		}
 	}
-	active := steps[a].ring
-	if a == len(steps)-1 {
-		return active, nil
+	for id, undrained := range left {
+		if undrained {
+			departed = append(departed, id)
+		}
 	}
-	last := steps[len(steps)-1]
-	out := *active
-	out.next, out.nextStamp = last.ring, last.stamp
+	slices.Sort(departed)
+	gone := s.departed(steps[len(steps)-1].ring)
+	out := *steps[a].ring
+	out.undrained, out.departed = departed, gone
+	if a < len(steps)-1 {
+		last := steps[len(steps)-1]
+		out.next, out.nextStamp = last.ring, last.stamp
+	}
 	return &out, nil
 }
 
-// readyKey is one node's readiness for one stamp.
+// departed returns the nodes, sorted, that joined at some point and are
+// not members of target.
+func (s State) departed(target *Ring) []string {
+	var out []string
+	for _, e := range s.Events {
+		if e.Kind == EventJoin && !target.Has(e.Node) && !slices.Contains(out, e.Node) {
+			out = append(out, e.Node)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Departed returns the nodes, sorted, that were members once and are not
+// in the target ring: hints held for them belong to their keys' homes.
+// Only a ring from State.Active knows them.
+func (r *Ring) Departed() []string { return r.departed }
+
+// Undrained returns the nodes, sorted, that left the ring and have not yet
+// recorded EventDrained: they may still hold records or hints, which could
+// bring back a version a collected tombstone superseded. No tombstone is
+// collected while there is one. Only a ring from State.Active knows them.
+func (r *Ring) Undrained() []string { return r.undrained }
+
+// Digest identifies r's assignment: its members, their weights and the
+// owner of every partition.
+func (r *Ring) Digest() uint64 {
+	if r.digest != 0 {
+		return r.digest // set by State.steps before the ring is shared
+	}
+	h := fnv.New64a()
+	var b [8]byte
+	for _, n := range r.nodes {
+		h.Write([]byte(n.ID))
+		binary.BigEndian.PutUint64(b[:], uint64(n.Weight))
+		h.Write(b[:])
+	}
+	for _, o := range r.owners {
+		binary.BigEndian.PutUint64(b[:], uint64(o))
+		h.Write(b[:])
+	}
+	return h.Sum64() | 1 // never 0: 0 means not computed
+}
+
+// readyKey is one node's readiness for one ring.
 type readyKey struct {
-	node  string
-	stamp uint64
+	node   string
+	stamp  uint64
+	digest uint64
 }
 
 // readiness returns the readiness the state records.
@@ -83,25 +152,43 @@ func (s State) readiness() map[readyKey]bool {
 	m := map[readyKey]bool{}
 	for _, e := range s.Events {
 		if e.Kind == EventReady {
-			m[readyKey{e.Node, e.Target}] = true
+			m[readyKey{e.Node, e.Target, e.Digest}] = true
 		}
 	}
 	return m
 }
 
-// IsReady reports whether node has recorded readiness for stamp.
-func (s State) IsReady(node string, stamp uint64) bool {
+// IsReady reports whether node has recorded readiness for the ring of
+// stamp with digest.
+func (s State) IsReady(node string, stamp, digest uint64) bool {
 	for _, e := range s.Events {
-		if e.Kind == EventReady && e.Node == node && e.Target == stamp {
+		if e.Kind == EventReady && e.Node == node && e.Target == stamp && e.Digest == digest {
 			return true
 		}
 	}
 	return false
 }
 
-func allReady(nodes []string, ready map[readyKey]bool, stamp uint64) bool {
+// IsDrained reports whether node has recorded EventDrained after its last
+// join or leave.
+func (s State) IsDrained(node string) bool {
+	drained := false
+	for _, e := range s.Events {
+		if e.Node == node {
+			switch e.Kind {
+			case EventJoin, EventLeave:
+				drained = false
+			case EventDrained:
+				drained = true
+			}
+		}
+	}
+	return drained
+}
+
+func allReady(nodes []string, ready map[readyKey]bool, stamp, digest uint64) bool {
 	for _, id := range nodes {
-		if !ready[readyKey{id, stamp}] {
+		if !ready[readyKey{id, stamp, digest}] {
 			return false
 		}
 	}
@@ -242,6 +329,8 @@ func (k EventKind) String() string {
 		return "leave"
 	case EventReady:
 		return "ready"
+	case EventDrained:
+		return "drained"
 	}
 	return "unknown"
 }

@@ -149,6 +149,8 @@ type fakeAE struct{ st antientropy.Stats }
 
 func (f fakeAE) Stats() antientropy.Stats { return f.st }
 
+func (f fakeAE) Roots(context.Context) ([]antientropy.PartitionRoot, error) { return nil, nil }
+
 // TestRing_Transfer: while a transfer is under way dynkv ring shows each
 // member's target and state, and asks the members that gain data for
 // their progress; one that does not answer, or cannot be asked, shows "-".
@@ -263,7 +265,7 @@ func TestJoinLeave_Membership(t *testing.T) {
 	// b's server has no anti-entropy: it answers without transfer fields.
 	require.Equal(t, "transfer to b: partitions -/-, - keys/s", strings.Join(lines[4], " "))
 
-	b.Ready(b.Ring().NextStamp()) // what b's anti-entropy does once it has pulled its data
+	b.Ready(b.Ring().NextStamp(), b.Ring().Next().Digest()) // what b's anti-entropy does once it has pulled its data
 	require.Eventually(t, func() bool { return a.Ring().Next() == nil }, wait, tick, "a sees b ready")
 	require.Equal(t, []string{"a", "b"}, members(a))
 
@@ -287,7 +289,7 @@ func TestJoinLeave_Membership(t *testing.T) {
 	require.Equal(t, []string{"b", "alive", bAddr, "127.0.0.1:1", "4", "8", "member", "no"}, lines[2])
 
 	require.Eventually(t, func() bool { return b.Ring().Next() != nil }, wait, tick, "b learns of the leave")
-	b.Ready(b.Ring().NextStamp())
+	b.Ready(b.Ring().NextStamp(), b.Ring().Next().Digest())
 	require.Eventually(t, func() bool { return a.Ring().Next() == nil }, wait, tick, "a sees b ready")
 	lines = ringFields(t, aAddr)
 	require.Len(t, lines, 3)
@@ -304,7 +306,7 @@ func TestLeave_BackToAnEarlierRing(t *testing.T) {
 	b, _ := startMember(t, "b", []string{a.Addr()})
 	const wait, tick = 10 * time.Second, 10 * time.Millisecond
 	require.Eventually(t, func() bool { return len(a.Members()) == 2 && b.Ring() != nil && b.Ring().Next() != nil }, wait, tick)
-	b.Ready(b.Ring().NextStamp())
+	b.Ready(b.Ring().NextStamp(), b.Ring().Next().Digest())
 	require.Eventually(t, func() bool { return a.Ring().Next() == nil }, wait, tick, "b owns its partitions")
 	_, err := a.Leave("b")
 	require.NoError(t, err)
@@ -376,8 +378,16 @@ func TestLeave_Nodes(t *testing.T) {
 	const wait, tick = 20 * time.Second, 20 * time.Millisecond
 	require.Eventually(t, func() bool {
 		v := view(a)
-		return len(v.members) == 3 && v.members[2].id == "c" && v.members[2].status == "alive"
-	}, wait, tick, "a sees b and c")
+		if len(v.members) != 3 || v.members[2].id != "c" {
+			return false
+		}
+		for _, m := range v.members {
+			if m.status != "alive" || m.state != "member" {
+				return false
+			}
+		}
+		return true
+	}, wait, tick, "a sees b and c alive, their transfers complete (anti-entropy marks them ready)")
 
 	before := view(a).members[2]
 	code, out, errs := run(t, "leave", "c", "--dry-run", "--addr", a)

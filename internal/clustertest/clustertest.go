@@ -115,8 +115,12 @@ func NewAE(t testing.TB, n int, cfg coordinator.Config, ae antientropy.Config) *
 		st = st.With(ring.Event{Stamp: uint64(i + 1), Node: ids[i].ID, Kind: ring.EventJoin, Weight: 1})
 	}
 	// A new cluster has no data to transfer: every node starts ready.
+	full, err := st.Ring()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, id := range ids {
-		st = st.With(ring.Event{Stamp: uint64(n + 1 + i), Node: id.ID, Kind: ring.EventReady, Target: uint64(n)})
+		st = st.With(ring.Event{Stamp: uint64(n + 1 + i), Node: id.ID, Kind: ring.EventReady, Target: uint64(n), Digest: full.Digest()})
 	}
 	c.mu.nodes = map[string]*Node{}
 	c.setState(st)
@@ -173,16 +177,28 @@ func (v view) Ring() *ring.Ring {
 	return v.c.mu.ring
 }
 
-// Ready records that v's node holds its data for the ring of stamp, as
-// ring.Membership.Ready does.
-func (v view) Ready(stamp uint64) {
+// Ready records that v's node holds its data for the ring of stamp with
+// digest, as ring.Membership.Ready does.
+func (v view) Ready(stamp, digest uint64) {
 	v.c.mu.Lock()
 	defer v.c.mu.Unlock()
 	st := v.c.mu.state
-	if st.IsReady(v.self, stamp) {
+	if st.IsReady(v.self, stamp, digest) {
 		return
 	}
-	v.c.setStateLocked(st.With(ring.Event{Stamp: st.Stamp() + 1, Node: v.self, Kind: ring.EventReady, Target: stamp}))
+	v.c.setStateLocked(st.With(ring.Event{Stamp: st.Stamp() + 1, Node: v.self, Kind: ring.EventReady, Target: stamp, Digest: digest}))
+}
+
+// Drained records that v's node, which left the ring, holds no data, as
+// ring.Membership.Drained does.
+func (v view) Drained() {
+	v.c.mu.Lock()
+	defer v.c.mu.Unlock()
+	st := v.c.mu.state
+	if st.Member(v.self) || st.IsDrained(v.self) {
+		return
+	}
+	v.c.setStateLocked(st.With(ring.Event{Stamp: st.Stamp() + 1, Node: v.self, Kind: ring.EventDrained}))
 }
 
 func (v view) Alive(id string) bool {

@@ -27,9 +27,9 @@ type Report struct {
 	RootsTime  time.Duration
 	RootsNote  string
 	ReadErrors []string // final reads that failed
-	Crashed      []string // nodes that exited without being killed
-	Notes        []string
-	Elapsed      time.Duration
+	Crashed    []string // nodes that exited without being killed
+	Notes      []string
+	Elapsed    time.Duration
 
 	Pass    bool
 	Reasons []string // why it did not pass
