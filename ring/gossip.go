@@ -132,6 +132,10 @@ type Membership struct {
 		addrs map[string][2]string // client, peer
 	}
 	saveMu sync.Mutex // serialises persist; not held with mu
+	// folder computes the active ring from a state, reusing the rings of
+	// the changes it saw before; guarded by foldMu, not held with mu.
+	folder Folder
+	foldMu sync.Mutex
 	// joining, while JoinCluster runs, collects the seeds' states (under
 	// joinMu) instead of merging them.
 	joining atomic.Pointer[State]
@@ -232,34 +236,48 @@ func (m *Membership) isMember() bool {
 // apply merges st into the state; on change it rebuilds the ring, persists
 // and broadcasts the new state.
 func (m *Membership) apply(st State) {
-	m.mu.Lock()
-	if st.Q != m.mu.state.Q && len(m.mu.state.Events) > 0 {
+	for {
+		m.mu.Lock()
+		if st.Q != m.mu.state.Q && len(m.mu.state.Events) > 0 {
+			m.mu.Unlock()
+			m.log.Error("ring state with different partitions ignored", "ours", m.mu.state.Q, "theirs", st.Q)
+			return
+		}
+		merged := m.mu.state.Merge(st)
+		if len(merged.Events) == len(m.mu.state.Events) {
+			m.mu.Unlock()
+			return
+		}
 		m.mu.Unlock()
-		m.log.Error("ring state with different partitions ignored", "ours", m.mu.state.Q, "theirs", st.Q)
+		// The fold runs outside mu: coordinators read the ring on every
+		// request and must not wait for it.
+		m.foldMu.Lock()
+		r, err := m.folder.Active(merged, m.cfg.Replicas)
+		m.foldMu.Unlock()
+		if err != nil {
+			m.log.Error("ring state does not apply", "err", err)
+			return
+		}
+		m.mu.Lock()
+		if len(m.mu.state.Merge(merged).Events) != len(merged.Events) {
+			// Another apply installed events merged lacks: fold the union.
+			m.mu.Unlock()
+			st = merged
+			continue
+		}
+		prev := m.mu.ring
+		m.mu.state, m.mu.ring = merged, r
+		m.mu.Unlock()
+		enc := merged.Encode()
+		if prev == nil || !prev.sameOwners(r) {
+			m.log.Info("ring changed", "stamp", merged.Stamp(), "members", len(r.Nodes()), "transfer_pending", r.Next() != nil)
+		} else {
+			m.log.Debug("ring state merged", "stamp", merged.Stamp())
+		}
+		m.save(merged)
+		m.queue.QueueBroadcast(broadcast(enc))
 		return
 	}
-	merged := m.mu.state.Merge(st)
-	if len(merged.Events) == len(m.mu.state.Events) {
-		m.mu.Unlock()
-		return
-	}
-	r, err := merged.Active(m.cfg.Replicas)
-	if err != nil {
-		m.mu.Unlock()
-		m.log.Error("ring state does not apply", "err", err)
-		return
-	}
-	prev := m.mu.ring
-	m.mu.state, m.mu.ring = merged, r
-	m.mu.Unlock()
-	enc := merged.Encode()
-	if prev == nil || !prev.sameOwners(r) {
-		m.log.Info("ring changed", "stamp", merged.Stamp(), "members", len(r.Nodes()), "transfer_pending", r.Next() != nil)
-	} else {
-		m.log.Debug("ring state merged", "stamp", merged.Stamp())
-	}
-	m.save(merged)
-	m.queue.QueueBroadcast(broadcast(enc))
 }
 
 // save persists st unless a state with as many events was saved already:

@@ -128,21 +128,40 @@ func (s State) Ring() (*Ring, error) {
 type step struct {
 	stamp uint64
 	ring  *Ring
-	event int // index of the change in State.Events
+	ev    Event // the change
 }
 
 // steps returns the ring after each change that applies, in order.
 func (s State) steps() ([]step, error) {
-	var out []step
+	return foldChanges(s.Q, nil, changes(s.Events))
+}
+
+// changes returns the joins and leaves among events.
+func changes(events []Event) []Event {
+	var out []Event
+	for _, e := range events {
+		if e.Kind == EventJoin || e.Kind == EventLeave {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// foldChanges applies evs to the ring of the last of prev (none: an empty
+// ring of q partitions) and returns prev followed by the ring after each
+// change that applies.
+func foldChanges(q int, prev []step, evs []Event) ([]step, error) {
+	out := prev
 	var r *Ring
-	for i, e := range s.Events {
+	if len(prev) > 0 {
+		r = prev[len(prev)-1].ring
+	}
+	for _, e := range evs {
 		var next *Ring
 		var err error
 		switch {
-		case e.Kind == EventReady || e.Kind == EventDrained:
-			continue
 		case r == nil && e.Kind == EventJoin:
-			next, err = New(s.Q, Node{ID: e.Node, Weight: e.Weight})
+			next, err = New(q, Node{ID: e.Node, Weight: e.Weight})
 		case r == nil:
 			continue
 		case e.Kind == EventJoin && !r.Has(e.Node):
@@ -157,12 +176,41 @@ func (s State) steps() ([]step, error) {
 		}
 		r = next
 		r.digest = r.Digest() // computed once, before the ring is shared
-		out = append(out, step{stamp: e.Stamp, ring: r, event: i})
+		out = append(out, step{stamp: e.Stamp, ring: r, ev: e})
 	}
 	if r == nil {
 		return nil, ErrEmpty
 	}
 	return out, nil
+}
+
+// Folder computes State.Active, reusing the rings of the changes it saw in
+// its last call: most new events are readiness records, or changes that
+// sort after every earlier one, and refolding the whole history for each
+// (a join or leave costs O(Q) per partition moved) would make every
+// gossip merge of a long-lived cluster slow. Not safe for concurrent use.
+type Folder struct {
+	evs   []Event // the changes folded
+	steps []step
+}
+
+// Active is State.Active, with the rings of the changes seen before
+// reused.
+func (f *Folder) Active(s State, n int) (*Ring, error) {
+	evs := changes(s.Events)
+	var steps []step
+	var err error
+	switch {
+	case len(f.evs) > 0 && len(evs) >= len(f.evs) && slices.Equal(evs[:len(f.evs)], f.evs):
+		steps, err = foldChanges(s.Q, slices.Clip(f.steps), evs[len(f.evs):])
+	default:
+		steps, err = foldChanges(s.Q, nil, evs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	f.evs, f.steps = evs, steps
+	return s.activeOf(steps, n)
 }
 
 // ErrEmpty reports a state with no member.

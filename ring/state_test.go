@@ -316,3 +316,43 @@ func TestState_DepartedAndUndrained(t *testing.T) {
 		t.Fatalf("after c joined again: departed %v undrained %v", r.Departed(), r.Undrained())
 	}
 }
+
+// TestFolder_MatchesActive: a Folder fed a state that grows one event at a
+// time (in stamp order, or out of it) computes what State.Active does.
+func TestFolder_MatchesActive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := 0; round < 20; round++ {
+		var f Folder
+		s := State{Q: 64}
+		for i := 0; i < 30; i++ {
+			var e Event
+			node := string(rune('a' + rng.IntN(6)))
+			stamp := s.Stamp() + 1
+			if rng.IntN(4) == 0 && stamp > 2 {
+				stamp = 1 + rng.Uint64N(stamp-1) // arrives late, sorts among the others
+			}
+			switch r, err := s.Active(3); {
+			case err == nil && r.Next() != nil && rng.IntN(2) == 0:
+				g := r.Gainers(r.Next(), 3)
+				e = Event{Stamp: s.Stamp() + 1, Node: g[rng.IntN(len(g))], Kind: EventReady, Target: r.NextStamp(), Digest: r.Next().Digest()}
+			case rng.IntN(3) == 0:
+				e = Event{Stamp: stamp, Node: node, Kind: EventLeave}
+			default:
+				e = Event{Stamp: stamp, Node: node, Kind: EventJoin, Weight: 1 + rng.IntN(2)}
+			}
+			s = s.With(e)
+			want, werr := s.Active(3)
+			got, gerr := f.Active(s, 3)
+			if (werr == nil) != (gerr == nil) {
+				t.Fatalf("errors differ: %v vs %v", werr, gerr)
+			}
+			if werr != nil {
+				continue
+			}
+			if !slices.Equal(want.owners, got.owners) || !slices.Equal(want.Members(), got.Members()) ||
+				want.NextStamp() != got.NextStamp() || !slices.Equal(want.Undrained(), got.Undrained()) {
+				t.Fatalf("round %d event %d (%+v): folder differs from Active", round, i, e)
+			}
+		}
+	}
+}

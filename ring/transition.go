@@ -34,6 +34,11 @@ func (s State) Active(n int) (*Ring, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.activeOf(steps, n)
+}
+
+// activeOf is Active over the steps of s's changes.
+func (s State) activeOf(steps []step, n int) (*Ring, error) {
 	// The events are replayed in order, and the active ring advances only
 	// relative to the one active at that point: after a join and a leave
 	// that lead back to an earlier ring, the nodes that gave partitions to
@@ -56,9 +61,9 @@ func (s State) Active(n int) (*Ring, error) {
 	}
 	left := map[string]bool{} // departed, not yet drained
 	var departed []string
-	for i, e := range s.Events {
+	for _, e := range s.Events {
 		switch {
-		case known < len(steps) && steps[known].event == i:
+		case known < len(steps) && steps[known].ev == e:
 			known++
 			if known > 1 && ok(known-1) {
 				a = known - 1 // gains nobody anything
