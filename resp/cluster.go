@@ -42,6 +42,9 @@ type Changer interface {
 	// cluster reachable at the gossip addresses seeds. It blocks on the
 	// network until a seed answered or all failed.
 	JoinCluster(seeds []string) (ring.Plan, error)
+	// Forget records that node, which left the ring, will not come back
+	// to hand off its data (ring.Membership.Forget).
+	Forget(node string) error
 }
 
 var _ Cluster = (*ring.Membership)(nil)
@@ -232,6 +235,8 @@ func (s *Server) cmdRingHelp(c *session, _ [][]byte) error {
 		"    until their new homes have received their data.",
 		"JOIN <gossip-addr> [<gossip-addr> ...]", "    Make this node, alone in its ring, join the cluster whose nodes gossip at the",
 		"    addresses given, and return the plan.",
+		"FORGET <node>", "    Declare that a node that left will not come back to hand off its data (its disk",
+		"    is gone), so that tombstone collection, paused until it has, resumes.",
 		"ROOTS", "    Return [partition, root] for every partition this node replicates: the root of",
 		"    its Merkle tree, 16 hex digits. Replicas that agree have equal roots.",
 		"HELP", "    Print this help.")

@@ -43,6 +43,11 @@ func (f *fakeCluster) JoinCluster(seeds []string) (ring.Plan, error) {
 	return f.plan, f.err
 }
 
+func (f *fakeCluster) Forget(node string) error {
+	f.calls = append(f.calls, "forget "+node)
+	return f.err
+}
+
 func (f *fakeCluster) Self() string           { return f.self }
 func (f *fakeCluster) Members() []ring.Member { return slices.Clone(f.members) }
 func (f *fakeCluster) State() ring.State      { return f.state }
@@ -280,7 +285,7 @@ func TestRing_CommandInfo(t *testing.T) {
 	for _, sc := range subs {
 		names = append(names, sc.([]respValue)[0])
 	}
-	require.Equal(t, []respValue{"ring|help", "ring|join", "ring|key", "ring|leave", "ring|members", "ring|plan", "ring|roots"}, names)
+	require.Equal(t, []respValue{"ring|forget", "ring|help", "ring|join", "ring|key", "ring|leave", "ring|members", "ring|plan", "ring|roots"}, names)
 	members := entries[1].([]respValue)
 	require.Equal(t, []respValue{"ring|members", int64(2)}, members[:2])
 	require.Equal(t, int64(0), members[3], "no keys")

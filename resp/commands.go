@@ -84,6 +84,8 @@ func commandList() []*command {
 					doc: "Returns what a node's leaving or joining would move, without changing anything. RING PLAN LEAVE node | RING PLAN JOIN node [weight]", run: (*Server).cmdRingPlan},
 				{name: "leave", arity: 3, flags: "admin noscript loading stale", acl: "@admin @slow @dangerous", group: "cluster", since: dynkv,
 					doc: "Removes a node from the ring and returns the plan of the change.", run: (*Server).cmdRingLeave},
+				{name: "forget", arity: 3, flags: "admin noscript loading stale", acl: "@admin @slow @dangerous", group: "cluster", since: dynkv,
+					doc: "Declares that a node that left will not come back to hand off its data, so that tombstone collection resumes.", run: (*Server).cmdRingForget},
 				{name: "roots", arity: 2, flags: "admin noscript loading stale", acl: "@admin @slow @dangerous", group: "cluster", since: dynkv,
 					doc: "Returns the Merkle tree root of every partition this node replicates: [partition, root]. Replicas that agree have equal roots.", run: (*Server).cmdRingRoots},
 				{name: "join", arity: -3, flags: "admin noscript loading stale", acl: "@admin @slow @dangerous", group: "cluster", since: dynkv,

@@ -56,6 +56,21 @@ func (s *Server) cmdRingLeave(c *session, args [][]byte) error {
 	return nil
 }
 
+// cmdRingForget implements RING FORGET <node>: a node that left the ring
+// and will not come back is declared drained, so that tombstones are
+// collected again. What it still held is lost to the cluster.
+func (s *Server) cmdRingForget(c *session, args [][]byte) error {
+	if s.cluster == nil {
+		return errNoCluster
+	}
+	if err := s.cluster.Forget(string(args[2])); err != nil {
+		return &changeError{err}
+	}
+	s.log.Warn("ring forget committed", "node", string(args[2]), "client", c.id)
+	c.w.status("OK")
+	return nil
+}
+
 // cmdRingJoin implements RING JOIN <seed> [seed ...]: this node, alone in
 // its one-node ring, joins the cluster reachable at the gossip addresses
 // given, and replies with the plan of its joining. It blocks until a seed

@@ -214,3 +214,17 @@ func FuzzRingAdmin(f *testing.F) {
 		}
 	})
 }
+
+// TestRingForget: RING FORGET reaches the cluster with the node; a refusal
+// is an ERR with the reason; without a cluster it is refused.
+func TestRingForget(t *testing.T) {
+	cl := threeNodes()
+	tc := newClusterClient(t, busyStats(), cl)
+	require.Equal(t, "+OK\r\n", tc.do("RING", "FORGET", "n9"))
+	require.Equal(t, []string{"forget n9"}, cl.calls)
+	cl.err = fmt.Errorf("ring: node n1: is a member; it must leave first")
+	require.Equal(t, "-ERR node n1: is a member; it must leave first\r\n", tc.do("RING", "FORGET", "n1"))
+	require.Equal(t, "-ERR wrong number of arguments for 'ring|forget' command\r\n", tc.do("RING", "FORGET"))
+	solo := newDefaultEnv(t).client()
+	require.Equal(t, "-ERR this node is not in a cluster (start it with cluster settings)\r\n", solo.do("RING", "FORGET", "n9"))
+}

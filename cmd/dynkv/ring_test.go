@@ -50,6 +50,10 @@ func (f *fakeRingCluster) Plan(e ring.Event) (ring.Plan, error) {
 	return f.call(fmt.Sprintf("plan %s %s %d", e.Kind, e.Node, e.Weight))
 }
 func (f *fakeRingCluster) Leave(node string) (ring.Plan, error) { return f.call("leave " + node) }
+func (f *fakeRingCluster) Forget(node string) error {
+	_, err := f.call("forget " + node)
+	return err
+}
 func (f *fakeRingCluster) JoinCluster(seeds []string) (ring.Plan, error) {
 	return f.call("join " + strings.Join(seeds, " "))
 }
