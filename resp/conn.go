@@ -17,8 +17,9 @@ import (
 const flushThreshold = 64 << 10
 
 // conn serves one client connection on its own goroutine: it reads every
-// command the client has sent (a pipeline), runs them in order, then sends
-// all their replies in one write.
+// command the client has sent (a pipeline), runs them (single-key commands
+// on different keys concurrently, see pipeline.go), then sends all their
+// replies, in command order, in one write.
 type conn struct {
 	s       *Server
 	nc      net.Conn
@@ -27,6 +28,10 @@ type conn struct {
 	rd      *redcon.Reader
 	counted int64       // guard.passed already added to the server's stats
 	closing atomic.Bool // Close asked the connection to stop
+
+	// Owned by the serving goroutine (pipeline.go).
+	running []*task // commands running on their own goroutines, in command order; at most maxInFlight
+	free    []*task // finished tasks kept for reuse
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
@@ -54,16 +59,8 @@ func (c *conn) serve() {
 			return
 		}
 		c.sess.lastActive.Store(c.s.now().UnixNano())
-		for _, cmd := range cmds {
-			c.s.exec(c.sess, cmd.Args)
-			if c.sess.quit {
-				break
-			}
-			if c.sess.w.mark() >= flushThreshold { // bound the memory a pipeline of large replies holds
-				if err := c.flush(); err != nil {
-					return
-				}
-			}
+		if err := c.runBatch(cmds); err != nil {
+			return
 		}
 		if err := c.flush(); err != nil || c.sess.quit || c.closing.Load() {
 			return
