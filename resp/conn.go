@@ -30,12 +30,14 @@ type conn struct {
 	closing atomic.Bool // Close asked the connection to stop
 
 	// Owned by the serving goroutine (pipeline.go).
-	running []*task // commands running on their own goroutines, in command order; at most maxInFlight
-	free    []*task // finished tasks kept for reuse
+	running []*task // commands dispatched to workers and not yet collected, in command order; at most maxInFlight
+	free    []*task // collected tasks kept for reuse
+	pool    workers // runs the tasks; closed when the connection ends
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
 	c := &conn{s: s, nc: nc}
+	c.pool.s, c.pool.idleAfter = s, workerIdle
 	c.sess = s.newSession(newWriter(nc), nc.RemoteAddr().String(), nc.LocalAddr().String())
 	c.sess.shutdown = c.shutdown
 	c.sess.kill = func() { _ = nc.Close() }
@@ -76,6 +78,7 @@ func (c *conn) shutdown() {
 }
 
 func (c *conn) end() {
+	c.pool.close() // every task has been collected: runBatch waits for them
 	c.sess.cancel()
 	_ = c.nc.Close()
 	c.s.removeClient(c.sess)

@@ -15,7 +15,7 @@ const maxIdleTaskBuffer = 4 << 10
 
 // A pipeline's commands overlap where Redis's semantics allow it: a plain
 // single-key data command (the table's concurrent flag, with exactly one
-// key) runs on its own goroutine, after every earlier command of the
+// key) runs on a goroutine of its own (a worker), after every earlier command of the
 // connection on the same key has finished, and at the same time as the
 // commands on other keys. Every other command is a barrier: it runs on the
 // connection's goroutine once everything before it has finished, and nothing
@@ -26,7 +26,7 @@ const maxIdleTaskBuffer = 4 << 10
 // batch has finished, and every goroutine it started has ended, before the
 // connection reads again or ends.
 
-// task is one command of a pipeline that runs on its own goroutine.
+// task is one command of a pipeline that runs on a worker (workers.go).
 type task struct {
 	args  [][]byte
 	key   []byte
@@ -35,8 +35,9 @@ type task struct {
 	sess  *session      // the client's id and context, with the task's own writer
 }
 
-func (t *task) run(s *Server) {
-	defer close(t.done)
+// exec runs the task's command once the previous one on its key has
+// finished. The worker running it closes done afterwards.
+func (t *task) exec(s *Server) {
 	if t.after != nil {
 		<-t.after
 	}
@@ -94,8 +95,8 @@ func (t *table) concurrentKey(args [][]byte) (*command, []byte) {
 	return cmd, args[cmd.keys.first]
 }
 
-// start runs the command cmd (args) on a new goroutine, after the last
-// running command on the same key.
+// start runs the command cmd (args) on one of the connection's workers,
+// after the last running command on the same key.
 func (c *conn) start(cmd *command, args [][]byte, key []byte) {
 	t := c.newTask()
 	t.args, t.key, t.after = args, key, nil
@@ -108,7 +109,7 @@ func (c *conn) start(cmd *command, args [][]byte, key []byte) {
 	t.done = make(chan struct{})
 	c.running = append(c.running, t)
 	c.sess.lastCmd.Store(cmd) // for CLIENT LIST
-	go t.run(c.s)
+	c.pool.dispatch(t)
 }
 
 // collect waits for the oldest running commands, in order, and writes their

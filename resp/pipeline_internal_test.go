@@ -2,8 +2,10 @@ package resp
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -100,6 +102,33 @@ func TestKeySpec_Count(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			require.Equal(t, tt.want, tt.k.count(tt.argc))
+		})
+	}
+}
+
+// TestWorkers_RetireAndReuse dispatches tasks one after another to a pool
+// whose workers retire almost at once, so that dispatches race with
+// retirements: every task runs, and the pool ends with no worker.
+func TestWorkers_RetireAndReuse(t *testing.T) {
+	for _, idle := range []time.Duration{time.Nanosecond, time.Microsecond, time.Hour} {
+		t.Run(idle.String(), func(t *testing.T) {
+			e := newDefaultEnv(t)
+			tc := e.client()
+			p := &workers{s: e.s, idleAfter: idle}
+			for i := range 300 {
+				task := &task{args: [][]byte{[]byte("SET"), []byte("k"), []byte(strconv.Itoa(i))}, done: make(chan struct{}),
+					sess: &session{id: tc.c.id, ctx: tc.c.ctx, w: newWriter(nil), authed: true}}
+				p.dispatch(task)
+				<-task.done
+				require.Equal(t, okReply, string(task.sess.w.b))
+				require.LessOrEqual(t, p.count(), 1, "one task at a time needs one worker")
+			}
+			if idle < time.Hour {
+				require.Eventually(t, func() bool { return p.count() == 0 }, 10*time.Second, time.Millisecond, "idle workers retire")
+			}
+			p.close()
+			require.Zero(t, p.count())
+			require.Equal(t, bulk("299"), tc.do("GET", "k"))
 		})
 	}
 }
