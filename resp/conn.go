@@ -30,7 +30,7 @@ type conn struct {
 	closing atomic.Bool // Close asked the connection to stop
 
 	// Owned by the serving goroutine (pipeline.go).
-	running []*task // commands dispatched to workers and not yet collected, in command order; at most maxInFlight
+	running []*task // commands dispatched to workers and not yet collected, in command order; at most Config.PipelineWindow
 	free    []*task // collected tasks kept for reuse
 	pool    workers // runs the tasks; closed when the connection ends
 }

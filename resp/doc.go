@@ -120,8 +120,9 @@
 // several, past 64 KiB of replies), always in request order, so a pipeline
 // costs one syscall each way. Within a pipeline, plain data commands naming
 // one key (GET, SET, SETNX, GETSET, STRLEN, APPEND, EXISTS, DEL and UNLINK
-// with one key, DGET, DPUT, DDEL) run on goroutines of their own, up to 32
-// at once per connection, so that their store commits overlap; a command
+// with one key, DGET, DPUT, DDEL) may run on goroutines of their own, up to
+// Config.PipelineWindow at once per connection, so that their waits (for
+// peers, for fsync) overlap; a command
 // starts only after every earlier command of the connection on the same key
 // has finished. Every other command is a barrier: it runs once everything
 // before it has finished, and nothing after it starts until it has. A

@@ -6,11 +6,8 @@ import (
 	"github.com/tidwall/redcon"
 )
 
-// maxInFlight bounds the commands of one connection that run at once.
-const maxInFlight = 32
-
 // maxIdleTaskBuffer is the largest reply buffer a finished task keeps for
-// reuse: a connection keeps up to maxInFlight of them.
+// reuse: a connection keeps up to Config.PipelineWindow of them.
 const maxIdleTaskBuffer = 4 << 10
 
 // A pipeline's commands overlap where Redis's semantics allow it: a plain
@@ -52,8 +49,8 @@ func (c *conn) runBatch(cmds []redcon.Command) error {
 	defer c.abandon()
 	for _, cmd := range cmds {
 		if cc, key := c.concurrent(cmd.Args, len(cmds)); cc != nil {
-			if len(c.running) == maxInFlight {
-				if err := c.collect(maxInFlight - 1); err != nil {
+			if window := c.s.cfg.PipelineWindow; len(c.running) >= window {
+				if err := c.collect(window - 1); err != nil {
 					return err
 				}
 			}
@@ -76,9 +73,10 @@ func (c *conn) runBatch(cmds []redcon.Command) error {
 
 // concurrent returns the command args invokes and its key if it may run on
 // its own goroutine, else nil. A batch of one command runs on the
-// connection's goroutine: nothing could overlap it.
+// connection's goroutine: nothing could overlap it; so does every command
+// with a window of 1.
 func (c *conn) concurrent(args [][]byte, batch int) (*command, []byte) {
-	if batch < 2 || !c.sess.authed {
+	if batch < 2 || c.s.cfg.PipelineWindow < 2 || !c.sess.authed {
 		return nil, nil // before AUTH, exec replies NOAUTH
 	}
 	return c.s.table.concurrentKey(args)

@@ -89,11 +89,24 @@ const nilReply = "$-1\r\n"
 
 func bulk(s string) string { return "$" + strconv.Itoa(len(s)) + "\r\n" + s + "\r\n" }
 
+// windowed returns the default configuration with a pipeline window of n.
+func windowed(n int) resp.Config {
+	cfg := resp.DefaultConfig()
+	cfg.PipelineWindow = n
+	return cfg
+}
+
 // TestPipeline_MatchesSequentialModel sends pipelines of random commands
 // on a few keys, each in one write, and checks every reply, in order,
 // against a model that runs them one after another, then the final values.
 func TestPipeline_MatchesSequentialModel(t *testing.T) {
-	srv := resptest.Start(t, resp.DefaultConfig())
+	for _, w := range []int{1, 2, 32} {
+		t.Run("window="+strconv.Itoa(w), func(t *testing.T) { testMatchesSequentialModel(t, windowed(w)) })
+	}
+}
+
+func testMatchesSequentialModel(t *testing.T, cfg resp.Config) {
+	srv := resptest.Start(t, cfg)
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	rnd := newRand(seed)
@@ -128,7 +141,7 @@ func TestPipeline_MatchesSequentialModel(t *testing.T) {
 // commands in the middle of pipelines: they see everything before them and
 // nothing after.
 func TestPipeline_Barriers(t *testing.T) {
-	cfg := resp.DefaultConfig()
+	cfg := windowed(32)
 	cfg.RequirePass = "pw"
 	srv := resptest.Start(t, cfg)
 	for _, tt := range []struct {
@@ -296,7 +309,7 @@ func startHooked(t *testing.T, cfg resp.Config, hook func(ctx context.Context, k
 // earlier one; replies still come in order.
 func TestPipeline_DifferentKeysOverlap(t *testing.T) {
 	g := newGate("slow")
-	_, addr, hb := startHooked(t, resp.DefaultConfig(), g.hook)
+	_, addr, hb := startHooked(t, windowed(32), g.hook)
 	c := resptest.Dial(t, addr)
 	c.Send(resptest.Command("SET", "slow", "1") + resptest.Command("APPEND", "slow", "2") +
 		resptest.Command("SET", "fast", "a") + resptest.Command("GET", "fast") + resptest.Command("APPEND", "fast", "b"))
@@ -319,7 +332,7 @@ func TestPipeline_DifferentKeysOverlap(t *testing.T) {
 func TestPipeline_BoundsCommandsInFlight(t *testing.T) {
 	open := make(chan struct{})
 	started := make(chan struct{}, 1000)
-	_, addr, hb := startHooked(t, resp.DefaultConfig(), func(ctx context.Context, _ string) error {
+	_, addr, hb := startHooked(t, windowed(32), func(ctx context.Context, _ string) error {
 		started <- struct{}{}
 		select {
 		case <-open:
@@ -356,7 +369,7 @@ func TestPipeline_BoundsCommandsInFlight(t *testing.T) {
 // and no goroutine is left.
 func TestPipeline_NoGoroutineOutlivesItsConnection(t *testing.T) {
 	g := newGate("slow")
-	srv, addr, hb := startHooked(t, resp.DefaultConfig(), g.hook)
+	srv, addr, hb := startHooked(t, windowed(32), g.hook)
 	before := runtime.NumGoroutine() // the store's, the server's Serve
 	for i := range 3 {
 		c := resptest.Dial(t, addr)
@@ -385,7 +398,7 @@ func TestPipeline_NoGoroutineOutlivesItsConnection(t *testing.T) {
 // their client has gone: the connection ends and frees its slot.
 func TestPipeline_ClientGoneWhileCommandsRun(t *testing.T) {
 	g := newGate("slow")
-	_, addr, hb := startHooked(t, resp.DefaultConfig(), g.hook)
+	_, addr, hb := startHooked(t, windowed(32), g.hook)
 	c := resptest.Dial(t, addr)
 	c.Send(resptest.Command("SET", "slow", "1") + resptest.Command("SET", "x", "1") + resptest.Command("SET", "slow", "2"))
 	g.waitFor(t, "slow", 1)

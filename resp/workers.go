@@ -13,9 +13,9 @@ const workerIdle = 5 * time.Second
 // one command: a new goroutine's stack grows (and is copied) on every
 // command, which on 2 cores cost a seventh of the CPU of a pipelined SET
 // load. A worker ends after workerIdle without work, or when the connection
-// ends. At most maxInFlight workers exist: a worker is busy only from the
+// ends. At most Config.PipelineWindow workers exist: a worker is busy only from the
 // dispatch of a task until its done is closed, and the connection dispatches
-// only while fewer than maxInFlight tasks are uncollected.
+// only while fewer than Config.PipelineWindow tasks are uncollected.
 type workers struct {
 	s         *Server
 	idleAfter time.Duration  // workerIdle; tests shorten it
@@ -23,7 +23,7 @@ type workers struct {
 	mu        struct {
 		sync.Mutex
 		idle   []*worker // ready for a task
-		n      int       // workers running, idle or not; at most maxInFlight
+		n      int       // workers running, idle or not; at most Config.PipelineWindow
 		closed bool      // the connection has ended: no new worker, idle ones end
 	}
 }
