@@ -13,13 +13,22 @@ import (
 
 // BenchmarkPipelinedSetGet measures SET and GET round trips through RESP
 // over loopback, against a real coordinator and store (pebble in memory),
-// with pipelines of depth SET+GET pairs. One op is one SET and one GET;
-// allocations include the server's.
+// with pipelines of depth SET+GET pairs, at pipeline windows 1 (the
+// default: one command after another) and 32. One op is one SET and one
+// GET; allocations include the server's.
 func BenchmarkPipelinedSetGet(b *testing.B) {
+	for _, window := range []int{1, 32} {
+		b.Run("window="+strconv.Itoa(window), func(b *testing.B) { benchmarkPipelinedSetGet(b, window) })
+	}
+}
+
+func benchmarkPipelinedSetGet(b *testing.B, window int) {
 	value := strings.Repeat("v", 64)
+	cfg := resp.DefaultConfig()
+	cfg.PipelineWindow = window
 	for _, depth := range []int{1, 16, 128} {
 		b.Run("depth="+strconv.Itoa(depth), func(b *testing.B) {
-			srv := resptest.Start(b, resp.DefaultConfig())
+			srv := resptest.Start(b, cfg)
 			nc, err := net.Dial("tcp", srv.Addr)
 			if err != nil {
 				b.Fatal(err)

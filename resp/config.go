@@ -24,6 +24,12 @@ type Config struct {
 	// MaxRequestSize is the largest request (all bulk strings of one
 	// command together), in bytes. Default 512 MiB.
 	MaxRequestSize int64
+	// PipelineWindow is the most commands of one connection's pipeline
+	// that run at once: plain single-key commands on different keys
+	// overlap up to this many (see the package documentation), with
+	// replies still in order. 1 runs every command after the one before.
+	// At most 1024. Default DefaultPipelineWindow.
+	PipelineWindow int
 	// Logger receives the front end's logs; nil discards them. The logger
 	// passed to New, when not nil, takes precedence.
 	Logger *slog.Logger
@@ -33,6 +39,13 @@ type Config struct {
 	Clock func() time.Time
 }
 
+// DefaultPipelineWindow is Config.PipelineWindow's default.
+const DefaultPipelineWindow = 1
+
+// maxPipelineWindow bounds Config.PipelineWindow: each command in flight
+// may hold a goroutine and a reply.
+const maxPipelineWindow = 1024
+
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
 	return Config{
@@ -40,6 +53,7 @@ func DefaultConfig() Config {
 		MaxClients:     10000,
 		MaxValueSize:   64 << 20,
 		MaxRequestSize: 512 << 20,
+		PipelineWindow: DefaultPipelineWindow,
 	}
 }
 
@@ -55,6 +69,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("resp: max-value-size: must be at least 1, got %d", c.MaxValueSize)
 	case c.MaxRequestSize < c.MaxValueSize:
 		return fmt.Errorf("resp: max-request-size: must be at least max-value-size (%d), got %d", c.MaxValueSize, c.MaxRequestSize)
+	case c.PipelineWindow < 1 || c.PipelineWindow > maxPipelineWindow:
+		return fmt.Errorf("resp: pipeline-window: must be from 1 to %d, got %d", maxPipelineWindow, c.PipelineWindow)
 	}
 	return nil
 }

@@ -18,6 +18,8 @@ func TestConfig_Validate(t *testing.T) {
 		{"maxclients", func(c *Config) { c.MaxClients = 0 }, "resp: maxclients:"},
 		{"max value size", func(c *Config) { c.MaxValueSize = 0 }, "resp: max-value-size:"},
 		{"max request size", func(c *Config) { c.MaxRequestSize = c.MaxValueSize - 1 }, "resp: max-request-size:"},
+		{"pipeline window 0", func(c *Config) { c.PipelineWindow = 0 }, "resp: pipeline-window:"},
+		{"pipeline window too big", func(c *Config) { c.PipelineWindow = 1025 }, "resp: pipeline-window:"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := DefaultConfig()

@@ -17,8 +17,9 @@ import (
 const flushThreshold = 64 << 10
 
 // conn serves one client connection on its own goroutine: it reads every
-// command the client has sent (a pipeline), runs them in order, then sends
-// all their replies in one write.
+// command the client has sent (a pipeline), runs them (single-key commands
+// on different keys concurrently, see pipeline.go), then sends all their
+// replies, in command order, in one write.
 type conn struct {
 	s       *Server
 	nc      net.Conn
@@ -27,10 +28,16 @@ type conn struct {
 	rd      *redcon.Reader
 	counted int64       // guard.passed already added to the server's stats
 	closing atomic.Bool // Close asked the connection to stop
+
+	// Owned by the serving goroutine (pipeline.go).
+	running []*task // commands dispatched to workers and not yet collected, in command order; at most Config.PipelineWindow
+	free    []*task // collected tasks kept for reuse
+	pool    workers // runs the tasks; closed when the connection ends
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
 	c := &conn{s: s, nc: nc}
+	c.pool.s, c.pool.idleAfter = s, workerIdle
 	c.sess = s.newSession(newWriter(nc), nc.RemoteAddr().String(), nc.LocalAddr().String())
 	c.sess.shutdown = c.shutdown
 	c.sess.kill = func() { _ = nc.Close() }
@@ -54,16 +61,8 @@ func (c *conn) serve() {
 			return
 		}
 		c.sess.lastActive.Store(c.s.now().UnixNano())
-		for _, cmd := range cmds {
-			c.s.exec(c.sess, cmd.Args)
-			if c.sess.quit {
-				break
-			}
-			if c.sess.w.mark() >= flushThreshold { // bound the memory a pipeline of large replies holds
-				if err := c.flush(); err != nil {
-					return
-				}
-			}
+		if err := c.runBatch(cmds); err != nil {
+			return
 		}
 		if err := c.flush(); err != nil || c.sess.quit || c.closing.Load() {
 			return
@@ -79,6 +78,7 @@ func (c *conn) shutdown() {
 }
 
 func (c *conn) end() {
+	c.pool.close() // every task has been collected: runBatch waits for them
 	c.sess.cancel()
 	_ = c.nc.Close()
 	c.s.removeClient(c.sess)

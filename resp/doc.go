@@ -116,13 +116,23 @@
 //
 // A Server is safe for concurrent use. Each connection is served by one
 // goroutine owned by the Server: it reads every command the client has
-// pipelined, runs them in order, and sends all their replies with one write
-// (or several, past 64 KiB of replies), so replies are in request order and a
-// pipeline costs one syscall each way. Each connection has a context, derived
-// from the Server's lifetime, that is passed to the Backend and cancelled
-// when the connection ends or when Close stops waiting. Close stops
-// accepting, lets the commands in flight finish and their replies go out,
-// then closes every connection.
+// pipelined, runs them, and sends all their replies with one write (or
+// several, past 64 KiB of replies), always in request order, so a pipeline
+// costs one syscall each way. By default (Config.PipelineWindow 1) the
+// commands run one after another. With a larger window, plain data commands
+// naming one key (GET, SET, SETNX, GETSET, STRLEN, APPEND, EXISTS, DEL and
+// UNLINK with one key, DGET, DPUT, DDEL) run on the connection's workers, up
+// to the window at once, so that their waits (for fsync, for peers) overlap;
+// a command starts only after every earlier command of the connection on
+// the same key has finished. Every other command is a barrier: it runs once
+// everything before it has finished, and nothing after it starts until it
+// has. A pipeline therefore behaves exactly as if its commands ran one after
+// another. The connection waits for every command it started before it
+// reads again or ends, and its workers end with it (or after 5 s idle).
+// Each connection has a context, derived from the Server's lifetime, that
+// is passed to the Backend and cancelled when the connection ends or when
+// Close stops waiting. Close stops accepting, lets the commands in flight
+// finish and their replies go out, then closes every connection.
 //
 // Lock order: Server.mu before session.mu (no code holds both today).
 package resp

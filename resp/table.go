@@ -37,6 +37,27 @@ type command struct {
 	subs  []*command // subcommands of a container command, sorted by name
 
 	noAuth bool // may run before the client authenticates (flag no_auth)
+	// concurrent: a plain data command on the key args[1] that, when it
+	// names exactly one key, may run at the same time as the pipelined
+	// commands around it on other keys (pipeline.go). Its handler must use
+	// nothing of the session but its context and writer.
+	concurrent bool
+}
+
+// count returns how many keys a command with argc arguments (the name
+// included) names.
+func (k keySpec) count(argc int) int {
+	if k.first == 0 || k.step <= 0 {
+		return 0
+	}
+	last := k.last
+	if last < 0 {
+		last += argc
+	}
+	if last < k.first || last >= argc {
+		return 0
+	}
+	return (last-k.first)/k.step + 1
 }
 
 // arityOK reports whether argc arguments (the name included) fit the arity.

@@ -43,6 +43,19 @@ func (w *writer) mark() int { return len(w.b) }
 // truncate discards everything written after mark m.
 func (w *writer) truncate(m int) { w.b = w.b[:m] }
 
+// appendFrom appends the replies buffered in o.
+func (w *writer) appendFrom(o *writer) { w.b = append(w.b, o.b...) }
+
+// release empties the buffer, keeping it for reuse unless it has grown
+// past maxIdleBuffer.
+func (w *writer) release() {
+	if cap(w.b) > maxIdleBuffer {
+		w.b = nil
+	} else {
+		w.b = w.b[:0]
+	}
+}
+
 // flush sends the buffered replies and returns the number of bytes sent. It
 // blocks until the client's socket has taken them.
 func (w *writer) flush() (int, error) {
@@ -54,10 +67,6 @@ func (w *writer) flush() (int, error) {
 	}
 	n, err := w.w.Write(w.b)
 	w.err = err
-	if cap(w.b) > maxIdleBuffer {
-		w.b = nil
-	} else {
-		w.b = w.b[:0]
-	}
+	w.release()
 	return n, err
 }
