@@ -79,6 +79,8 @@ func Keys() []Key {
 		},
 		intKey("maxclients", "maximum number of connected clients", "50",
 			func(c *Config) *int { return &c.Resp.MaxClients }),
+		intKey("pipeline-window", "pipelined commands of one connection on different keys that may run at once, replies in order (1: one after another; more pays with durability fsync)", "32",
+			func(c *Config) *int { return &c.Resp.PipelineWindow }),
 		sizeKey("max-value-size", "largest value or argument a request may carry", "1mb",
 			func(c *Config) *int64 { return &c.Resp.MaxValueSize }),
 		sizeKey("max-request-size", "largest request, all arguments together", "2gb",
