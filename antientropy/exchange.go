@@ -211,7 +211,7 @@ func (s *Syncer) each(ctx context.Context, n int, fn func(i int) error) error {
 	for i := 0; i < n && !failed(); i++ {
 		if err := s.lim.wait(ctx, 1); err != nil {
 			mu.Lock()
-			first = cmpErr(first, err)
+			first = firstErr(first, err)
 			mu.Unlock()
 			break
 		}
@@ -220,7 +220,7 @@ func (s *Syncer) each(ctx context.Context, n int, fn func(i int) error) error {
 			defer func() { <-sem }()
 			if err := fn(i); err != nil {
 				mu.Lock()
-				first = cmpErr(first, err)
+				first = firstErr(first, err)
 				mu.Unlock()
 			}
 		})
@@ -229,8 +229,8 @@ func (s *Syncer) each(ctx context.Context, n int, fn func(i int) error) error {
 	return first
 }
 
-// cmpErr keeps the first error.
-func cmpErr(first, err error) error {
+// firstErr keeps the first error.
+func firstErr(first, err error) error {
 	if first != nil {
 		return first
 	}

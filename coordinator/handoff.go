@@ -65,10 +65,7 @@ func (c *Coordinator) replayOrphans(ctx context.Context) (int, error) {
 // deliverToHomes merges ss into every home key has in the target ring and
 // reports whether all of them acknowledged it.
 func (c *Coordinator) deliverToHomes(ctx context.Context, key []byte, ss replica.Siblings) bool {
-	r := c.cluster.Ring()
-	if r.Next() != nil {
-		r = r.Next()
-	}
+	r := c.cluster.Ring().Target()
 	for _, home := range r.Homes(r.PartitionOf(key), c.cfg.N) {
 		var err error
 		if home == c.cluster.Self() {

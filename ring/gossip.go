@@ -372,11 +372,10 @@ func (m *Membership) Ready(stamp, digest uint64) {
 	m.mu.Lock()
 	st := m.mu.state
 	m.mu.Unlock()
-	if st.IsReady(m.cfg.NodeID, stamp, digest) || stamp > st.Stamp() || stamp == 0 {
-		return
+	if next, ok := st.WithReady(m.cfg.NodeID, stamp, digest); ok {
+		m.log.Info("transfer complete: ready to own", "stamp", stamp)
+		m.apply(next)
 	}
-	m.log.Info("transfer complete: ready to own", "stamp", stamp)
-	m.apply(st.With(Event{Stamp: st.Stamp() + 1, Node: m.cfg.NodeID, Kind: EventReady, Target: stamp, Digest: digest}))
 }
 
 // Drained records that this node, which has left the ring, holds no
@@ -386,11 +385,10 @@ func (m *Membership) Drained() {
 	m.mu.Lock()
 	st := m.mu.state
 	m.mu.Unlock()
-	if st.Member(m.cfg.NodeID) || st.IsDrained(m.cfg.NodeID) || !st.everJoined(m.cfg.NodeID) {
-		return
+	if next, ok := st.WithDrained(m.cfg.NodeID); ok {
+		m.log.Info("left the ring and holds no data: drained")
+		m.apply(next)
 	}
-	m.log.Info("left the ring and holds no data: drained")
-	m.apply(st.With(Event{Stamp: st.Stamp() + 1, Node: m.cfg.NodeID, Kind: EventDrained}))
 }
 
 // Forget records EventDrained for node, a node that left the ring and will
@@ -410,8 +408,9 @@ func (m *Membership) Forget(node string) error {
 	case st.IsDrained(node):
 		return fmt.Errorf("ring: node %s: has handed off its data already", node)
 	}
+	next, _ := st.WithDrained(node)
 	m.log.Warn("departed node forgotten without its handoff", "node", node)
-	m.apply(st.With(Event{Stamp: st.Stamp() + 1, Node: node, Kind: EventDrained}))
+	m.apply(next)
 	return nil
 }
 
@@ -480,11 +479,10 @@ func (m *Membership) JoinCluster(seeds []string) (Plan, error) {
 // Target returns the ring the transfer under way leads to, or the active
 // ring when none is under way.
 func (m *Membership) Target() *Ring {
-	r := m.Ring()
-	if r != nil && r.Next() != nil {
-		return r.Next()
+	if r := m.Ring(); r != nil {
+		return r.Target()
 	}
-	return r
+	return nil
 }
 
 func (m *Membership) rejoinLoop() {
@@ -549,23 +547,15 @@ func (m *Membership) Members() []Member {
 	if r == nil {
 		return nil
 	}
-	target := r
-	if r.Next() != nil {
-		target = r.Next()
-	}
+	target := r.Target()
 	claims, next := r.Claims(), target.Claims()
-	var gainers []string
-	if r.Next() != nil {
-		gainers = r.Gainers(target, m.cfg.Replicas)
-	}
-	ready := m.mu.state.readiness()
 	var out []Member
 	for _, id := range r.Members() {
 		a := m.mu.addrs[id]
 		out = append(out, Member{ID: id, Alive: id == m.cfg.NodeID || m.mu.alive[id],
 			ClientAddr: a[0], PeerAddr: a[1], Partitions: len(claims[id]), Target: len(next[id]),
 			Joining: !r.Has(id), Leaving: !target.Has(id),
-			Ready: !slices.Contains(gainers, id) || ready[readyKey{id, r.NextStamp(), target.Digest()}]})
+			Ready: !slices.Contains(r.Waiting(), id)})
 	}
 	return out
 }

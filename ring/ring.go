@@ -25,8 +25,8 @@ type Ring struct {
 	// when none. nextStamp is the stamp of its last change.
 	next      *Ring
 	nextStamp uint64
-	// departed and undrained: see Departed and Undrained.
-	departed, undrained []string
+	// departed, undrained and waiting: see Departed, Undrained, Waiting.
+	departed, undrained, waiting []string
 	// digest caches Digest; 0 until computed.
 	digest uint64
 }

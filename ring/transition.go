@@ -97,8 +97,27 @@ func (s State) activeOf(steps []step, n int) (*Ring, error) {
 	if a < len(steps)-1 {
 		last := steps[len(steps)-1]
 		out.next, out.nextStamp = last.ring, last.stamp
+		for _, g := range steps[a].ring.Gainers(last.ring, n) {
+			if !ready[readyKey{g, last.stamp, last.ring.Digest()}] {
+				out.waiting = append(out.waiting, g)
+			}
+		}
 	}
 	return &out, nil
+}
+
+// Waiting returns the gainers of the transfer under way, sorted, that have
+// not yet recorded readiness for Next: the nodes the flip waits for. Only
+// a ring from State.Active knows them.
+func (r *Ring) Waiting() []string { return r.waiting }
+
+// Target returns Next, or r itself when no transfer is under way: the ring
+// that will own the data.
+func (r *Ring) Target() *Ring {
+	if r.next != nil {
+		return r.next
+	}
+	return r
 }
 
 // departed returns the nodes, sorted, that joined at some point and are
@@ -152,17 +171,6 @@ type readyKey struct {
 	digest uint64
 }
 
-// readiness returns the readiness the state records.
-func (s State) readiness() map[readyKey]bool {
-	m := map[readyKey]bool{}
-	for _, e := range s.Events {
-		if e.Kind == EventReady {
-			m[readyKey{e.Node, e.Target, e.Digest}] = true
-		}
-	}
-	return m
-}
-
 // IsReady reports whether node has recorded readiness for the ring of
 // stamp with digest.
 func (s State) IsReady(node string, stamp, digest uint64) bool {
@@ -172,6 +180,26 @@ func (s State) IsReady(node string, stamp, digest uint64) bool {
 		}
 	}
 	return false
+}
+
+// WithReady returns s with node's readiness for the ring of stamp with
+// digest, and whether that is new (a stamp s does not have, 0 included,
+// is not).
+func (s State) WithReady(node string, stamp, digest uint64) (State, bool) {
+	if stamp == 0 || stamp > s.Stamp() || s.IsReady(node, stamp, digest) {
+		return s, false
+	}
+	return s.With(Event{Stamp: s.Stamp() + 1, Node: node, Kind: EventReady, Target: stamp, Digest: digest}), true
+}
+
+// WithDrained returns s with node's EventDrained, and whether that is new:
+// only a node that joined once, is not a member now and has not drained
+// since it left gets one.
+func (s State) WithDrained(node string) (State, bool) {
+	if s.Member(node) || !s.everJoined(node) || s.IsDrained(node) {
+		return s, false
+	}
+	return s.With(Event{Stamp: s.Stamp() + 1, Node: node, Kind: EventDrained}), true
 }
 
 // IsDrained reports whether node has recorded EventDrained after its last

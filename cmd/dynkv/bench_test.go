@@ -45,9 +45,6 @@ func TestMain(m *testing.M) {
 // tiny request count: it proves the harness works end to end, not how fast
 // anything is.
 func TestBench_QuickPath(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts several processes")
-	}
 	t.Parallel()
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
@@ -102,9 +99,6 @@ func TestBench_BadFlags(t *testing.T) {
 // TestBench_Scenarios runs every paper scenario with a tiny request count:
 // each starts, drives and stops what it needs and writes its results.
 func TestBench_Scenarios(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts several processes")
-	}
 	t.Parallel()
 	for _, sc := range []struct{ name, want string }{
 		{"balance", "nodes off"},
@@ -128,9 +122,6 @@ func TestBench_Scenarios(t *testing.T) {
 // TestBench_CancelStopsEverything cancels dynkv bench (as Ctrl-C does) once
 // the load has started and checks that every process it started is gone.
 func TestBench_CancelStopsEverything(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts several processes")
-	}
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -182,11 +182,9 @@ func (v view) Ring() *ring.Ring {
 func (v view) Ready(stamp, digest uint64) {
 	v.c.mu.Lock()
 	defer v.c.mu.Unlock()
-	st := v.c.mu.state
-	if st.IsReady(v.self, stamp, digest) {
-		return
+	if st, ok := v.c.mu.state.WithReady(v.self, stamp, digest); ok {
+		v.c.setStateLocked(st)
 	}
-	v.c.setStateLocked(st.With(ring.Event{Stamp: st.Stamp() + 1, Node: v.self, Kind: ring.EventReady, Target: stamp, Digest: digest}))
 }
 
 // Drained records that v's node, which left the ring, holds no data, as
@@ -194,11 +192,9 @@ func (v view) Ready(stamp, digest uint64) {
 func (v view) Drained() {
 	v.c.mu.Lock()
 	defer v.c.mu.Unlock()
-	st := v.c.mu.state
-	if st.Member(v.self) || st.IsDrained(v.self) {
-		return
+	if st, ok := v.c.mu.state.WithDrained(v.self); ok {
+		v.c.setStateLocked(st)
 	}
-	v.c.setStateLocked(st.With(ring.Event{Stamp: st.Stamp() + 1, Node: v.self, Kind: ring.EventDrained}))
 }
 
 func (v view) Alive(id string) bool {
@@ -325,13 +321,7 @@ func (c *Cluster) setStateLocked(st ring.State) {
 
 // Target returns the ring the change under way leads to, or the active
 // ring when none is.
-func (c *Cluster) Target() *ring.Ring {
-	r := c.Ring()
-	if r.Next() != nil {
-		return r.Next()
-	}
-	return r
-}
+func (c *Cluster) Target() *ring.Ring { return c.Ring().Target() }
 
 // Join starts a new node id on an empty data directory and adds it to the
 // ring with weight 1. It owns its partitions once it has pulled their data
