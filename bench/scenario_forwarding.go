@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dynkv/dynkv/hashslot"
 	"github.com/dynkv/dynkv/ring"
 )
 
@@ -151,7 +152,7 @@ func probeForwarding(ctx context.Context, addr string, n, want int) (direct, for
 	homeOf := map[int]bool{} // partition → whether self is a home of it
 	for i := 0; (len(direct) < want || len(forwarded) < want) && i < 100*want; i++ {
 		key := keyName(nil, 100, i)
-		p := ring.HashSlot(key) / (ring.Slots / q)
+		p := hashslot.Of(key) / (ring.Slots / q)
 		home, ok := homeOf[p]
 		if !ok {
 			if home, err = isHome(c, key, self, n); err != nil {

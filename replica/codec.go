@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"hash/crc32"
+
+	"github.com/dynkv/dynkv/internal/codec"
 )
 
 // Encodings of outside bytes: the causal context handed to clients and the
@@ -62,9 +64,9 @@ func DecodeContext(b []byte) (VV, error) {
 	if !ok {
 		return nil, ErrInvalidContext
 	}
-	d := decoder{b: body}
-	v := d.vv()
-	if d.bad || len(d.b) != 0 {
+	d := codec.Decoder{B: body}
+	v := readVV(&d)
+	if d.Bad || len(d.B) != 0 {
 		return nil, ErrInvalidContext
 	}
 	return v, nil
@@ -101,9 +103,9 @@ func DecodeKeyContext(key, b []byte) (VV, error) {
 	if !ok || len(body) < 4 || binary.BigEndian.Uint32(body) != crc32.Checksum(key, castagnoli) {
 		return nil, ErrInvalidContext
 	}
-	d := decoder{b: body[4:]}
-	v := d.vv()
-	if d.bad || len(d.b) != 0 || len(v) > MaxContextEntries {
+	d := codec.Decoder{B: body[4:]}
+	v := readVV(&d)
+	if d.Bad || len(d.B) != 0 || len(v) > MaxContextEntries {
 		return nil, ErrInvalidContext
 	}
 	for _, e := range v {
@@ -114,8 +116,8 @@ func DecodeKeyContext(key, b []byte) (VV, error) {
 	return v, nil
 }
 
-// fits reports whether ss can be stored: every limit DecodeRecord checks.
-func (ss Siblings) fits() bool {
+// Fits reports whether ss can be stored: every limit DecodeRecord checks.
+func (ss Siblings) Fits() bool {
 	if len(ss) > maxSiblings {
 		return false
 	}
@@ -160,25 +162,25 @@ func DecodeRecord(b []byte) (Siblings, error) {
 	if !ok {
 		return nil, ErrCorruptRecord
 	}
-	d := decoder{b: body}
-	n := d.count(maxSiblings, 8+1+1+1+1+1)
+	d := codec.Decoder{B: body}
+	n := d.Count(maxSiblings, 8+1+1+1+1+1)
 	ss := make(Siblings, 0, n)
-	for i := 0; i < n && !d.bad; i++ {
+	for i := 0; i < n && !d.Bad; i++ {
 		var s Sibling
-		s.Dot.Actor = Actor(d.u64())
-		s.Dot.Counter = d.uvarint()
-		s.Past = d.vv()
-		s.Timestamp = d.varint()
-		flags := d.byte()
+		s.Dot.Actor = Actor(d.U64())
+		s.Dot.Counter = d.Uvarint()
+		s.Past = readVV(&d)
+		s.Timestamp = d.Varint()
+		flags := d.Byte()
 		s.Tombstone = flags&flagTombstone != 0
-		s.Value = d.bytes()
+		s.Value = d.Bytes()
 		if s.Dot.Counter == 0 || flags&^flagTombstone != 0 || (s.Tombstone && len(s.Value) > 0) ||
 			s.Past.Covers(s.Dot) || (i > 0 && ss[i-1].Dot.Compare(s.Dot) >= 0) {
-			d.bad = true
+			d.Bad = true
 		}
 		ss = append(ss, s)
 	}
-	if d.bad || len(d.b) != 0 {
+	if d.Bad || len(d.B) != 0 {
 		return nil, ErrCorruptRecord
 	}
 	covered := pastMax(ss)
@@ -212,94 +214,17 @@ func checkSum(b []byte, format byte) ([]byte, bool) {
 	return body[1:], true
 }
 
-// decoder reads from b; after the first error bad is set and every read
-// returns zero values.
-type decoder struct {
-	b   []byte
-	bad bool
-}
-
-func (d *decoder) uvarint() uint64 {
-	if d.bad {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.bad = true
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) varint() int64 {
-	if d.bad {
-		return 0
-	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.bad = true
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) u64() uint64 {
-	if d.bad || len(d.b) < 8 {
-		d.bad = true
-		return 0
-	}
-	v := binary.BigEndian.Uint64(d.b)
-	d.b = d.b[8:]
-	return v
-}
-
-func (d *decoder) byte() byte {
-	if d.bad || len(d.b) < 1 {
-		d.bad = true
-		return 0
-	}
-	v := d.b[0]
-	d.b = d.b[1:]
-	return v
-}
-
-// count reads a length prefix of items of at least minSize bytes each and
-// rejects one larger than limit or than the remaining bytes can hold.
-func (d *decoder) count(limit, minSize int) int {
-	n := d.uvarint()
-	if d.bad || n > uint64(limit) || n > uint64(len(d.b)/minSize) {
-		d.bad = true
-		return 0
-	}
-	return int(n)
-}
-
-func (d *decoder) bytes() []byte {
-	n := d.count(len(d.b), 1)
-	if d.bad {
-		return nil
-	}
-	v := d.b[:n:n]
-	d.b = d.b[n:]
-	if n == 0 {
-		return nil
-	}
-	return v
-}
-
-func (d *decoder) vv() VV {
-	n := d.count(MaxVVEntries, 9)
-	if d.bad || n == 0 {
+func readVV(d *codec.Decoder) VV {
+	n := d.Count(MaxVVEntries, 9)
+	if d.Bad || n == 0 {
 		return nil
 	}
 	v := make(VV, n)
 	for i := range v {
-		v[i] = Entry{Actor: Actor(d.u64()), Counter: d.uvarint()}
+		v[i] = Entry{Actor: Actor(d.U64()), Counter: d.Uvarint()}
 	}
 	if !v.valid() {
-		d.bad = true
+		d.Bad = true
 	}
 	return v
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/dynkv/dynkv/ring"
+	"github.com/dynkv/dynkv/hashslot"
 )
 
 // Key layout. A user key is stored under 'k' + its hash slot (2 bytes, big
@@ -35,7 +35,7 @@ var ErrFormat = errors.New("replica: unsupported data directory format")
 func dataKey(key []byte) []byte {
 	k := make([]byte, 3+len(key))
 	k[0] = spaceData
-	binary.BigEndian.PutUint16(k[1:], uint16(ring.HashSlot(key)))
+	binary.BigEndian.PutUint16(k[1:], uint16(hashslot.Of(key)))
 	copy(k[3:], key)
 	return k
 }
@@ -44,7 +44,7 @@ func dataKey(key []byte) []byte {
 // slots first..last.
 func slotBounds(first, last int) (lower, upper []byte) {
 	lower = binary.BigEndian.AppendUint16([]byte{spaceData}, uint16(first))
-	if last+1 >= ring.Slots {
+	if last+1 >= hashslot.Count {
 		return lower, []byte{spaceData + 1}
 	}
 	return lower, binary.BigEndian.AppendUint16([]byte{spaceData}, uint16(last+1))
@@ -103,7 +103,7 @@ const scanBatchBytes = 4 << 20
 // continue. Records that fail to decode are counted and skipped. The result
 // is the caller's.
 func (s *Store) Scan(ctx context.Context, first, last int, after []byte, limit int) ([]Record, error) {
-	if first < 0 || last >= ring.Slots || first > last {
+	if first < 0 || last >= hashslot.Count || first > last {
 		return nil, fmt.Errorf("replica: scan slots %d..%d: %w", first, last, ErrBadRequest)
 	}
 	if err := s.enter(ctx); err != nil {

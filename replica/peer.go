@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/dynkv/dynkv/internal/codec"
 )
 
 // The peer protocol: what nodes ask of each other's stores. A Transport
@@ -135,17 +137,17 @@ func appendInts(b []byte, v []int) []byte {
 	return b
 }
 
-// ints reads what appendInts wrote: at most limit values, each below Leaves.
-func (d *decoder) ints(limit int) []int {
-	n := d.count(limit, 1)
-	if d.bad {
+// ints reads from d what appendInts wrote: at most limit values, each below Leaves.
+func ints(d *codec.Decoder, limit int) []int {
+	n := d.Count(limit, 1)
+	if d.Bad {
 		return nil
 	}
 	v := make([]int, n)
 	for i := range v {
-		x := d.uvarint()
+		x := d.Uvarint()
 		if x > Leaves {
-			d.bad = true
+			d.Bad = true
 			return nil
 		}
 		v[i] = int(x)
@@ -153,12 +155,12 @@ func (d *decoder) ints(limit int) []int {
 	return v
 }
 
-// small reads a uvarint that is at most Leaves*TreeFanout (a span that
+// small reads from d a uvarint that is at most Leaves*TreeFanout (a span that
 // covers every leaf).
-func (d *decoder) small() int {
-	x := d.uvarint()
+func small(d *codec.Decoder) int {
+	x := d.Uvarint()
 	if x > Leaves*TreeFanout {
-		d.bad = true
+		d.Bad = true
 		return 0
 	}
 	return int(x)
@@ -170,36 +172,36 @@ func DecodeRequest(b []byte) (Request, error) {
 		return Request{}, ErrBadRequest
 	}
 	r := Request{Op: Op(b[1])}
-	d := decoder{b: b[2:]}
-	r.Key = d.bytes()
-	r.Hint = string(d.bytes())
-	if d.bad {
+	d := codec.Decoder{B: b[2:]}
+	r.Key = d.Bytes()
+	r.Hint = string(d.Bytes())
+	if d.Bad {
 		return Request{}, ErrBadRequest
 	}
 	switch r.Op {
 	case OpGet:
-		if len(d.b) != 0 {
+		if len(d.B) != 0 {
 			return Request{}, ErrBadRequest
 		}
 	case OpGetHint:
-		if len(d.b) != 0 || r.Hint == "" {
+		if len(d.B) != 0 || r.Hint == "" {
 			return Request{}, ErrBadRequest
 		}
 	case OpMerge, OpHint, OpCollect:
-		ss, err := DecodeRecord(d.b)
+		ss, err := DecodeRecord(d.B)
 		if err != nil || (r.Op == OpHint && r.Hint == "") {
 			return Request{}, ErrBadRequest
 		}
 		r.Siblings = ss
 	case OpTree:
-		r.Lo, r.Hi, r.Span = d.small(), d.small(), d.small()
-		r.Nodes = d.ints(MaxTreeNodes)
-		if d.bad || len(d.b) != 0 {
+		r.Lo, r.Hi, r.Span = small(&d), small(&d), small(&d)
+		r.Nodes = ints(&d, MaxTreeNodes)
+		if d.Bad || len(d.B) != 0 {
 			return Request{}, ErrBadRequest
 		}
 	case OpLeafKeys:
-		r.Nodes = d.ints(MaxLeafKeys)
-		if d.bad || len(d.b) != 0 {
+		r.Nodes = ints(&d, MaxLeafKeys)
+		if d.Bad || len(d.B) != 0 {
 			return Request{}, ErrBadRequest
 		}
 	default:
@@ -237,24 +239,24 @@ func EncodeResponse(r Response) []byte {
 
 // decodeBody parses the body of a successful response other than a record.
 func decodeBody(b []byte) (Response, error) {
-	d := decoder{b: b[1:]}
+	d := codec.Decoder{B: b[1:]}
 	var r Response
 	switch b[0] {
 	case bodyHashes:
-		r.Hashes = make([]uint64, d.count(MaxTreeNodes, 8))
+		r.Hashes = make([]uint64, d.Count(MaxTreeNodes, 8))
 		for i := range r.Hashes {
-			r.Hashes[i] = d.u64()
+			r.Hashes[i] = d.U64()
 		}
 	case bodyKeys:
-		r.Keys = make([]KeyHash, d.count(len(d.b), 9))
+		r.Keys = make([]KeyHash, d.Count(len(d.B), 9))
 		for i := range r.Keys {
-			r.Keys[i] = KeyHash{Key: d.bytes(), Hash: d.u64()}
+			r.Keys[i] = KeyHash{Key: d.Bytes(), Hash: d.U64()}
 			if r.Keys[i].Key == nil {
 				r.Keys[i].Key = []byte{}
 			}
 		}
 	}
-	if d.bad || len(d.b) != 0 {
+	if d.Bad || len(d.B) != 0 {
 		return Response{}, fmt.Errorf("replica: bad peer response")
 	}
 	return r, nil

@@ -297,7 +297,7 @@ func (s *Store) update(ctx context.Context, k []byte, fn func(cur Siblings) (Sib
 	if SameVersions(cur, next) {
 		return cur, nil
 	}
-	if !next.fits() {
+	if !next.Fits() {
 		return nil, ErrTooManyVersions
 	}
 	switch {

@@ -12,7 +12,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/dynkv/dynkv/ring"
+	"github.com/dynkv/dynkv/hashslot"
 )
 
 // The hash tree anti-entropy compares replicas with (Dynamo section 4.7).
@@ -54,7 +54,7 @@ const (
 	// LeavesPerSlot is the number of tree leaves per hash slot.
 	LeavesPerSlot = 16
 	// Leaves is the number of leaves of the whole key space.
-	Leaves = ring.Slots * LeavesPerSlot
+	Leaves = hashslot.Count * LeavesPerSlot
 	// TreeFanout is the fanout of the interior levels anti-entropy walks.
 	TreeFanout = 16
 
@@ -96,7 +96,7 @@ func LeafRange(first, last int) (lo, hi int) {
 
 // LeafOf returns the tree leaf of a user key.
 func LeafOf(key []byte) int {
-	return ring.HashSlot(key)*LeavesPerSlot + int(xxhash.Sum64(key)&(LeavesPerSlot-1))
+	return hashslot.Of(key)*LeavesPerSlot + int(xxhash.Sum64(key)&(LeavesPerSlot-1))
 }
 
 // leafOfDataKey returns the leaf of a data record's pebble key.
@@ -339,7 +339,7 @@ func (s *Store) LeafKeys(ctx context.Context, leaves []int) ([]KeyHash, error) {
 // that hold only tombstones, with their siblings, starting after the key
 // after. Its cost is proportional to the tombstones, not to the data.
 func (s *Store) Tombstones(ctx context.Context, first, last int, after []byte, limit int) ([]Record, error) {
-	if first < 0 || last >= ring.Slots || first > last {
+	if first < 0 || last >= hashslot.Count || first > last {
 		return nil, fmt.Errorf("replica: tombstones of slots %d..%d: %w", first, last, ErrBadRequest)
 	}
 	if err := s.enter(ctx); err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/require"
 
-	"github.com/dynkv/dynkv/ring"
+	"github.com/dynkv/dynkv/hashslot"
 )
 
 // scanLeaves recomputes every leaf from the store's records, the naive way.
@@ -20,7 +20,7 @@ func scanLeaves(t testing.TB, s *Store) []uint64 {
 	out := make([]uint64, Leaves)
 	var after []byte
 	for {
-		recs, err := s.Scan(context.Background(), 0, ring.Slots-1, after, 1000)
+		recs, err := s.Scan(context.Background(), 0, hashslot.Count-1, after, 1000)
 		require.NoError(t, err)
 		if len(recs) == 0 {
 			return out
@@ -38,7 +38,7 @@ func checkTombIndex(t testing.TB, s *Store) {
 	t.Helper()
 	ctx := context.Background()
 	want, got := map[string]bool{}, map[string]bool{}
-	recs, err := s.Scan(ctx, 0, ring.Slots-1, nil, 1<<30)
+	recs, err := s.Scan(ctx, 0, hashslot.Count-1, nil, 1<<30)
 	require.NoError(t, err)
 	for _, r := range recs {
 		if onlyTombstones(r.Siblings) {
@@ -47,7 +47,7 @@ func checkTombIndex(t testing.TB, s *Store) {
 	}
 	var after []byte
 	for {
-		ts, err := s.Tombstones(ctx, 0, ring.Slots-1, after, 10)
+		ts, err := s.Tombstones(ctx, 0, hashslot.Count-1, after, 10)
 		require.NoError(t, err)
 		if len(ts) == 0 {
 			break
@@ -83,7 +83,7 @@ func TestStore_Scan(t *testing.T) {
 	for i := range 300 {
 		k := fmt.Sprintf("key-%d", i)
 		mustPut(t, s, k, "v")
-		if slot := ring.HashSlot([]byte(k)); slot >= 1000 && slot <= 9000 {
+		if slot := hashslot.Of([]byte(k)); slot >= 1000 && slot <= 9000 {
 			want[k] = true
 		}
 	}

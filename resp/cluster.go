@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dynkv/dynkv/hashslot"
 	"github.com/dynkv/dynkv/ring"
 )
 
@@ -200,7 +201,7 @@ func (s *Server) cmdRing(c *session, _ [][]byte) error {
 // is how an operator (or a test) finds where a key lives.
 func (s *Server) cmdRingKey(c *session, args [][]byte) error {
 	key := args[2]
-	slot := ring.HashSlot(key)
+	slot := hashslot.Of(key)
 	part, prefs := 0, []string{soloID}
 	if s.cluster != nil {
 		r := s.cluster.Ring()

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/hashslot"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
 )
@@ -229,7 +230,7 @@ func TestRing(t *testing.T) {
 		r, err := cl.state.Ring()
 		require.NoError(t, err)
 		for _, key := range []string{"a", "cart:42", "{user1}.cart", ""} {
-			slot := ring.HashSlot([]byte(key))
+			slot := hashslot.Of([]byte(key))
 			p := r.PartitionOfSlot(slot)
 			prefs := r.PreferenceList(p)
 			require.Len(t, prefs, 3)

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+
+	"github.com/dynkv/dynkv/hashslot"
 )
 
 // DefaultPartitions is the default Q. With it a node of a 64-node ring
@@ -85,7 +87,7 @@ func (r *Ring) index(id string) int {
 func (r *Ring) PartitionOfSlot(slot int) int { return slot / (Slots / len(r.owners)) }
 
 // PartitionOf returns the partition holding key.
-func (r *Ring) PartitionOf(key []byte) int { return r.PartitionOfSlot(HashSlot(key)) }
+func (r *Ring) PartitionOf(key []byte) int { return r.PartitionOfSlot(hashslot.Of(key)) }
 
 // SlotRange returns the first and last slot of partition p.
 func (r *Ring) SlotRange(p int) (first, last int) {

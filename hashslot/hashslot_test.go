@@ -1,8 +1,8 @@
-package ring
+package hashslot
 
 import "testing"
 
-func TestHashSlot_MatchesRedisCluster(t *testing.T) {
+func TestOf_MatchesRedisCluster(t *testing.T) {
 	// Values from the Redis Cluster specification and CLUSTER KEYSLOT.
 	for _, tc := range []struct {
 		key  string
@@ -20,8 +20,8 @@ func TestHashSlot_MatchesRedisCluster(t *testing.T) {
 		{"", 0},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
-			if got := HashSlot([]byte(tc.key)); got != tc.slot {
-				t.Fatalf("HashSlot(%q) = %d, want %d", tc.key, got, tc.slot)
+			if got := Of([]byte(tc.key)); got != tc.slot {
+				t.Fatalf("Of(%q) = %d, want %d", tc.key, got, tc.slot)
 			}
 		})
 	}
