@@ -12,6 +12,7 @@ import (
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/internal/clustertest"
 	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 func newCluster(t *testing.T) *clustertest.Cluster {
@@ -175,7 +176,7 @@ func TestAntiEntropy_Unreachable(t *testing.T) {
 	c := clustertest.New(t, 5, clustertest.Config())
 	key := []byte("k")
 	home := c.Home(key)
-	_, err := c.Node(home[0]).Store.Merge(ctx, key, replica.Update(nil, 1, nil, 1, []byte("v"), false))
+	_, err := c.Node(home[0]).Store.Merge(ctx, key, version.Update(nil, 1, nil, 1, []byte("v"), false))
 	require.NoError(t, err)
 	p := 0
 	for ; p < 64; p++ {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
+	"github.com/dynkv/dynkv/version"
 )
 
 // maxCandidates bounds the tombstones remembered between verifications,
@@ -106,7 +107,7 @@ func (s *Syncer) verify(ctx context.Context, r *ring.Ring, homes []string, rec r
 		if err != nil {
 			return false, err
 		}
-		if !replica.SameVersions(ss, rec.Siblings) {
+		if !version.SameVersions(ss, rec.Siblings) {
 			return false, nil
 		}
 	}
@@ -115,7 +116,7 @@ func (s *Syncer) verify(ctx context.Context, r *ring.Ring, homes []string, rec r
 	members := r.Members()
 	for _, n := range members {
 		for _, h := range append(slices.Clone(members), r.Departed()...) {
-			var ss replica.Siblings
+			var ss version.Siblings
 			var err error
 			if n == self {
 				ss, err = s.local.GetHint(ctx, h, rec.Key)

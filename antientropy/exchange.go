@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 // treeSide is one side of a comparison: the local store or a peer.
@@ -183,13 +184,13 @@ func (s *Syncer) repair(ctx context.Context, remote *replica.Client, key []byte)
 	if err != nil {
 		return false, err
 	}
-	if !replica.SameVersions(merged, theirs) {
+	if !version.SameVersions(merged, theirs) {
 		if err := remote.Merge(ctx, key, merged); err != nil {
 			return false, err
 		}
 		return true, nil
 	}
-	return !replica.SameVersions(before, merged), nil
+	return !version.SameVersions(before, merged), nil
 }
 
 // parallel is how many keys an exchange repairs, or a handoff hands over,

@@ -13,6 +13,7 @@ import (
 	"github.com/dynkv/dynkv/internal/memnet"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
+	"github.com/dynkv/dynkv/version"
 )
 
 // pair is two replicas of one partition (Q=1, N=2), a and b, with a's
@@ -46,21 +47,21 @@ func newPair(tb testing.TB, n, diff int) *pair {
 	p := &pair{a: open(), b: open()}
 	for i := range n {
 		k := fmt.Appendf(nil, "user:%d:profile", i)
-		ss := replica.Update(nil, 1, nil, int64(i), fmt.Appendf(nil, "value-%032d", i), false)
+		ss := version.Update(nil, 1, nil, int64(i), fmt.Appendf(nil, "value-%032d", i), false)
 		for _, s := range []*replica.Store{p.a, p.b} {
 			_, err := s.Merge(ctx, k, ss)
 			require.NoError(tb, err)
 		}
-		p.data += int64(len(k) + len(replica.EncodeRecord(ss)))
+		p.data += int64(len(k) + len(version.EncodeRecord(ss)))
 	}
 	for i := range diff / 2 {
 		k := fmt.Appendf(nil, "only-a:%d", i)
-		_, err := p.a.Merge(ctx, k, replica.Update(nil, 1, nil, 1, []byte("a"), false))
+		_, err := p.a.Merge(ctx, k, version.Update(nil, 1, nil, 1, []byte("a"), false))
 		require.NoError(tb, err)
 		k = fmt.Appendf(nil, "user:%d:profile", i*(n/(diff/2+1)))
 		cur, err := p.b.Get(ctx, k)
 		require.NoError(tb, err)
-		_, err = p.b.Merge(ctx, k, replica.Update(cur, 2, cur.Context(), 2, []byte("b"), false))
+		_, err = p.b.Merge(ctx, k, version.Update(cur, 2, cur.Context(), 2, []byte("b"), false))
 		require.NoError(tb, err)
 	}
 	r, err := ring.New(1, ring.Node{ID: "a", Weight: 1}, ring.Node{ID: "b", Weight: 1})

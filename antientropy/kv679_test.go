@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynkv/dynkv/coordinator"
-	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 // TestKV679_WipedNodeWritesAreNotLost is Riak's kv679: a node that lost its
@@ -65,8 +65,8 @@ func TestKV679_WipedNodeWritesAreNotLost(t *testing.T) {
 
 	// Control: the same write under the old actor, on the wiped (empty)
 	// replica, gets dot (old, 1), which the others' versions already cover.
-	reused := replica.Update(nil, old, nil, before[0].Timestamp+1, []byte("reused"), false)
-	merged := replica.Sync(before, reused)
-	require.False(t, slices.ContainsFunc(merged, func(s replica.Sibling) bool { return string(s.Value) == "reused" }),
+	reused := version.Update(nil, old, nil, before[0].Timestamp+1, []byte("reused"), false)
+	merged := version.Sync(before, reused)
+	require.False(t, slices.ContainsFunc(merged, func(s version.Sibling) bool { return string(s.Value) == "reused" }),
 		"control: a reused actor's write is shadowed by the versions it issued before")
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/dynkv/dynkv/antientropy"
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/internal/clustertest"
-	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
+	"github.com/dynkv/dynkv/version"
 )
 
 // load writes new keys (at most 1,000) through random ring members until
@@ -249,11 +249,11 @@ func TestHandoff_DropRotatesActor(t *testing.T) {
 	v, _ := ss.Value()
 	require.Equal(t, "b", string(v))
 
-	merged := replica.Sync(ss, replica.Update(nil, old, nil, 1, []byte("reissued"), false))
+	merged := version.Sync(ss, version.Update(nil, old, nil, 1, []byte("reissued"), false))
 	require.NotContains(t, liveValues(merged), "reissued", "control: a reissued dot is shadowed")
 }
 
-func liveValues(ss replica.Siblings) []string {
+func liveValues(ss version.Siblings) []string {
 	var out []string
 	for _, s := range ss.Live() {
 		out = append(out, string(s.Value))

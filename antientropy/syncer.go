@@ -11,6 +11,7 @@ import (
 
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
+	"github.com/dynkv/dynkv/version"
 )
 
 // Cluster is what anti-entropy needs of membership: who it is, the current
@@ -34,17 +35,17 @@ type Readier interface {
 
 // Local is this node's store. *replica.Store implements it.
 type Local interface {
-	Get(ctx context.Context, key []byte) (replica.Siblings, error)
-	Merge(ctx context.Context, key []byte, ss replica.Siblings) (replica.Siblings, error)
-	GetHint(ctx context.Context, node string, key []byte) (replica.Siblings, error)
-	Collect(ctx context.Context, key []byte, ss replica.Siblings) (replica.Siblings, error)
+	Get(ctx context.Context, key []byte) (version.Siblings, error)
+	Merge(ctx context.Context, key []byte, ss version.Siblings) (version.Siblings, error)
+	GetHint(ctx context.Context, node string, key []byte) (version.Siblings, error)
+	Collect(ctx context.Context, key []byte, ss version.Siblings) (version.Siblings, error)
 	TreeNodes(ctx context.Context, lo, hi, span int, idx []int) ([]uint64, error)
 	LeafKeys(ctx context.Context, leaves []int) ([]replica.KeyHash, error)
 	Tombstones(ctx context.Context, first, last int, after []byte, limit int) ([]replica.Record, error)
 	Scan(ctx context.Context, first, last int, after []byte, limit int) ([]replica.Record, error)
-	Drop(ctx context.Context, key []byte, ss replica.Siblings) (replica.Siblings, error)
+	Drop(ctx context.Context, key []byte, ss version.Siblings) (version.Siblings, error)
 	HintCount(ctx context.Context) (map[string]int, error)
-	Actor() replica.Actor
+	Actor() version.Actor
 	RotateActor(ctx context.Context) error
 }
 

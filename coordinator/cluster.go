@@ -7,6 +7,7 @@ import (
 
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
+	"github.com/dynkv/dynkv/version"
 )
 
 // Cluster is what the coordinator needs of membership: who it is, the
@@ -22,11 +23,11 @@ type Cluster interface {
 type Peer interface {
 	// Get returns the node's siblings of key; with hintFor set, merged with
 	// what it holds as hints for that node.
-	Get(ctx context.Context, key []byte, hintFor string) (replica.Siblings, error)
+	Get(ctx context.Context, key []byte, hintFor string) (version.Siblings, error)
 	// Merge syncs ss into the node's siblings of key.
-	Merge(ctx context.Context, key []byte, ss replica.Siblings) error
+	Merge(ctx context.Context, key []byte, ss version.Siblings) error
 	// PutHint asks the node to hold ss for node hintFor.
-	PutHint(ctx context.Context, hintFor string, key []byte, ss replica.Siblings) error
+	PutHint(ctx context.Context, hintFor string, key []byte, ss version.Siblings) error
 }
 
 var _ Peer = (*replica.Client)(nil)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/internal/clustertest"
-	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 func set(v string) coordinator.Write {
@@ -236,7 +236,7 @@ func TestCluster_PartitionSiblings(t *testing.T) {
 	require.Equal(t, "apple,plum", string(ss.Live()[0].Value))
 }
 
-var _ = replica.Sync
+var _ = version.Sync
 
 // TestCluster_ForwardToHome: a write sent to a node outside the key's home
 // nodes is coordinated by a home node, so its version names only home nodes.

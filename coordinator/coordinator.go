@@ -10,20 +10,21 @@ import (
 
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
+	"github.com/dynkv/dynkv/version"
 )
 
 // Local is the coordinating node's own replica. It assigns the actor of the
 // writes this node coordinates, runs them atomically per key, and keeps the
 // hints for other nodes. *replica.Store implements it.
 type Local interface {
-	Actor() replica.Actor
-	Get(ctx context.Context, key []byte) (replica.Siblings, error)
-	Update(ctx context.Context, key []byte, fn func(cur replica.Siblings) (replica.Siblings, error)) (replica.Siblings, error)
-	Merge(ctx context.Context, key []byte, ss replica.Siblings) (replica.Siblings, error)
-	PutHint(ctx context.Context, node string, key []byte, ss replica.Siblings) error
-	GetHint(ctx context.Context, node string, key []byte) (replica.Siblings, error)
+	Actor() version.Actor
+	Get(ctx context.Context, key []byte) (version.Siblings, error)
+	Update(ctx context.Context, key []byte, fn func(cur version.Siblings) (version.Siblings, error)) (version.Siblings, error)
+	Merge(ctx context.Context, key []byte, ss version.Siblings) (version.Siblings, error)
+	PutHint(ctx context.Context, node string, key []byte, ss version.Siblings) error
+	GetHint(ctx context.Context, node string, key []byte) (version.Siblings, error)
 	Hints(ctx context.Context, node string, after *replica.Hint, limit int) ([]replica.Hint, error)
-	DeleteHint(ctx context.Context, node string, key []byte, delivered replica.Siblings) error
+	DeleteHint(ctx context.Context, node string, key []byte, delivered version.Siblings) error
 	Stats() replica.Stats
 }
 
@@ -139,7 +140,7 @@ func (c *Coordinator) deadline(ctx context.Context) (context.Context, context.Ca
 }
 
 // replicaGet reads key from node (standing in for home when they differ).
-func (c *Coordinator) replicaGet(ctx context.Context, node, home string, key []byte) (replica.Siblings, error) {
+func (c *Coordinator) replicaGet(ctx context.Context, node, home string, key []byte) (version.Siblings, error) {
 	if node == c.cluster.Self() {
 		ss, err := c.local.Get(ctx, key)
 		if err != nil || node == home {
@@ -147,7 +148,7 @@ func (c *Coordinator) replicaGet(ctx context.Context, node, home string, key []b
 		}
 		// This node stands in for home: add what it holds as hints for it.
 		h, err := c.local.GetHint(ctx, home, key)
-		return replica.Sync(ss, h), err
+		return version.Sync(ss, h), err
 	}
 	hintFor := ""
 	if node != home {

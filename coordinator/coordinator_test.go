@@ -11,6 +11,7 @@ import (
 
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 // fakeClock is a clock that tests move by hand.
@@ -29,7 +30,7 @@ func newCoordinator(t *testing.T, cfg coordinator.Config) (*coordinator.Coordina
 	return c, st, clk
 }
 
-func values(ss replica.Siblings) []string {
+func values(ss version.Siblings) []string {
 	var out []string
 	for _, s := range ss.Live() {
 		out = append(out, string(s.Value))
@@ -98,7 +99,7 @@ func TestCoordinator_ValueErrorWritesNothing(t *testing.T) {
 	c, st, _ := newCoordinator(t, coordinator.DefaultConfig())
 	errExists := errors.New("exists")
 	before := st.Stats().Writes
-	_, err := c.Put(ctx, []byte("k"), coordinator.Write{Supersede: true, Value: func(replica.Siblings) ([]byte, bool, error) {
+	_, err := c.Put(ctx, []byte("k"), coordinator.Write{Supersede: true, Value: func(version.Siblings) ([]byte, bool, error) {
 		return nil, false, errExists
 	}})
 	require.ErrorIs(t, err, errExists)

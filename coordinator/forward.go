@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 // Forwarding: a node that is not among a key's home nodes does not
@@ -34,11 +35,11 @@ var forwardCodes = []struct {
 	{1, ErrCondition},
 	{2, ErrQuorum},
 	{3, ErrBadQuorum},
-	{4, replica.ErrInvalidContext},
+	{4, version.ErrInvalidContext},
 	{5, replica.ErrBadRequest},
 	{6, ErrForward},
 	{7, ErrTooLarge},
-	{8, replica.ErrTooManyVersions},
+	{8, version.ErrTooManyVersions},
 	{9, ErrForwardUnknown},
 }
 
@@ -57,7 +58,7 @@ func encodeForward(key []byte, w Write) []byte {
 	b = append(b, flags, byte(w.Op), byte(w.Cond))
 	b = binary.AppendUvarint(b, uint64(w.W))
 	b = binary.AppendUvarint(b, uint64(max(w.MaxSize, 0)))
-	ctx := replica.EncodeContext(w.Context)
+	ctx := version.EncodeContext(w.Context)
 	b = binary.AppendUvarint(b, uint64(len(ctx)))
 	b = append(b, ctx...)
 	return append(b, w.Data...)
@@ -99,7 +100,7 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 	if b == nil {
 		return nil, w, bad
 	}
-	vv, err := replica.DecodeContext(ctx)
+	vv, err := version.DecodeContext(ctx)
 	if err != nil {
 		return nil, w, err
 	}
@@ -107,13 +108,13 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 	return key, w, nil
 }
 
-func encodeForwardResult(prev replica.Siblings, err error) []byte {
+func encodeForwardResult(prev version.Siblings, err error) []byte {
 	if err == nil {
-		return append([]byte{forwardFormat, 0}, replica.EncodeRecord(prev)...)
+		return append([]byte{forwardFormat, 0}, version.EncodeRecord(prev)...)
 	}
 	if errors.Is(err, ErrCondition) {
 		// The versions that failed the condition travel with it.
-		return append([]byte{forwardFormat, 1}, replica.EncodeRecord(prev)...)
+		return append([]byte{forwardFormat, 1}, version.EncodeRecord(prev)...)
 	}
 	for _, c := range forwardCodes {
 		if errors.Is(err, c.err) {
@@ -123,12 +124,12 @@ func encodeForwardResult(prev replica.Siblings, err error) []byte {
 	return []byte{forwardFormat, 6}
 }
 
-func decodeForwardResult(b []byte) (replica.Siblings, error) {
+func decodeForwardResult(b []byte) (version.Siblings, error) {
 	if len(b) < 2 || b[0] != forwardFormat {
 		return nil, fmt.Errorf("%w: malformed reply", ErrForward)
 	}
 	if b[1] == 0 || (b[1] == 1 && len(b) > 2) {
-		ss, err := replica.DecodeRecord(b[2:])
+		ss, err := version.DecodeRecord(b[2:])
 		if err != nil {
 			return nil, fmt.Errorf("%w: malformed reply", ErrForward)
 		}
@@ -164,7 +165,7 @@ func (c *Coordinator) Serve(ctx context.Context, req []byte) []byte {
 // a DPUT) moves on after any failure; APPEND and conditional writes move on
 // only when the request provably never left, and otherwise report that
 // their outcome is unknown.
-func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write) (prev replica.Siblings, ok bool, err error) {
+func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write) (prev version.Siblings, ok bool, err error) {
 	req := encodeForward(key, w)
 	resend := w.Op != OpAppend && w.Cond == CondNone
 	// Homes under suspicion come last: a write this node coordinated

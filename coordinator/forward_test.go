@@ -5,11 +5,11 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 func TestForwardCodec_RoundTrip(t *testing.T) {
-	w := Write{Context: replica.VV{{Actor: 7, Counter: 3}}, Supersede: true, Op: OpAppend, Cond: CondPresent, W: 3, MaxSize: 99, Data: []byte("xyz")}
+	w := Write{Context: version.VV{{Actor: 7, Counter: 3}}, Supersede: true, Op: OpAppend, Cond: CondPresent, W: 3, MaxSize: 99, Data: []byte("xyz")}
 	key, got, err := decodeForward(encodeForward([]byte("k"), w))
 	if err != nil || string(key) != "k" || got.Supersede != w.Supersede || got.Op != w.Op || got.Cond != w.Cond ||
 		got.W != w.W || got.MaxSize != w.MaxSize || !bytes.Equal(got.Data, w.Data) || got.Context.Compare(w.Context) != Equal {
@@ -27,11 +27,11 @@ func TestForwardCodec_RoundTrip(t *testing.T) {
 }
 
 // Equal re-exported for the test above.
-const Equal = replica.Equal
+const Equal = version.Equal
 
 func FuzzDecodeForward(f *testing.F) {
 	f.Add(encodeForward([]byte("key"), Write{Op: OpSet, Data: []byte("v")}))
-	f.Add(encodeForward(nil, Write{Context: replica.VV{{Actor: 1, Counter: 1}}, Op: OpDelete, Cond: CondAbsent, W: 2}))
+	f.Add(encodeForward(nil, Write{Context: version.VV{{Actor: 1, Counter: 1}}, Op: OpDelete, Cond: CondAbsent, W: 2}))
 	f.Add([]byte{1, 16})
 	f.Add([]byte{1, 16, 0xff, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 // ReplayHints hands every hint this node holds for a live node to it, and
@@ -64,7 +65,7 @@ func (c *Coordinator) replayOrphans(ctx context.Context) (int, error) {
 
 // deliverToHomes merges ss into every home key has in the target ring and
 // reports whether all of them acknowledged it.
-func (c *Coordinator) deliverToHomes(ctx context.Context, key []byte, ss replica.Siblings) bool {
+func (c *Coordinator) deliverToHomes(ctx context.Context, key []byte, ss version.Siblings) bool {
 	r := c.cluster.Ring().Target()
 	for _, home := range r.Homes(r.PartitionOf(key), c.cfg.N) {
 		var err error

@@ -3,7 +3,7 @@ package coordinator
 import (
 	"context"
 
-	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 // ReadOptions are per-request overrides of a read.
@@ -14,7 +14,7 @@ type ReadOptions struct {
 // readResult is one replica's answer.
 type readResult struct {
 	node, home string
-	ss         replica.Siblings
+	ss         version.Siblings
 	err        error
 }
 
@@ -23,7 +23,7 @@ type readResult struct {
 // home node that is down or fails. Replicas that answer later still count
 // for read repair: every home replica found stale is sent the merged set in
 // the background.
-func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (replica.Siblings, error) {
+func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (version.Siblings, error) {
 	p := c.plan(key)
 	r, err := c.quorum(opt.R, c.cfg.R, p)
 	if err != nil {
@@ -49,7 +49,7 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (rep
 	for _, home := range p.home {
 		go func() { results <- c.readOne(opCtx, p, home, key) }()
 	}
-	var merged replica.Siblings
+	var merged version.Siblings
 	var got []readResult
 	ok, lastErr := 0, error(nil)
 	// A coordinator that is a home node always counts its own replica: it
@@ -69,7 +69,7 @@ wait:
 				lastErr = res.err
 				continue
 			}
-			merged = replica.Sync(merged, res.ss)
+			merged = version.Sync(merged, res.ss)
 			ok++
 		case <-ctx.Done():
 			lastErr = ctx.Err()
@@ -133,7 +133,7 @@ func (c *Coordinator) readOne(ctx context.Context, p *plan, home string, key []b
 
 // repairAfterRead waits in the background for the pending answers, then
 // sends the merged set to every home replica that answered with less.
-func (c *Coordinator) repairAfterRead(key []byte, merged replica.Siblings, got []readResult, results <-chan readResult, pending int, done context.CancelFunc) {
+func (c *Coordinator) repairAfterRead(key []byte, merged version.Siblings, got []readResult, results <-chan readResult, pending int, done context.CancelFunc) {
 	c.background(func(ctx context.Context) {
 		defer done()
 		for range pending {
@@ -141,14 +141,14 @@ func (c *Coordinator) repairAfterRead(key []byte, merged replica.Siblings, got [
 			case res := <-results:
 				got = append(got, res)
 				if res.err == nil {
-					merged = replica.Sync(merged, res.ss)
+					merged = version.Sync(merged, res.ss)
 				}
 			case <-ctx.Done():
 				return
 			}
 		}
 		for _, res := range got {
-			if res.err != nil || res.node != res.home || replica.SameVersions(res.ss, merged) {
+			if res.err != nil || res.node != res.home || version.SameVersions(res.ss, merged) {
 				continue
 			}
 			var err error

@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 // Write describes one write.
 type Write struct {
 	// Context lists the versions the write supersedes (what the client
 	// read). Ignored when Supersede is set.
-	Context replica.VV
+	Context version.VV
 	// Supersede makes the write supersede every version the coordinator
 	// holds for the key, as plain SET and DEL do.
 	Supersede bool
@@ -28,7 +29,7 @@ type Write struct {
 	// Cond, from the siblings the coordinator holds, under the key's lock:
 	// the value, or a tombstone. An error aborts the write with nothing
 	// written, and Put returns it. A write with Value is never forwarded.
-	Value func(cur replica.Siblings) (value []byte, tombstone bool, err error)
+	Value func(cur version.Siblings) (value []byte, tombstone bool, err error)
 	// W is the number of replicas that must acknowledge; 0 means Config.W.
 	W int
 }
@@ -70,7 +71,7 @@ var ErrCondition = errors.New("coordinator: condition not met")
 var ErrTooLarge = errors.New("coordinator: value too large")
 
 // newVersion computes the value or tombstone of w against cur.
-func (w Write) newVersion(cur replica.Siblings) ([]byte, bool, error) {
+func (w Write) newVersion(cur version.Siblings) ([]byte, bool, error) {
 	if w.Value != nil {
 		return w.Value(cur)
 	}
@@ -94,13 +95,13 @@ func (w Write) newVersion(cur replica.Siblings) ([]byte, bool, error) {
 }
 
 // Value returns a Write.Value function that always writes v.
-func Value(v []byte) func(replica.Siblings) ([]byte, bool, error) {
-	return func(replica.Siblings) ([]byte, bool, error) { return v, false, nil }
+func Value(v []byte) func(version.Siblings) ([]byte, bool, error) {
+	return func(version.Siblings) ([]byte, bool, error) { return v, false, nil }
 }
 
 // Tombstone returns a Write.Value function that always deletes.
-func Tombstone() func(replica.Siblings) ([]byte, bool, error) {
-	return func(replica.Siblings) ([]byte, bool, error) { return nil, true, nil }
+func Tombstone() func(version.Siblings) ([]byte, bool, error) {
+	return func(version.Siblings) ([]byte, bool, error) { return nil, true, nil }
 }
 
 // Put performs w on key and returns the siblings the coordinator held
@@ -116,11 +117,11 @@ func Tombstone() func(replica.Siblings) ([]byte, bool, error) {
 // A node that is not one of the key's home nodes forwards the write (when
 // it has no Value function) to the first home node that answers; only if
 // none does, it coordinates the write itself.
-func (c *Coordinator) Put(ctx context.Context, key []byte, w Write) (prev replica.Siblings, err error) {
+func (c *Coordinator) Put(ctx context.Context, key []byte, w Write) (prev version.Siblings, err error) {
 	return c.put(ctx, key, w, true)
 }
 
-func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward bool) (prev replica.Siblings, err error) {
+func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward bool) (prev version.Siblings, err error) {
 	p := c.plan(key)
 	need, err := c.quorum(w.W, c.cfg.W, p)
 	if err != nil {
@@ -138,7 +139,7 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 		}
 	}
 	ts := c.now().UnixNano()
-	next, err := c.local.Update(ctx, key, func(cur replica.Siblings) (replica.Siblings, error) {
+	next, err := c.local.Update(ctx, key, func(cur version.Siblings) (version.Siblings, error) {
 		// The actor is read under the key's lock: a store that rotates
 		// its actor before dropping a key's versions (ownership handoff)
 		// does so before it takes the lock, so the dot is never reissued.
@@ -152,7 +153,7 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 		if w.Supersede {
 			vctx = cur.Context()
 		}
-		return replica.Update(cur, actor, vctx, ts, value, tomb), nil
+		return version.Update(cur, actor, vctx, ts, value, tomb), nil
 	})
 	if errors.Is(err, ErrCondition) {
 		return prev, err
@@ -173,7 +174,7 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 // replicate sends ss to the home nodes other than this one and waits until
 // need replicas in all (this one included) hold it. Deliveries still under
 // way when it returns finish in the background.
-func (c *Coordinator) replicate(ctx context.Context, p *plan, key []byte, ss replica.Siblings, need int) error {
+func (c *Coordinator) replicate(ctx context.Context, p *plan, key []byte, ss version.Siblings, need int) error {
 	self := c.cluster.Self()
 	acks := make(chan bool, len(p.home))
 	others := 0
@@ -214,7 +215,7 @@ func (c *Coordinator) replicate(ctx context.Context, p *plan, key []byte, ss rep
 // deliver gets ss to home, or a hint for home to a fallback, and reports
 // whether a node other than this one now holds it. If neither is possible,
 // this node keeps the hint.
-func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []byte, ss replica.Siblings) bool {
+func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []byte, ss version.Siblings) bool {
 	if c.alive(home) && c.within(ctx, home, func(ctx context.Context) error { return c.peer(home).Merge(ctx, key, ss) }) {
 		return true
 	}
@@ -240,7 +241,7 @@ func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []b
 
 // keepHint stores ss as a hint for node in this node's store, even past
 // the request's deadline.
-func (c *Coordinator) keepHint(ctx context.Context, node string, key []byte, ss replica.Siblings) {
+func (c *Coordinator) keepHint(ctx context.Context, node string, key []byte, ss version.Siblings) {
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
 	defer cancel()
 	if err := c.local.PutHint(hctx, node, key, ss); err != nil && !errors.Is(err, replica.ErrClosed) {
@@ -253,7 +254,7 @@ func (c *Coordinator) keepHint(ctx context.Context, node string, key []byte, ss 
 // deliverPending gets ss to node, a home of the key in the ring a transfer
 // under way leads to. It does not count towards W; when node cannot take
 // it now this node keeps a hint for it, replayed as any other.
-func (c *Coordinator) deliverPending(ctx context.Context, node string, key []byte, ss replica.Siblings) {
+func (c *Coordinator) deliverPending(ctx context.Context, node string, key []byte, ss version.Siblings) {
 	if c.alive(node) && c.within(ctx, node, func(ctx context.Context) error { return c.peer(node).Merge(ctx, key, ss) }) {
 		return
 	}

@@ -4,15 +4,15 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 func TestWrite_NewVersion(t *testing.T) {
-	live := replica.Siblings{{Dot: replica.Dot{Actor: 1, Counter: 1}, Timestamp: 1, Value: []byte("ab")}}
-	dead := replica.Update(live, 2, nil, 5, nil, true) // a tombstone concurrent with the value, and later
+	live := version.Siblings{{Dot: version.Dot{Actor: 1, Counter: 1}, Timestamp: 1, Value: []byte("ab")}}
+	dead := version.Update(live, 2, nil, 5, nil, true) // a tombstone concurrent with the value, and later
 	for _, tc := range []struct {
 		name string
-		cur  replica.Siblings
+		cur  version.Siblings
 		w    Write
 		want string
 		tomb bool

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/version"
 	"github.com/stretchr/testify/require"
 )
 
@@ -42,8 +43,8 @@ func BenchmarkStorePut(b *testing.B) {
 				for b.Loop() {
 					key := fmt.Appendf(nil, "key:%d", i%1000)
 					i++
-					_, err := s.Update(ctx, key, func(cur Siblings) (Siblings, error) {
-						return Update(cur, s.Actor(), cur.Context(), int64(i), value, false), nil
+					_, err := s.Update(ctx, key, func(cur version.Siblings) (version.Siblings, error) {
+						return version.Update(cur, s.Actor(), cur.Context(), int64(i), value, false), nil
 					})
 					if err != nil {
 						b.Fatal(err)
@@ -63,8 +64,8 @@ func BenchmarkStoreGet(b *testing.B) {
 				s := bs.open(b, DurabilityNone)
 				for k := range keys {
 					for range siblings {
-						_, err := s.Update(ctx, fmt.Appendf(nil, "key:%d", k), func(cur Siblings) (Siblings, error) {
-							return Update(cur, s.Actor(), nil, 1, make([]byte, 100), false), nil
+						_, err := s.Update(ctx, fmt.Appendf(nil, "key:%d", k), func(cur version.Siblings) (version.Siblings, error) {
+							return version.Update(cur, s.Actor(), nil, 1, make([]byte, 100), false), nil
 						})
 						require.NoError(b, err)
 					}
@@ -85,15 +86,15 @@ func BenchmarkStoreGet(b *testing.B) {
 
 // benchSet returns a sibling set of n concurrent writes by different
 // actors, each written over a context of the others' previous writes.
-func benchSet(n int, actorBase Actor) Siblings {
-	var ss Siblings
-	var ctx VV
+func benchSet(n int, actorBase version.Actor) version.Siblings {
+	var ss version.Siblings
+	var ctx version.VV
 	for i := range n {
-		ctx = ctx.With(Dot{Actor: actorBase + Actor(i), Counter: 3})
+		ctx = ctx.With(version.Dot{Actor: actorBase + version.Actor(i), Counter: 3})
 	}
 	for i := range n {
-		a := actorBase + Actor(i)
-		ss = append(ss, Sibling{Dot: Dot{a, 4}, Past: ctx, Timestamp: int64(i), Value: make([]byte, 100)})
+		a := actorBase + version.Actor(i)
+		ss = append(ss, version.Sibling{Dot: version.Dot{Actor: a, Counter: 4}, Past: ctx, Timestamp: int64(i), Value: make([]byte, 100)})
 	}
 	return normalizeSibs(ss)
 }
@@ -104,7 +105,7 @@ func BenchmarkSync(b *testing.B) {
 			x, y := benchSet(n, 1), benchSet(n, 100)
 			b.ReportAllocs()
 			for b.Loop() {
-				if len(Sync(x, y)) != 2*n {
+				if len(version.Sync(x, y)) != 2*n {
 					b.Fatal("wrong merge")
 				}
 			}
@@ -120,7 +121,7 @@ func BenchmarkUpdate(b *testing.B) {
 			value := make([]byte, 100)
 			b.ReportAllocs()
 			for b.Loop() {
-				if len(Update(cur, 1, ctx, 1, value, false)) != 1 {
+				if len(version.Update(cur, 1, ctx, 1, value, false)) != 1 {
 					b.Fatal("wrong update")
 				}
 			}
@@ -132,10 +133,10 @@ func BenchmarkEncodeRecord(b *testing.B) {
 	for _, n := range []int{1, 3, 8} {
 		b.Run(fmt.Sprintf("siblings=%d", n), func(b *testing.B) {
 			ss := benchSet(n, 1)
-			b.SetBytes(int64(len(EncodeRecord(ss))))
+			b.SetBytes(int64(len(version.EncodeRecord(ss))))
 			b.ReportAllocs()
 			for b.Loop() {
-				EncodeRecord(ss)
+				version.EncodeRecord(ss)
 			}
 		})
 	}
@@ -144,11 +145,11 @@ func BenchmarkEncodeRecord(b *testing.B) {
 func BenchmarkDecodeRecord(b *testing.B) {
 	for _, n := range []int{1, 3, 8} {
 		b.Run(fmt.Sprintf("siblings=%d", n), func(b *testing.B) {
-			enc := EncodeRecord(benchSet(n, 1))
+			enc := version.EncodeRecord(benchSet(n, 1))
 			b.SetBytes(int64(len(enc)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := DecodeRecord(enc); err != nil {
+				if _, err := version.DecodeRecord(enc); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -162,14 +163,14 @@ func BenchmarkContextCodec(b *testing.B) {
 		b.Run(fmt.Sprintf("encode/entries=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				EncodeContext(v)
+				version.EncodeContext(v)
 			}
 		})
 		b.Run(fmt.Sprintf("decode/entries=%d", n), func(b *testing.B) {
-			enc := EncodeContext(v)
+			enc := version.EncodeContext(v)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := DecodeContext(enc); err != nil {
+				if _, err := version.DecodeContext(enc); err != nil {
 					b.Fatal(err)
 				}
 			}

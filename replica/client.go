@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/dynkv/dynkv/version"
 )
 
 // Transport carries peer requests to other nodes. Implementations: the TCP
@@ -38,25 +40,25 @@ func (c *Client) Node() string { return c.node }
 
 // Get returns the node's siblings of key. With hintFor set, the node also
 // includes what it holds as hints for that node.
-func (c *Client) Get(ctx context.Context, key []byte, hintFor string) (Siblings, error) {
+func (c *Client) Get(ctx context.Context, key []byte, hintFor string) (version.Siblings, error) {
 	r, err := c.call(ctx, Request{Op: OpGet, Key: key, Hint: hintFor})
 	return r.Siblings, err
 }
 
 // Merge syncs ss into the node's siblings of key.
-func (c *Client) Merge(ctx context.Context, key []byte, ss Siblings) error {
+func (c *Client) Merge(ctx context.Context, key []byte, ss version.Siblings) error {
 	_, err := c.call(ctx, Request{Op: OpMerge, Key: key, Siblings: ss})
 	return err
 }
 
 // PutHint asks the node to hold ss for node hintFor.
-func (c *Client) PutHint(ctx context.Context, hintFor string, key []byte, ss Siblings) error {
+func (c *Client) PutHint(ctx context.Context, hintFor string, key []byte, ss version.Siblings) error {
 	_, err := c.call(ctx, Request{Op: OpHint, Key: key, Hint: hintFor, Siblings: ss})
 	return err
 }
 
 // GetHint returns only what the node holds as a hint for node hintFor.
-func (c *Client) GetHint(ctx context.Context, hintFor string, key []byte) (Siblings, error) {
+func (c *Client) GetHint(ctx context.Context, hintFor string, key []byte) (version.Siblings, error) {
 	r, err := c.call(ctx, Request{Op: OpGetHint, Key: key, Hint: hintFor})
 	return r.Siblings, err
 }
@@ -64,7 +66,7 @@ func (c *Client) GetHint(ctx context.Context, hintFor string, key []byte) (Sibli
 // Collect asks the node to delete key if it holds exactly the tombstones
 // ss (see Store.Collect). It returns what the key holds afterwards: nothing
 // if it was collected.
-func (c *Client) Collect(ctx context.Context, key []byte, ss Siblings) (Siblings, error) {
+func (c *Client) Collect(ctx context.Context, key []byte, ss version.Siblings) (version.Siblings, error) {
 	r, err := c.call(ctx, Request{Op: OpCollect, Key: key, Siblings: ss})
 	return r.Siblings, err
 }
@@ -109,7 +111,7 @@ func (s *Store) Serve(ctx context.Context, req []byte) []byte {
 	if err != nil {
 		return EncodeResponse(Response{Err: err})
 	}
-	var ss Siblings
+	var ss version.Siblings
 	switch r.Op {
 	case OpGetHint:
 		ss, err = s.GetHint(ctx, r.Hint, r.Key)
@@ -128,9 +130,9 @@ func (s *Store) Serve(ctx context.Context, req []byte) []byte {
 	case OpGet:
 		ss, err = s.Get(ctx, r.Key)
 		if err == nil && r.Hint != "" {
-			var h Siblings
+			var h version.Siblings
 			if h, err = s.GetHint(ctx, r.Hint, r.Key); err == nil {
-				ss = Sync(ss, h)
+				ss = version.Sync(ss, h)
 			}
 		}
 	case OpMerge:

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/version"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -34,11 +35,11 @@ func partialLoss(fs *vfs.MemFS, r *rand.Rand) *vfs.MemFS {
 // for the shared key, every value acknowledged.
 type ackLog struct {
 	mu     sync.Mutex
-	final  map[string]Siblings
+	final  map[string]version.Siblings
 	shared []string
 }
 
-func newAckLog() *ackLog { return &ackLog{final: map[string]Siblings{}} }
+func newAckLog() *ackLog { return &ackLog{final: map[string]version.Siblings{}} }
 
 // workload writes n operations from one writer: sets, overwrites, deletes
 // and blind writes to a shared key, recording each once acknowledged.
@@ -51,12 +52,12 @@ func workload(ctx context.Context, s *Store, r *rand.Rand, writer, n int, acks *
 			key, tombstone, blind = "shared", false, true
 		}
 		value := fmt.Sprintf("w%d.%d.%x", writer, i, r.Uint32())
-		ss, err := s.Update(ctx, []byte(key), func(cur Siblings) (Siblings, error) {
-			var c VV
+		ss, err := s.Update(ctx, []byte(key), func(cur version.Siblings) (version.Siblings, error) {
+			var c version.VV
 			if !blind {
 				c = cur.Context()
 			}
-			return Update(cur, s.Actor(), c, int64(i), []byte(value), tombstone), nil
+			return version.Update(cur, s.Actor(), c, int64(i), []byte(value), tombstone), nil
 		})
 		if err != nil {
 			return err
@@ -73,10 +74,10 @@ func workload(ctx context.Context, s *Store, r *rand.Rand, writer, n int, acks *
 }
 
 // snapshot copies the acknowledged state.
-func (a *ackLog) snapshot() (map[string]Siblings, []string) {
+func (a *ackLog) snapshot() (map[string]version.Siblings, []string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	final := make(map[string]Siblings, len(a.final))
+	final := make(map[string]version.Siblings, len(a.final))
 	for k, ss := range a.final {
 		final[k] = ss
 	}
@@ -86,7 +87,7 @@ func (a *ackLog) snapshot() (map[string]Siblings, []string) {
 // checkAcked asserts that s holds every acknowledged write of the snapshot.
 // A key written after the snapshot may have moved on, so only its dots must
 // be present or replaced; keys not written after are compared exactly.
-func checkAcked(t *testing.T, s *Store, final map[string]Siblings, shared []string, exact bool) {
+func checkAcked(t *testing.T, s *Store, final map[string]version.Siblings, shared []string, exact bool) {
 	t.Helper()
 	ctx := context.Background()
 	live := int64(0)

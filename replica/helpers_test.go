@@ -3,7 +3,9 @@ package replica
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"flag"
+	"hash/crc32"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/version"
 	"github.com/stretchr/testify/require"
 )
 
@@ -30,9 +33,9 @@ func newRand(t testing.TB) *rand.Rand {
 
 // refVV is the naive reference of a version vector: absent actors are 0 and
 // are never stored.
-type refVV map[Actor]uint64
+type refVV map[version.Actor]uint64
 
-func toRef(v VV) refVV {
+func toRef(v version.VV) refVV {
 	m := refVV{}
 	for _, e := range v {
 		m[e.Actor] = e.Counter
@@ -40,11 +43,11 @@ func toRef(v VV) refVV {
 	return m
 }
 
-func fromRef(m refVV) VV {
-	var v VV
+func fromRef(m refVV) version.VV {
+	var v version.VV
 	for _, a := range slices.Sorted(maps.Keys(m)) {
 		if m[a] > 0 {
-			v = append(v, Entry{Actor: a, Counter: m[a]})
+			v = append(v, version.Entry{Actor: a, Counter: m[a]})
 		}
 	}
 	return v
@@ -53,32 +56,32 @@ func fromRef(m refVV) VV {
 // randVV draws a vector over actors [1, actors] with counters in [0,
 // maxCounter] (0 meaning absent). Small ranges make equal and ordered pairs
 // common.
-func randVV(r *rand.Rand, actors int, maxCounter uint64) VV {
+func randVV(r *rand.Rand, actors int, maxCounter uint64) version.VV {
 	m := refVV{}
 	for a := 1; a <= actors; a++ {
 		if c := r.Uint64N(maxCounter + 1); c > 0 {
-			m[Actor(a)] = c
+			m[version.Actor(a)] = c
 		}
 	}
 	return fromRef(m)
 }
 
 // wideVV draws a vector with arbitrary 64-bit actors and counters.
-func wideVV(r *rand.Rand, n int) VV {
+func wideVV(r *rand.Rand, n int) version.VV {
 	m := refVV{}
 	for range n {
 		c := r.Uint64()
 		if r.IntN(4) == 0 {
 			c = r.Uint64N(300)
 		}
-		m[Actor(r.Uint64())] = max(c, 1)
+		m[version.Actor(r.Uint64())] = max(c, 1)
 	}
 	return fromRef(m)
 }
 
 // canonVV maps nil and empty vectors to nil so that equal vectors compare
 // equal with require.Equal.
-func canonVV(v VV) VV {
+func canonVV(v version.VV) version.VV {
 	if len(v) == 0 {
 		return nil
 	}
@@ -86,11 +89,11 @@ func canonVV(v VV) VV {
 }
 
 // canon returns a deep copy of ss with empty slices as nil.
-func canonSibs(ss Siblings) Siblings {
+func canonSibs(ss version.Siblings) version.Siblings {
 	if len(ss) == 0 {
 		return nil
 	}
-	out := make(Siblings, len(ss))
+	out := make(version.Siblings, len(ss))
 	for i, s := range ss {
 		s.Past = canonVV(s.Past)
 		if len(s.Value) == 0 {
@@ -104,8 +107,8 @@ func canonSibs(ss Siblings) Siblings {
 }
 
 // dots returns the dots of ss in order.
-func dotsOf(ss Siblings) []Dot {
-	var out []Dot
+func dotsOf(ss version.Siblings) []version.Dot {
+	var out []version.Dot
 	for _, s := range ss {
 		out = append(out, s.Dot)
 	}
@@ -113,11 +116,11 @@ func dotsOf(ss Siblings) []Dot {
 }
 
 // checkInvariants asserts the invariants doc.go states for a sibling set.
-func checkInvariants(t testing.TB, ss Siblings) {
+func checkInvariants(t testing.TB, ss version.Siblings) {
 	t.Helper()
 	for i, s := range ss {
 		require.NotZero(t, s.Dot.Counter, "sibling %d has counter 0", i)
-		require.True(t, s.Past.valid(), "sibling %d: Past %v is not a valid vector", i, s.Past)
+		require.True(t, s.Past.Valid(), "sibling %d: Past %v is not a valid vector", i, s.Past)
 		require.False(t, s.Past.Covers(s.Dot), "sibling %d: Past %v covers its own dot %v", i, s.Past, s.Dot)
 		require.False(t, s.Tombstone && len(s.Value) > 0, "sibling %d: tombstone with a value", i)
 		if i > 0 {
@@ -131,27 +134,27 @@ func checkInvariants(t testing.TB, ss Siblings) {
 
 // randSiblings draws a set that satisfies the Siblings invariants (but is not
 // necessarily reachable by Update and Sync).
-func randSiblings(r *rand.Rand, n int) Siblings { return normalizeSibs(randPool(r, n)) }
+func randSiblings(r *rand.Rand, n int) version.Siblings { return normalizeSibs(randPool(r, n)) }
 
 // randPool draws siblings with distinct dots over a few actors, random pasts
 // (never covering their own dot), values and tombstones. Unlike a Siblings
 // set, some may be written over others.
-func randPool(r *rand.Rand, n int) Siblings {
-	var ss Siblings
+func randPool(r *rand.Rand, n int) version.Siblings {
+	var ss version.Siblings
 	for range n {
-		d := Dot{Actor: Actor(1 + r.IntN(4)), Counter: 1 + r.Uint64N(6)}
+		d := version.Dot{Actor: version.Actor(1 + r.IntN(4)), Counter: 1 + r.Uint64N(6)}
 		m := toRef(randVV(r, 4, 6))
 		if m[d.Actor] >= d.Counter {
 			m[d.Actor] = d.Counter - 1
 		}
 		ss = append(ss, randSibling(r, d, fromRef(m)))
 	}
-	slices.SortStableFunc(ss, func(a, b Sibling) int { return a.Dot.Compare(b.Dot) })
-	return slices.CompactFunc(ss, func(a, b Sibling) bool { return a.Dot == b.Dot })
+	slices.SortStableFunc(ss, func(a, b version.Sibling) int { return a.Dot.Compare(b.Dot) })
+	return slices.CompactFunc(ss, func(a, b version.Sibling) bool { return a.Dot == b.Dot })
 }
 
-func randSibling(r *rand.Rand, d Dot, past VV) Sibling {
-	s := Sibling{Dot: d, Past: past, Timestamp: r.Int64N(20) - 5}
+func randSibling(r *rand.Rand, d version.Dot, past version.VV) version.Sibling {
+	s := version.Sibling{Dot: d, Past: past, Timestamp: r.Int64N(20) - 5}
 	if r.IntN(5) == 0 {
 		s.Tombstone = true
 	} else {
@@ -168,11 +171,11 @@ func randSibling(r *rand.Rand, d Dot, past VV) Sibling {
 
 // normalize sorts ss, keeps the first of equal dots and drops every sibling
 // another one's Past covers, which establishes the Siblings invariants.
-func normalizeSibs(ss Siblings) Siblings {
+func normalizeSibs(ss version.Siblings) version.Siblings {
 	ss = slices.Clone(ss)
-	slices.SortStableFunc(ss, func(a, b Sibling) int { return a.Dot.Compare(b.Dot) })
-	ss = slices.CompactFunc(ss, func(a, b Sibling) bool { return a.Dot == b.Dot })
-	var out Siblings
+	slices.SortStableFunc(ss, func(a, b version.Sibling) int { return a.Dot.Compare(b.Dot) })
+	ss = slices.CompactFunc(ss, func(a, b version.Sibling) bool { return a.Dot == b.Dot })
+	var out version.Siblings
 	for _, s := range ss {
 		covered := false
 		for _, o := range ss {
@@ -198,30 +201,63 @@ func openMem(t testing.TB, d Durability) (*Store, vfs.FS) {
 
 // put writes value as the successor of everything the store holds for key
 // (a plain SET), coordinated by the store's actor.
-func mustPut(t testing.TB, s *Store, key, value string) Siblings {
+func mustPut(t testing.TB, s *Store, key, value string) version.Siblings {
 	t.Helper()
-	ss, err := s.Update(context.Background(), []byte(key), func(cur Siblings) (Siblings, error) {
-		return Update(cur, s.Actor(), cur.Context(), 1, []byte(value), false), nil
+	ss, err := s.Update(context.Background(), []byte(key), func(cur version.Siblings) (version.Siblings, error) {
+		return version.Update(cur, s.Actor(), cur.Context(), 1, []byte(value), false), nil
 	})
 	require.NoError(t, err)
 	return ss
 }
 
 // del writes a tombstone that supersedes everything the store holds for key.
-func mustDel(t testing.TB, s *Store, key string) Siblings {
+func mustDel(t testing.TB, s *Store, key string) version.Siblings {
 	t.Helper()
-	ss, err := s.Update(context.Background(), []byte(key), func(cur Siblings) (Siblings, error) {
-		return Update(cur, s.Actor(), cur.Context(), 1, nil, true), nil
+	ss, err := s.Update(context.Background(), []byte(key), func(cur version.Siblings) (version.Siblings, error) {
+		return version.Update(cur, s.Actor(), cur.Context(), 1, nil, true), nil
 	})
 	require.NoError(t, err)
 	return ss
 }
 
 // values returns the values of the live siblings of ss in dot order.
-func liveValues(ss Siblings) []string {
+func liveValues(ss version.Siblings) []string {
 	var out []string
 	for _, s := range ss.Live() {
 		out = append(out, string(s.Value))
 	}
 	return out
+}
+
+// valSib is shorthand for a value sibling in tables.
+func valSib(a version.Actor, n uint64, past version.VV, ts int64, v string) version.Sibling {
+	return version.Sibling{Dot: version.Dot{Actor: a, Counter: n}, Past: past, Timestamp: ts, Value: []byte(v)}
+}
+
+// withCRC appends the CRC-32C the codecs expect to format+body.
+func withCRC(format byte, body []byte) []byte {
+	b := append([]byte{format}, body...)
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
+}
+
+// rawSibling is one sibling of a record body, encoded without validation
+// (the layout of version.EncodeRecord).
+type rawSibling struct {
+	actor   version.Actor
+	counter uint64
+}
+
+// rawRecord encodes sibs with empty pasts, values and timestamps, without
+// any validation.
+func rawRecord(sibs ...rawSibling) []byte {
+	b := binary.AppendUvarint(nil, uint64(len(sibs)))
+	for _, s := range sibs {
+		b = binary.BigEndian.AppendUint64(b, uint64(s.actor))
+		b = binary.AppendUvarint(b, s.counter)
+		b = binary.AppendUvarint(b, 0) // the empty past
+		b = binary.AppendVarint(b, 0)  // timestamp
+		b = append(b, 0)               // flags
+		b = binary.AppendUvarint(b, 0) // value length
+	}
+	return b
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/dynkv/dynkv/version"
 )
 
 // Hints are writes a node accepted on behalf of another (a sloppy quorum's
@@ -46,21 +47,21 @@ var ErrHintsFull = errors.New("replica: hint store full")
 
 // PutHint merges ss into the hint for node and key. A new hint beyond
 // Config.MaxHints is refused with ErrHintsFull (0 means no limit).
-func (s *Store) PutHint(ctx context.Context, node string, key []byte, ss Siblings) error {
+func (s *Store) PutHint(ctx context.Context, node string, key []byte, ss version.Siblings) error {
 	if !ValidNodeID(node) {
 		return fmt.Errorf("replica: hint for %q: %w", node, ErrBadRequest)
 	}
-	_, err := s.update(ctx, hintKey(node, key), func(cur Siblings) (Siblings, error) {
+	_, err := s.update(ctx, hintKey(node, key), func(cur version.Siblings) (version.Siblings, error) {
 		if len(cur) == 0 && s.maxHints > 0 && s.hints.Load() >= s.maxHints {
 			return nil, ErrHintsFull
 		}
-		return Sync(cur, ss), nil
+		return version.Sync(cur, ss), nil
 	})
 	return err
 }
 
 // GetHint returns the hint held for node and key.
-func (s *Store) GetHint(ctx context.Context, node string, key []byte) (Siblings, error) {
+func (s *Store) GetHint(ctx context.Context, node string, key []byte) (version.Siblings, error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
@@ -72,7 +73,7 @@ func (s *Store) GetHint(ctx context.Context, node string, key []byte) (Siblings,
 type Hint struct {
 	Node     string
 	Key      []byte
-	Siblings Siblings
+	Siblings version.Siblings
 }
 
 // hintBatchBytes bounds the record bytes one Hints call returns.
@@ -106,7 +107,7 @@ func (s *Store) Hints(ctx context.Context, node string, after *Hint, limit int) 
 		size += len(it.Value())
 		k := it.Key()[1:]
 		i := bytes.IndexByte(k, 0)
-		ss, err := DecodeRecord(bytes.Clone(it.Value()))
+		ss, err := version.DecodeRecord(bytes.Clone(it.Value()))
 		if i < 0 || err != nil {
 			s.corrupt.Add(1)
 			continue
@@ -119,9 +120,9 @@ func (s *Store) Hints(ctx context.Context, node string, after *Hint, limit int) 
 // DeleteHint removes the hint for node and key if it still holds no more
 // than delivered (the versions its node acknowledged): a hint that gained
 // versions since it was read stays, to be delivered again.
-func (s *Store) DeleteHint(ctx context.Context, node string, key []byte, delivered Siblings) error {
-	_, err := s.update(ctx, hintKey(node, key), func(cur Siblings) (Siblings, error) {
-		if !SameVersions(Sync(cur, delivered), delivered) {
+func (s *Store) DeleteHint(ctx context.Context, node string, key []byte, delivered version.Siblings) error {
+	_, err := s.update(ctx, hintKey(node, key), func(cur version.Siblings) (version.Siblings, error) {
+		if !version.SameVersions(version.Sync(cur, delivered), delivered) {
 			return cur, nil
 		}
 		return nil, nil

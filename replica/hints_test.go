@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/version"
 	"github.com/stretchr/testify/require"
 )
 
@@ -13,11 +14,11 @@ func TestHints_BoundedAndCounted(t *testing.T) {
 	fs := vfs.NewMem()
 	s, err := Open(Config{Dir: "db", FS: fs, Durability: DurabilityNone, MaxHints: 2})
 	require.NoError(t, err)
-	ss := Update(nil, 1, nil, 1, []byte("v"), false)
+	ss := version.Update(nil, 1, nil, 1, []byte("v"), false)
 	require.NoError(t, s.PutHint(ctx, "b", []byte("k1"), ss))
 	require.NoError(t, s.PutHint(ctx, "c", []byte("k1"), ss))
 	require.ErrorIs(t, s.PutHint(ctx, "b", []byte("k2"), ss), ErrHintsFull)
-	more := Update(ss, 1, ss.Context(), 2, []byte("w"), false)
+	more := version.Update(ss, 1, ss.Context(), 2, []byte("w"), false)
 	require.NoError(t, s.PutHint(ctx, "b", []byte("k1"), more), "an existing hint may still grow")
 	require.Equal(t, int64(2), s.Stats().Hints)
 

@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/dynkv/dynkv/hashslot"
+	"github.com/dynkv/dynkv/version"
 )
 
 // Key layout. A user key is stored under 'k' + its hash slot (2 bytes, big
@@ -90,7 +91,7 @@ func (s *Store) checkFormat() error {
 // Record is one stored key and its siblings.
 type Record struct {
 	Key      []byte
-	Siblings Siblings
+	Siblings version.Siblings
 }
 
 // scanBatchBytes bounds the record bytes one Scan call returns.
@@ -126,7 +127,7 @@ func (s *Store) Scan(ctx context.Context, first, last int, after []byte, limit i
 	size := 0
 	for it.First(); it.Valid() && len(out) < limit && size < scanBatchBytes; it.Next() {
 		size += len(it.Value())
-		ss, err := DecodeRecord(append([]byte(nil), it.Value()...))
+		ss, err := version.DecodeRecord(append([]byte(nil), it.Value()...))
 		if err != nil || len(it.Key()) < 3 {
 			s.corrupt.Add(1)
 			continue
@@ -140,9 +141,9 @@ func (s *Store) Scan(ctx context.Context, first, last int, after []byte, limit i
 // handed them to the key's replicas and this node no longer replicates it.
 // A key that gained versions since is left alone. It returns what the key
 // holds afterwards.
-func (s *Store) Drop(ctx context.Context, key []byte, ss Siblings) (Siblings, error) {
-	return s.Update(ctx, key, func(cur Siblings) (Siblings, error) {
-		if !SameVersions(cur, ss) {
+func (s *Store) Drop(ctx context.Context, key []byte, ss version.Siblings) (version.Siblings, error) {
+	return s.Update(ctx, key, func(cur version.Siblings) (version.Siblings, error) {
+		if !version.SameVersions(cur, ss) {
 			return cur, nil
 		}
 		return nil, nil

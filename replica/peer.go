@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/dynkv/dynkv/internal/codec"
+	"github.com/dynkv/dynkv/version"
 )
 
 // The peer protocol: what nodes ask of each other's stores. A Transport
@@ -55,19 +56,19 @@ const (
 type Request struct {
 	Op       Op
 	Key      []byte
-	Hint     string   // OpHint, OpGet: the node the data is meant for
-	Siblings Siblings // OpMerge, OpHint, OpCollect
-	Lo, Hi   int      // OpTree: the leaves compared
-	Span     int      // OpTree: the span of the nodes asked for
-	Nodes    []int    // OpTree: node indexes; OpLeafKeys: leaves
+	Hint     string           // OpHint, OpGet: the node the data is meant for
+	Siblings version.Siblings // OpMerge, OpHint, OpCollect
+	Lo, Hi   int              // OpTree: the leaves compared
+	Span     int              // OpTree: the span of the nodes asked for
+	Nodes    []int            // OpTree: node indexes; OpLeafKeys: leaves
 }
 
 // Response is the reply to a Request.
 type Response struct {
-	Siblings Siblings  // OpGet, OpGetHint, OpCollect
-	Hashes   []uint64  // OpTree; non-nil in its replies
-	Keys     []KeyHash // OpLeafKeys; non-nil in its replies
-	Err      error     // nil, or one of the sentinels in peerCodes
+	Siblings version.Siblings // OpGet, OpGetHint, OpCollect
+	Hashes   []uint64         // OpTree; non-nil in its replies
+	Keys     []KeyHash        // OpLeafKeys; non-nil in its replies
+	Err      error            // nil, or one of the sentinels in peerCodes
 }
 
 // peerCodes is the two-way table of errors a response can carry.
@@ -76,7 +77,7 @@ var peerCodes = []struct {
 	err  error
 }{
 	{1, ErrClosed},
-	{2, ErrCorruptRecord},
+	{2, version.ErrCorruptRecord},
 	{3, ErrBadRequest},
 	{4, context.DeadlineExceeded},
 	{5, context.Canceled},
@@ -117,7 +118,7 @@ func EncodeRequest(r Request) []byte {
 	b = append(b, r.Hint...)
 	switch r.Op {
 	case OpMerge, OpHint, OpCollect:
-		b = append(b, EncodeRecord(r.Siblings)...)
+		b = append(b, version.EncodeRecord(r.Siblings)...)
 	case OpTree:
 		b = binary.AppendUvarint(b, uint64(r.Lo))
 		b = binary.AppendUvarint(b, uint64(r.Hi))
@@ -188,7 +189,7 @@ func DecodeRequest(b []byte) (Request, error) {
 			return Request{}, ErrBadRequest
 		}
 	case OpMerge, OpHint, OpCollect:
-		ss, err := DecodeRecord(d.B)
+		ss, err := version.DecodeRecord(d.B)
 		if err != nil || (r.Op == OpHint && r.Hint == "") {
 			return Request{}, ErrBadRequest
 		}
@@ -234,7 +235,7 @@ func EncodeResponse(r Response) []byte {
 		}
 		return b
 	}
-	return append(b, EncodeRecord(r.Siblings)...)
+	return append(b, version.EncodeRecord(r.Siblings)...)
 }
 
 // decodeBody parses the body of a successful response other than a record.
@@ -277,7 +278,7 @@ func DecodeResponse(b []byte) (Response, error) {
 	if len(b) > 2 && (b[2] == bodyHashes || b[2] == bodyKeys) {
 		return decodeBody(b[2:])
 	}
-	ss, err := DecodeRecord(b[2:])
+	ss, err := version.DecodeRecord(b[2:])
 	if err != nil {
 		return Response{}, fmt.Errorf("replica: bad peer response: %w", err)
 	}

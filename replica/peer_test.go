@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/version"
 	"github.com/stretchr/testify/require"
 )
 
 func peerSeeds() [][]byte {
-	ss := Update(nil, 7, nil, 1, []byte("v"), false)
-	tomb := Update(ss, 7, ss.Context(), 2, nil, true)
+	ss := version.Update(nil, 7, nil, 1, []byte("v"), false)
+	tomb := version.Update(ss, 7, ss.Context(), 2, nil, true)
 	return [][]byte{
 		EncodeRequest(Request{Op: OpGet, Key: []byte("k")}),
 		EncodeRequest(Request{Op: OpGet, Key: []byte("k"), Hint: "node-2"}),
@@ -38,7 +39,7 @@ func peerSeeds() [][]byte {
 }
 
 func TestPeerCodec_RoundTrip(t *testing.T) {
-	ss := Update(nil, 7, nil, 1, []byte("v"), false)
+	ss := version.Update(nil, 7, nil, 1, []byte("v"), false)
 	for _, req := range []Request{
 		{Op: OpGet, Key: []byte("k"), Hint: "n2"},
 		{Op: OpMerge, Key: []byte("k"), Siblings: ss},
@@ -53,7 +54,7 @@ func TestPeerCodec_RoundTrip(t *testing.T) {
 		require.Equal(t, req.Op, got.Op)
 		require.True(t, bytes.Equal(req.Key, got.Key))
 		require.Equal(t, req.Hint, got.Hint)
-		require.True(t, SameVersions(req.Siblings, got.Siblings))
+		require.True(t, version.SameVersions(req.Siblings, got.Siblings))
 		require.Equal(t, []int{req.Lo, req.Hi, req.Span}, []int{got.Lo, got.Hi, got.Span})
 		require.Equal(t, len(req.Nodes), len(got.Nodes))
 		require.True(t, slices.Equal(req.Nodes, got.Nodes))
@@ -64,7 +65,7 @@ func TestPeerCodec_RoundTrip(t *testing.T) {
 		require.Equal(t, r.Hashes, got.Hashes)
 		require.Equal(t, r.Keys, got.Keys)
 	}
-	for _, e := range []error{ErrClosed, ErrCorruptRecord, ErrBadRequest, context.DeadlineExceeded, ErrHintsFull, errors.New("other")} {
+	for _, e := range []error{ErrClosed, version.ErrCorruptRecord, ErrBadRequest, context.DeadlineExceeded, ErrHintsFull, errors.New("other")} {
 		r, err := DecodeResponse(EncodeResponse(Response{Err: e}))
 		require.NoError(t, err)
 		require.Error(t, r.Err)
@@ -96,14 +97,14 @@ func FuzzDecodeRequest(f *testing.F) {
 		if req, err := DecodeRequest(b); err == nil {
 			again, err := DecodeRequest(EncodeRequest(req))
 			if err != nil || again.Op != req.Op || !bytes.Equal(again.Key, req.Key) || again.Hint != req.Hint ||
-				!SameVersions(again.Siblings, req.Siblings) || again.Lo != req.Lo || again.Hi != req.Hi ||
+				!version.SameVersions(again.Siblings, req.Siblings) || again.Lo != req.Lo || again.Hi != req.Hi ||
 				again.Span != req.Span || !slices.Equal(again.Nodes, req.Nodes) {
 				t.Fatalf("re-encoded request differs: %+v vs %+v (%v)", req, again, err)
 			}
 		}
 		if resp, err := DecodeResponse(b); err == nil && resp.Err == nil {
 			again, err := DecodeResponse(EncodeResponse(resp))
-			if err != nil || !SameVersions(again.Siblings, resp.Siblings) || !slices.Equal(again.Hashes, resp.Hashes) ||
+			if err != nil || !version.SameVersions(again.Siblings, resp.Siblings) || !slices.Equal(again.Hashes, resp.Hashes) ||
 				!slices.EqualFunc(again.Keys, resp.Keys, func(a, b KeyHash) bool { return bytes.Equal(a.Key, b.Key) && a.Hash == b.Hash }) {
 				t.Fatalf("re-encoded response differs")
 			}

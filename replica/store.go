@@ -14,6 +14,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/version"
 )
 
 // Key spaces inside pebble. Every stored key starts with one of these bytes.
@@ -144,7 +145,7 @@ func (s *Store) loadActor() error {
 	if err == nil {
 		defer closer.Close()
 		if len(v) != 8 || binary.BigEndian.Uint64(v) == 0 {
-			return fmt.Errorf("replica: actor identity: %w", ErrCorruptRecord)
+			return fmt.Errorf("replica: actor identity: %w", version.ErrCorruptRecord)
 		}
 		s.actor.Store(binary.BigEndian.Uint64(v))
 		return nil
@@ -205,7 +206,7 @@ func (s *Store) countLive() error {
 	}
 	var n int64
 	for it.First(); it.Valid(); it.Next() {
-		ss, err := DecodeRecord(it.Value())
+		ss, err := version.DecodeRecord(it.Value())
 		if err != nil {
 			s.corrupt.Add(1)
 			s.log.Error("corrupt record", "key_len", len(it.Key())-1)
@@ -232,11 +233,11 @@ func (s *Store) countLive() error {
 }
 
 // Actor returns the identity this store's node uses to coordinate writes.
-func (s *Store) Actor() Actor { return Actor(s.actor.Load()) }
+func (s *Store) Actor() version.Actor { return version.Actor(s.actor.Load()) }
 
 // Get returns the siblings of key; an absent key has none. The result is
 // the caller's. It does not block on other readers or writers.
-func (s *Store) Get(ctx context.Context, key []byte) (Siblings, error) {
+func (s *Store) Get(ctx context.Context, key []byte) (version.Siblings, error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
@@ -245,10 +246,10 @@ func (s *Store) Get(ctx context.Context, key []byte) (Siblings, error) {
 	return s.get(key)
 }
 
-func (s *Store) get(key []byte) (Siblings, error) { return s.getRaw(dataKey(key)) }
+func (s *Store) get(key []byte) (version.Siblings, error) { return s.getRaw(dataKey(key)) }
 
 // getRaw reads the record under the pebble key k.
-func (s *Store) getRaw(k []byte) (Siblings, error) {
+func (s *Store) getRaw(k []byte) (version.Siblings, error) {
 	v, closer, err := s.db.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, nil
@@ -258,7 +259,7 @@ func (s *Store) getRaw(k []byte) (Siblings, error) {
 	}
 	rec := append([]byte(nil), v...)
 	_ = closer.Close()
-	ss, err := DecodeRecord(rec)
+	ss, err := version.DecodeRecord(rec)
 	if err != nil {
 		s.corrupt.Add(1)
 		s.log.Error("corrupt record", "space", string(k[:1]), "key_len", len(k)-1)
@@ -273,12 +274,12 @@ func (s *Store) getRaw(k []byte) (Siblings, error) {
 // Update returns the siblings stored afterwards. fn runs with the key locked
 // and must not call back into the Store; it must not modify cur.
 // Update blocks until the write is durable as configured.
-func (s *Store) Update(ctx context.Context, key []byte, fn func(cur Siblings) (Siblings, error)) (Siblings, error) {
+func (s *Store) Update(ctx context.Context, key []byte, fn func(cur version.Siblings) (version.Siblings, error)) (version.Siblings, error) {
 	return s.update(ctx, dataKey(key), fn)
 }
 
 // update is Update of the record under the pebble key k, in any key space.
-func (s *Store) update(ctx context.Context, k []byte, fn func(cur Siblings) (Siblings, error)) (Siblings, error) {
+func (s *Store) update(ctx context.Context, k []byte, fn func(cur version.Siblings) (version.Siblings, error)) (version.Siblings, error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
@@ -294,11 +295,11 @@ func (s *Store) update(ctx context.Context, k []byte, fn func(cur Siblings) (Sib
 	if err != nil {
 		return nil, err
 	}
-	if SameVersions(cur, next) {
+	if version.SameVersions(cur, next) {
 		return cur, nil
 	}
 	if !next.Fits() {
-		return nil, ErrTooManyVersions
+		return nil, version.ErrTooManyVersions
 	}
 	switch {
 	case k[0] == spaceData:
@@ -306,7 +307,7 @@ func (s *Store) update(ctx context.Context, k []byte, fn func(cur Siblings) (Sib
 	case len(next) == 0:
 		err = s.db.Delete(k, s.wo)
 	default:
-		err = s.db.Set(k, EncodeRecord(next), s.wo)
+		err = s.db.Set(k, version.EncodeRecord(next), s.wo)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("replica: write: %w", err)
@@ -336,13 +337,13 @@ func (s *Store) update(ctx context.Context, k []byte, fn func(cur Siblings) (Sib
 
 // writeData replaces the record under the data key k, holding cur, with
 // next, and its leaf hash with it, in one batch.
-func (s *Store) writeData(k []byte, cur, next Siblings) error {
+func (s *Store) writeData(k []byte, cur, next version.Siblings) error {
 	b := s.db.NewBatch()
 	defer b.Close()
 	if len(next) == 0 {
 		_ = b.Delete(k, nil)
 	} else {
-		_ = b.Set(k, EncodeRecord(next), nil)
+		_ = b.Set(k, version.EncodeRecord(next), nil)
 	}
 	leaf := leafOfDataKey(k)
 	delta := VersionHash(userKey(k), cur) ^ VersionHash(userKey(k), next)
@@ -365,8 +366,8 @@ func (s *Store) writeData(k []byte, cur, next Siblings) error {
 // Merge syncs the sibling set in (from another replica or a coordinator)
 // into key's stored set and returns the result. It writes only if in holds
 // versions the store did not have.
-func (s *Store) Merge(ctx context.Context, key []byte, in Siblings) (Siblings, error) {
-	return s.Update(ctx, key, func(cur Siblings) (Siblings, error) { return Sync(cur, in), nil })
+func (s *Store) Merge(ctx context.Context, key []byte, in version.Siblings) (version.Siblings, error) {
+	return s.Update(ctx, key, func(cur version.Siblings) (version.Siblings, error) { return version.Sync(cur, in), nil })
 }
 
 // Stats returns the store's counters.

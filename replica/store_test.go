@@ -10,6 +10,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/version"
 	"github.com/stretchr/testify/require"
 )
 
@@ -48,37 +49,37 @@ func TestStore_ReadWrite(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name  string
-		run   func(t *testing.T, s *Store) Siblings // returns what Get must return for "k"
-		value string                                // what a plain read sees; "" for absent
+		run   func(t *testing.T, s *Store) version.Siblings // returns what Get must return for "k"
+		value string                                        // what a plain read sees; "" for absent
 	}{
 		{
 			name: "missing key",
-			run:  func(t *testing.T, s *Store) Siblings { return nil },
+			run:  func(t *testing.T, s *Store) version.Siblings { return nil },
 		},
 		{
 			name:  "put",
-			run:   func(t *testing.T, s *Store) Siblings { return mustPut(t, s, "k", "v1") },
+			run:   func(t *testing.T, s *Store) version.Siblings { return mustPut(t, s, "k", "v1") },
 			value: "v1",
 		},
 		{
 			name: "put with context replaces",
-			run: func(t *testing.T, s *Store) Siblings {
+			run: func(t *testing.T, s *Store) version.Siblings {
 				mustPut(t, s, "k", "v1")
 				ss := mustPut(t, s, "k", "v2")
 				require.Len(t, ss, 1)
-				require.Equal(t, Dot{s.Actor(), 2}, ss[0].Dot)
+				require.Equal(t, version.Dot{Actor: s.Actor(), Counter: 2}, ss[0].Dot)
 				return ss
 			},
 			value: "v2",
 		},
 		{
 			name: "same context twice makes siblings",
-			run: func(t *testing.T, s *Store) Siblings {
-				var ss Siblings
+			run: func(t *testing.T, s *Store) version.Siblings {
+				var ss version.Siblings
 				for i, v := range []string{"apple", "pear"} {
 					var err error
-					ss, err = s.Update(ctx, []byte("k"), func(cur Siblings) (Siblings, error) {
-						return Update(cur, s.Actor(), nil, int64(i), []byte(v), false), nil
+					ss, err = s.Update(ctx, []byte("k"), func(cur version.Siblings) (version.Siblings, error) {
+						return version.Update(cur, s.Actor(), nil, int64(i), []byte(v), false), nil
 					})
 					require.NoError(t, err)
 				}
@@ -89,7 +90,7 @@ func TestStore_ReadWrite(t *testing.T) {
 		},
 		{
 			name: "tombstone",
-			run: func(t *testing.T, s *Store) Siblings {
+			run: func(t *testing.T, s *Store) version.Siblings {
 				mustPut(t, s, "k", "v1")
 				ss := mustDel(t, s, "k")
 				require.Len(t, ss, 1)
@@ -99,7 +100,7 @@ func TestStore_ReadWrite(t *testing.T) {
 		},
 		{
 			name: "write after tombstone",
-			run: func(t *testing.T, s *Store) Siblings {
+			run: func(t *testing.T, s *Store) version.Siblings {
 				mustPut(t, s, "k", "v1")
 				mustDel(t, s, "k")
 				return mustPut(t, s, "k", "v3")
@@ -108,9 +109,9 @@ func TestStore_ReadWrite(t *testing.T) {
 		},
 		{
 			name: "update to nothing deletes the record",
-			run: func(t *testing.T, s *Store) Siblings {
+			run: func(t *testing.T, s *Store) version.Siblings {
 				mustPut(t, s, "k", "v1")
-				ss, err := s.Update(ctx, []byte("k"), func(Siblings) (Siblings, error) { return nil, nil })
+				ss, err := s.Update(ctx, []byte("k"), func(version.Siblings) (version.Siblings, error) { return nil, nil })
 				require.NoError(t, err)
 				require.Empty(t, ss)
 				return nil
@@ -118,7 +119,7 @@ func TestStore_ReadWrite(t *testing.T) {
 		},
 		{
 			name: "other keys untouched",
-			run: func(t *testing.T, s *Store) Siblings {
+			run: func(t *testing.T, s *Store) version.Siblings {
 				mustPut(t, s, "k", "v1")
 				mustPut(t, s, "k2", "other")
 				mustPut(t, s, "", "empty key")
@@ -171,35 +172,35 @@ func TestStore_UpdateWritesNothing(t *testing.T) {
 	errBoom := errors.New("boom")
 	tests := []struct {
 		name    string
-		fn      func(s *Store) func(cur Siblings) (Siblings, error)
+		fn      func(s *Store) func(cur version.Siblings) (version.Siblings, error)
 		wantErr error
 	}{
 		{
 			name: "fn error",
-			fn: func(*Store) func(Siblings) (Siblings, error) {
-				return func(Siblings) (Siblings, error) { return nil, errBoom }
+			fn: func(*Store) func(version.Siblings) (version.Siblings, error) {
+				return func(version.Siblings) (version.Siblings, error) { return nil, errBoom }
 			},
 			wantErr: errBoom,
 		},
 		{
 			name: "fn error after computing a result",
-			fn: func(s *Store) func(Siblings) (Siblings, error) {
-				return func(cur Siblings) (Siblings, error) {
-					return Update(cur, s.Actor(), nil, 1, []byte("never"), false), fmt.Errorf("wrapped: %w", ErrAborted)
+			fn: func(s *Store) func(version.Siblings) (version.Siblings, error) {
+				return func(cur version.Siblings) (version.Siblings, error) {
+					return version.Update(cur, s.Actor(), nil, 1, []byte("never"), false), fmt.Errorf("wrapped: %w", ErrAborted)
 				}
 			},
 			wantErr: ErrAborted,
 		},
 		{
 			name: "same set",
-			fn: func(*Store) func(Siblings) (Siblings, error) {
-				return func(cur Siblings) (Siblings, error) { return cur, nil }
+			fn: func(*Store) func(version.Siblings) (version.Siblings, error) {
+				return func(cur version.Siblings) (version.Siblings, error) { return cur, nil }
 			},
 		},
 		{
 			name: "same dots, other contents",
-			fn: func(*Store) func(Siblings) (Siblings, error) {
-				return func(cur Siblings) (Siblings, error) {
+			fn: func(*Store) func(version.Siblings) (version.Siblings, error) {
+				return func(cur version.Siblings) (version.Siblings, error) {
 					next := canonSibs(cur)
 					next[0].Value = []byte("changed")
 					return next, nil
@@ -208,8 +209,8 @@ func TestStore_UpdateWritesNothing(t *testing.T) {
 		},
 		{
 			name: "merge of what is stored",
-			fn: func(*Store) func(Siblings) (Siblings, error) {
-				return func(cur Siblings) (Siblings, error) { return Sync(cur, cur[:1]), nil }
+			fn: func(*Store) func(version.Siblings) (version.Siblings, error) {
+				return func(cur version.Siblings) (version.Siblings, error) { return version.Sync(cur, cur[:1]), nil }
 			},
 		},
 	}
@@ -234,7 +235,7 @@ func TestStore_UpdateWritesNothing(t *testing.T) {
 	}
 	t.Run("no-op on a missing key", func(t *testing.T) {
 		s, _ := openMem(t, DurabilityNone)
-		got, err := s.Update(ctx, []byte("k"), func(cur Siblings) (Siblings, error) { return Siblings{}, nil })
+		got, err := s.Update(ctx, []byte("k"), func(cur version.Siblings) (version.Siblings, error) { return version.Siblings{}, nil })
 		require.NoError(t, err)
 		require.Empty(t, got)
 		require.Zero(t, s.Stats().Writes)
@@ -248,8 +249,8 @@ func TestStore_Merge(t *testing.T) {
 	mustPut(t, other, "k", "theirs")
 	theirs, err := other.Get(ctx, []byte("k"))
 	require.NoError(t, err)
-	successor, err := other.Update(ctx, []byte("k2"), func(Siblings) (Siblings, error) {
-		return Update(nil, other.Actor(), theirs.Context(), 5, []byte("successor"), false), nil
+	successor, err := other.Update(ctx, []byte("k2"), func(version.Siblings) (version.Siblings, error) {
+		return version.Update(nil, other.Actor(), theirs.Context(), 5, []byte("successor"), false), nil
 	})
 	require.NoError(t, err)
 
@@ -289,12 +290,12 @@ func TestStore_StatsKeys(t *testing.T) {
 	s, fs := openMem(t, DurabilityFsync)
 	write := func(key string, ctxFrom bool, ts int64, v string, tombstone bool) {
 		t.Helper()
-		_, err := s.Update(ctx, []byte(key), func(cur Siblings) (Siblings, error) {
-			var c VV
+		_, err := s.Update(ctx, []byte(key), func(cur version.Siblings) (version.Siblings, error) {
+			var c version.VV
 			if ctxFrom {
 				c = cur.Context()
 			}
-			return Update(cur, s.Actor(), c, ts, []byte(v), tombstone), nil
+			return version.Update(cur, s.Actor(), c, ts, []byte(v), tombstone), nil
 		})
 		require.NoError(t, err)
 	}
@@ -315,11 +316,11 @@ func TestStore_StatsKeys(t *testing.T) {
 		{name: "concurrent earlier value on a stays hidden", do: func() { write("a", false, 0, "x", false) }, keys: 1},
 		{name: "resolve a with a value", do: func() { write("a", true, 0, "y", false) }, keys: 2},
 		{name: "remove b's record", do: func() {
-			_, err := s.Update(ctx, []byte("b"), func(Siblings) (Siblings, error) { return nil, nil })
+			_, err := s.Update(ctx, []byte("b"), func(version.Siblings) (version.Siblings, error) { return nil, nil })
 			require.NoError(t, err)
 		}, keys: 1},
 		{name: "merge a live key d", do: func() {
-			_, err := s.Merge(ctx, []byte("d"), Siblings{valSib(99, 1, nil, 1, "d")})
+			_, err := s.Merge(ctx, []byte("d"), version.Siblings{valSib(99, 1, nil, 1, "d")})
 			require.NoError(t, err)
 		}, keys: 2},
 	}
@@ -403,7 +404,7 @@ func TestStore_ActorIdentity(t *testing.T) {
 // bytes stay as they are, and other keys work.
 func TestStore_CorruptRecord(t *testing.T) {
 	ctx := context.Background()
-	good := EncodeRecord(Siblings{valSib(1, 1, nil, 1, "x")})
+	good := version.EncodeRecord(version.Siblings{valSib(1, 1, nil, 1, "x")})
 	flipped := slices.Clone(good)
 	flipped[3] ^= 1
 	tests := []struct {
@@ -414,7 +415,7 @@ func TestStore_CorruptRecord(t *testing.T) {
 		{name: "empty", raw: []byte{}},
 		{name: "bit flip", raw: flipped},
 		{name: "truncated", raw: good[:len(good)-1]},
-		{name: "checksummed but invalid", raw: withCRC(recordFormat, rawRecord(rawSibling{actor: 1, counter: 0}))},
+		{name: "checksummed but invalid", raw: withCRC(version.RecordFormat, rawRecord(rawSibling{actor: 1, counter: 0}))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -429,20 +430,20 @@ func TestStore_CorruptRecord(t *testing.T) {
 			require.Equal(t, Stats{Keys: 1, CorruptRecords: 1}, withoutDisk(s.Stats()), "Open counts live keys and skips the corrupt one")
 
 			ss, err := s.Get(ctx, []byte("bad"))
-			require.ErrorIs(t, err, ErrCorruptRecord)
+			require.ErrorIs(t, err, version.ErrCorruptRecord)
 			require.Nil(t, ss)
 
 			called := false
-			ss, err = s.Update(ctx, []byte("bad"), func(cur Siblings) (Siblings, error) {
+			ss, err = s.Update(ctx, []byte("bad"), func(cur version.Siblings) (version.Siblings, error) {
 				called = true
-				return Update(cur, s.Actor(), nil, 1, []byte("overwrite"), false), nil
+				return version.Update(cur, s.Actor(), nil, 1, []byte("overwrite"), false), nil
 			})
-			require.ErrorIs(t, err, ErrCorruptRecord)
+			require.ErrorIs(t, err, version.ErrCorruptRecord)
 			require.Nil(t, ss)
 			require.False(t, called, "fn ran on a corrupt record")
 
-			_, err = s.Merge(ctx, []byte("bad"), Siblings{valSib(2, 1, nil, 1, "y")})
-			require.ErrorIs(t, err, ErrCorruptRecord)
+			_, err = s.Merge(ctx, []byte("bad"), version.Siblings{valSib(2, 1, nil, 1, "y")})
+			require.ErrorIs(t, err, version.ErrCorruptRecord)
 
 			mustPut(t, s, "good", "v2")
 			mustPut(t, s, "other", "v")
@@ -479,7 +480,7 @@ func TestStore_CorruptActor(t *testing.T) {
 			require.NoError(t, s.Close())
 			rawSet(t, fs, metaActor, tt.raw)
 			s, err := Open(Config{Dir: "db", FS: fs, Durability: DurabilityNone})
-			require.ErrorIs(t, err, ErrCorruptRecord)
+			require.ErrorIs(t, err, version.ErrCorruptRecord)
 			require.Nil(t, s)
 			require.Equal(t, tt.raw, rawGet(t, fs, metaActor), "Open replaced a corrupt actor identity")
 		})
@@ -494,13 +495,13 @@ func TestStore_Closed(t *testing.T) {
 	}{
 		{name: "Get", op: func(s *Store) error { _, err := s.Get(ctx, []byte("k")); return err }},
 		{name: "Update", op: func(s *Store) error {
-			_, err := s.Update(ctx, []byte("k"), func(cur Siblings) (Siblings, error) {
+			_, err := s.Update(ctx, []byte("k"), func(cur version.Siblings) (version.Siblings, error) {
 				panic("fn called after Close")
 			})
 			return err
 		}},
 		{name: "Merge", op: func(s *Store) error {
-			_, err := s.Merge(ctx, []byte("k"), Siblings{valSib(1, 1, nil, 1, "x")})
+			_, err := s.Merge(ctx, []byte("k"), version.Siblings{valSib(1, 1, nil, 1, "x")})
 			return err
 		}},
 		{name: "Close", op: func(s *Store) error { return s.Close() }},
@@ -524,9 +525,9 @@ func TestStore_CanceledContext(t *testing.T) {
 	cancel()
 	_, err := s.Get(ctx, []byte("k"))
 	require.ErrorIs(t, err, context.Canceled)
-	_, err = s.Update(ctx, []byte("k"), func(Siblings) (Siblings, error) { panic("fn called with a canceled context") })
+	_, err = s.Update(ctx, []byte("k"), func(version.Siblings) (version.Siblings, error) { panic("fn called with a canceled context") })
 	require.ErrorIs(t, err, context.Canceled)
-	_, err = s.Merge(ctx, []byte("k"), Siblings{valSib(1, 1, nil, 1, "x")})
+	_, err = s.Merge(ctx, []byte("k"), version.Siblings{valSib(1, 1, nil, 1, "x")})
 	require.ErrorIs(t, err, context.Canceled)
 	require.Equal(t, Stats{}, withoutDisk(s.Stats()))
 }
@@ -551,12 +552,12 @@ func TestStore_ConcurrentUpdates(t *testing.T) {
 			for g := range goroutines {
 				wg.Go(func() {
 					for i := range each {
-						_, err := s.Update(ctx, []byte("cart"), func(cur Siblings) (Siblings, error) {
-							var c VV
+						_, err := s.Update(ctx, []byte("cart"), func(cur version.Siblings) (version.Siblings, error) {
+							var c version.VV
 							if tt.withRead {
 								c = cur.Context()
 							}
-							return Update(cur, s.Actor(), c, int64(i), fmt.Appendf(nil, "g%d.%d", g, i), false), nil
+							return version.Update(cur, s.Actor(), c, int64(i), fmt.Appendf(nil, "g%d.%d", g, i), false), nil
 						})
 						if err != nil {
 							errs <- err
@@ -581,7 +582,7 @@ func TestStore_ConcurrentUpdates(t *testing.T) {
 			checkInvariants(t, ss)
 			if tt.withRead {
 				require.Len(t, ss, 1)
-				require.Equal(t, Dot{s.Actor(), goroutines * each}, ss[0].Dot, "every write took the next counter")
+				require.Equal(t, version.Dot{Actor: s.Actor(), Counter: goroutines * each}, ss[0].Dot, "every write took the next counter")
 				return
 			}
 			var want []string
@@ -610,8 +611,8 @@ func TestStore_CloseWhileWriting(t *testing.T) {
 		wg.Go(func() {
 			for i := 0; ; i++ {
 				key := fmt.Sprintf("g%d.%d", g, i)
-				_, err := s.Update(ctx, []byte(key), func(cur Siblings) (Siblings, error) {
-					return Update(cur, s.Actor(), cur.Context(), 1, []byte(key), false), nil
+				_, err := s.Update(ctx, []byte(key), func(cur version.Siblings) (version.Siblings, error) {
+					return version.Update(cur, s.Actor(), cur.Context(), 1, []byte(key), false), nil
 				})
 				if errors.Is(err, ErrClosed) {
 					return

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/version"
 	"github.com/stretchr/testify/require"
 )
 
@@ -145,7 +146,7 @@ func TestTCP_MergeGetRoundTrip(t *testing.T) {
 	require.NoError(t, b.Merge(ctx, []byte("cart:42"), ss))
 	got, err := b.Get(ctx, []byte("cart:42"), "")
 	require.NoError(t, err)
-	require.True(t, SameVersions(ss, got), "got %v, want %v", got, ss)
+	require.True(t, version.SameVersions(ss, got), "got %v, want %v", got, ss)
 	require.Equal(t, []string{"apple"}, tcpValues(got))
 	local, err := dst.Get(ctx, []byte("cart:42"))
 	require.NoError(t, err)
@@ -190,7 +191,7 @@ func TestTCP_ConcurrentCallsShareOneConnection(t *testing.T) {
 					errs <- err
 					return
 				}
-				if !SameVersions(got, ss) {
+				if !version.SameVersions(got, ss) {
 					errs <- fmt.Errorf("get %s: %v, want %v", key, got, ss)
 					return
 				}
@@ -562,17 +563,17 @@ func tcpStore(t testing.TB) *Store {
 
 // tcpPut writes value over everything s holds for key (a plain SET) and
 // returns the key's siblings.
-func tcpPut(t testing.TB, s *Store, key, value string) Siblings {
+func tcpPut(t testing.TB, s *Store, key, value string) version.Siblings {
 	t.Helper()
-	ss, err := s.Update(context.Background(), []byte(key), func(cur Siblings) (Siblings, error) {
-		return Update(cur, s.Actor(), cur.Context(), 1, []byte(value), false), nil
+	ss, err := s.Update(context.Background(), []byte(key), func(cur version.Siblings) (version.Siblings, error) {
+		return version.Update(cur, s.Actor(), cur.Context(), 1, []byte(value), false), nil
 	})
 	require.NoError(t, err)
 	return ss
 }
 
 // tcpValues returns the live values of ss in order.
-func tcpValues(ss Siblings) []string {
+func tcpValues(ss version.Siblings) []string {
 	var out []string
 	for _, s := range ss.Live() {
 		out = append(out, string(s.Value))

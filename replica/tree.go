@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/dynkv/dynkv/hashslot"
+	"github.com/dynkv/dynkv/version"
 )
 
 // The hash tree anti-entropy compares replicas with (Dynamo section 4.7).
@@ -68,7 +69,7 @@ const (
 func tombKey(k []byte) []byte { return append([]byte{spaceTombs}, k...) }
 
 // onlyTombstones reports whether ss is non-empty and holds no value.
-func onlyTombstones(ss Siblings) bool { return len(ss) > 0 && len(ss.Live()) == 0 }
+func onlyTombstones(ss version.Siblings) bool { return len(ss) > 0 && len(ss.Live()) == 0 }
 
 var metaTree = []byte{spaceMeta, 't', 'r', 'e', 'e'}
 
@@ -106,7 +107,7 @@ func leafOfDataKey(k []byte) int {
 
 // VersionHash returns the hash a key with siblings ss contributes to its
 // leaf: 0 for no siblings, else a hash of the key and the siblings' dots.
-func VersionHash(key []byte, ss Siblings) uint64 {
+func VersionHash(key []byte, ss version.Siblings) uint64 {
 	if len(ss) == 0 {
 		return 0
 	}
@@ -222,7 +223,7 @@ func (s *Store) rebuildTree() error {
 		return fmt.Errorf("replica: rebuild tree: %w", err)
 	}
 	for it.First(); it.Valid(); it.Next() {
-		ss, err := DecodeRecord(it.Value())
+		ss, err := version.DecodeRecord(it.Value())
 		if err != nil || len(it.Key()) < 3 {
 			continue // counted by countLive
 		}
@@ -321,7 +322,7 @@ func (s *Store) LeafKeys(ctx context.Context, leaves []int) ([]KeyHash, error) {
 			if len(k) < 3 || !want[leafOfDataKey(k)%LeavesPerSlot] {
 				continue
 			}
-			ss, err := DecodeRecord(it.Value())
+			ss, err := version.DecodeRecord(it.Value())
 			if err != nil {
 				continue
 			}
@@ -379,12 +380,12 @@ func (s *Store) Tombstones(ctx context.Context, first, last int, after []byte, l
 // nothing newer (see package antientropy). A key that holds anything else
 // (a newer write arrived since) is left alone. It returns what the key
 // holds afterwards: nothing if it was collected.
-func (s *Store) Collect(ctx context.Context, key []byte, ss Siblings) (Siblings, error) {
+func (s *Store) Collect(ctx context.Context, key []byte, ss version.Siblings) (version.Siblings, error) {
 	if len(ss) == 0 || len(ss.Live()) > 0 {
 		return nil, fmt.Errorf("replica: collect: %w", ErrBadRequest)
 	}
-	return s.Update(ctx, key, func(cur Siblings) (Siblings, error) {
-		if !SameVersions(cur, ss) || len(cur.Live()) > 0 {
+	return s.Update(ctx, key, func(cur version.Siblings) (version.Siblings, error) {
+		if !version.SameVersions(cur, ss) || len(cur.Live()) > 0 {
 			return cur, nil
 		}
 		return nil, nil

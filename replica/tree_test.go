@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynkv/dynkv/hashslot"
+	"github.com/dynkv/dynkv/version"
 )
 
 // scanLeaves recomputes every leaf from the store's records, the naive way.
@@ -113,7 +114,7 @@ func TestStore_RefusesOldLayout(t *testing.T) {
 	fs := vfs.NewMem()
 	db, err := pebble.Open("db", &pebble.Options{FS: fs})
 	require.NoError(t, err)
-	require.NoError(t, db.Set([]byte("kcart:1"), EncodeRecord(Siblings{valSib(1, 1, nil, 1, "x")}), pebble.Sync))
+	require.NoError(t, db.Set([]byte("kcart:1"), version.EncodeRecord(version.Siblings{valSib(1, 1, nil, 1, "x")}), pebble.Sync))
 	require.NoError(t, db.Close())
 	_, err = Open(Config{Dir: "db", FS: fs, Durability: DurabilityNone})
 	require.ErrorIs(t, err, ErrFormat)
@@ -139,7 +140,7 @@ func TestTree_IncrementalMatchesScan(t *testing.T) {
 		case 0:
 			mustDel(t, s, k)
 		case 1:
-			_, err := s.Merge(ctx, []byte(k), Siblings{valSib(Actor(r.IntN(3)+100), uint64(i+1), nil, 1, "m")})
+			_, err := s.Merge(ctx, []byte(k), version.Siblings{valSib(version.Actor(r.IntN(3)+100), uint64(i+1), nil, 1, "m")})
 			require.NoError(t, err)
 		case 2:
 			cur, err := s.Get(ctx, []byte(k))
@@ -195,7 +196,7 @@ func TestTree_SameVersionsSameHash(t *testing.T) {
 	b, _ := openMem(t, DurabilityNone)
 	var writes []Record
 	for i := range 100 {
-		writes = append(writes, Record{Key: fmt.Appendf(nil, "k%d", i%40), Siblings: Siblings{valSib(Actor(i%3+1), uint64(i+1), nil, int64(i), "v")}})
+		writes = append(writes, Record{Key: fmt.Appendf(nil, "k%d", i%40), Siblings: version.Siblings{valSib(version.Actor(i%3+1), uint64(i+1), nil, int64(i), "v")}})
 	}
 	for _, w := range writes {
 		_, err := a.Merge(ctx, w.Key, w.Siblings)
@@ -253,7 +254,7 @@ func TestTree_BadArguments(t *testing.T) {
 	}
 	_, err := s.LeafKeys(ctx, []int{Leaves})
 	require.ErrorIs(t, err, ErrBadRequest)
-	_, err = s.Collect(ctx, []byte("k"), Siblings{valSib(1, 1, nil, 1, "live")})
+	_, err = s.Collect(ctx, []byte("k"), version.Siblings{valSib(1, 1, nil, 1, "live")})
 	require.ErrorIs(t, err, ErrBadRequest, "only tombstones are collected")
 }
 
@@ -267,7 +268,7 @@ func TestStore_Collect(t *testing.T) {
 	newer := mustDel(t, s, "k") // a newer tombstone: the old set is not what k holds
 	got, err := s.Collect(ctx, []byte("k"), tomb)
 	require.NoError(t, err)
-	require.True(t, SameVersions(newer, got), "collected although the key holds something newer")
+	require.True(t, version.SameVersions(newer, got), "collected although the key holds something newer")
 	got, err = s.Collect(ctx, []byte("k"), newer)
 	require.NoError(t, err)
 	require.Empty(t, got)

@@ -14,6 +14,7 @@ import (
 	"github.com/dynkv/dynkv/hashslot"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
+	"github.com/dynkv/dynkv/version"
 )
 
 // fakeCluster is a Cluster with a fixed view. Its Changer records each
@@ -88,11 +89,11 @@ type statsBackend struct {
 
 var errNoKeys = errors.New("statsBackend: no keys")
 
-func (b *statsBackend) Get(context.Context, []byte, coordinator.ReadOptions) (replica.Siblings, error) {
+func (b *statsBackend) Get(context.Context, []byte, coordinator.ReadOptions) (version.Siblings, error) {
 	return nil, errNoKeys
 }
 
-func (b *statsBackend) Put(context.Context, []byte, coordinator.Write) (replica.Siblings, error) {
+func (b *statsBackend) Put(context.Context, []byte, coordinator.Write) (version.Siblings, error) {
 	return nil, errNoKeys
 }
 

@@ -4,7 +4,7 @@ import (
 	"errors"
 
 	"github.com/dynkv/dynkv/coordinator"
-	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 // The Dynamo commands expose a key's siblings and let clients resolve them:
@@ -31,7 +31,7 @@ func (s *Server) cmdDGet(c *session, args [][]byte) error {
 	}
 	live := ss.Live()
 	c.w.array(2)
-	c.w.bulk(replica.EncodeKeyContext(args[1], ss.Context()))
+	c.w.bulk(version.EncodeKeyContext(args[1], ss.Context()))
 	c.w.array(len(live))
 	for _, sb := range live {
 		c.w.bulk(sb.Value)
@@ -57,7 +57,7 @@ func (s *Server) dwrite(c *session, key, context []byte, w coordinator.Write, op
 	if err != nil {
 		return err
 	}
-	if w.Context, err = replica.DecodeKeyContext(key, context); err != nil {
+	if w.Context, err = version.DecodeKeyContext(key, context); err != nil {
 		return err
 	}
 	w.W = int(n)

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynkv/dynkv/coordinator"
-	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 // TestDynamo_ShoppingCart is the worked example of DESIGN.md.
@@ -18,7 +18,7 @@ func TestDynamo_ShoppingCart(t *testing.T) {
 
 	ctx0, vals := a.dget(key)
 	require.Empty(t, vals)
-	require.Equal(t, string(replica.EncodeKeyContext([]byte("cart:42"), nil)), ctx0, "a missing key has the empty context")
+	require.Equal(t, string(version.EncodeKeyContext([]byte("cart:42"), nil)), ctx0, "a missing key has the empty context")
 	ctx0b, _ := b.dget(key)
 	require.Equal(t, ctx0, ctx0b)
 
@@ -100,8 +100,8 @@ func TestDynamo_QuorumOverrides(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"dget r1", []string{"DGET", "k", "R", "1"}, arr(bulk(string(replica.EncodeKeyContext([]byte("k"), nil))), "*0\r\n")},
-		{"dget r3 lowercase", []string{"DGET", "k", "r", "3"}, arr(bulk(string(replica.EncodeKeyContext([]byte("k"), nil))), "*0\r\n")},
+		{"dget r1", []string{"DGET", "k", "R", "1"}, arr(bulk(string(version.EncodeKeyContext([]byte("k"), nil))), "*0\r\n")},
+		{"dget r3 lowercase", []string{"DGET", "k", "r", "3"}, arr(bulk(string(version.EncodeKeyContext([]byte("k"), nil))), "*0\r\n")},
 		{"dget r0", []string{"DGET", "k", "R", "0"}, errReply("ERR R must be between 1 and N (3), got 0")},
 		{"dget r4", []string{"DGET", "k", "R", "4"}, errReply("ERR R must be between 1 and N (3), got 4")},
 		{"dget r negative", []string{"DGET", "k", "R", "-1"}, errReply("ERR R must be between 1 and N (3), got -1")},

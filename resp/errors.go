@@ -8,6 +8,7 @@ import (
 
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 // ErrClosed is returned by Serve and ListenAndServe once Close has been
@@ -155,11 +156,11 @@ func (s *Server) replyError(err error) string {
 		msg = "NOREPLICAS the home node coordinating this write did not answer: it may or may not have been applied"
 	case errors.Is(err, coordinator.ErrQuorum):
 		msg = "NOREPLICAS not enough replicas answered"
-	case errors.Is(err, replica.ErrInvalidContext):
+	case errors.Is(err, version.ErrInvalidContext):
 		msg = string(errInvalidContext)
-	case errors.Is(err, replica.ErrTooManyVersions):
+	case errors.Is(err, version.ErrTooManyVersions):
 		msg = "ERR too many versions: the key's version vectors would exceed their limit"
-	case errors.Is(err, replica.ErrCorruptRecord):
+	case errors.Is(err, version.ErrCorruptRecord):
 		s.log.Error("corrupt record", "err", err)
 		msg = string(errCorrupt)
 	case errors.Is(err, replica.ErrClosed), errors.Is(err, context.Canceled):

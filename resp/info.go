@@ -98,7 +98,7 @@ func (s *Server) infoServer(b *infoBuilder) {
 	now := s.now()
 	uptime := int64(now.Sub(s.started) / time.Second)
 	b.field("redis_version", redisVersion)
-	b.field("dynkv_version", version())
+	b.field("dynkv_version", moduleVersion())
 	b.field("redis_mode", "standalone")
 	b.field("os", runtime.GOOS+" "+runtime.GOARCH)
 	b.field("arch_bits", strconv.IntSize)
@@ -205,7 +205,7 @@ func (s *Server) infoKeyspace(b *infoBuilder) {
 // infoDynkv reports the coordinator's quorum settings and counters and the
 // local store's.
 func (s *Server) infoDynkv(b *infoBuilder) {
-	b.field("dynkv_version", version())
+	b.field("dynkv_version", moduleVersion())
 	b.field("dynkv_n", b.backend.N)
 	b.field("dynkv_r", b.backend.R)
 	b.field("dynkv_w", b.backend.W)
@@ -244,9 +244,9 @@ func (s *Server) port() string {
 	return port
 }
 
-// version returns dynkv's module version from the build information, or
+// moduleVersion returns dynkv's module version from the build information, or
 // "devel" for a build outside a module version (tests, go run).
-func version() string {
+func moduleVersion() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "devel"

@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynkv/dynkv/coordinator"
-	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/resp"
 	"github.com/dynkv/dynkv/resp/resptest"
+	"github.com/dynkv/dynkv/version"
 )
 
 // model is a naive reference of the plain string commands: what one
@@ -227,7 +227,7 @@ func (hb *hookBackend) leave(key string) {
 	hb.mu.total--
 }
 
-func (hb *hookBackend) Get(ctx context.Context, key []byte, opt coordinator.ReadOptions) (replica.Siblings, error) {
+func (hb *hookBackend) Get(ctx context.Context, key []byte, opt coordinator.ReadOptions) (version.Siblings, error) {
 	hb.enter(string(key))
 	defer hb.leave(string(key))
 	if err := hb.hook(ctx, string(key)); err != nil {
@@ -236,7 +236,7 @@ func (hb *hookBackend) Get(ctx context.Context, key []byte, opt coordinator.Read
 	return hb.Backend.Get(ctx, key, opt)
 }
 
-func (hb *hookBackend) Put(ctx context.Context, key []byte, w coordinator.Write) (replica.Siblings, error) {
+func (hb *hookBackend) Put(ctx context.Context, key []byte, w coordinator.Write) (version.Siblings, error) {
 	hb.enter(string(key))
 	defer hb.leave(string(key))
 	if err := hb.hook(ctx, string(key)); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 // Backend runs the reads and writes of keys for the commands.
@@ -25,11 +26,11 @@ import (
 type Backend interface {
 	// Get returns the merged siblings of key. It blocks until enough
 	// replicas answered or ctx is done.
-	Get(ctx context.Context, key []byte, opt coordinator.ReadOptions) (replica.Siblings, error)
+	Get(ctx context.Context, key []byte, opt coordinator.ReadOptions) (version.Siblings, error)
 	// Put performs w on key and returns the siblings held before it. It
 	// runs w.Value under the key's lock on the coordinating node and blocks
 	// until enough replicas acknowledged or ctx is done.
-	Put(ctx context.Context, key []byte, w coordinator.Write) (replica.Siblings, error)
+	Put(ctx context.Context, key []byte, w coordinator.Write) (version.Siblings, error)
 	// Stats returns the backend's counters without blocking.
 	Stats() coordinator.Stats
 }

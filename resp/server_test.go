@@ -19,9 +19,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynkv/dynkv/coordinator"
-	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/resp"
 	"github.com/dynkv/dynkv/resp/resptest"
+	"github.com/dynkv/dynkv/version"
 )
 
 func newClient(t *testing.T, opt *redis.Options) *redis.Client {
@@ -242,7 +242,7 @@ type blockingBackend struct {
 	ctxErrs atomic.Int64
 }
 
-func (b *blockingBackend) Put(ctx context.Context, key []byte, w coordinator.Write) (replica.Siblings, error) {
+func (b *blockingBackend) Put(ctx context.Context, key []byte, w coordinator.Write) (version.Siblings, error) {
 	b.entered <- struct{}{}
 	select {
 	case <-b.release:

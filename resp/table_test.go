@@ -10,6 +10,7 @@ import (
 
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 // TestExec_ArityEveryCommand sends every command and subcommand of the table
@@ -211,7 +212,7 @@ type panicky struct {
 	key string
 }
 
-func (p panicky) Get(ctx context.Context, key []byte, opt coordinator.ReadOptions) (replica.Siblings, error) {
+func (p panicky) Get(ctx context.Context, key []byte, opt coordinator.ReadOptions) (version.Siblings, error) {
 	if string(key) == p.key {
 		panic("boom")
 	}
@@ -224,11 +225,11 @@ type failing struct {
 	err error
 }
 
-func (f failing) Get(context.Context, []byte, coordinator.ReadOptions) (replica.Siblings, error) {
+func (f failing) Get(context.Context, []byte, coordinator.ReadOptions) (version.Siblings, error) {
 	return nil, f.err
 }
 
-func (f failing) Put(context.Context, []byte, coordinator.Write) (replica.Siblings, error) {
+func (f failing) Put(context.Context, []byte, coordinator.Write) (version.Siblings, error) {
 	return nil, f.err
 }
 
@@ -262,7 +263,7 @@ func TestReplyError(t *testing.T) {
 		{"wrapped reply error", errors.Join(errors.New("x"), errNoAuth), "NOAUTH Authentication required."},
 		{"arity", arityError("get"), "ERR wrong number of arguments for 'get' command"},
 		{"protocol", &protocolError{"invalid bulk length"}, "ERR Protocol error: invalid bulk length"},
-		{"invalid context", replica.ErrInvalidContext, "ERR invalid context"},
+		{"invalid context", version.ErrInvalidContext, "ERR invalid context"},
 		{"bad quorum", coordinator.ErrBadQuorum, "ERR quorum override out of range: R and W must be between 1 and N"},
 		{"bad quorum detail", &quorumError{opt: "W", n: 5, max: 3}, "ERR W must be between 1 and N (3), got 5"},
 		{"quorum", &coordinator.QuorumError{Op: "write", Need: 2, Got: 1}, "NOREPLICAS not enough replicas answered the write: needed 2, got 1"},
@@ -270,7 +271,7 @@ func TestReplyError(t *testing.T) {
 		{"deadline", context.DeadlineExceeded, "TRYAGAIN the operation timed out, retry"},
 		{"cancelled", context.Canceled, "ERR server is shutting down"},
 		{"store closed", replica.ErrClosed, "ERR server is shutting down"},
-		{"corrupt", replica.ErrCorruptRecord, "ERR corrupt record: the key's stored versions failed to verify"},
+		{"corrupt", version.ErrCorruptRecord, "ERR corrupt record: the key's stored versions failed to verify"},
 		{"unknown", errors.New("disk on fire\r\nsecret detail"), "ERR internal error"},
 		{"newlines", replyErr("ERR a\r\nb\nc"), "ERR a  b c"},
 	} {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/internal/clustertest"
-	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 // Result is what a run found.
@@ -209,7 +209,7 @@ func tally(res *Result, ops []Op) {
 func finalItems(ctx context.Context, c *clustertest.Cluster, homes [][]string, problem func(string, ...any)) [][]map[string]bool {
 	out := make([][]map[string]bool, len(homes))
 	for cart := range homes {
-		var first replica.Siblings
+		var first version.Siblings
 		for i, id := range c.IDs() {
 			ss, err := read(ctx, c.Node(id).Coord, cart, len(homes[cart]))
 			if err != nil {
@@ -218,7 +218,7 @@ func finalItems(ctx context.Context, c *clustertest.Cluster, homes [][]string, p
 			}
 			if i == 0 {
 				first = ss
-			} else if !replica.SameVersions(first, ss) {
+			} else if !version.SameVersions(first, ss) {
 				problem("final reads of cart:%d disagree (%s and %s)", cart, c.IDs()[0], id)
 			}
 			out[cart] = append(out[cart], items(ss))
@@ -265,7 +265,7 @@ func judge(res *Result, ops []Op, final [][]map[string]bool) {
 }
 
 // read reads cart at quorum r through co.
-func read(ctx context.Context, co *coordinator.Coordinator, cart, r int) (replica.Siblings, error) {
+func read(ctx context.Context, co *coordinator.Coordinator, cart, r int) (version.Siblings, error) {
 	if co == nil {
 		return nil, fmt.Errorf("chaos: node down")
 	}
@@ -278,7 +278,7 @@ func read(ctx context.Context, co *coordinator.Coordinator, cart, r int) (replic
 // versions.
 func homesEqual(ctx context.Context, c *clustertest.Cluster, homes [][]string) bool {
 	for cart, hs := range homes {
-		var first replica.Siblings
+		var first version.Siblings
 		for i, h := range hs {
 			st := c.Node(h).Store
 			if st == nil {
@@ -290,7 +290,7 @@ func homesEqual(ctx context.Context, c *clustertest.Cluster, homes [][]string) b
 			}
 			if i == 0 {
 				first = ss
-			} else if !replica.SameVersions(first, ss) {
+			} else if !version.SameVersions(first, ss) {
 				return false
 			}
 		}
@@ -310,7 +310,7 @@ func settle(ctx context.Context, c *clustertest.Cluster, homes [][]string, timeo
 		return fmt.Errorf("%w: hints still held after %s", ErrNotSettled, timeout)
 	}
 	for cart, hs := range homes {
-		var want replica.Siblings
+		var want version.Siblings
 		var readAt time.Time
 		if !waitFor(ctx, timeout, time.Millisecond, func() bool {
 			if want == nil || time.Since(readAt) > 200*time.Millisecond {
@@ -331,14 +331,14 @@ func settle(ctx context.Context, c *clustertest.Cluster, homes [][]string, timeo
 
 // covered reports whether every node of hs holds every version of want or
 // a successor of it.
-func covered(ctx context.Context, c *clustertest.Cluster, hs []string, key []byte, want replica.Siblings) bool {
+func covered(ctx context.Context, c *clustertest.Cluster, hs []string, key []byte, want version.Siblings) bool {
 	for _, h := range hs {
 		st := c.Node(h).Store
 		if st == nil {
 			return false
 		}
 		cur, err := st.Get(ctx, key)
-		if err != nil || !replica.SameVersions(replica.Sync(cur, want), cur) {
+		if err != nil || !version.SameVersions(version.Sync(cur, want), cur) {
 			return false
 		}
 	}

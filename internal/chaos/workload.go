@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/coordinator"
-	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/version"
 )
 
 // Workload is how clients add items to carts.
@@ -163,7 +163,7 @@ func classify(ctx context.Context, err error) Outcome {
 }
 
 // items returns the union of the item lists of ss's live siblings.
-func items(ss replica.Siblings) map[string]bool {
+func items(ss version.Siblings) map[string]bool {
 	s := map[string]bool{}
 	for _, sib := range ss.Live() {
 		parseItems(s, sib.Value)

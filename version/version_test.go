@@ -1,4 +1,4 @@
-package replica
+package version
 
 import (
 	"math"
@@ -148,12 +148,12 @@ func TestVV_MatchesReference(t *testing.T) {
 					w := a.With(d)
 					want := refJoin(ma, refVV{d.Actor: d.Counter})
 					require.Equal(t, want, toRef(w), "%v.With(%v)", a, d)
-					require.True(t, w.valid(), "%v.With(%v) = %v is not valid", a, d, w)
+					require.True(t, w.Valid(), "%v.With(%v) = %v is not valid", a, d, w)
 					require.True(t, w.Covers(d))
 				}
 
 				j := a.Join(b)
-				require.True(t, j.valid(), "%v.Join(%v) = %v is not valid", a, b, j)
+				require.True(t, j.Valid(), "%v.Join(%v) = %v is not valid", a, b, j)
 				require.Equal(t, refJoin(ma, mb), toRef(j), "%v.Join(%v)", a, b)
 				require.Equal(t, canonVV(j), canonVV(b.Join(a)), "Join not commutative on %v, %v", a, b)
 				require.Equal(t, canonVV(j.Join(c)), canonVV(a.Join(b.Join(c))), "Join not associative on %v, %v, %v", a, b, c)

@@ -1,4 +1,4 @@
-package replica
+package version
 
 import (
 	"bufio"
@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var rewrite = flag.Bool("replica.rewrite", false, "rewrite the golden files in testdata")
+var rewrite = flag.Bool("version.rewrite", false, "rewrite the golden files in testdata")
 
 // seal appends the CRC-32C the codecs expect to format+body.
 func withCRC(format byte, body []byte) []byte {
@@ -292,36 +292,36 @@ func TestDecodeRecord_Invalid(t *testing.T) {
 	}{
 		{name: "nil", in: nil},
 		{name: "empty", in: []byte{}},
-		{name: "too short for a checksum", in: []byte{recordFormat, 0, 0, 0}},
+		{name: "too short for a checksum", in: []byte{RecordFormat, 0, 0, 0}},
 		{name: "garbage", in: []byte("this is not a record at all")},
 		{name: "wrong format byte 0", in: withCRC(0, rawRecord(ok))},
-		{name: "wrong format byte 2", in: withCRC(recordFormat+1, rawRecord(ok))},
+		{name: "wrong format byte 2", in: withCRC(RecordFormat+1, rawRecord(ok))},
 		{name: "context instead of record", in: EncodeContext(VV{{1, 1}})},
-		{name: "bad checksum", in: append(withCRC(recordFormat, rawRecord(ok))[:len(rawRecord(ok))+1], 1, 2, 3, 4)},
-		{name: "no body", in: withCRC(recordFormat, nil)},
-		{name: "huge sibling count", in: withCRC(recordFormat, binary.AppendUvarint(nil, math.MaxUint64))},
-		{name: "count beyond the bytes", in: withCRC(recordFormat, append(binary.AppendUvarint(nil, 2), rawRecord(ok)[1:]...))},
-		{name: "trailing byte", in: withCRC(recordFormat, append(rawRecord(ok), 0))},
-		{name: "zero counter", in: withCRC(recordFormat, rawRecord(rawSibling{actor: 1, counter: 0, value: "x"}))},
-		{name: "unknown flag", in: withCRC(recordFormat, rawRecord(rawSibling{actor: 1, counter: 1, flags: 2, value: "x"}))},
-		{name: "tombstone with a value", in: withCRC(recordFormat, rawRecord(rawSibling{actor: 1, counter: 1, flags: flagTombstone, value: "x"}))},
-		{name: "value beyond the bytes", in: withCRC(recordFormat, append(rawRecord(rawSibling{actor: 1, counter: 1})[:13], 0x7f))},
-		{name: "past covers own dot", in: withCRC(recordFormat, rawRecord(withPast(ok, rawVV(Entry{1, 1}))))},
-		{name: "past unsorted", in: withCRC(recordFormat, rawRecord(withPast(ok, rawVV(Entry{3, 1}, Entry{2, 1}))))},
-		{name: "past zero counter", in: withCRC(recordFormat, rawRecord(withPast(ok, rawVV(Entry{3, 0}))))},
+		{name: "bad checksum", in: append(withCRC(RecordFormat, rawRecord(ok))[:len(rawRecord(ok))+1], 1, 2, 3, 4)},
+		{name: "no body", in: withCRC(RecordFormat, nil)},
+		{name: "huge sibling count", in: withCRC(RecordFormat, binary.AppendUvarint(nil, math.MaxUint64))},
+		{name: "count beyond the bytes", in: withCRC(RecordFormat, append(binary.AppendUvarint(nil, 2), rawRecord(ok)[1:]...))},
+		{name: "trailing byte", in: withCRC(RecordFormat, append(rawRecord(ok), 0))},
+		{name: "zero counter", in: withCRC(RecordFormat, rawRecord(rawSibling{actor: 1, counter: 0, value: "x"}))},
+		{name: "unknown flag", in: withCRC(RecordFormat, rawRecord(rawSibling{actor: 1, counter: 1, flags: 2, value: "x"}))},
+		{name: "tombstone with a value", in: withCRC(RecordFormat, rawRecord(rawSibling{actor: 1, counter: 1, flags: flagTombstone, value: "x"}))},
+		{name: "value beyond the bytes", in: withCRC(RecordFormat, append(rawRecord(rawSibling{actor: 1, counter: 1})[:13], 0x7f))},
+		{name: "past covers own dot", in: withCRC(RecordFormat, rawRecord(withPast(ok, rawVV(Entry{1, 1}))))},
+		{name: "past unsorted", in: withCRC(RecordFormat, rawRecord(withPast(ok, rawVV(Entry{3, 1}, Entry{2, 1}))))},
+		{name: "past zero counter", in: withCRC(RecordFormat, rawRecord(withPast(ok, rawVV(Entry{3, 0}))))},
 		{name: "past too long", in: func() []byte {
 			es := make([]Entry, MaxVVEntries+1)
 			for i := range es {
 				es[i] = Entry{Actor(i + 2), 1}
 			}
-			return withCRC(recordFormat, rawRecord(withPast(ok, rawVV(es...))))
+			return withCRC(RecordFormat, rawRecord(withPast(ok, rawVV(es...))))
 		}()},
-		{name: "siblings unsorted", in: withCRC(recordFormat, rawRecord(rawSibling{actor: 2, counter: 1}, rawSibling{actor: 1, counter: 1}))},
-		{name: "same dot twice", in: withCRC(recordFormat, rawRecord(rawSibling{actor: 1, counter: 1, value: "a"}, rawSibling{actor: 1, counter: 1, value: "b"}))},
+		{name: "siblings unsorted", in: withCRC(RecordFormat, rawRecord(rawSibling{actor: 2, counter: 1}, rawSibling{actor: 1, counter: 1}))},
+		{name: "same dot twice", in: withCRC(RecordFormat, rawRecord(rawSibling{actor: 1, counter: 1, value: "a"}, rawSibling{actor: 1, counter: 1, value: "b"}))},
 		// doc.go: "No sibling's Dot is covered by another sibling's Past";
 		// codec.go: a record that "breaks the Siblings invariants returns
 		// ErrCorruptRecord".
-		{name: "sibling covered by another's past", in: withCRC(recordFormat, rawRecord(
+		{name: "sibling covered by another's past", in: withCRC(RecordFormat, rawRecord(
 			rawSibling{actor: 1, counter: 1, value: "replaced"},
 			rawSibling{actor: 2, counter: 1, past: rawVV(Entry{1, 1}), value: "successor"}))},
 	}
@@ -344,7 +344,7 @@ func TestDecodeRecord_LargestRecordIsCheap(t *testing.T) {
 	for i := range sibs {
 		sibs[i] = rawSibling{actor: Actor(i + 1), counter: 1, past: rawVV(Entry{0, 1})}
 	}
-	rec := withCRC(recordFormat, rawRecord(sibs...))
+	rec := withCRC(RecordFormat, rawRecord(sibs...))
 	done := make(chan error, 1)
 	go func() {
 		ss, err := DecodeRecord(rec)
@@ -408,7 +408,7 @@ var goldenCases = []struct {
 func TestCodec_Golden(t *testing.T) {
 	path := filepath.Join("testdata", "codec.golden")
 	var got bytes.Buffer
-	got.WriteString("# name encoding (contexts as sent to clients, records as hex); regenerate with go test -run TestCodec_Golden -replica.rewrite\n")
+	got.WriteString("# name encoding (contexts as sent to clients, records as hex); regenerate with go test -run TestCodec_Golden -version.rewrite\n")
 	for _, gc := range goldenCases {
 		if gc.record == nil {
 			fmt.Fprintf(&got, "%s %s\n", gc.name, EncodeContext(gc.context))
@@ -490,7 +490,7 @@ func FuzzDecodeContext(f *testing.F) {
 			require.Nil(t, v)
 			return
 		}
-		require.True(t, v.valid(), "decoded an invalid vector %v", v)
+		require.True(t, v.Valid(), "decoded an invalid vector %v", v)
 		require.LessOrEqual(t, len(v), MaxVVEntries)
 		enc := EncodeContext(v)
 		require.True(t, isPrintableContext(enc))
@@ -520,9 +520,9 @@ func FuzzDecodeRecord(f *testing.F) {
 		f.Add(m, false)
 		f.Add(m, true)
 	}
-	f.Add(withCRC(recordFormat, rawRecord(rawSibling{actor: 2, counter: 1}, rawSibling{actor: 1, counter: 1})), true)
-	f.Add(withCRC(recordFormat, rawRecord(rawSibling{actor: 1, counter: 1, flags: flagTombstone, value: "x"})), true)
-	f.Add(withCRC(recordFormat, binary.AppendUvarint(nil, math.MaxUint64)), true)
+	f.Add(withCRC(RecordFormat, rawRecord(rawSibling{actor: 2, counter: 1}, rawSibling{actor: 1, counter: 1})), true)
+	f.Add(withCRC(RecordFormat, rawRecord(rawSibling{actor: 1, counter: 1, flags: flagTombstone, value: "x"})), true)
+	f.Add(withCRC(RecordFormat, binary.AppendUvarint(nil, math.MaxUint64)), true)
 	f.Add(withCRC(0, rawRecord(rawSibling{actor: 1, counter: 1})), false)
 	f.Fuzz(func(t *testing.T, in []byte, fix bool) {
 		in = bytes.Clone(in)

@@ -1,7 +1,6 @@
-package replica
+package version
 
 import (
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -33,28 +32,4 @@ func TestKeyContext_Limits(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidContext, "too many entries")
 	_, err = DecodeKeyContext([]byte("k"), EncodeKeyContext([]byte("k"), wide[:MaxContextEntries]))
 	require.NoError(t, err)
-}
-
-// TestStore_RefusesUnreadableRecord: a write whose versions would break a
-// record's limits is refused and leaves the key readable.
-func TestStore_RefusesUnreadableRecord(t *testing.T) {
-	s, _ := openMem(t, DurabilityNone)
-	ctx := context.Background()
-	key := []byte("k")
-	_, err := s.Update(ctx, key, func(cur Siblings) (Siblings, error) {
-		return Update(cur, s.Actor(), nil, 1, []byte("v"), false), nil
-	})
-	require.NoError(t, err)
-	wide := make(VV, MaxVVEntries+1)
-	for i := range wide {
-		wide[i] = Entry{Actor: Actor(i + 100), Counter: 1}
-	}
-	_, err = s.Update(ctx, key, func(cur Siblings) (Siblings, error) {
-		return Update(cur, s.Actor(), wide, 2, []byte("w"), false), nil
-	})
-	require.ErrorIs(t, err, ErrTooManyVersions)
-	ss, err := s.Get(ctx, key)
-	require.NoError(t, err)
-	v, _ := ss.Value()
-	require.Equal(t, "v", string(v))
 }

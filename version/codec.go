@@ -1,4 +1,4 @@
-package replica
+package version
 
 import (
 	"encoding/base64"
@@ -17,7 +17,9 @@ import (
 const (
 	contextFormat    byte = 1
 	keyContextFormat byte = 2
-	recordFormat     byte = 1
+	// RecordFormat is the format byte of a stored record (EncodeRecord):
+	// a change to the encoding bumps it.
+	RecordFormat byte = 1
 
 	// MaxVVEntries bounds the entries of one decoded version vector. Vectors
 	// name only the coordinators of a key's writes (its preference list and
@@ -136,7 +138,7 @@ func EncodeRecord(ss Siblings) []byte {
 		size += 8 + 3*binary.MaxVarintLen64 + 1 + len(s.Value) + len(s.Past)*(8+binary.MaxVarintLen64) + binary.MaxVarintLen64
 	}
 	b := make([]byte, 0, size)
-	b = append(b, recordFormat)
+	b = append(b, RecordFormat)
 	b = binary.AppendUvarint(b, uint64(len(ss)))
 	for _, s := range ss {
 		b = binary.BigEndian.AppendUint64(b, uint64(s.Dot.Actor))
@@ -158,7 +160,7 @@ func EncodeRecord(ss Siblings) []byte {
 // A record that does not decode exactly, fails its checksum or breaks the
 // Siblings invariants returns ErrCorruptRecord.
 func DecodeRecord(b []byte) (Siblings, error) {
-	body, ok := checkSum(b, recordFormat)
+	body, ok := checkSum(b, RecordFormat)
 	if !ok {
 		return nil, ErrCorruptRecord
 	}
@@ -223,7 +225,7 @@ func readVV(d *codec.Decoder) VV {
 	for i := range v {
 		v[i] = Entry{Actor: Actor(d.U64()), Counter: d.Uvarint()}
 	}
-	if !v.valid() {
+	if !v.Valid() {
 		d.Bad = true
 	}
 	return v

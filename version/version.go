@@ -1,4 +1,4 @@
-package replica
+package version
 
 import (
 	"cmp"
@@ -114,8 +114,8 @@ func (v VV) Compare(o VV) Ordering {
 	}
 }
 
-// valid reports whether v is sorted, unique and has positive counters.
-func (v VV) valid() bool {
+// Valid reports whether v is sorted, unique and has positive counters.
+func (v VV) Valid() bool {
 	for i, e := range v {
 		if e.Counter == 0 || (i > 0 && v[i-1].Actor >= e.Actor) {
 			return false

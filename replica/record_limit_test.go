@@ -1,0 +1,33 @@
+package replica
+
+import (
+	"context"
+	"testing"
+
+	"github.com/dynkv/dynkv/version"
+	"github.com/stretchr/testify/require"
+)
+
+// TestStore_RefusesUnreadableRecord: a write whose versions would break a
+// record's limits is refused and leaves the key readable.
+func TestStore_RefusesUnreadableRecord(t *testing.T) {
+	s, _ := openMem(t, DurabilityNone)
+	ctx := context.Background()
+	key := []byte("k")
+	_, err := s.Update(ctx, key, func(cur version.Siblings) (version.Siblings, error) {
+		return version.Update(cur, s.Actor(), nil, 1, []byte("v"), false), nil
+	})
+	require.NoError(t, err)
+	wide := make(version.VV, version.MaxVVEntries+1)
+	for i := range wide {
+		wide[i] = version.Entry{Actor: version.Actor(i + 100), Counter: 1}
+	}
+	_, err = s.Update(ctx, key, func(cur version.Siblings) (version.Siblings, error) {
+		return version.Update(cur, s.Actor(), wide, 2, []byte("w"), false), nil
+	})
+	require.ErrorIs(t, err, version.ErrTooManyVersions)
+	ss, err := s.Get(ctx, key)
+	require.NoError(t, err)
+	v, _ := ss.Value()
+	require.Equal(t, "v", string(v))
+}
