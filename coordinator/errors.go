@@ -1,16 +1,17 @@
 package coordinator
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/dynkv/dynkv/errdefs"
 )
 
 var (
 	// ErrQuorum is reported (through *QuorumError) when too few replicas
 	// answered before the deadline.
-	ErrQuorum = errors.New("coordinator: not enough replicas")
+	ErrQuorum = errdefs.ErrQuorum
 	// ErrBadQuorum reports an R or W override outside 1..N.
-	ErrBadQuorum = errors.New("coordinator: quorum out of range")
+	ErrBadQuorum = errdefs.ErrBadQuorum
 )
 
 // QuorumError says how many replicas an operation needed and how many

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dynkv/dynkv/errdefs"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/version"
 )
@@ -212,7 +213,7 @@ func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write)
 // ErrForwardUnknown reports a forwarded write whose home node did not
 // answer after the request may have reached it: it may or may not have
 // been applied, and was not sent again because applying it twice differs.
-var ErrForwardUnknown = errors.New("coordinator: forwarded write outcome unknown")
+var ErrForwardUnknown = errdefs.ErrForwardUnknown
 
 // attemptTimeout bounds one attempt at one node within an operation, so
 // that a hung node leaves time to try another.

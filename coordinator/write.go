@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/dynkv/dynkv/errdefs"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/version"
 )
@@ -64,11 +65,11 @@ const (
 
 // ErrCondition is returned by Put when the write's Cond does not hold;
 // nothing was written.
-var ErrCondition = errors.New("coordinator: condition not met")
+var ErrCondition = errdefs.ErrCondition
 
 // ErrTooLarge is returned by Put when the new value would exceed the
 // write's MaxSize; nothing was written.
-var ErrTooLarge = errors.New("coordinator: value too large")
+var ErrTooLarge = errdefs.ErrTooLarge
 
 // newVersion computes the value or tombstone of w against cur.
 func (w Write) newVersion(cur version.Siblings) ([]byte, bool, error) {

@@ -1,10 +1,14 @@
 package replica
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/dynkv/dynkv/errdefs"
+)
 
 var (
 	// ErrClosed is returned by every Store method after Close.
-	ErrClosed = errors.New("replica: closed")
+	ErrClosed = errdefs.ErrStoreClosed
 	// ErrAborted is returned by Update when the update function declines to
 	// change the key.
 	ErrAborted = errors.New("replica: update aborted")

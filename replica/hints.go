@@ -3,10 +3,10 @@ package replica
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/dynkv/dynkv/errdefs"
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -43,7 +43,7 @@ func hintKey(node string, key []byte) []byte {
 func hintPrefix(node string) []byte { return append(append([]byte{spaceHint}, node...), 0) }
 
 // ErrHintsFull is returned by PutHint when the store holds Config.MaxHints.
-var ErrHintsFull = errors.New("replica: hint store full")
+var ErrHintsFull = errdefs.ErrHintsFull
 
 // PutHint merges ss into the hint for node and key. A new hint beyond
 // Config.MaxHints is refused with ErrHintsFull (0 means no limit).

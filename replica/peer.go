@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/dynkv/dynkv/errdefs"
 	"github.com/dynkv/dynkv/internal/codec"
 	"github.com/dynkv/dynkv/version"
 )
@@ -86,10 +87,10 @@ var peerCodes = []struct {
 }
 
 // ErrBadRequest is returned to a peer whose request does not decode.
-var ErrBadRequest = errors.New("replica: bad peer request")
+var ErrBadRequest = errdefs.ErrBadRequest
 
 // ErrRemote stands for an error of the remote store that has no code.
-var ErrRemote = errors.New("replica: remote error")
+var ErrRemote = errdefs.ErrRemote
 
 func codeOf(err error) byte {
 	for _, c := range peerCodes {
