@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
 	"github.com/dynkv/dynkv/version"
@@ -70,7 +71,7 @@ func (s *Syncer) collect(ctx context.Context, r *ring.Ring, p int, homes []strin
 			if !ok {
 				continue
 			}
-			h := replica.VersionHash(rec.Key, rec.Siblings)
+			h := merkle.VersionHash(rec.Key, rec.Siblings)
 			c, seen := prev[string(rec.Key)]
 			if !seen || c.hash != h {
 				if len(next) < room {

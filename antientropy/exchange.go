@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/version"
 )
@@ -15,7 +16,7 @@ import (
 // treeSide is one side of a comparison: the local store or a peer.
 type treeSide interface {
 	TreeNodes(ctx context.Context, lo, hi, span int, idx []int) ([]uint64, error)
-	LeafKeys(ctx context.Context, leaves []int) ([]replica.KeyHash, error)
+	LeafKeys(ctx context.Context, leaves []int) ([]merkle.KeyHash, error)
 }
 
 // Result is the outcome of one exchange.
@@ -49,7 +50,7 @@ func (s *Syncer) Exchange(ctx context.Context, p int, peer string) (Result, erro
 		return Result{}, fmt.Errorf("antientropy: partition %d with %s: %w", p, peer, ErrNotReplica)
 	}
 	first, last := r.SlotRange(p)
-	lo, hi := replica.LeafRange(first, last)
+	lo, hi := merkle.LeafRange(first, last)
 	remote := replica.NewClient(s.tr, peer)
 	leaves, err := s.diffLeaves(ctx, remote, lo, hi)
 	res := Result{Leaves: len(leaves)}
@@ -57,7 +58,7 @@ func (s *Syncer) Exchange(ctx context.Context, p int, peer string) (Result, erro
 		s.failures.Add(1)
 		return res, err
 	}
-	for c := range slices.Chunk(leaves, replica.MaxLeafKeys) {
+	for c := range slices.Chunk(leaves, merkle.MaxLeafKeys) {
 		keys, n, err := s.diffKeys(ctx, remote, c)
 		res.Compared += n
 		if err != nil {
@@ -93,12 +94,12 @@ func (s *Syncer) Exchange(ctx context.Context, p int, peer string) (Result, erro
 func (s *Syncer) diffLeaves(ctx context.Context, remote treeSide, lo, hi int) ([]int, error) {
 	span := 1
 	for span < hi-lo {
-		span *= replica.TreeFanout
+		span *= merkle.Fanout
 	}
 	frontier := []int{0}
 	for {
 		var diff []int
-		for c := range slices.Chunk(frontier, replica.MaxTreeNodes) {
+		for c := range slices.Chunk(frontier, merkle.MaxNodes) {
 			mine, err := s.local.TreeNodes(ctx, lo, hi, span, c)
 			if err != nil {
 				return nil, err
@@ -122,11 +123,11 @@ func (s *Syncer) diffLeaves(ctx context.Context, remote treeSide, lo, hi int) ([
 			}
 			return diff, nil
 		}
-		span /= replica.TreeFanout
+		span /= merkle.Fanout
 		frontier = frontier[:0:0]
 		for _, d := range diff {
-			for c := range replica.TreeFanout {
-				if idx := d*replica.TreeFanout + c; lo+idx*span < hi {
+			for c := range merkle.Fanout {
+				if idx := d*merkle.Fanout + c; lo+idx*span < hi {
 					frontier = append(frontier, idx)
 				}
 			}

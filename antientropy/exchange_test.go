@@ -11,6 +11,7 @@ import (
 
 	"github.com/dynkv/dynkv/antientropy"
 	"github.com/dynkv/dynkv/internal/memnet"
+	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
 	"github.com/dynkv/dynkv/version"
@@ -76,7 +77,7 @@ func newPair(tb testing.TB, n, diff int) *pair {
 }
 
 func root(tb testing.TB, s *replica.Store) uint64 {
-	h, err := s.TreeNodes(context.Background(), 0, replica.Leaves, replica.Leaves, []int{0})
+	h, err := s.TreeNodes(context.Background(), 0, merkle.Leaves, merkle.Leaves, []int{0})
 	require.NoError(tb, err)
 	return h[0]
 }

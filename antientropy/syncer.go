@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
 	"github.com/dynkv/dynkv/version"
@@ -40,7 +41,7 @@ type Local interface {
 	GetHint(ctx context.Context, node string, key []byte) (version.Siblings, error)
 	Collect(ctx context.Context, key []byte, ss version.Siblings) (version.Siblings, error)
 	TreeNodes(ctx context.Context, lo, hi, span int, idx []int) ([]uint64, error)
-	LeafKeys(ctx context.Context, leaves []int) ([]replica.KeyHash, error)
+	LeafKeys(ctx context.Context, leaves []int) ([]merkle.KeyHash, error)
 	Tombstones(ctx context.Context, first, last int, after []byte, limit int) ([]replica.Record, error)
 	Scan(ctx context.Context, first, last int, after []byte, limit int) ([]replica.Record, error)
 	Drop(ctx context.Context, key []byte, ss version.Siblings) (version.Siblings, error)
@@ -361,7 +362,7 @@ func (s *Syncer) Roots(ctx context.Context) ([]PartitionRoot, error) {
 			continue
 		}
 		first, last := r.SlotRange(p)
-		lo, hi := replica.LeafRange(first, last)
+		lo, hi := merkle.LeafRange(first, last)
 		h, err := s.local.TreeNodes(ctx, lo, hi, hi-lo, []int{0})
 		if err != nil {
 			return nil, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -83,7 +84,7 @@ func (c *Client) TreeNodes(ctx context.Context, lo, hi, span int, idx []int) ([]
 
 // LeafKeys returns the node's keys of leaves with their version hashes
 // (see Store.LeafKeys).
-func (c *Client) LeafKeys(ctx context.Context, leaves []int) ([]KeyHash, error) {
+func (c *Client) LeafKeys(ctx context.Context, leaves []int) ([]merkle.KeyHash, error) {
 	r, err := c.call(ctx, Request{Op: OpLeafKeys, Nodes: leaves})
 	return r.Keys, err
 }
@@ -123,9 +124,9 @@ func (s *Store) Serve(ctx context.Context, req []byte) []byte {
 			return EncodeResponse(Response{Hashes: append(make([]uint64, 0, len(hs)), hs...)})
 		}
 	case OpLeafKeys:
-		var ks []KeyHash
+		var ks []merkle.KeyHash
 		if ks, err = s.LeafKeys(ctx, r.Nodes); err == nil {
-			return EncodeResponse(Response{Keys: append(make([]KeyHash, 0, len(ks)), ks...)})
+			return EncodeResponse(Response{Keys: append(make([]merkle.KeyHash, 0, len(ks)), ks...)})
 		}
 	case OpGet:
 		ss, err = s.Get(ctx, r.Key)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dynkv/dynkv/errdefs"
 	"github.com/dynkv/dynkv/internal/codec"
+	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -68,7 +69,7 @@ type Request struct {
 type Response struct {
 	Siblings version.Siblings // OpGet, OpGetHint, OpCollect
 	Hashes   []uint64         // OpTree; non-nil in its replies
-	Keys     []KeyHash        // OpLeafKeys; non-nil in its replies
+	Keys     []merkle.KeyHash // OpLeafKeys; non-nil in its replies
 	Err      error            // nil, or one of the sentinels in peerCodes
 }
 
@@ -85,9 +86,6 @@ var peerCodes = []struct {
 	{6, ErrRemote},
 	{7, ErrHintsFull},
 }
-
-// ErrBadRequest is returned to a peer whose request does not decode.
-var ErrBadRequest = errdefs.ErrBadRequest
 
 // ErrRemote stands for an error of the remote store that has no code.
 var ErrRemote = errdefs.ErrRemote
@@ -148,7 +146,7 @@ func ints(d *codec.Decoder, limit int) []int {
 	v := make([]int, n)
 	for i := range v {
 		x := d.Uvarint()
-		if x > Leaves {
+		if x > merkle.Leaves {
 			d.Bad = true
 			return nil
 		}
@@ -161,7 +159,7 @@ func ints(d *codec.Decoder, limit int) []int {
 // covers every leaf).
 func small(d *codec.Decoder) int {
 	x := d.Uvarint()
-	if x > Leaves*TreeFanout {
+	if x > merkle.Leaves*merkle.Fanout {
 		d.Bad = true
 		return 0
 	}
@@ -197,12 +195,12 @@ func DecodeRequest(b []byte) (Request, error) {
 		r.Siblings = ss
 	case OpTree:
 		r.Lo, r.Hi, r.Span = small(&d), small(&d), small(&d)
-		r.Nodes = ints(&d, MaxTreeNodes)
+		r.Nodes = ints(&d, merkle.MaxNodes)
 		if d.Bad || len(d.B) != 0 {
 			return Request{}, ErrBadRequest
 		}
 	case OpLeafKeys:
-		r.Nodes = ints(&d, MaxLeafKeys)
+		r.Nodes = ints(&d, merkle.MaxLeafKeys)
 		if d.Bad || len(d.B) != 0 {
 			return Request{}, ErrBadRequest
 		}
@@ -245,14 +243,14 @@ func decodeBody(b []byte) (Response, error) {
 	var r Response
 	switch b[0] {
 	case bodyHashes:
-		r.Hashes = make([]uint64, d.Count(MaxTreeNodes, 8))
+		r.Hashes = make([]uint64, d.Count(merkle.MaxNodes, 8))
 		for i := range r.Hashes {
 			r.Hashes[i] = d.U64()
 		}
 	case bodyKeys:
-		r.Keys = make([]KeyHash, d.Count(len(d.B), 9))
+		r.Keys = make([]merkle.KeyHash, d.Count(len(d.B), 9))
 		for i := range r.Keys {
-			r.Keys[i] = KeyHash{Key: d.Bytes(), Hash: d.U64()}
+			r.Keys[i] = merkle.KeyHash{Key: d.Bytes(), Hash: d.U64()}
 			if r.Keys[i].Key == nil {
 				r.Keys[i].Key = []byte{}
 			}

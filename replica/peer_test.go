@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/version"
 	"github.com/stretchr/testify/require"
 )
@@ -29,12 +30,12 @@ func peerSeeds() [][]byte {
 		{1, 4, 1, 'k', 0},                                   // OpCollect without a record
 		{1, 7, 1, 'k', 0},                                   // OpGetHint without a node
 		EncodeRequest(Request{Op: OpTree, Lo: 16, Hi: 48, Span: 16, Nodes: []int{0, 1}}),
-		EncodeRequest(Request{Op: OpLeafKeys, Nodes: []int{3, 4, Leaves - 1}}),
+		EncodeRequest(Request{Op: OpLeafKeys, Nodes: []int{3, 4, merkle.Leaves - 1}}),
 		EncodeRequest(Request{Op: OpCollect, Key: []byte("k"), Siblings: tomb}),
 		EncodeRequest(Request{Op: OpGetHint, Key: []byte("k"), Hint: "node-2"}),
 		EncodeResponse(Response{Hashes: []uint64{1, 2, 3}}),
-		EncodeResponse(Response{Keys: []KeyHash{{Key: []byte("a"), Hash: 9}, {Key: []byte{}, Hash: 1}}}),
-		EncodeResponse(Response{Keys: []KeyHash{}}),
+		EncodeResponse(Response{Keys: []merkle.KeyHash{{Key: []byte("a"), Hash: 9}, {Key: []byte{}, Hash: 1}}}),
+		EncodeResponse(Response{Keys: []merkle.KeyHash{}}),
 	}
 }
 
@@ -47,7 +48,7 @@ func TestPeerCodec_RoundTrip(t *testing.T) {
 		{Op: OpCollect, Key: []byte("k"), Siblings: ss},
 		{Op: OpGetHint, Key: []byte("k"), Hint: "n2"},
 		{Op: OpTree, Lo: 32, Hi: 64, Span: 4, Nodes: []int{0, 3, 7}},
-		{Op: OpLeafKeys, Nodes: []int{1, Leaves - 1}},
+		{Op: OpLeafKeys, Nodes: []int{1, merkle.Leaves - 1}},
 	} {
 		got, err := DecodeRequest(EncodeRequest(req))
 		require.NoError(t, err)
@@ -59,7 +60,7 @@ func TestPeerCodec_RoundTrip(t *testing.T) {
 		require.Equal(t, len(req.Nodes), len(got.Nodes))
 		require.True(t, slices.Equal(req.Nodes, got.Nodes))
 	}
-	for _, r := range []Response{{Hashes: []uint64{}}, {Hashes: []uint64{1, 1 << 63}}, {Keys: []KeyHash{}}, {Keys: []KeyHash{{Key: []byte("x"), Hash: 5}}}} {
+	for _, r := range []Response{{Hashes: []uint64{}}, {Hashes: []uint64{1, 1 << 63}}, {Keys: []merkle.KeyHash{}}, {Keys: []merkle.KeyHash{{Key: []byte("x"), Hash: 5}}}} {
 		got, err := DecodeResponse(EncodeResponse(r))
 		require.NoError(t, err)
 		require.Equal(t, r.Hashes, got.Hashes)
@@ -105,7 +106,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if resp, err := DecodeResponse(b); err == nil && resp.Err == nil {
 			again, err := DecodeResponse(EncodeResponse(resp))
 			if err != nil || !version.SameVersions(again.Siblings, resp.Siblings) || !slices.Equal(again.Hashes, resp.Hashes) ||
-				!slices.EqualFunc(again.Keys, resp.Keys, func(a, b KeyHash) bool { return bytes.Equal(a.Key, b.Key) && a.Hash == b.Hash }) {
+				!slices.EqualFunc(again.Keys, resp.Keys, func(a, b merkle.KeyHash) bool { return bytes.Equal(a.Key, b.Key) && a.Hash == b.Hash }) {
 				t.Fatalf("re-encoded response differs")
 			}
 		}

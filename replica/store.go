@@ -14,6 +14,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -346,7 +347,7 @@ func (s *Store) writeData(k []byte, cur, next version.Siblings) error {
 		_ = b.Set(k, version.EncodeRecord(next), nil)
 	}
 	leaf := leafOfDataKey(k)
-	delta := VersionHash(userKey(k), cur) ^ VersionHash(userKey(k), next)
+	delta := merkle.VersionHash(userKey(k), cur) ^ merkle.VersionHash(userKey(k), next)
 	if delta != 0 {
 		_ = b.Merge(treeKey(leaf), binary.BigEndian.AppendUint64(nil, delta), nil)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/dynkv/dynkv/antientropy"
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/internal/memnet"
+	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
 )
@@ -381,7 +382,7 @@ func (c *Cluster) AntiEntropyRound(ctx context.Context) antientropy.Round {
 func (c *Cluster) Root(ctx context.Context, id string, p int) uint64 {
 	r := view{c: c}.Ring()
 	first, last := r.SlotRange(p)
-	lo, hi := replica.LeafRange(first, last)
+	lo, hi := merkle.LeafRange(first, last)
 	h, err := c.Node(id).Store.TreeNodes(ctx, lo, hi, hi-lo, []int{0})
 	if err != nil {
 		c.t.Fatalf("root of partition %d on %s: %v", p, id, err)

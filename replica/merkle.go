@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/dynkv/dynkv/hashslot"
+	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -52,13 +53,6 @@ import (
 // happened.
 
 const (
-	// LeavesPerSlot is the number of tree leaves per hash slot.
-	LeavesPerSlot = 16
-	// Leaves is the number of leaves of the whole key space.
-	Leaves = hashslot.Count * LeavesPerSlot
-	// TreeFanout is the fanout of the interior levels anti-entropy walks.
-	TreeFanout = 16
-
 	spaceTree byte = 't' // 't' + leaf (4 bytes, big endian) → XOR of version hashes (8 bytes)
 	// spaceTombs indexes the keys that hold only tombstones, so that
 	// tombstone collection reads them without scanning the live data:
@@ -77,7 +71,7 @@ var metaTree = []byte{spaceMeta, 't', 'r', 'e', 'e'}
 // batch that persists their delta commits; readers may see a leaf a write
 // or two behind, which the next comparison catches.
 type tree struct {
-	leaves [Leaves]atomic.Uint64
+	leaves [merkle.Leaves]atomic.Uint64
 }
 
 // xor adds delta to leaf.
@@ -90,38 +84,9 @@ func (t *tree) xor(leaf int, delta uint64) {
 	}
 }
 
-// LeafRange returns the leaves [lo, hi) of slots first..last.
-func LeafRange(first, last int) (lo, hi int) {
-	return first * LeavesPerSlot, (last + 1) * LeavesPerSlot
-}
-
-// LeafOf returns the tree leaf of a user key.
-func LeafOf(key []byte) int {
-	return hashslot.Of(key)*LeavesPerSlot + int(xxhash.Sum64(key)&(LeavesPerSlot-1))
-}
-
 // leafOfDataKey returns the leaf of a data record's pebble key.
 func leafOfDataKey(k []byte) int {
-	return int(binary.BigEndian.Uint16(k[1:3]))*LeavesPerSlot + int(xxhash.Sum64(k[3:])&(LeavesPerSlot-1))
-}
-
-// VersionHash returns the hash a key with siblings ss contributes to its
-// leaf: 0 for no siblings, else a hash of the key and the siblings' dots.
-func VersionHash(key []byte, ss version.Siblings) uint64 {
-	if len(ss) == 0 {
-		return 0
-	}
-	var d xxhash.Digest
-	d.Reset()
-	var b [16]byte
-	_, _ = d.Write(binary.AppendUvarint(b[:0], uint64(len(key))))
-	_, _ = d.Write(key)
-	for _, s := range ss {
-		binary.BigEndian.PutUint64(b[:8], uint64(s.Dot.Actor))
-		binary.BigEndian.PutUint64(b[8:], s.Dot.Counter)
-		_, _ = d.Write(b[:])
-	}
-	return d.Sum64()
+	return int(binary.BigEndian.Uint16(k[1:3]))*merkle.LeavesPerSlot + int(xxhash.Sum64(k[3:])&(merkle.LeavesPerSlot-1))
 }
 
 func treeKey(leaf int) []byte {
@@ -201,7 +166,7 @@ func (s *Store) readLeaves() error {
 	defer it.Close()
 	for it.First(); it.Valid(); it.Next() {
 		k, v := it.Key(), it.Value()
-		if len(k) != 5 || len(v) != 8 || binary.BigEndian.Uint32(k[1:]) >= Leaves {
+		if len(k) != 5 || len(v) != 8 || binary.BigEndian.Uint32(k[1:]) >= merkle.Leaves {
 			return errTreeCorrupt
 		}
 		s.tree.leaves[binary.BigEndian.Uint32(k[1:])].Store(binary.BigEndian.Uint64(v))
@@ -227,7 +192,7 @@ func (s *Store) rebuildTree() error {
 		if err != nil || len(it.Key()) < 3 {
 			continue // counted by countLive
 		}
-		s.tree.xor(leafOfDataKey(it.Key()), VersionHash(userKey(it.Key()), ss))
+		s.tree.xor(leafOfDataKey(it.Key()), merkle.VersionHash(userKey(it.Key()), ss))
 		if onlyTombstones(ss) {
 			_ = b.Set(tombKey(it.Key()), nil, nil)
 		}
@@ -249,16 +214,13 @@ func (s *Store) rebuildTree() error {
 	return nil
 }
 
-// MaxTreeNodes bounds the nodes one TreeNodes call (and peer request) asks for.
-const MaxTreeNodes = 4096
-
 // TreeNodes returns the hashes of the tree nodes of span span at indexes
 // idx over the leaves [lo, hi): node i covers leaves [lo+i*span,
 // min(lo+(i+1)*span, hi)), and a node beyond hi hashes to 0. idx must be
 // strictly increasing, so a call reads each leaf at most once. It does not
 // block on writers.
 func (s *Store) TreeNodes(ctx context.Context, lo, hi, span int, idx []int) ([]uint64, error) {
-	if lo < 0 || hi > Leaves || lo >= hi || span < 1 || len(idx) > MaxTreeNodes {
+	if lo < 0 || hi > merkle.Leaves || lo >= hi || span < 1 || len(idx) > merkle.MaxNodes {
 		return nil, fmt.Errorf("replica: tree nodes: %w", ErrBadRequest)
 	}
 	if err := s.enter(ctx); err != nil {
@@ -279,24 +241,15 @@ func (s *Store) TreeNodes(ctx context.Context, lo, hi, span int, idx []int) ([]u
 	return out, nil
 }
 
-// KeyHash is a key and its version hash.
-type KeyHash struct {
-	Key  []byte
-	Hash uint64
-}
-
-// MaxLeafKeys bounds the leaves one LeafKeys call (and peer request) lists.
-const MaxLeafKeys = 256
-
 // LeafKeys returns the keys of the given leaves with their version hashes,
 // in no particular order. Records that fail to
 // decode are skipped. The result is the caller's.
-func (s *Store) LeafKeys(ctx context.Context, leaves []int) ([]KeyHash, error) {
-	if len(leaves) > MaxLeafKeys {
+func (s *Store) LeafKeys(ctx context.Context, leaves []int) ([]merkle.KeyHash, error) {
+	if len(leaves) > merkle.MaxLeafKeys {
 		return nil, fmt.Errorf("replica: leaf keys: %w", ErrBadRequest)
 	}
 	for _, l := range leaves {
-		if l < 0 || l >= Leaves {
+		if l < 0 || l >= merkle.Leaves {
 			return nil, fmt.Errorf("replica: leaf keys: %w", ErrBadRequest)
 		}
 	}
@@ -304,13 +257,13 @@ func (s *Store) LeafKeys(ctx context.Context, leaves []int) ([]KeyHash, error) {
 		return nil, err
 	}
 	defer s.open.RUnlock()
-	var out []KeyHash
+	var out []merkle.KeyHash
 	for i := 0; i < len(leaves); {
 		// The leaves of one slot share one scan.
-		slot := leaves[i] / LeavesPerSlot
-		var want [LeavesPerSlot]bool
-		for ; i < len(leaves) && leaves[i]/LeavesPerSlot == slot; i++ {
-			want[leaves[i]%LeavesPerSlot] = true
+		slot := leaves[i] / merkle.LeavesPerSlot
+		var want [merkle.LeavesPerSlot]bool
+		for ; i < len(leaves) && leaves[i]/merkle.LeavesPerSlot == slot; i++ {
+			want[leaves[i]%merkle.LeavesPerSlot] = true
 		}
 		lower, upper := slotBounds(slot, slot)
 		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
@@ -319,7 +272,7 @@ func (s *Store) LeafKeys(ctx context.Context, leaves []int) ([]KeyHash, error) {
 		}
 		for it.First(); it.Valid(); it.Next() {
 			k := it.Key()
-			if len(k) < 3 || !want[leafOfDataKey(k)%LeavesPerSlot] {
+			if len(k) < 3 || !want[leafOfDataKey(k)%merkle.LeavesPerSlot] {
 				continue
 			}
 			ss, err := version.DecodeRecord(it.Value())
@@ -327,7 +280,7 @@ func (s *Store) LeafKeys(ctx context.Context, leaves []int) ([]KeyHash, error) {
 				continue
 			}
 			key := append([]byte(nil), userKey(k)...)
-			out = append(out, KeyHash{Key: key, Hash: VersionHash(key, ss)})
+			out = append(out, merkle.KeyHash{Key: key, Hash: merkle.VersionHash(key, ss)})
 		}
 		if err := it.Close(); err != nil {
 			return nil, fmt.Errorf("replica: leaf keys: %w", err)

@@ -12,13 +12,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynkv/dynkv/hashslot"
+	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/version"
 )
 
 // scanLeaves recomputes every leaf from the store's records, the naive way.
 func scanLeaves(t testing.TB, s *Store) []uint64 {
 	t.Helper()
-	out := make([]uint64, Leaves)
+	out := make([]uint64, merkle.Leaves)
 	var after []byte
 	for {
 		recs, err := s.Scan(context.Background(), 0, hashslot.Count-1, after, 1000)
@@ -27,7 +28,7 @@ func scanLeaves(t testing.TB, s *Store) []uint64 {
 			return out
 		}
 		for _, r := range recs {
-			out[LeafOf(r.Key)] ^= VersionHash(r.Key, r.Siblings)
+			out[merkle.LeafOf(r.Key)] ^= merkle.VersionHash(r.Key, r.Siblings)
 		}
 		after = recs[len(recs)-1].Key
 	}
@@ -62,7 +63,7 @@ func checkTombIndex(t testing.TB, s *Store) {
 }
 
 func memLeaves(s *Store) []uint64 {
-	out := make([]uint64, Leaves)
+	out := make([]uint64, merkle.Leaves)
 	for i := range out {
 		out[i] = s.tree.leaves[i].Load()
 	}
@@ -71,7 +72,7 @@ func memLeaves(s *Store) []uint64 {
 
 func root(t testing.TB, s *Store) uint64 {
 	t.Helper()
-	h, err := s.TreeNodes(context.Background(), 0, Leaves, Leaves, []int{0})
+	h, err := s.TreeNodes(context.Background(), 0, merkle.Leaves, merkle.Leaves, []int{0})
 	require.NoError(t, err)
 	return h[0]
 }
@@ -218,14 +219,14 @@ func TestTree_SameVersionsSameHash(t *testing.T) {
 			diff = append(diff, i)
 		}
 	}
-	require.Equal(t, []int{LeafOf([]byte("k7"))}, diff)
+	require.Equal(t, []int{merkle.LeafOf([]byte("k7"))}, diff)
 	require.NotEqual(t, root(t, a), root(t, b))
 
 	keys, err := b.LeafKeys(ctx, diff)
 	require.NoError(t, err)
 	var found bool
 	for _, k := range keys {
-		require.Equal(t, LeafOf(k.Key), diff[0])
+		require.Equal(t, merkle.LeafOf(k.Key), diff[0])
 		found = found || bytes.Equal(k.Key, []byte("k7"))
 	}
 	require.True(t, found)
@@ -241,18 +242,18 @@ func TestTree_BadArguments(t *testing.T) {
 		idx          []int
 	}{
 		{"empty range", 5, 5, 1, []int{0}},
-		{"beyond", 0, Leaves + 1, 1, []int{0}},
+		{"beyond", 0, merkle.Leaves + 1, 1, []int{0}},
 		{"zero span", 0, 16, 0, []int{0}},
 		{"index beyond", 0, 16, 1, []int{17}},
 		{"repeated index", 0, 16, 1, []int{1, 1}},
-		{"too many", 0, Leaves, 1, make([]int, MaxTreeNodes+1)},
+		{"too many", 0, merkle.Leaves, 1, make([]int, merkle.MaxNodes+1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := s.TreeNodes(ctx, tc.lo, tc.hi, tc.span, tc.idx)
 			require.ErrorIs(t, err, ErrBadRequest)
 		})
 	}
-	_, err := s.LeafKeys(ctx, []int{Leaves})
+	_, err := s.LeafKeys(ctx, []int{merkle.Leaves})
 	require.ErrorIs(t, err, ErrBadRequest)
 	_, err = s.Collect(ctx, []byte("k"), version.Siblings{valSib(1, 1, nil, 1, "live")})
 	require.ErrorIs(t, err, ErrBadRequest, "only tombstones are collected")
