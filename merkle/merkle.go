@@ -13,7 +13,7 @@ const (
 	LeavesPerSlot = 16
 	// Leaves is the number of leaves of the whole key space.
 	Leaves = hashslot.Count * LeavesPerSlot
-	// TreeFanout is the fanout of the interior levels anti-entropy walks.
+	// Fanout is the fanout of the interior levels anti-entropy walks.
 	Fanout = 16
 )
 
@@ -46,7 +46,7 @@ func VersionHash(key []byte, ss version.Siblings) uint64 {
 	return d.Sum64()
 }
 
-// MaxTreeNodes bounds the nodes one TreeNodes call (and peer request) asks for.
+// MaxNodes bounds the nodes one TreeNodes call (and peer request) asks for.
 const MaxNodes = 4096
 
 // KeyHash is a key and its version hash.

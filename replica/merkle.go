@@ -41,7 +41,7 @@ import (
 // of those leaves, computed when asked (a partition of the default ring has
 // 1,024 leaves, the whole key space 262,144: microseconds to a
 // millisecond). Anti-entropy walks down from the root in spans of powers of
-// TreeFanout, asking for the children of differing nodes only.
+// merkle.Fanout, asking for the children of differing nodes only.
 //
 // Persistence. Each write adds old^new to its leaf's record ('t' + leaf,
 // 8 bytes) with a pebble merge operator (XOR) in the same batch as the

@@ -155,7 +155,7 @@ func ints(d *codec.Decoder, limit int) []int {
 	return v
 }
 
-// small reads from d a uvarint that is at most Leaves*TreeFanout (a span that
+// small reads from d a uvarint that is at most Leaves*Fanout (a span that
 // covers every leaf).
 func small(d *codec.Decoder) int {
 	x := d.Uvarint()
