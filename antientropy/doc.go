@@ -24,7 +24,7 @@
 // tombstones (replica.Store.Collect).
 //
 // After a ring change, rounds also hand the records of partitions a node no
-// longer replicates to their current homes and drop them (handoff.go); the
+// longer replicates to their current homes and drop them (ownership_handoff.go); the
 // node draws a new actor before it forgets versions its actor issued.
 // Ownership flips at the ring change, not when the transfer completes.
 //

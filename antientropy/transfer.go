@@ -22,7 +22,7 @@ import (
 //
 // A current replica that is down holds the transfer back unless it is
 // leaving the ring: a departed node's records reach their new homes by
-// ownership handoff (handoff.go) when it is back. What a transfer has
+// ownership handoff (ownership_handoff.go) when it is back. What a transfer has
 // done is in the stores themselves (the exchange compares trees), so a
 // crash of either side costs the partitions in flight only: after a
 // restart the exchanges of the partitions already received find equal

@@ -10,7 +10,7 @@ import (
 )
 
 // session is one client's state: what AUTH, HELLO, SELECT and CLIENT change.
-// A network connection (conn.go) owns one; tests drive one directly.
+// A network connection (connection.go) owns one; tests drive one directly.
 type session struct {
 	id      int64
 	ctx     context.Context // passed to the backend; cancelled when the client ends

@@ -99,31 +99,6 @@ func (r *Ring) SlotRange(p int) (first, last int) {
 // preference list.
 func (r *Ring) Owner(p int) string { return r.nodes[r.owners[p]].ID }
 
-// PreferenceList returns every member in the order partition p uses them:
-// walking the ring clockwise from p, each node the first time it is met.
-// The first N are the partition's replicas; the rest are the fallbacks, in
-// order, for a sloppy quorum.
-func (r *Ring) PreferenceList(p int) []string {
-	out := make([]string, 0, len(r.nodes))
-	seen := make([]bool, len(r.nodes))
-	q := len(r.owners)
-	for i := 0; i < q && len(out) < len(r.nodes); i++ {
-		o := r.owners[(p+i)%q]
-		if !seen[o] {
-			seen[o] = true
-			out = append(out, r.nodes[o].ID)
-		}
-	}
-	// A node that claims no partition (weight too small for Q) still serves
-	// as a fallback, after every claiming node.
-	for i, n := range r.nodes {
-		if !seen[i] {
-			out = append(out, n.ID)
-		}
-	}
-	return out
-}
-
 // Claims returns the partitions each node claims, by node ID.
 func (r *Ring) Claims() map[string][]int {
 	m := make(map[string][]int, len(r.nodes))

@@ -236,29 +236,6 @@ func (r *Ring) Next() *Ring { return r.next }
 // node that has received its data for Next records readiness for.
 func (r *Ring) NextStamp() uint64 { return r.nextStamp }
 
-// Homes returns the first n nodes of partition p's preference list (fewer
-// when the ring has fewer members): its replicas.
-func (r *Ring) Homes(p, n int) []string {
-	n = min(n, len(r.nodes))
-	out := make([]string, 0, n)
-	q := len(r.owners)
-	for i := 0; i < q && len(out) < n; i++ {
-		id := r.nodes[r.owners[(p+i)%q]].ID
-		if !slices.Contains(out, id) {
-			out = append(out, id)
-		}
-	}
-	if len(out) < n {
-		// Members that claim no partition come last, as in PreferenceList.
-		for _, nd := range r.nodes {
-			if len(out) < n && !slices.Contains(out, nd.ID) {
-				out = append(out, nd.ID)
-			}
-		}
-	}
-	return out
-}
-
 // Inbound returns the partitions node is a replica of in next but not in
 // r, for n replicas: the data it must receive before next can own it.
 func (r *Ring) Inbound(next *Ring, node string, n int) []int {
