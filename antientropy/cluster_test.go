@@ -11,7 +11,7 @@ import (
 
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/internal/clustertest"
-	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -186,7 +186,7 @@ func TestAntiEntropy_Unreachable(t *testing.T) {
 	}
 	c.Partition([]string{home[0]}, c.Others(home[0]))
 	_, err = c.Node(home[0]).AE.Exchange(ctx, p, home[1])
-	require.ErrorIs(t, err, replica.ErrUnreachable)
+	require.ErrorIs(t, err, peer.ErrUnreachable)
 	require.Equal(t, int64(1), c.Node(home[0]).AE.Stats().Failures)
 	require.False(t, holds(t, c, home[1], key))
 	c.Heal()

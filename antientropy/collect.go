@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/merkle"
+	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
 	"github.com/dynkv/dynkv/version"
@@ -104,7 +105,7 @@ func (s *Syncer) verify(ctx context.Context, r *ring.Ring, homes []string, rec r
 		if h == self {
 			continue
 		}
-		ss, err := replica.NewClient(s.tr, h).Get(ctx, rec.Key, "")
+		ss, err := peer.NewClient(s.tr, h).Get(ctx, rec.Key, "")
 		if err != nil {
 			return false, err
 		}
@@ -122,7 +123,7 @@ func (s *Syncer) verify(ctx context.Context, r *ring.Ring, homes []string, rec r
 			if n == self {
 				ss, err = s.local.GetHint(ctx, h, rec.Key)
 			} else {
-				ss, err = replica.NewClient(s.tr, n).GetHint(ctx, h, rec.Key)
+				ss, err = peer.NewClient(s.tr, n).GetHint(ctx, h, rec.Key)
 			}
 			if err != nil {
 				return false, err
@@ -144,7 +145,7 @@ func (s *Syncer) collectKey(ctx context.Context, homes []string, rec replica.Rec
 		if h == self {
 			continue
 		}
-		if _, err := replica.NewClient(s.tr, h).Collect(ctx, rec.Key, rec.Siblings); err != nil {
+		if _, err := peer.NewClient(s.tr, h).Collect(ctx, rec.Key, rec.Siblings); err != nil {
 			return false, err
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/dynkv/dynkv/merkle"
-	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -26,12 +26,12 @@ type Result struct {
 	Repaired int // keys whose versions differed, synced on both sides
 }
 
-// Exchange compares partition p with node peer and syncs the keys whose
+// Exchange compares partition p with node and syncs the keys whose
 // versions differ, both ways. Both must be replicas of p in the current
 // ring, or one of them a replica of p in the ring a change under way leads
 // to (a transfer). It returns what it did, also when it fails part way (the repairs
 // done so far stay: each is a monotone merge).
-func (s *Syncer) Exchange(ctx context.Context, p int, peer string) (Result, error) {
+func (s *Syncer) Exchange(ctx context.Context, p int, node string) (Result, error) {
 	r := s.cluster.Ring()
 	if p < 0 || p >= r.Partitions() {
 		return Result{}, fmt.Errorf("antientropy: partition %d: %w", p, ErrNotReplica)
@@ -46,12 +46,12 @@ func (s *Syncer) Exchange(ctx context.Context, p int, peer string) (Result, erro
 			}
 		}
 	}
-	if peer == s.cluster.Self() || !slices.Contains(homes, peer) || !slices.Contains(homes, s.cluster.Self()) {
-		return Result{}, fmt.Errorf("antientropy: partition %d with %s: %w", p, peer, ErrNotReplica)
+	if node == s.cluster.Self() || !slices.Contains(homes, node) || !slices.Contains(homes, s.cluster.Self()) {
+		return Result{}, fmt.Errorf("antientropy: partition %d with %s: %w", p, node, ErrNotReplica)
 	}
 	first, last := r.SlotRange(p)
 	lo, hi := merkle.LeafRange(first, last)
-	remote := replica.NewClient(s.tr, peer)
+	remote := peer.NewClient(s.tr, node)
 	leaves, err := s.diffLeaves(ctx, remote, lo, hi)
 	res := Result{Leaves: len(leaves)}
 	if err != nil {
@@ -84,7 +84,7 @@ func (s *Syncer) Exchange(ctx context.Context, p int, peer string) (Result, erro
 	}
 	s.exchanges.Add(1)
 	s.mu.Lock()
-	s.mu.partitions[p] = PartitionStats{Partition: p, Peer: peer, At: s.now(), Repaired: int64(res.Repaired)}
+	s.mu.partitions[p] = PartitionStats{Partition: p, Peer: node, At: s.now(), Repaired: int64(res.Repaired)}
 	s.mu.Unlock()
 	return res, nil
 }
@@ -172,7 +172,7 @@ func (s *Syncer) diffKeys(ctx context.Context, remote treeSide, leaves []int) ([
 
 // repair syncs the sibling sets of key on this node and on remote, and
 // reports whether either changed.
-func (s *Syncer) repair(ctx context.Context, remote *replica.Client, key []byte) (bool, error) {
+func (s *Syncer) repair(ctx context.Context, remote *peer.Client, key []byte) (bool, error) {
 	before, err := s.local.Get(ctx, key)
 	if err != nil {
 		return false, err

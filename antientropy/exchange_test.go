@@ -12,6 +12,7 @@ import (
 	"github.com/dynkv/dynkv/antientropy"
 	"github.com/dynkv/dynkv/internal/memnet"
 	"github.com/dynkv/dynkv/merkle"
+	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
 	"github.com/dynkv/dynkv/version"
@@ -68,7 +69,7 @@ func newPair(tb testing.TB, n, diff int) *pair {
 	r, err := ring.New(1, ring.Node{ID: "a", Weight: 1}, ring.Node{ID: "b", Weight: 1})
 	require.NoError(tb, err)
 	net := memnet.New()
-	net.Register("b", p.b.Serve)
+	net.Register("b", peer.NewMux(p.b).Serve)
 	cfg := antientropy.DefaultConfig()
 	cfg.N, cfg.Rate = 2, 0
 	p.ae, err = antientropy.New(cfg, p.a, pairView{r: r, self: "a"}, net.Transport("a"), nil)

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"sync/atomic"
 
-	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/ring"
 )
 
@@ -94,7 +94,7 @@ func (s *Syncer) handoffPartition(ctx context.Context, r *ring.Ring, p int, home
 		err = s.each(ctx, len(recs), func(i int) error {
 			rec := recs[i]
 			for _, h := range homes {
-				if err := replica.NewClient(s.tr, h).Merge(ctx, rec.Key, rec.Siblings); err != nil {
+				if err := peer.NewClient(s.tr, h).Merge(ctx, rec.Key, rec.Siblings); err != nil {
 					return err
 				}
 			}

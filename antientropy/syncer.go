@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/merkle"
+	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
 	"github.com/dynkv/dynkv/version"
@@ -138,7 +139,7 @@ type TransferStats struct {
 
 // New returns a Syncer for node cluster.Self(), over its local store,
 // reaching the other replicas through tr. A nil clock means time.Now.
-func New(cfg Config, local Local, cluster Cluster, tr replica.Transport, clock Clock) (*Syncer, error) {
+func New(cfg Config, local Local, cluster Cluster, tr peer.Transport, clock Clock) (*Syncer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"sync/atomic"
 
-	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/peer"
 )
 
 // counting is a Transport that counts the bytes of the calls it carries.
 type counting struct {
-	tr       replica.Transport
+	tr       peer.Transport
 	sent     atomic.Int64
 	received atomic.Int64
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dynkv/dynkv/antientropy"
 	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/resp"
 	"github.com/dynkv/dynkv/ring"
@@ -38,7 +39,7 @@ type Config struct {
 	// Peer configures the peer transport (keys peer.listen, cluster.secret).
 	// An empty Peer.Listen means the client port + 10000 on the client
 	// host (port 0 stays 0), as Redis Cluster's bus; see PeerListen.
-	Peer replica.TCPConfig
+	Peer peer.Config
 	// Gossip configures membership (keys gossip.listen, seeds,
 	// cluster.secret, weight, partitions). NodeID, ClientAddr and PeerAddr
 	// are filled in at start.
@@ -120,8 +121,8 @@ func DefaultConfig() Config {
 	}
 }
 
-func peerDefaults() replica.TCPConfig {
-	p := replica.DefaultTCPConfig()
+func peerDefaults() peer.Config {
+	p := peer.DefaultConfig()
 	p.Listen = "" // derived from the client address
 	return p
 }

@@ -3,7 +3,7 @@ package coordinator
 import (
 	"context"
 
-	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/ring"
 	"github.com/dynkv/dynkv/version"
 )
@@ -28,7 +28,7 @@ type Peer interface {
 	PutHint(ctx context.Context, hintFor string, key []byte, ss version.Siblings) error
 }
 
-var _ Peer = (*replica.Client)(nil)
+var _ Peer = (*peer.Client)(nil)
 
 // single is the Cluster of a one-node deployment.
 type single struct {

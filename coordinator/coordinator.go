@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
 	"github.com/dynkv/dynkv/version"
@@ -40,7 +41,7 @@ type Coordinator struct {
 	cfg     Config
 	local   Local
 	cluster Cluster
-	tr      replica.Transport // nil in a one-node deployment
+	tr      peer.Transport // nil in a one-node deployment
 	now     Clock
 	log     *slog.Logger
 
@@ -82,7 +83,7 @@ func New(cfg Config, local Local, clock Clock, log *slog.Logger) (*Coordinator, 
 
 // NewCluster returns a Coordinator for node cluster.Self(), which reaches
 // the other nodes through tr.
-func NewCluster(cfg Config, local Local, cluster Cluster, tr replica.Transport, clock Clock, log *slog.Logger) (*Coordinator, error) {
+func NewCluster(cfg Config, local Local, cluster Cluster, tr peer.Transport, clock Clock, log *slog.Logger) (*Coordinator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -106,7 +107,7 @@ func (c *Coordinator) Close() error {
 }
 
 // peer returns another node's store.
-func (c *Coordinator) peer(node string) Peer { return replica.NewClient(c.tr, node) }
+func (c *Coordinator) peer(node string) Peer { return peer.NewClient(c.tr, node) }
 
 // background runs fn under the coordinator's lifetime.
 func (c *Coordinator) background(fn func(ctx context.Context)) {

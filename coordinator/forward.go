@@ -5,10 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dynkv/dynkv/errdefs"
-	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -18,30 +19,11 @@ import (
 // section 4.5 prescribes). The messages ride on the peer transport next to
 // the replica protocol, told apart by their op byte.
 
-const (
-	forwardFormat byte = 1 // same format byte as replica's peer protocol
-	opForwardPut  byte = 16
-)
-
-// IsForward reports whether a peer request is a forwarded write, for the
-// transport handler to dispatch it to Serve rather than to the store.
-func IsForward(req []byte) bool {
-	return len(req) >= 2 && req[0] == forwardFormat && req[1] == opForwardPut
-}
-
-var forwardCodes = []struct {
-	code byte
-	err  error
-}{
-	{1, ErrCondition},
-	{2, ErrQuorum},
-	{3, ErrBadQuorum},
-	{4, version.ErrInvalidContext},
-	{5, replica.ErrBadRequest},
-	{6, ErrForward},
-	{7, ErrTooLarge},
-	{8, version.ErrTooManyVersions},
-	{9, ErrForwardUnknown},
+// forwardErrors are the errors a forwarded write reports as themselves;
+// any other travels as ErrForward.
+var forwardErrors = []error{
+	ErrCondition, ErrQuorum, ErrBadQuorum, version.ErrInvalidContext,
+	peer.ErrBadRequest, ErrTooLarge, version.ErrTooManyVersions, ErrForwardUnknown,
 }
 
 // ErrForward stands for an error of the node a write was forwarded to that
@@ -49,7 +31,7 @@ var forwardCodes = []struct {
 var ErrForward = errors.New("coordinator: forwarded write failed")
 
 func encodeForward(key []byte, w Write) []byte {
-	b := []byte{forwardFormat, opForwardPut}
+	b := []byte{peer.Format, byte(peer.OpForward)}
 	b = binary.AppendUvarint(b, uint64(len(key)))
 	b = append(b, key...)
 	var flags byte
@@ -66,8 +48,8 @@ func encodeForward(key []byte, w Write) []byte {
 }
 
 func decodeForward(b []byte) (key []byte, w Write, err error) {
-	bad := replica.ErrBadRequest
-	if !IsForward(b) {
+	bad := peer.ErrBadRequest
+	if peer.OpOf(b) != peer.OpForward {
 		return nil, w, bad
 	}
 	b = b[2:]
@@ -111,37 +93,41 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 
 func encodeForwardResult(prev version.Siblings, err error) []byte {
 	if err == nil {
-		return append([]byte{forwardFormat, 0}, version.EncodeRecord(prev)...)
+		return append([]byte{peer.Format, 0}, version.EncodeRecord(prev)...)
 	}
 	if errors.Is(err, ErrCondition) {
 		// The versions that failed the condition travel with it.
-		return append([]byte{forwardFormat, 1}, version.EncodeRecord(prev)...)
+		return append([]byte{peer.Format, peer.Code(ErrCondition)}, version.EncodeRecord(prev)...)
 	}
-	for _, c := range forwardCodes {
-		if errors.Is(err, c.err) {
-			return []byte{forwardFormat, c.code}
+	for _, e := range forwardErrors {
+		if errors.Is(err, e) {
+			return []byte{peer.Format, peer.Code(e)}
 		}
 	}
-	return []byte{forwardFormat, 6}
+	return []byte{peer.Format, peer.Code(peer.ErrRemote)}
 }
 
 func decodeForwardResult(b []byte) (version.Siblings, error) {
-	if len(b) < 2 || b[0] != forwardFormat {
+	if len(b) < 2 || b[0] != peer.Format {
 		return nil, fmt.Errorf("%w: malformed reply", ErrForward)
 	}
-	if b[1] == 0 || (b[1] == 1 && len(b) > 2) {
+	cond := peer.Code(ErrCondition)
+	if b[1] == 0 || (b[1] == cond && len(b) > 2) {
 		ss, err := version.DecodeRecord(b[2:])
 		if err != nil {
 			return nil, fmt.Errorf("%w: malformed reply", ErrForward)
 		}
-		if b[1] == 1 {
+		if b[1] == cond {
 			return ss, ErrCondition
 		}
 		return ss, nil
 	}
-	for _, c := range forwardCodes {
-		if c.code == b[1] && len(b) == 2 {
-			return nil, c.err
+	if len(b) == 2 {
+		if err := peer.Err(b[1]); slices.Contains(forwardErrors, err) {
+			return nil, err
+		}
+		if b[1] == peer.Code(peer.ErrRemote) {
+			return nil, ErrForward
 		}
 	}
 	return nil, fmt.Errorf("%w: malformed reply", ErrForward)
@@ -203,7 +189,7 @@ func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write)
 		if ctx.Err() != nil {
 			return nil, true, ctx.Err()
 		}
-		if !resend && !errors.Is(err, replica.ErrNotSent) {
+		if !resend && !errors.Is(err, peer.ErrNotSent) {
 			return nil, true, fmt.Errorf("%w: %s did not answer; the write may or may not have been applied", ErrForwardUnknown, home)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/dynkv/dynkv/antientropy"
 	"github.com/dynkv/dynkv/conf"
 	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
 )
@@ -23,7 +24,7 @@ const metaRing = "ring"
 // anti-entropy.
 type clusterNode struct {
 	members *ring.Membership
-	tr      *replica.TCP
+	tr      *peer.TCP
 	co      *coordinator.Coordinator
 	ae      *antientropy.Syncer
 	log     *slog.Logger
@@ -54,12 +55,9 @@ func startCluster(cfg conf.Config, store *replica.Store, clientAddr string, peer
 	tcfg.Listen = peerLn.Addr().String()
 	tcfg.Logger = log.With("pkg", "peer")
 	var co *coordinator.Coordinator
-	n.tr, err = replica.NewTCP(tcfg, cfg.Node.ID, n.members.PeerAddr, func(ctx context.Context, req []byte) []byte {
-		if coordinator.IsForward(req) {
-			return co.Serve(ctx, req)
-		}
-		return store.Serve(ctx, req)
-	})
+	mux := peer.NewMux(store)
+	mux.Handle(peer.OpForward, func(ctx context.Context, req []byte) []byte { return co.Serve(ctx, req) })
+	n.tr, err = peer.NewTCP(tcfg, cfg.Node.ID, n.members.PeerAddr, mux.Serve)
 	if err != nil {
 		_ = n.members.Close()
 		return nil, err
@@ -83,7 +81,7 @@ func startCluster(cfg conf.Config, store *replica.Store, clientAddr string, peer
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		if err := n.tr.Serve(peerLn); err != nil && !errors.Is(err, replica.ErrClosed) {
+		if err := n.tr.Serve(peerLn); err != nil && !errors.Is(err, peer.ErrClosed) {
 			log.Error("peer transport stopped", "err", err)
 		}
 	}()
@@ -115,7 +113,7 @@ func (n *clusterNode) close() error {
 	terr := n.tr.Close()
 	cerr := n.co.Close()
 	n.wg.Wait()
-	if errors.Is(terr, replica.ErrClosed) {
+	if errors.Is(terr, peer.ErrClosed) {
 		terr = nil
 	}
 	return errors.Join(cerr, terr, merr)

@@ -22,6 +22,7 @@ import (
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/internal/memnet"
 	"github.com/dynkv/dynkv/merkle"
+	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
 )
@@ -149,6 +150,8 @@ func (c *Cluster) start(nd *Node) {
 		c.t.Fatal(err)
 	}
 	srv := &serving{}
+	mux := peer.NewMux(st)
+	mux.Handle(peer.OpForward, co.Serve)
 	c.mu.Lock()
 	nd.Store, nd.Coord, nd.AE, nd.srv = st, co, ae, srv
 	c.mu.Unlock()
@@ -158,10 +161,7 @@ func (c *Cluster) start(nd *Node) {
 		if srv.mu.stopped {
 			return nil // the process is gone: no reply
 		}
-		if coordinator.IsForward(req) {
-			return co.Serve(ctx, req)
-		}
-		return st.Serve(ctx, req)
+		return mux.Serve(ctx, req)
 	})
 }
 

@@ -16,11 +16,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/peer"
 )
 
 // errNotSent is a refused call: the request never reached the node.
-var errNotSent = fmt.Errorf("memnet: %w: %w", replica.ErrUnreachable, replica.ErrNotSent)
+var errNotSent = fmt.Errorf("memnet: %w: %w", peer.ErrUnreachable, peer.ErrNotSent)
 
 // Handler serves one request at a node.
 type Handler func(ctx context.Context, req []byte) []byte
@@ -119,7 +119,7 @@ func (n *Network) Reachable(from, to string) bool {
 }
 
 // Transport returns the transport node uses to call the others.
-func (n *Network) Transport(node string) replica.Transport { return transport{n: n, from: node} }
+func (n *Network) Transport(node string) peer.Transport { return transport{n: n, from: node} }
 
 type transport struct {
 	n    *Network

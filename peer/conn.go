@@ -1,4 +1,4 @@
-package replica
+package peer
 
 import (
 	"bufio"
@@ -82,9 +82,9 @@ func (c *clientConn) drop(id uint64) {
 func (c *clientConn) reply(f frame) ([]byte, error) {
 	switch f.status {
 	case frameTooLarge:
-		return nil, fmt.Errorf("replica: call %s: response: %w", c.node, ErrFrameTooLarge)
+		return nil, fmt.Errorf("peer: call %s: response: %w", c.node, ErrFrameTooLarge)
 	case frameFailed:
-		return nil, fmt.Errorf("replica: call %s: handler failed: %w", c.node, ErrRemote)
+		return nil, fmt.Errorf("peer: call %s: handler failed: %w", c.node, ErrRemote)
 	}
 	if f.payload == nil {
 		f.payload = []byte{}
@@ -95,11 +95,11 @@ func (c *clientConn) reply(f frame) ([]byte, error) {
 func (c *clientConn) callErr(ctx context.Context, err error) error {
 	switch err {
 	case errCtxDone:
-		return fmt.Errorf("replica: call %s: %w", c.node, ctx.Err())
+		return fmt.Errorf("peer: call %s: %w", c.node, ctx.Err())
 	case ErrClosed:
-		return fmt.Errorf("replica: call %s: %w", c.node, ErrClosed)
+		return fmt.Errorf("peer: call %s: %w", c.node, ErrClosed)
 	}
-	return fmt.Errorf("replica: call %s: %w: %w", c.node, ErrUnreachable, err)
+	return fmt.Errorf("peer: call %s: %w: %w", c.node, ErrUnreachable, err)
 }
 
 // readLoop delivers responses until the connection fails, then makes the
@@ -111,7 +111,7 @@ func (c *clientConn) readLoop() {
 	for {
 		f, err := readFrame(br, &hdr, c.t.cfg.MaxFrame)
 		if err != nil {
-			c.fail(fmt.Errorf("replica: peer read: %w", err))
+			c.fail(fmt.Errorf("peer: peer read: %w", err))
 			c.logEnd(c.err, "node", c.node)
 			return
 		}
@@ -153,7 +153,7 @@ func (c *serverConn) readLoop() {
 			err = fmt.Errorf("%w %d in a request", errFrameStatus, f.status)
 		}
 		if err != nil {
-			c.fail(fmt.Errorf("replica: peer read: %w", err))
+			c.fail(fmt.Errorf("peer: peer read: %w", err))
 			c.logEnd(c.err, "node", c.node)
 			return
 		}

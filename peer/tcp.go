@@ -1,4 +1,4 @@
-package replica
+package peer
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 // any frame (tcp_auth.go).
 
 // TCPConfig configures a TCP transport.
-type TCPConfig struct {
+type Config struct {
 	// Listen is the address Listen binds for peer traffic, host:port.
 	// Default "127.0.0.1:16379".
 	Listen string
@@ -43,37 +43,37 @@ type TCPConfig struct {
 }
 
 // DefaultTCPConfig returns the defaults documented on TCPConfig.
-func DefaultTCPConfig() TCPConfig {
-	return TCPConfig{Listen: "127.0.0.1:16379", DialTimeout: time.Second, MaxFrame: 64<<20 + 1<<20}
+func DefaultConfig() Config {
+	return Config{Listen: "127.0.0.1:16379", DialTimeout: time.Second, MaxFrame: 64<<20 + 1<<20}
 }
 
 // Validate reports the first invalid field.
-func (c TCPConfig) Validate() error {
+func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return fmt.Errorf("replica: peer.listen: %q is not host:port: %w", c.Listen, err)
+		return fmt.Errorf("peer: peer.listen: %q is not host:port: %w", c.Listen, err)
 	}
 	if c.DialTimeout <= 0 {
-		return fmt.Errorf("replica: peer.dial-timeout: must be positive, not %v", c.DialTimeout)
+		return fmt.Errorf("peer: peer.dial-timeout: must be positive, not %v", c.DialTimeout)
 	}
 	if c.MaxFrame <= 0 || int64(c.MaxFrame) > math.MaxUint32 {
-		return fmt.Errorf("replica: peer.max-frame: %d is not between 1 and %d bytes", c.MaxFrame, int64(math.MaxUint32))
+		return fmt.Errorf("peer: peer.max-frame: %d is not between 1 and %d bytes", c.MaxFrame, int64(math.MaxUint32))
 	}
 	return nil
 }
 
 // ErrFrameTooLarge is returned by Call for a request, or a response, larger
 // than TCPConfig.MaxFrame.
-var ErrFrameTooLarge = errors.New("replica: peer frame too large")
+var ErrFrameTooLarge = errors.New("peer: peer frame too large")
 
 // TCP is the peer transport over TCP: a Transport for calling other nodes
 // and a server for their calls to this one. Create it with NewTCP, serve
 // with Listen or Serve, stop it with Close. All methods are safe for
 // concurrent use.
 type TCP struct {
-	cfg     TCPConfig
+	cfg     Config
 	self    string
 	resolve func(node string) (addr string, ok bool)
-	handler func(ctx context.Context, req []byte) []byte
+	handler Handler
 	log     *slog.Logger
 
 	lifetime context.Context    // parent of handler contexts and dials; cancelled by Close
@@ -102,21 +102,21 @@ type peer struct {
 // NewTCP returns a transport for node self (at most 255 bytes). resolve
 // maps a node id to its peer address (host:port); it is called on the
 // calling goroutine before every dial, so it must be safe for concurrent
-// use and not block. handler answers the requests of other nodes (it is
-// (*Store).Serve): it runs on its own goroutine per request, owns req, and
+// use and not block. handler answers the requests of other nodes (a
+// Mux's Serve): it runs on its own goroutine per request, owns req, and
 // hands its result to the transport, which must be the only user of it
 // afterwards. It should return once its ctx is done: the ctx ends when the
 // connection or the transport closes, and Close waits for the handler.
-func NewTCP(cfg TCPConfig, self string, resolve func(node string) (addr string, ok bool),
-	handler func(ctx context.Context, req []byte) []byte) (*TCP, error) {
+func NewTCP(cfg Config, self string, resolve func(node string) (addr string, ok bool),
+	handler Handler) (*TCP, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if len(self) > maxNodeID {
-		return nil, fmt.Errorf("replica: node id of %d bytes is longer than %d", len(self), maxNodeID)
+		return nil, fmt.Errorf("peer: node id of %d bytes is longer than %d", len(self), maxNodeID)
 	}
 	if resolve == nil || handler == nil {
-		return nil, errors.New("replica: tcp transport needs a resolver and a handler")
+		return nil, errors.New("peer: tcp transport needs a resolver and a handler")
 	}
 	t := &TCP{cfg: cfg, self: self, resolve: resolve, handler: handler, log: log(cfg.Logger)}
 	t.lifetime, t.cancel = context.WithCancel(context.Background())
@@ -130,7 +130,7 @@ func NewTCP(cfg TCPConfig, self string, resolve func(node string) (addr string, 
 func (t *TCP) Listen() error {
 	ln, err := net.Listen("tcp", t.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("replica: peer listen %s: %w", t.cfg.Listen, err)
+		return fmt.Errorf("peer: peer listen %s: %w", t.cfg.Listen, err)
 	}
 	if err := t.addListener(ln); err != nil {
 		return err
@@ -182,7 +182,7 @@ func (t *TCP) acceptLoop(ln net.Listener) error {
 				return ErrClosed
 			}
 			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("replica: peer accept: %w", err)
+				return fmt.Errorf("peer: peer accept: %w", err)
 			}
 			// Temporary (out of file descriptors): back off like net/http.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
@@ -228,10 +228,10 @@ func (t *TCP) Addr() net.Addr {
 // the caller's.
 func (t *TCP) Call(ctx context.Context, node string, req []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("replica: call %s: %w", node, err)
+		return nil, fmt.Errorf("peer: call %s: %w", node, err)
 	}
 	if len(req) > t.cfg.MaxFrame {
-		return nil, fmt.Errorf("replica: call %s: request of %d bytes: %w", node, len(req), ErrFrameTooLarge)
+		return nil, fmt.Errorf("peer: call %s: request of %d bytes: %w", node, len(req), ErrFrameTooLarge)
 	}
 	c, err := t.connect(ctx, node)
 	if err != nil {
@@ -247,7 +247,7 @@ func (t *TCP) connect(ctx context.Context, node string) (*clientConn, error) {
 		t.mu.Lock()
 		if t.mu.closed {
 			t.mu.Unlock()
-			return nil, fmt.Errorf("replica: call %s: %w", node, ErrClosed)
+			return nil, fmt.Errorf("peer: call %s: %w", node, ErrClosed)
 		}
 		p := t.mu.peers[node]
 		if p != nil && p.c != nil && p.c.failed() != nil {
@@ -264,7 +264,7 @@ func (t *TCP) connect(ctx context.Context, node string) (*clientConn, error) {
 		select {
 		case <-p.ready:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("replica: call %s: %w", node, ctx.Err())
+			return nil, fmt.Errorf("peer: call %s: %w", node, ctx.Err())
 		}
 		if !p.retry {
 			return p.c, p.err
@@ -281,7 +281,7 @@ func (t *TCP) dial(ctx context.Context, node string, p *peer) {
 	switch {
 	case err == nil && t.mu.closed:
 		_ = c.nc.Close()
-		err = fmt.Errorf("replica: call %s: %w", node, ErrClosed)
+		err = fmt.Errorf("peer: call %s: %w", node, ErrClosed)
 	case err == nil:
 		p.c = c
 		t.wg.Go(c.writeLoop)
@@ -303,7 +303,7 @@ func (t *TCP) dial(ctx context.Context, node string, p *peer) {
 func (t *TCP) open(ctx context.Context, node string) (*clientConn, error) {
 	addr, ok := t.resolve(node)
 	if !ok {
-		return nil, fmt.Errorf("replica: call %s: %w: %w: no address", node, ErrUnreachable, ErrNotSent)
+		return nil, fmt.Errorf("peer: call %s: %w: %w: no address", node, ErrUnreachable, ErrNotSent)
 	}
 	dctx, cancel := context.WithTimeout(ctx, t.cfg.DialTimeout)
 	defer cancel()
@@ -330,11 +330,11 @@ func (t *TCP) open(ctx context.Context, node string) (*clientConn, error) {
 func (t *TCP) dialErr(ctx context.Context, node string, err error) error {
 	switch {
 	case t.closing():
-		return fmt.Errorf("replica: call %s: %w", node, ErrClosed)
+		return fmt.Errorf("peer: call %s: %w", node, ErrClosed)
 	case ctx.Err() != nil:
-		return fmt.Errorf("replica: call %s: %w", node, ctx.Err())
+		return fmt.Errorf("peer: call %s: %w", node, ctx.Err())
 	default: // ErrPeerAuth among others
-		return fmt.Errorf("replica: call %s: %w: %w: %w", node, ErrUnreachable, ErrNotSent, err)
+		return fmt.Errorf("peer: call %s: %w: %w: %w", node, ErrUnreachable, ErrNotSent, err)
 	}
 }
 

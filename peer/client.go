@@ -1,30 +1,12 @@
-package replica
+package peer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/version"
 )
-
-// Transport carries peer requests to other nodes. Implementations: the TCP
-// transport and internal/memnet (in memory, with fault injection).
-type Transport interface {
-	// Call sends req to node and returns its response. It blocks until the
-	// response arrives, ctx is done or the node is unreachable
-	// (ErrUnreachable). The callee owns neither slice after Call returns.
-	Call(ctx context.Context, node string, req []byte) ([]byte, error)
-}
-
-// ErrUnreachable reports a node the transport could not reach.
-var ErrUnreachable = errors.New("replica: node unreachable")
-
-// ErrNotSent is wrapped (with ErrUnreachable) by a Call that failed before
-// its request left this node, so the callee cannot have served it: safe to
-// send elsewhere. Any other failure may come after the callee served it.
-var ErrNotSent = errors.New("replica: request not sent")
 
 // Client is another node's store, reached through a Transport. It is safe
 // for concurrent use.
@@ -77,7 +59,7 @@ func (c *Client) Collect(ctx context.Context, key []byte, ss version.Siblings) (
 func (c *Client) TreeNodes(ctx context.Context, lo, hi, span int, idx []int) ([]uint64, error) {
 	r, err := c.call(ctx, Request{Op: OpTree, Lo: lo, Hi: hi, Span: span, Nodes: idx})
 	if err == nil && len(r.Hashes) != len(idx) {
-		return nil, fmt.Errorf("replica: %s: tree reply of %d hashes for %d nodes", c.node, len(r.Hashes), len(idx))
+		return nil, fmt.Errorf("peer: %s: tree reply of %d hashes for %d nodes", c.node, len(r.Hashes), len(idx))
 	}
 	return r.Hashes, err
 }
@@ -99,51 +81,7 @@ func (c *Client) call(ctx context.Context, req Request) (Response, error) {
 		return Response{}, err
 	}
 	if resp.Err != nil {
-		return Response{}, fmt.Errorf("replica: %s: %w", c.node, resp.Err)
+		return Response{}, fmt.Errorf("peer: %s: %w", c.node, resp.Err)
 	}
 	return resp, nil
-}
-
-// Serve answers one peer request against s. It never panics on any input;
-// a request that does not decode gets an ErrBadRequest response and changes
-// nothing. It is the handler the transports call.
-func (s *Store) Serve(ctx context.Context, req []byte) []byte {
-	r, err := DecodeRequest(req)
-	if err != nil {
-		return EncodeResponse(Response{Err: err})
-	}
-	var ss version.Siblings
-	switch r.Op {
-	case OpGetHint:
-		ss, err = s.GetHint(ctx, r.Hint, r.Key)
-	case OpCollect:
-		ss, err = s.Collect(ctx, r.Key, r.Siblings)
-	case OpTree:
-		var hs []uint64
-		if hs, err = s.TreeNodes(ctx, r.Lo, r.Hi, r.Span, r.Nodes); err == nil {
-			return EncodeResponse(Response{Hashes: append(make([]uint64, 0, len(hs)), hs...)})
-		}
-	case OpLeafKeys:
-		var ks []merkle.KeyHash
-		if ks, err = s.LeafKeys(ctx, r.Nodes); err == nil {
-			return EncodeResponse(Response{Keys: append(make([]merkle.KeyHash, 0, len(ks)), ks...)})
-		}
-	case OpGet:
-		ss, err = s.Get(ctx, r.Key)
-		if err == nil && r.Hint != "" {
-			var h version.Siblings
-			if h, err = s.GetHint(ctx, r.Hint, r.Key); err == nil {
-				ss = version.Sync(ss, h)
-			}
-		}
-	case OpMerge:
-		_, err = s.Merge(ctx, r.Key, r.Siblings)
-		ss = nil
-	case OpHint:
-		err = s.PutHint(ctx, r.Hint, r.Key, r.Siblings)
-	}
-	if err != nil {
-		return EncodeResponse(Response{Err: err})
-	}
-	return EncodeResponse(Response{Siblings: ss})
 }

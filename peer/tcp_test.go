@@ -1,4 +1,4 @@
-package replica
+package peer
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/version"
 	"github.com/stretchr/testify/require"
 )
@@ -88,8 +89,8 @@ func (c countingConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-func tcpTestConfig(t testing.TB) TCPConfig {
-	cfg := DefaultTCPConfig()
+func tcpTestConfig(t testing.TB) Config {
+	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Secret = "test-secret"
 	cfg.Logger = tcpLogger(t)
@@ -98,7 +99,7 @@ func tcpTestConfig(t testing.TB) TCPConfig {
 
 // startTCP starts the transport of node serving on addr ("" for a fresh
 // loopback port), records it in book and closes it at the end of the test.
-func startTCP(t testing.TB, book *tcpBook, node, addr string, cfg TCPConfig,
+func startTCP(t testing.TB, book *tcpBook, node, addr string, cfg Config,
 	h func(context.Context, []byte) []byte) (*TCP, *countingListener) {
 	t.Helper()
 	tr, err := NewTCP(cfg, node, book.resolve, h)
@@ -122,7 +123,7 @@ func startTCP(t testing.TB, book *tcpBook, node, addr string, cfg TCPConfig,
 
 // tcpClientOnly starts a transport that only calls (a handler that is never
 // used) and closes it at the end of the test.
-func tcpClientOnly(t testing.TB, book *tcpBook, node string, cfg TCPConfig) *TCP {
+func tcpClientOnly(t testing.TB, book *tcpBook, node string, cfg Config) *TCP {
 	t.Helper()
 	tr, err := NewTCP(cfg, node, book.resolve, func(context.Context, []byte) []byte { return nil })
 	require.NoError(t, err)
@@ -137,8 +138,8 @@ func TestTCP_MergeGetRoundTrip(t *testing.T) {
 	src := tcpStore(t)
 	dst := tcpStore(t)
 	book := newTCPBook()
-	ta, _ := startTCP(t, book, "a", "", tcpTestConfig(t), src.Serve)
-	startTCP(t, book, "b", "", tcpTestConfig(t), dst.Serve)
+	ta, _ := startTCP(t, book, "a", "", tcpTestConfig(t), NewMux(src).Serve)
+	startTCP(t, book, "b", "", tcpTestConfig(t), NewMux(dst).Serve)
 	ctx := context.Background()
 
 	ss := tcpPut(t, src, "cart:42", "apple")
@@ -169,7 +170,7 @@ func TestTCP_ConcurrentCallsShareOneConnection(t *testing.T) {
 	src := tcpStore(t)
 	dst := tcpStore(t)
 	book := newTCPBook()
-	_, srvLn := startTCP(t, book, "b", "", tcpTestConfig(t), dst.Serve)
+	_, srvLn := startTCP(t, book, "b", "", tcpTestConfig(t), NewMux(dst).Serve)
 	ta := tcpClientOnly(t, book, "a", tcpTestConfig(t))
 	b := NewClient(ta, "b")
 	ctx := context.Background()
@@ -214,7 +215,7 @@ func TestTCP_WrongSecret(t *testing.T) {
 	dst := tcpStore(t)
 	src := tcpStore(t)
 	book := newTCPBook()
-	startTCP(t, book, "b", "", tcpTestConfig(t), dst.Serve)
+	startTCP(t, book, "b", "", tcpTestConfig(t), NewMux(dst).Serve)
 	bad := tcpTestConfig(t)
 	bad.Secret = "another-secret"
 	ta := tcpClientOnly(t, book, "a", bad)
@@ -515,11 +516,11 @@ func TestTCP_NoGoroutineLeak(t *testing.T) {
 		var trs []*TCP
 		for _, n := range []struct {
 			node string
-			s    *Store
+			s    *replica.Store
 		}{{"a", src}, {"b", dst}} {
 			cfg := tcpTestConfig(t)
 			cfg.Logger = logger
-			tr, err := NewTCP(cfg, n.node, book.resolve, n.s.Serve)
+			tr, err := NewTCP(cfg, n.node, book.resolve, NewMux(n.s).Serve)
 			require.NoError(t, err)
 			require.NoError(t, tr.Listen())
 			book.set(n.node, tr.Addr().String())
@@ -554,7 +555,7 @@ func TestTCP_NoGoroutineLeak(t *testing.T) {
 
 // tcpStore opens a store on a fresh in-memory filesystem and closes it at
 // the end of the test.
-func tcpStore(t testing.TB) *Store {
+func tcpStore(t testing.TB) *replica.Store {
 	t.Helper()
 	s := tcpOpenStore(t)
 	t.Cleanup(func() { _ = s.Close() })
@@ -563,7 +564,7 @@ func tcpStore(t testing.TB) *Store {
 
 // tcpPut writes value over everything s holds for key (a plain SET) and
 // returns the key's siblings.
-func tcpPut(t testing.TB, s *Store, key, value string) version.Siblings {
+func tcpPut(t testing.TB, s *replica.Store, key, value string) version.Siblings {
 	t.Helper()
 	ss, err := s.Update(context.Background(), []byte(key), func(cur version.Siblings) (version.Siblings, error) {
 		return version.Update(cur, s.Actor(), cur.Context(), 1, []byte(value), false), nil
@@ -583,9 +584,9 @@ func tcpValues(ss version.Siblings) []string {
 
 // tcpOpenStore opens a store on a fresh in-memory filesystem; the caller
 // closes it.
-func tcpOpenStore(t testing.TB) *Store {
+func tcpOpenStore(t testing.TB) *replica.Store {
 	t.Helper()
-	s, err := Open(Config{Dir: "db", FS: vfs.NewMem(), Durability: DurabilityNone})
+	s, err := replica.Open(replica.Config{Dir: "db", FS: vfs.NewMem(), Durability: replica.DurabilityNone})
 	require.NoError(t, err)
 	return s
 }
@@ -601,7 +602,7 @@ func BenchmarkTCPCall(b *testing.B) {
 			cfg := tcpTestConfig(b)
 			cfg.Logger = nil
 			book := newTCPBook()
-			startTCP(b, book, "b", "", cfg, dst.Serve)
+			startTCP(b, book, "b", "", cfg, NewMux(dst).Serve)
 			client := NewClient(tcpClientOnly(b, book, "a", cfg), "b")
 			ss := tcpPut(b, src, "k", "a small value")
 			var next atomic.Int64

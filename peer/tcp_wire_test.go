@@ -1,4 +1,4 @@
-package replica
+package peer
 
 import (
 	"bytes"
@@ -11,20 +11,20 @@ import (
 )
 
 func TestTCPConfig_Validate(t *testing.T) {
-	require.NoError(t, DefaultTCPConfig().Validate())
+	require.NoError(t, DefaultConfig().Validate())
 	for _, tc := range []struct {
 		name  string
-		edit  func(*TCPConfig)
+		edit  func(*Config)
 		field string
 	}{
-		{"listen without port", func(c *TCPConfig) { c.Listen = "localhost" }, "peer.listen"},
-		{"empty listen", func(c *TCPConfig) { c.Listen = "" }, "peer.listen"},
-		{"zero dial timeout", func(c *TCPConfig) { c.DialTimeout = 0 }, "peer.dial-timeout"},
-		{"zero max frame", func(c *TCPConfig) { c.MaxFrame = 0 }, "peer.max-frame"},
-		{"max frame over u32", func(c *TCPConfig) { c.MaxFrame = 1 << 32 }, "peer.max-frame"},
+		{"listen without port", func(c *Config) { c.Listen = "localhost" }, "listen"},
+		{"empty listen", func(c *Config) { c.Listen = "" }, "listen"},
+		{"zero dial timeout", func(c *Config) { c.DialTimeout = 0 }, "dial-timeout"},
+		{"zero max frame", func(c *Config) { c.MaxFrame = 0 }, "max-frame"},
+		{"max frame over u32", func(c *Config) { c.MaxFrame = 1 << 32 }, "max-frame"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := DefaultTCPConfig()
+			cfg := DefaultConfig()
 			tc.edit(&cfg)
 			err := cfg.Validate()
 			require.ErrorContains(t, err, tc.field)
@@ -32,7 +32,7 @@ func TestTCPConfig_Validate(t *testing.T) {
 			require.ErrorContains(t, err, tc.field)
 		})
 	}
-	_, err := NewTCP(DefaultTCPConfig(), strings.Repeat("n", 256), newTCPBook().resolve, tcpEcho)
+	_, err := NewTCP(DefaultConfig(), strings.Repeat("n", 256), newTCPBook().resolve, tcpEcho)
 	require.Error(t, err, "node id too long for the handshake")
 }
 

@@ -1,4 +1,4 @@
-package replica
+package peer
 
 import (
 	"bufio"
@@ -40,9 +40,9 @@ const readChunk = 1 << 20
 
 var (
 	// errFrameSize reports a frame longer than the receiver's MaxFrame.
-	errFrameSize = errors.New("replica: peer frame exceeds max frame size")
+	errFrameSize = errors.New("peer: peer frame exceeds max frame size")
 	// errFrameStatus reports a frame with an unknown status.
-	errFrameStatus = errors.New("replica: peer frame with unknown status")
+	errFrameStatus = errors.New("peer: peer frame with unknown status")
 )
 
 // frame is one request or response.
@@ -198,7 +198,7 @@ func (w *wire) send(ctxDone <-chan struct{}, f frame) error {
 }
 
 // errCtxDone is send's report that its ctx ended; callers return ctx.Err().
-var errCtxDone = errors.New("replica: context done")
+var errCtxDone = errors.New("peer: context done")
 
 // writeLoop is the wire's only writer. It runs until the wire fails.
 //
@@ -222,7 +222,7 @@ func (w *wire) writeLoop() {
 			err := writeFrame(bw, &hdr, f)
 			f.release() // bw copied it or wrote it out
 			if err != nil {
-				w.fail(fmt.Errorf("replica: peer write: %w", err))
+				w.fail(fmt.Errorf("peer: peer write: %w", err))
 				return
 			}
 			var more bool
@@ -236,7 +236,7 @@ func (w *wire) writeLoop() {
 			}
 		}
 		if err := bw.Flush(); err != nil {
-			w.fail(fmt.Errorf("replica: peer write: %w", err))
+			w.fail(fmt.Errorf("peer: peer write: %w", err))
 			return
 		}
 	}

@@ -1,4 +1,4 @@
-package replica
+package peer
 
 import (
 	"bytes"
@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/errdefs"
 	"github.com/dynkv/dynkv/merkle"
+	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/version"
 	"github.com/stretchr/testify/require"
 )
@@ -66,7 +68,7 @@ func TestPeerCodec_RoundTrip(t *testing.T) {
 		require.Equal(t, r.Hashes, got.Hashes)
 		require.Equal(t, r.Keys, got.Keys)
 	}
-	for _, e := range []error{ErrClosed, version.ErrCorruptRecord, ErrBadRequest, context.DeadlineExceeded, ErrHintsFull, errors.New("other")} {
+	for _, e := range []error{ErrClosed, version.ErrCorruptRecord, ErrBadRequest, context.DeadlineExceeded, errdefs.ErrHintsFull, errors.New("other")} {
 		r, err := DecodeResponse(EncodeResponse(Response{Err: e}))
 		require.NoError(t, err)
 		require.Error(t, r.Err)
@@ -78,12 +80,12 @@ func TestPeerCodec_RoundTrip(t *testing.T) {
 // TestServe_GarbageChangesNothing: a peer speaking nonsense gets an error
 // response and the store is unchanged.
 func TestServe_GarbageChangesNothing(t *testing.T) {
-	s, err := Open(Config{Dir: "db", FS: vfs.NewMem(), Durability: DurabilityNone})
+	s, err := replica.Open(replica.Config{Dir: "db", FS: vfs.NewMem(), Durability: replica.DurabilityNone})
 	require.NoError(t, err)
 	defer s.Close()
 	ctx := context.Background()
 	for _, b := range peerSeeds()[6:15] {
-		r, err := DecodeResponse(s.Serve(ctx, b))
+		r, err := DecodeResponse(NewMux(s).Serve(ctx, b))
 		require.NoError(t, err)
 		require.ErrorIs(t, r.Err, ErrBadRequest)
 	}

@@ -1,4 +1,4 @@
-package replica
+package peer
 
 import (
 	"crypto/hmac"
@@ -45,10 +45,10 @@ var (
 	// ErrPeerAuth reports a peer connection whose handshake failed: the two
 	// nodes do not share cluster.secret. A Call failing with it also
 	// matches ErrUnreachable.
-	ErrPeerAuth = errors.New("replica: peer authentication failed")
+	ErrPeerAuth = errors.New("peer: peer authentication failed")
 
 	// errHandshake reports a peer that does not speak the handshake.
-	errHandshake = errors.New("replica: bad peer handshake")
+	errHandshake = errors.New("peer: bad peer handshake")
 )
 
 // proof is what a node sends to prove it holds secret: HMAC-SHA256 over

@@ -1,9 +1,7 @@
-package replica
+package peer
 
 import (
-	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/dynkv/dynkv/errdefs"
@@ -17,35 +15,6 @@ import (
 // start with a format byte; every length is checked against the bytes
 // present, so a peer that speaks nonsense gets an error response and changes
 // nothing.
-
-const peerFormat byte = 1
-
-// Op is a peer request type.
-type Op byte
-
-const (
-	// OpGet reads a key's siblings. With Hint set, the reply also includes
-	// what the node holds as hints for that node (a fallback read).
-	OpGet Op = 1
-	// OpMerge syncs the request's siblings into the key's and acknowledges
-	// once durable.
-	OpMerge Op = 2
-	// OpHint stores the siblings as a hint for node Hint, to be handed to it
-	// when it is healthy again.
-	OpHint Op = 3
-	// OpCollect deletes the key if it holds exactly the siblings of the
-	// request, all tombstones (tombstone collection); the reply holds what
-	// the key holds afterwards.
-	OpCollect Op = 4
-	// OpTree returns the hashes of the tree nodes Nodes of span Span over
-	// the leaves [Lo, Hi) (see Store.TreeNodes).
-	OpTree Op = 5
-	// OpLeafKeys returns the keys of the leaves Nodes with their version
-	// hashes (see Store.LeafKeys).
-	OpLeafKeys Op = 6
-	// OpGetHint returns only what the node holds as a hint for node Hint.
-	OpGetHint Op = 7
-)
 
 // Response bodies other than a record start with one of these bytes, which
 // no record starts with.
@@ -73,44 +42,9 @@ type Response struct {
 	Err      error            // nil, or one of the sentinels in peerCodes
 }
 
-// peerCodes is the two-way table of errors a response can carry.
-var peerCodes = []struct {
-	code byte
-	err  error
-}{
-	{1, ErrClosed},
-	{2, version.ErrCorruptRecord},
-	{3, ErrBadRequest},
-	{4, context.DeadlineExceeded},
-	{5, context.Canceled},
-	{6, ErrRemote},
-	{7, ErrHintsFull},
-}
-
-// ErrRemote stands for an error of the remote store that has no code.
-var ErrRemote = errdefs.ErrRemote
-
-func codeOf(err error) byte {
-	for _, c := range peerCodes {
-		if errors.Is(err, c.err) {
-			return c.code
-		}
-	}
-	return 6
-}
-
-func errOf(code byte) error {
-	for _, c := range peerCodes {
-		if c.code == code {
-			return c.err
-		}
-	}
-	return ErrRemote
-}
-
 // EncodeRequest returns the wire form of r.
 func EncodeRequest(r Request) []byte {
-	b := []byte{peerFormat, byte(r.Op)}
+	b := []byte{Format, byte(r.Op)}
 	b = binary.AppendUvarint(b, uint64(len(r.Key)))
 	b = append(b, r.Key...)
 	b = binary.AppendUvarint(b, uint64(len(r.Hint)))
@@ -168,44 +102,44 @@ func small(d *codec.Decoder) int {
 
 // DecodeRequest parses a request. Keys and values alias b.
 func DecodeRequest(b []byte) (Request, error) {
-	if len(b) < 2 || b[0] != peerFormat {
-		return Request{}, ErrBadRequest
+	if len(b) < 2 || b[0] != Format {
+		return Request{}, errdefs.ErrBadRequest
 	}
 	r := Request{Op: Op(b[1])}
 	d := codec.Decoder{B: b[2:]}
 	r.Key = d.Bytes()
 	r.Hint = string(d.Bytes())
 	if d.Bad {
-		return Request{}, ErrBadRequest
+		return Request{}, errdefs.ErrBadRequest
 	}
 	switch r.Op {
 	case OpGet:
 		if len(d.B) != 0 {
-			return Request{}, ErrBadRequest
+			return Request{}, errdefs.ErrBadRequest
 		}
 	case OpGetHint:
 		if len(d.B) != 0 || r.Hint == "" {
-			return Request{}, ErrBadRequest
+			return Request{}, errdefs.ErrBadRequest
 		}
 	case OpMerge, OpHint, OpCollect:
 		ss, err := version.DecodeRecord(d.B)
 		if err != nil || (r.Op == OpHint && r.Hint == "") {
-			return Request{}, ErrBadRequest
+			return Request{}, errdefs.ErrBadRequest
 		}
 		r.Siblings = ss
 	case OpTree:
 		r.Lo, r.Hi, r.Span = small(&d), small(&d), small(&d)
 		r.Nodes = ints(&d, merkle.MaxNodes)
 		if d.Bad || len(d.B) != 0 {
-			return Request{}, ErrBadRequest
+			return Request{}, errdefs.ErrBadRequest
 		}
 	case OpLeafKeys:
 		r.Nodes = ints(&d, merkle.MaxLeafKeys)
 		if d.Bad || len(d.B) != 0 {
-			return Request{}, ErrBadRequest
+			return Request{}, errdefs.ErrBadRequest
 		}
 	default:
-		return Request{}, ErrBadRequest
+		return Request{}, errdefs.ErrBadRequest
 	}
 	return r, nil
 }
@@ -213,9 +147,9 @@ func DecodeRequest(b []byte) (Request, error) {
 // EncodeResponse returns the wire form of r.
 func EncodeResponse(r Response) []byte {
 	if r.Err != nil {
-		return []byte{peerFormat, codeOf(r.Err)}
+		return []byte{Format, Code(r.Err)}
 	}
-	b := []byte{peerFormat, 0}
+	b := []byte{Format, 0}
 	switch {
 	case r.Hashes != nil:
 		b = append(b, bodyHashes)
@@ -257,7 +191,7 @@ func decodeBody(b []byte) (Response, error) {
 		}
 	}
 	if d.Bad || len(d.B) != 0 {
-		return Response{}, fmt.Errorf("replica: bad peer response")
+		return Response{}, fmt.Errorf("peer: bad peer response")
 	}
 	return r, nil
 }
@@ -265,21 +199,21 @@ func decodeBody(b []byte) (Response, error) {
 // DecodeResponse parses a response; a response carrying an error returns
 // it as Response.Err. Values alias b.
 func DecodeResponse(b []byte) (Response, error) {
-	if len(b) < 2 || b[0] != peerFormat {
-		return Response{}, fmt.Errorf("replica: bad peer response")
+	if len(b) < 2 || b[0] != Format {
+		return Response{}, fmt.Errorf("peer: bad peer response")
 	}
 	if b[1] != 0 {
 		if len(b) != 2 {
-			return Response{}, fmt.Errorf("replica: bad peer response")
+			return Response{}, fmt.Errorf("peer: bad peer response")
 		}
-		return Response{Err: errOf(b[1])}, nil
+		return Response{Err: Err(b[1])}, nil
 	}
 	if len(b) > 2 && (b[2] == bodyHashes || b[2] == bodyKeys) {
 		return decodeBody(b[2:])
 	}
 	ss, err := version.DecodeRecord(b[2:])
 	if err != nil {
-		return Response{}, fmt.Errorf("replica: bad peer response: %w", err)
+		return Response{}, fmt.Errorf("peer: bad peer response: %w", err)
 	}
 	return Response{Siblings: ss}, nil
 }

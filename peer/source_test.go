@@ -1,4 +1,4 @@
-package replica
+package peer
 
 import (
 	"context"
@@ -35,7 +35,7 @@ func TestSourceAddr(t *testing.T) {
 		accepted <- c.RemoteAddr()
 		_ = c.Close()
 	}()
-	cfg := DefaultTCPConfig()
+	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.2:0"
 	tr, err := NewTCP(cfg, "a", func(string) (string, bool) { return ln.Addr().String(), true },
 		func(context.Context, []byte) []byte { return nil })
