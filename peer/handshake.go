@@ -12,10 +12,15 @@ import (
 // The handshake. Before any frame, the two ends of a peer connection prove
 // to each other that they hold the cluster secret, without sending it:
 //
-//	server → client: magic, nonceS (32 random bytes)
-//	client → server: magic, nonceC, len(idC) (1 byte), idC, HMAC(secret, nonceS || idC || labelClient)
+//	server → client: magic, version, nonceS (32 random bytes)
+//	client → server: magic, version, nonceC, len(idC) (1 byte), idC, HMAC(secret, nonceS || idC || labelClient)
 //	server → client: authOK, len(idS), idS, HMAC(secret, nonceC || idS || labelServer)
 //	              or authFailed, and the server closes the connection
+//	              or authVersion, version, and the server closes the connection
+//
+// version is the ASCII digit of ProtocolVersion ('1' was the first). A node
+// refuses a peer of another version, at either end, with a VersionError
+// naming both versions: nodes of different versions never exchange a frame.
 //
 // HMAC is HMAC-SHA256; the ids are the node ids (at most 255 bytes). The
 // labels differ by direction so that a proof one side gives can never be
@@ -29,16 +34,32 @@ import (
 // With an empty secret the handshake still runs, but anyone can compute the
 // proofs: it authenticates nothing.
 
+// ProtocolVersion is the version of the peer protocol this node speaks:
+// the handshake, the frames and every message (Format, the ops, the error
+// codes). Every change to any of them bumps it.
+const ProtocolVersion = 2
+
+// VersionError reports a peer that speaks another version of the protocol.
+type VersionError struct {
+	Local, Remote int // the versions of this node and of the peer
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("peer: the peer speaks peer protocol version %d, this node speaks version %d", e.Remote, e.Local)
+}
+
 const (
-	authMagic   = "dynkv\x00p1" // 8 bytes, first on the wire both ways
+	authMagic   = "dynkv\x00p" + string(rune('0'+ProtocolVersion)) // 8 bytes, first on the wire both ways
+	magicPrefix = "dynkv\x00p"                                    // the magic without the version
 	nonceLen    = 32
 	macLen      = sha256.Size
 	maxNodeID   = 255
 	labelClient = "dynkv-peer-1 client"
 	labelServer = "dynkv-peer-1 server"
 
-	authOK     byte = 0
-	authFailed byte = 1
+	authOK      byte = 0
+	authFailed  byte = 1
+	authVersion byte = 2
 )
 
 var (
@@ -63,13 +84,17 @@ func proof(secret string, nonce []byte, node, label string) []byte {
 
 // readMagic fills b, which starts with the magic, from r; it returns
 // errHandshake as soon as the magic does not match, so that a peer speaking
-// another protocol fails fast rather than at the deadline.
+// another protocol fails fast rather than at the deadline, and a
+// *VersionError for a peer of another protocol version.
 func readMagic(r io.Reader, b []byte) error {
 	if _, err := io.ReadFull(r, b[:len(authMagic)]); err != nil {
 		return err
 	}
-	if string(b[:len(authMagic)]) != authMagic {
+	if string(b[:len(magicPrefix)]) != magicPrefix {
 		return errHandshake
+	}
+	if v := b[len(magicPrefix)]; v != authMagic[len(magicPrefix)] {
+		return &VersionError{Local: ProtocolVersion, Remote: int(v) - '0'}
 	}
 	_, err := io.ReadFull(r, b[len(authMagic):])
 	return err
@@ -87,6 +112,9 @@ func serverHandshake(rw io.ReadWriter, secret, self string) (peer string, err er
 	}
 	var msg [len(authMagic) + nonceLen + 1]byte
 	if err := readMagic(rw, msg[:]); err != nil {
+		if _, ok := err.(*VersionError); ok {
+			_, _ = rw.Write([]byte{authVersion, authMagic[len(magicPrefix)]})
+		}
 		return "", err
 	}
 	nonceC := msg[len(authMagic) : len(authMagic)+nonceLen]
@@ -134,6 +162,11 @@ func clientHandshake(rw io.ReadWriter, secret, self, want string) error {
 	case authOK:
 	case authFailed:
 		return fmt.Errorf("%w: the peer rejected this node's proof (cluster.secret differs)", ErrPeerAuth)
+	case authVersion:
+		if _, err := io.ReadFull(rw, st[:]); err != nil {
+			return err
+		}
+		return &VersionError{Local: ProtocolVersion, Remote: int(st[0]) - '0'}
 	default:
 		return errHandshake
 	}

@@ -317,7 +317,11 @@ func (t *TCP) open(ctx context.Context, node string) (*clientConn, error) {
 	err = handshake(dctx, nc, func() error { return clientHandshake(nc, t.cfg.Secret, t.self, node) })
 	if err != nil {
 		_ = nc.Close()
-		if errors.Is(err, ErrPeerAuth) {
+		var ve *VersionError
+		switch {
+		case errors.As(err, &ve):
+			t.log.Error("peer speaks another protocol version", "node", node, "addr", addr, "err", err)
+		case errors.Is(err, ErrPeerAuth):
 			t.log.Warn("peer authentication failed", "node", node, "addr", addr, "err", err)
 		}
 		return nil, t.dialErr(ctx, node, err)
@@ -367,7 +371,10 @@ func (t *TCP) serveConn(nc net.Conn) {
 	cancel()
 	if err != nil {
 		_ = nc.Close()
-		if errors.Is(err, ErrPeerAuth) || errors.Is(err, errHandshake) {
+		var ve *VersionError
+		if errors.As(err, &ve) {
+			t.log.Error("peer speaks another protocol version", "remote", nc.RemoteAddr().String(), "err", err)
+		} else if errors.Is(err, ErrPeerAuth) || errors.Is(err, errHandshake) {
 			t.log.Warn("peer handshake failed", "remote", nc.RemoteAddr().String(), "node", node, "err", err)
 		} else {
 			t.log.Debug("peer handshake failed", "remote", nc.RemoteAddr().String(), "node", node, "err", err)

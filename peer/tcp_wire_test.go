@@ -2,6 +2,7 @@ package peer
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -91,6 +92,47 @@ func TestTCPHandshake(t *testing.T) {
 		serr, cerr := run(t, fake, cli("s", "a", "b"))
 		require.NoError(t, serr)
 		require.ErrorIs(t, cerr, ErrPeerAuth)
+	})
+	// A node of protocol version 1 (magic "dynkv\x00p1") and this one
+	// refuse each other at either end, naming both versions.
+	oldHello := func(rw io.ReadWriter) error {
+		_, err := rw.Write(append([]byte(magicPrefix+"1"), make([]byte, nonceLen)...))
+		return err
+	}
+	wantVersions := fmt.Sprintf("the peer speaks peer protocol version 1, this node speaks version %d", ProtocolVersion)
+	t.Run("older server", func(t *testing.T) {
+		_, cerr := run(t, oldHello, cli("s", "a", "b"))
+		var ve *VersionError
+		require.ErrorAs(t, cerr, &ve)
+		require.Equal(t, VersionError{Local: ProtocolVersion, Remote: 1}, *ve)
+		require.EqualError(t, cerr, "peer: "+wantVersions)
+	})
+	t.Run("older client", func(t *testing.T) {
+		var reply []byte
+		older := func(rw io.ReadWriter) error {
+			if _, err := io.ReadFull(rw, make([]byte, len(authMagic)+nonceLen)); err != nil {
+				return err
+			}
+			// Only the magic: net.Pipe does not buffer, and the server
+			// answers as soon as it read the version.
+			if _, err := rw.Write([]byte(magicPrefix + "1")); err != nil {
+				return err
+			}
+			reply, _ = io.ReadAll(rw)
+			return nil
+		}
+		serr, cerr := run(t, srv("s", "b"), older)
+		require.NoError(t, cerr)
+		require.EqualError(t, serr, "peer: "+wantVersions)
+		require.Equal(t, []byte{authVersion, '0' + ProtocolVersion}, reply, "the server tells its version, then closes")
+	})
+	t.Run("newer server", func(t *testing.T) {
+		newer := func(rw io.ReadWriter) error {
+			_, err := rw.Write(append([]byte(magicPrefix+string(rune('0'+ProtocolVersion+1))), make([]byte, nonceLen)...))
+			return err
+		}
+		_, cerr := run(t, newer, cli("s", "a", "b"))
+		require.EqualError(t, cerr, fmt.Sprintf("peer: the peer speaks peer protocol version %d, this node speaks version %d", ProtocolVersion+1, ProtocolVersion))
 	})
 	t.Run("wrong node", func(t *testing.T) {
 		_, cerr := run(t, srv("s", "c"), cli("s", "a", "b"))

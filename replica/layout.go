@@ -23,7 +23,10 @@ import (
 // directory without it that holds data was written by a dynkv that stored
 // 'k' + key; Open refuses it (ErrFormat) rather than misread it.
 
-// layoutVersion is the version of the key layout this package writes.
+// layoutVersion is the format version of the data directory this package
+// writes and reads: the key layout (and, through it, version.RecordFormat).
+// Every change to either bumps it; Open refuses a directory of another
+// version with an error naming both.
 const layoutVersion byte = 2
 
 var metaFormat = []byte{spaceMeta, 'f', 'o', 'r', 'm', 'a', 't'}
@@ -62,7 +65,10 @@ func (s *Store) checkFormat() error {
 	if err == nil {
 		defer closer.Close()
 		if len(v) != 1 || v[0] != layoutVersion {
-			return fmt.Errorf("%w: layout %x, this dynkv reads layout %d", ErrFormat, v, layoutVersion)
+			if len(v) == 1 {
+				return fmt.Errorf("%w: %s has format version %d, this dynkv reads format version %d", ErrFormat, s.dir, v[0], layoutVersion)
+			}
+			return fmt.Errorf("%w: %s has format record %x, this dynkv reads format version %d", ErrFormat, s.dir, v, layoutVersion)
 		}
 		return nil
 	}
@@ -79,7 +85,7 @@ func (s *Store) checkFormat() error {
 			return fmt.Errorf("replica: read format: %w", err)
 		}
 		if found {
-			return fmt.Errorf("%w: data in layout 1 (before hash slots); start on an empty data directory", ErrFormat)
+			return fmt.Errorf("%w: %s has data in format version 1 (before hash slots), this dynkv reads format version %d; start on an empty data directory", ErrFormat, s.dir, layoutVersion)
 		}
 	}
 	if err := s.setDurable(metaFormat, []byte{layoutVersion}); err != nil {

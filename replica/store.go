@@ -35,6 +35,7 @@ const lockStripes = 1024
 // in pebble. All methods are safe for concurrent use.
 type Store struct {
 	db    *pebble.DB
+	dir   string // Config.Dir, for errors
 	log   *slog.Logger
 	wo    *pebble.WriteOptions
 	actor atomic.Uint64 // Actor; changes only by RotateActor
@@ -42,7 +43,7 @@ type Store struct {
 	// processMode: WAL syncs are no-ops (DurabilityProcess).
 	processMode bool
 	maxHints    int64 // Config.MaxHints
-	tree        *tree // the hash tree's leaves; see tree.go
+	tree        *tree // the hash tree's leaves; see merkle.go
 
 	// Lock order: open before locks[i].
 	open  sync.RWMutex            // read-held by every operation; Close write-holds it
@@ -101,7 +102,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replica: open %s: %w", cfg.Dir, err)
 	}
-	s := &Store{db: db, log: log(cfg.Logger), wo: wo, seed: maphash.MakeSeed(), processMode: cfg.Durability == DurabilityProcess,
+	s := &Store{db: db, dir: cfg.Dir, log: log(cfg.Logger), wo: wo, seed: maphash.MakeSeed(), processMode: cfg.Durability == DurabilityProcess,
 		maxHints: cfg.MaxHints, tree: &tree{}}
 	for _, step := range []func() error{s.checkFormat, s.loadActor, s.countLive, s.loadTree} {
 		if err := step(); err != nil {
