@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"go.uber.org/goleak"
 
 	"github.com/dynkv/dynkv/antientropy"
 	"github.com/dynkv/dynkv/coordinator"
@@ -62,6 +63,8 @@ type Cluster struct {
 	cfg   coordinator.Config
 	aeCfg antientropy.Config
 	Net   *memnet.Network
+
+	before goleak.Option // the goroutines that existed before the cluster; see invariants.go
 
 	skew atomic.Int64 // what Advance added to the clock, in nanoseconds
 
@@ -109,7 +112,7 @@ func New(t testing.TB, n int, cfg coordinator.Config) *Cluster {
 // NewAE is New with the anti-entropy configuration ae.
 func NewAE(t testing.TB, n int, cfg coordinator.Config, ae antientropy.Config) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t, cfg: cfg, aeCfg: ae, Net: memnet.New()}
+	c := &Cluster{t: t, cfg: cfg, aeCfg: ae, Net: memnet.New(), before: goroutinesBefore()}
 	ids := make([]ring.Node, n)
 	st := ring.State{Q: 64}
 	for i := range ids {
@@ -131,7 +134,7 @@ func NewAE(t testing.TB, n int, cfg coordinator.Config, ae antientropy.Config) *
 		c.mu.nodes[id.ID] = nd
 		c.start(nd)
 	}
-	t.Cleanup(c.stopAll)
+	t.Cleanup(c.stopAndCheck)
 	return c
 }
 
