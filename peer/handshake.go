@@ -50,7 +50,7 @@ func (e *VersionError) Error() string {
 
 const (
 	authMagic   = "dynkv\x00p" + string(rune('0'+ProtocolVersion)) // 8 bytes, first on the wire both ways
-	magicPrefix = "dynkv\x00p"                                    // the magic without the version
+	magicPrefix = "dynkv\x00p"                                     // the magic without the version
 	nonceLen    = 32
 	macLen      = sha256.Size
 	maxNodeID   = 255

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/dynkv/dynkv/merkle"
+	"github.com/dynkv/dynkv/version"
 )
 
 // ErrTreeMismatch is returned by CheckTree when the hash tree does not
@@ -43,17 +45,17 @@ func (s *Store) CheckTree(ctx context.Context) error {
 	}()
 
 	// The rebuild: as rebuildTree computes it.
-	want := make([]uint64, Leaves)
+	want := make([]uint64, merkle.Leaves)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceData}, UpperBound: []byte{spaceData + 1}})
 	if err != nil {
 		return fmt.Errorf("replica: check tree: %w", err)
 	}
 	for it.First(); it.Valid(); it.Next() {
-		ss, err := DecodeRecord(it.Value())
+		ss, err := version.DecodeRecord(it.Value())
 		if err != nil || len(it.Key()) < 3 {
 			continue // skipped by the rebuild too
 		}
-		want[leafOfDataKey(it.Key())] ^= VersionHash(userKey(it.Key()), ss)
+		want[leafOfDataKey(it.Key())] ^= merkle.VersionHash(userKey(it.Key()), ss)
 	}
 	if err := it.Close(); err != nil {
 		return fmt.Errorf("replica: check tree: %w", err)
@@ -61,14 +63,14 @@ func (s *Store) CheckTree(ctx context.Context) error {
 
 	// The persisted leaves: as readLeaves decodes them; an absent record
 	// is a zero leaf.
-	stored := make([]uint64, Leaves)
+	stored := make([]uint64, merkle.Leaves)
 	it, err = s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceTree}, UpperBound: []byte{spaceTree + 1}})
 	if err != nil {
 		return fmt.Errorf("replica: check tree: %w", err)
 	}
 	for it.First(); it.Valid(); it.Next() {
 		k, v := it.Key(), it.Value()
-		if len(k) != 5 || len(v) != 8 || binary.BigEndian.Uint32(k[1:]) >= Leaves {
+		if len(k) != 5 || len(v) != 8 || binary.BigEndian.Uint32(k[1:]) >= merkle.Leaves {
 			_ = it.Close()
 			return fmt.Errorf("replica: check tree: leaf record %x = %x: %w", k, v, errTreeCorrupt)
 		}
@@ -88,11 +90,11 @@ func (s *Store) CheckTree(ctx context.Context) error {
 		n++
 		if len(diffs) < maxReportedLeaves {
 			diffs = append(diffs, fmt.Sprintf("leaf %d (slot %d): rebuilt from the records %016x, in memory %016x, persisted %016x",
-				l, l/LeavesPerSlot, want[l], mem, stored[l]))
+				l, l/merkle.LeavesPerSlot, want[l], mem, stored[l]))
 		}
 	}
 	if n > 0 {
-		return fmt.Errorf("replica: %w: %d of %d leaves differ; first: %s", ErrTreeMismatch, n, Leaves, strings.Join(diffs, "; "))
+		return fmt.Errorf("replica: %w: %d of %d leaves differ; first: %s", ErrTreeMismatch, n, merkle.Leaves, strings.Join(diffs, "; "))
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/dynkv/dynkv/merkle"
 	"github.com/stretchr/testify/require"
 )
 
@@ -82,7 +83,7 @@ func TestCheckTree_Concurrent(t *testing.T) {
 func TestCheckTree_Detects(t *testing.T) {
 	ctx := context.Background()
 	key := []byte("k")
-	leaf := LeafOf(key)
+	leaf := merkle.LeafOf(key)
 	// Each corruption returns the leaf as rebuilt, in memory and persisted
 	// afterwards, given the leaf w before.
 	for _, tc := range []struct {
@@ -102,7 +103,7 @@ func TestCheckTree_Detects(t *testing.T) {
 			require.NoError(t, err)
 			ss := Update(nil, Actor(7), nil, 1, []byte("other"), false)
 			require.NoError(t, s.db.Set(dataKey(key), EncodeRecord(ss), pebble.Sync))
-			return w ^ VersionHash(key, old) ^ VersionHash(key, ss), w, w
+			return w ^ merkle.VersionHash(key, old) ^ merkle.VersionHash(key, ss), w, w
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,7 +116,7 @@ func TestCheckTree_Detects(t *testing.T) {
 			require.ErrorIs(t, err, ErrTreeMismatch)
 			require.Contains(t, err.Error(), fmt.Sprintf(
 				"1 of %d leaves differ; first: leaf %d (slot %d): rebuilt from the records %016x, in memory %016x, persisted %016x",
-				Leaves, leaf, leaf/LeavesPerSlot, rebuilt, mem, stored))
+				merkle.Leaves, leaf, leaf/merkle.LeavesPerSlot, rebuilt, mem, stored))
 		})
 	}
 	t.Run("undecodable leaf record", func(t *testing.T) {
