@@ -9,6 +9,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/dynkv/dynkv/merkle"
+	"github.com/dynkv/dynkv/version"
 	"github.com/stretchr/testify/require"
 )
 
@@ -101,7 +102,7 @@ func TestCheckTree_Detects(t *testing.T) {
 		{"record", func(t *testing.T, s *Store, w uint64) (uint64, uint64, uint64) {
 			old, err := s.Get(ctx, key)
 			require.NoError(t, err)
-			ss := Update(nil, Actor(7), nil, 1, []byte("other"), false)
+			ss := version.Update(nil, version.Actor(7), nil, 1, []byte("other"), false)
 			require.NoError(t, s.db.Set(dataKey(key), EncodeRecord(ss), pebble.Sync))
 			return w ^ merkle.VersionHash(key, old) ^ merkle.VersionHash(key, ss), w, w
 		}},
