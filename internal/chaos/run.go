@@ -216,21 +216,7 @@ func (d *driver) hold(n int) bool {
 // startHandoff replays hints on every running node every interval, as
 // each node's handoff loop would, until the returned stop is called.
 func startHandoff(ctx context.Context, c *clustertest.Cluster, interval time.Duration) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			replayHints(ctx, c)
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	})
-	return func() { cancel(); wg.Wait() }
+	return every(ctx, interval, func(ctx context.Context) { replayHints(ctx, c) })
 }
 
 // startAntiEntropy runs an anti-entropy round on every running node every
@@ -240,17 +226,25 @@ func startAntiEntropy(ctx context.Context, c *clustertest.Cluster, interval time
 	if interval == 0 {
 		return func() {}
 	}
+	return every(ctx, interval, func(ctx context.Context) {
+		for _, id := range c.IDs() {
+			if ae := c.Node(id).AE; ae != nil {
+				_, _ = ae.RunRound(ctx)
+			}
+		}
+	})
+}
+
+// every runs f at once and then every interval on a goroutine of its own
+// until the returned stop is called, which waits for it.
+func every(ctx context.Context, interval time.Duration, f func(context.Context)) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
-			for _, id := range c.IDs() {
-				if ae := c.Node(id).AE; ae != nil {
-					_, _ = ae.RunRound(ctx)
-				}
-			}
+			f(ctx)
 			select {
 			case <-ctx.Done():
 				return
