@@ -35,6 +35,7 @@ type TargetSpec struct {
 	Args       []string // dynkv: more arguments of dynkv serve
 }
 
+// String describes the target in one line, for reports.
 func (s TargetSpec) String() string {
 	switch s.Kind {
 	case KindDynkv:

@@ -21,6 +21,7 @@ const (
 	Indeterminate
 )
 
+// String returns the outcome's name: ok, failed or indeterminate.
 func (o Outcome) String() string {
 	switch o {
 	case OK:
