@@ -129,6 +129,10 @@ func (t *Target) startDynkv(ctx context.Context, env Env) error {
 	if t.Spec.Nodes < 1 {
 		return fmt.Errorf("nodes: must be at least 1, got %d", t.Spec.Nodes)
 	}
+	if t.Spec.N < 1 || t.Spec.R < 1 || t.Spec.W < 1 {
+		// launch.Serve leaves zero out; dynkv serve refuses it.
+		return fmt.Errorf("n, r, w: must be at least 1, got %d, %d, %d", t.Spec.N, t.Spec.R, t.Spec.W)
+	}
 	seed := ""
 	for i := range t.Spec.Nodes {
 		id := fmt.Sprintf("%s-%d", t.Spec.Name, i+1)
