@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,11 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/dynkv/dynkv/internal/launch"
 )
 
 // Target kinds.
@@ -37,6 +35,7 @@ type TargetSpec struct {
 	Args       []string // dynkv: more arguments of dynkv serve
 }
 
+// String describes the target in one line, for reports.
 func (s TargetSpec) String() string {
 	switch s.Kind {
 	case KindDynkv:
@@ -67,7 +66,7 @@ type Target struct {
 	Spec    TargetSpec
 	Addrs   []string // client addresses, one per node
 	Version string   // the server's version, as it reports it
-	procs   []*proc
+	procs   []*launch.Process
 }
 
 // startTimeout bounds the start of one target, processes and cluster
@@ -115,7 +114,7 @@ func (t *Target) Close() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = p.stop()
+			errs[i] = stop(p)
 		}()
 	}
 	wg.Wait()
@@ -130,22 +129,25 @@ func (t *Target) startDynkv(ctx context.Context, env Env) error {
 	if t.Spec.Nodes < 1 {
 		return fmt.Errorf("nodes: must be at least 1, got %d", t.Spec.Nodes)
 	}
+	if t.Spec.N < 1 || t.Spec.R < 1 || t.Spec.W < 1 {
+		// launch.Serve leaves zero out; dynkv serve refuses it.
+		return fmt.Errorf("n, r, w: must be at least 1, got %d, %d, %d", t.Spec.N, t.Spec.R, t.Spec.W)
+	}
 	seed := ""
 	for i := range t.Spec.Nodes {
 		id := fmt.Sprintf("%s-%d", t.Spec.Name, i+1)
 		client, peer, gossip := freePort(), freePort(), freePort()
-		args := []string{"serve", "--node.id", id, "--listen", client, "--peer.listen", peer,
-			"--gossip.listen", gossip, "--data.dir", filepath.Join(env.Dir, id),
-			"--n", strconv.Itoa(t.Spec.N), "--r", strconv.Itoa(t.Spec.R), "--w", strconv.Itoa(t.Spec.W),
-			"--log.level", "warn"}
+		sv := launch.Serve{ID: id, Listen: client, PeerListen: peer, GossipListen: gossip,
+			DataDir: filepath.Join(env.Dir, id), N: t.Spec.N, R: t.Spec.R, W: t.Spec.W,
+			Extra: []string{"--log.level", "warn"}}
 		if seed != "" {
-			args = append(args, "--seeds", seed)
+			sv.Seeds = []string{seed}
 		}
 		if t.Spec.Durability != "" {
-			args = append(args, "--durability", t.Spec.Durability)
+			sv.Extra = append(sv.Extra, "--durability", t.Spec.Durability)
 		}
-		args = append(args, t.Spec.Args...)
-		p, err := startProc(env, id, env.Binary, args...)
+		sv.Extra = append(sv.Extra, t.Spec.Args...)
+		p, err := startProc(env, id, env.Binary, sv.Args()...)
 		if err != nil {
 			return err
 		}
@@ -196,26 +198,19 @@ func (t *Target) startRedis(ctx context.Context, env Env) error {
 }
 
 // freePort returns a loopback address whose port is free for TCP and UDP
-// now (gossip uses both). Another program may take it before it is used;
-// the start then fails clearly.
+// now (launch.FreeAddr), or 127.0.0.1:0 if there is none: the start then
+// fails clearly.
 func freePort() string {
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return "127.0.0.1:0"
-		}
-		addr := l.Addr().String()
-		_ = l.Close()
-		if u, err := net.ListenPacket("udp", addr); err == nil {
-			_ = u.Close()
-			return addr
-		}
+	addr, err := launch.FreeAddr()
+	if err != nil {
+		return "127.0.0.1:0"
 	}
+	return addr
 }
 
 // poll calls cond every 20 ms until it returns true or an error, ctx is
 // done or p (when not nil) exits.
-func poll(ctx context.Context, p *proc, what string, cond func() (bool, error)) error {
+func poll(ctx context.Context, p *launch.Process, what string, cond func() (bool, error)) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	var last error
@@ -227,13 +222,13 @@ func poll(ctx context.Context, p *proc, what string, cond func() (bool, error)) 
 		last = err
 		var exited <-chan struct{}
 		if p != nil {
-			exited = p.done
+			exited = p.Done()
 		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for %s: %w (last: %v)", what, ctx.Err(), last)
 		case <-exited:
-			return fmt.Errorf("%s exited while waiting for %s: %s", p.name, what, p.tail())
+			return fmt.Errorf("%s exited while waiting for %s: %s", p.Name(), what, p.Tail(10))
 		case <-tick.C:
 		}
 	}
@@ -261,7 +256,7 @@ func command(ctx context.Context, addr string, args ...string) (Reply, error) {
 // waitPing waits until the server at addr answers PING, with anything: a
 // server that wants a password answers with an error, which the load then
 // counts.
-func waitPing(ctx context.Context, addr string, p *proc) error {
+func waitPing(ctx context.Context, addr string, p *launch.Process) error {
 	return poll(ctx, p, "PING on "+addr, func() (bool, error) {
 		_, err := command(ctx, addr, "PING")
 		return err == nil, err
@@ -271,7 +266,7 @@ func waitPing(ctx context.Context, addr string, p *proc) error {
 // waitMembers waits until the node at addr sees n ring members, all alive,
 // with their client addresses and owning partitions: a new node owns its
 // partitions only once it has received their data (the ring has flipped).
-func waitMembers(ctx context.Context, addr string, n int, p *proc) error {
+func waitMembers(ctx context.Context, addr string, n int, p *launch.Process) error {
 	return poll(ctx, p, fmt.Sprintf("%d members alive on %s", n, addr), func() (bool, error) {
 		r, err := command(ctx, addr, "RING")
 		if err != nil || r.Kind != '*' || len(r.Elems) != n {
@@ -300,87 +295,31 @@ func serverVersion(ctx context.Context, addr string) string {
 	return ""
 }
 
-// proc is a process the bench started. Its output goes to a log file in
-// the run's directory.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  *os.File
-	done chan struct{} // closed once the process has exited
-}
-
-func startProc(env Env, name, bin string, args ...string) (*proc, error) {
-	f, err := os.Create(filepath.Join(env.Dir, name+".log"))
+// startProc starts a process of the bench, its output in name.log in the
+// run's directory, in a process group of its own (so that a Ctrl-C in the
+// terminal reaches only the bench, which then stops its children in order)
+// and killed by the kernel should the bench die without doing so.
+func startProc(env Env, name, bin string, args ...string) (*launch.Process, error) {
+	p, err := launch.Start(launch.Config{Name: name, Binary: bin, Args: args,
+		LogPath: filepath.Join(env.Dir, name+".log"), OwnGroup: true, DieWithParent: true, Log: env.Log})
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Env = childEnv()
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		_ = f.Close()
-		return nil, err
-	}
-	if env.Log != nil {
-		env.Log.Debug("started", "name", name, "pid", cmd.Process.Pid, "args", strings.Join(args, " "))
-	}
 	if env.Progress != nil {
-		fmt.Fprintf(env.Progress, "bench: started %s, pid %d\n", name, cmd.Process.Pid)
+		fmt.Fprintf(env.Progress, "bench: started %s, pid %d\n", name, p.Pid())
 	}
-	p := &proc{name: name, cmd: cmd, log: f, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		close(p.done)
-	}()
 	return p, nil
-}
-
-// childEnv is the environment without DYNKV_ variables, which would
-// override the flags the bench gives.
-func childEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "DYNKV_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 // stopGrace is how long a process may take to exit after SIGTERM.
 const stopGrace = 15 * time.Second
 
-func (p *proc) stop() error {
-	defer p.log.Close()
-	select {
-	case <-p.done:
-		return nil
-	default:
+// stop stops p: SIGTERM, then SIGKILL after stopGrace.
+func stop(p *launch.Process) error {
+	ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
+	defer cancel()
+	if err := p.Stop(ctx); err != nil {
+		return fmt.Errorf("bench: %s did not stop within %s of SIGTERM: %w", p.Name(), stopGrace, launch.ErrKilled)
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	timer := time.NewTimer(stopGrace)
-	defer timer.Stop()
-	select {
-	case <-p.done:
-		return nil
-	case <-timer.C:
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		return fmt.Errorf("bench: %s did not stop within %s of SIGTERM: killed", p.name, stopGrace)
-	}
-}
-
-// tail returns the last lines of the process's log.
-func (p *proc) tail() string {
-	b, err := os.ReadFile(p.log.Name())
-	if err != nil {
-		return err.Error()
-	}
-	var lines []string
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	return strings.Join(lines[max(len(lines)-10, 0):], "\n")
+	return nil
 }

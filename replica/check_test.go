@@ -103,7 +103,7 @@ func TestCheckTree_Detects(t *testing.T) {
 			old, err := s.Get(ctx, key)
 			require.NoError(t, err)
 			ss := version.Update(nil, version.Actor(7), nil, 1, []byte("other"), false)
-			require.NoError(t, s.db.Set(dataKey(key), EncodeRecord(ss), pebble.Sync))
+			require.NoError(t, s.db.Set(dataKey(key), version.EncodeRecord(ss), pebble.Sync))
 			return w ^ merkle.VersionHash(key, old) ^ merkle.VersionHash(key, ss), w, w
 		}},
 	} {

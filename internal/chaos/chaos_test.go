@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynkv/dynkv/internal/chaos"
+	"github.com/dynkv/dynkv/internal/clustertest"
+	"github.com/dynkv/dynkv/internal/history"
 )
 
 var (
@@ -30,7 +32,7 @@ func seeds() []uint64 {
 	return ciSeeds
 }
 
-func config(t *testing.T, seed uint64, w chaos.Workload) chaos.Config {
+func config(t *testing.T, seed uint64, w history.Workload) chaos.Config {
 	cfg := chaos.DefaultConfig()
 	cfg.Seed, cfg.Workload = seed, w
 	if *flagOps != 0 {
@@ -47,7 +49,8 @@ func config(t *testing.T, seed uint64, w chaos.Workload) chaos.Config {
 func run(t *testing.T, cfg chaos.Config) *chaos.Result {
 	t.Helper()
 	t.Logf("seed %d (replay with -chaos.seed=%d)", cfg.Seed, cfg.Seed)
-	res, err := chaos.Run(context.Background(), t, cfg)
+	c := clustertest.New(t, cfg.Nodes, cfg.Coordinator)
+	res, err := chaos.Run(context.Background(), c, cfg)
 	require.NoError(t, err)
 	t.Log(res.Summary())
 	return res
@@ -71,7 +74,7 @@ func requireNoLoss(t *testing.T, res *chaos.Result) {
 func TestCart_NoAcknowledgedAddLost(t *testing.T) {
 	for _, seed := range seeds() {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			res := run(t, config(t, seed, chaos.Cart))
+			res := run(t, config(t, seed, history.Cart))
 			requireNoLoss(t, res)
 			require.NotEmpty(t, res.Faults, "no fault was injected")
 		})
@@ -84,7 +87,7 @@ func TestLWW_LosesAdds(t *testing.T) {
 	total := 0
 	for _, seed := range seeds() {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			res := run(t, config(t, seed, chaos.LWW))
+			res := run(t, config(t, seed, history.LWW))
 			require.Empty(t, res.Unexpected)
 			require.NotEmpty(t, res.Lost, "last-writer-wins read-modify-write lost nothing: can the checker see loss?")
 			total += len(res.Lost)
@@ -105,7 +108,7 @@ func TestCart_Long(t *testing.T) {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	cfg := config(t, seed, chaos.Cart)
+	cfg := config(t, seed, history.Cart)
 	cfg.Ops, cfg.Duration = *flagOps, *flagDuration
 	res := run(t, cfg)
 	t.Logf("faults:\n%s", res.Schedule())

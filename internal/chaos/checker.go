@@ -3,33 +3,33 @@ package chaos
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/internal/clustertest"
+	"github.com/dynkv/dynkv/internal/history"
 	"github.com/dynkv/dynkv/version"
 )
 
 // Result is what a run found.
 type Result struct {
 	Seed     uint64
-	Workload Workload
+	Workload history.Workload
 
 	Ops           int // adds invoked
 	OK            int // acknowledged
 	Failed        int
 	Indeterminate int
 
-	Lost       []Op // acknowledged, absent from some final read
+	Lost       []history.Op // acknowledged, absent from some final read
 	Unexpected []string
-	Recovered  []Op // failed or indeterminate, present in the final reads
+	Recovered  []history.Op // failed or indeterminate, present in the final reads
 
 	Faults       []FaultRecord
-	Availability map[Kind]Avail // adds in flight while a fault of the kind was active
-	DuringFaults Avail          // adds in flight while a fault was active
-	Calm         Avail          // adds in flight while no fault was active
+	Availability map[Kind]history.Avail // adds in flight while a fault of the kind was active
+	DuringFaults history.Avail          // adds in flight while a fault was active
+	Calm         history.Avail          // adds in flight while no fault was active
 
 	HintRounds   int           // handoff passes until no hint was held
 	RepairRounds int           // read-repair passes until every cart's home replicas were equal
@@ -37,41 +37,6 @@ type Result struct {
 	ConvergeTime time.Duration // from healing everything to converged
 	Problems     []string      // the run could not check something it should
 	Elapsed      time.Duration
-}
-
-// Avail counts adds and how many succeeded.
-type Avail struct {
-	Ops, OK int
-	// Majority counts the adds coordinated by nodes outside the fault's
-	// minority (the side a minority partition cannot reach, the nodes
-	// still up).
-	MajorityOps, MajorityOK int
-}
-
-// Fraction returns OK/Ops (1 when there were no adds).
-func (a Avail) Fraction() float64 { return frac(a.OK, a.Ops) }
-
-// MajorityFraction returns MajorityOK/MajorityOps (1 when there were none).
-func (a Avail) MajorityFraction() float64 { return frac(a.MajorityOK, a.MajorityOps) }
-
-func frac(n, d int) float64 {
-	if d == 0 {
-		return 1
-	}
-	return float64(n) / float64(d)
-}
-
-func (a *Avail) add(op Op, majority bool) {
-	a.Ops++
-	if majority {
-		a.MajorityOps++
-	}
-	if op.Outcome == OK {
-		a.OK++
-		if majority {
-			a.MajorityOK++
-		}
-	}
 }
 
 // Summary is the run in one line.
@@ -98,9 +63,9 @@ func (r *Result) Summary() string {
 func (r *Result) Explain() string {
 	var b strings.Builder
 	for _, op := range r.Lost {
-		fmt.Fprintf(&b, "lost %s: cart:%d via %s, %s … %s", op.Item, op.Cart, op.Node, op.Start.Format("15:04:05.000000"), op.End.Format("15:04:05.000000"))
+		fmt.Fprintf(&b, "lost %s: %s via %s, %s … %s", op.Item, op.Key, op.Node, op.Start.Format("15:04:05.000000"), op.End.Format("15:04:05.000000"))
 		for _, f := range r.Faults {
-			if op.Start.Before(f.End) && op.End.After(f.Start) {
+			if op.Overlaps(f.Start, f.End) {
 				fmt.Fprintf(&b, "; during %s", f.Desc)
 			}
 		}
@@ -126,7 +91,7 @@ func (r *Result) Schedule() string {
 
 // check heals the cluster, waits for it to converge and checks the final
 // state against the history, filling in res.
-func check(ctx context.Context, cfg Config, c *clustertest.Cluster, homes [][]string, ops []Op, res *Result) {
+func check(ctx context.Context, cfg Config, c *clustertest.Cluster, homes [][]string, ops []history.Op, res *Result) {
 	tally(res, ops)
 	healed := time.Now()
 	c.Heal()
@@ -175,33 +140,19 @@ func check(ctx context.Context, cfg Config, c *clustertest.Cluster, homes [][]st
 }
 
 // tally counts the outcomes and the availability per fault.
-func tally(res *Result, ops []Op) {
-	res.Availability = map[Kind]Avail{}
-	for _, op := range ops {
-		res.Ops++
-		switch op.Outcome {
-		case OK:
-			res.OK++
-		case Failed:
-			res.Failed++
-		case Indeterminate:
-			res.Indeterminate++
-		}
-		active := false
-		for _, f := range res.Faults {
-			if !op.Start.Before(f.End) || !op.End.After(f.Start) {
-				continue
-			}
-			active = true
-			a := res.Availability[f.Kind]
-			a.add(op, !slices.Contains(f.Minority, op.Node))
-			res.Availability[f.Kind] = a
-			res.DuringFaults.add(op, !slices.Contains(f.Minority, op.Node))
-		}
-		if !active {
-			res.Calm.add(op, true)
-		}
+func tally(res *Result, ops []history.Op) {
+	c := history.Count(ops)
+	res.Ops, res.OK, res.Failed, res.Indeterminate = c.Ops, c.OK, c.Failed, c.Indeterminate
+	spans := make([]history.Span[Kind], len(res.Faults))
+	for i, f := range res.Faults {
+		spans[i] = history.Span[Kind]{Kind: f.Kind, Start: f.Start, End: f.End, Minority: f.Minority}
 	}
+	av := history.Tally(ops, spans)
+	res.Availability = map[Kind]history.Avail{}
+	for k, a := range av.ByKind {
+		res.Availability[k] = *a
+	}
+	res.DuringFaults, res.Calm = av.During, av.Calm
 }
 
 // finalItems reads every cart at R=N from every node and returns, per
@@ -227,41 +178,17 @@ func finalItems(ctx context.Context, c *clustertest.Cluster, homes [][]string, p
 	return out
 }
 
-// judge compares the final reads with the history.
-func judge(res *Result, ops []Op, final [][]map[string]bool) {
-	sentTo := map[string]int{} // item → its cart, for items sent in a write
-	for _, op := range ops {
-		if op.Sent {
-			sentTo[op.Item] = op.Cart
-		}
+// judge compares the final reads, per cart the items of each read of it,
+// with the history. A cart none of whose reads succeeded loses every
+// acknowledged add to it.
+func judge(res *Result, ops []history.Op, final [][]map[string]bool) {
+	reads := history.Reads{}
+	for cart, rs := range final {
+		reads[string(cartKey(cart))] = rs
 	}
-	unexpected := map[string]bool{}
-	for cart, reads := range final {
-		for _, rd := range reads {
-			for it := range rd {
-				if to, ok := sentTo[it]; !ok || to != cart {
-					unexpected[fmt.Sprintf("cart:%d/%s", cart, it)] = true
-				}
-			}
-		}
-	}
-	for it := range unexpected {
-		res.Unexpected = append(res.Unexpected, it)
-	}
-	slices.Sort(res.Unexpected)
-	for _, op := range ops {
-		reads := final[op.Cart]
-		inAll := len(reads) > 0
-		for _, rd := range reads {
-			inAll = inAll && rd[op.Item]
-		}
-		switch {
-		case op.Outcome == OK && !inAll:
-			res.Lost = append(res.Lost, op)
-		case op.Outcome != OK && op.Sent && inAll:
-			res.Recovered = append(res.Recovered, op)
-		}
-	}
+	v := history.Judge(ops, reads)
+	res.Lost, res.Recovered = v.Lost, v.Recovered
+	res.Unexpected = history.Format(v.Unexpected, "/")
 }
 
 // read reads cart at quorum r through co.

@@ -5,24 +5,26 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/dynkv/dynkv/internal/history"
 )
 
 // TestJudge_ClassifiesItems runs the checker on a made-up history and final
 // state with one item of every class.
 func TestJudge_ClassifiesItems(t *testing.T) {
 	at := time.Unix(0, 0)
-	op := func(cart int, item string, sent bool, o Outcome) Op {
-		return Op{Cart: cart, Item: item, Sent: sent, Outcome: o, Start: at, End: at}
+	op := func(cart int, item string, sent bool, o history.Outcome) history.Op {
+		return history.Op{Key: string(cartKey(cart)), Item: item, Sent: sent, Outcome: o, Start: at, End: at}
 	}
-	ops := []Op{
-		op(0, "kept", true, OK),
-		op(0, "lost", true, OK),
-		op(0, "half", true, OK), // present in one final read only
-		op(0, "recovered", true, Indeterminate),
-		op(0, "failed-present", true, Failed),
-		op(0, "failed-absent", true, Failed),
-		op(0, "never-sent", false, Failed),
-		op(1, "other-cart", true, OK),
+	ops := []history.Op{
+		op(0, "kept", true, history.OK),
+		op(0, "lost", true, history.OK),
+		op(0, "half", true, history.OK), // present in one final read only
+		op(0, "recovered", true, history.Indeterminate),
+		op(0, "failed-present", true, history.Failed),
+		op(0, "failed-absent", true, history.Failed),
+		op(0, "never-sent", false, history.Failed),
+		op(1, "other-cart", true, history.OK),
 	}
 	set := func(items ...string) map[string]bool {
 		m := map[string]bool{}
@@ -56,7 +58,7 @@ func TestJudge_ClassifiesItems(t *testing.T) {
 // the end counts every acknowledged add to it as lost.
 func TestJudge_NoFinalReadLosesEverything(t *testing.T) {
 	res := &Result{}
-	judge(res, []Op{{Cart: 0, Item: "a", Sent: true, Outcome: OK}}, [][]map[string]bool{nil})
+	judge(res, []history.Op{{Key: string(cartKey(0)), Item: "a", Sent: true, Outcome: history.OK}}, [][]map[string]bool{nil})
 	require.Len(t, res.Lost, 1)
 }
 
@@ -66,21 +68,21 @@ func TestTally_AvailabilityPerFault(t *testing.T) {
 	res := &Result{Faults: []FaultRecord{
 		{Fault: Fault{Kind: Isolate, Minority: []string{"n1"}}, Start: at(10), End: at(20)},
 	}}
-	ops := []Op{
-		{Node: "n0", Start: at(0), End: at(5), Outcome: OK},       // calm
-		{Node: "n0", Start: at(8), End: at(11), Outcome: OK},      // overlaps the fault's start
-		{Node: "n1", Start: at(12), End: at(13), Outcome: Failed}, // minority side
-		{Node: "n2", Start: at(14), End: at(15), Outcome: OK},     // majority side
-		{Node: "n2", Start: at(19), End: at(25), Outcome: Failed}, // overlaps the fault's end
-		{Node: "n2", Start: at(20), End: at(21), Outcome: Failed}, // after: calm
+	ops := []history.Op{
+		{Node: "n0", Start: at(0), End: at(5), Outcome: history.OK},       // calm
+		{Node: "n0", Start: at(8), End: at(11), Outcome: history.OK},      // overlaps the fault's start
+		{Node: "n1", Start: at(12), End: at(13), Outcome: history.Failed}, // minority side
+		{Node: "n2", Start: at(14), End: at(15), Outcome: history.OK},     // majority side
+		{Node: "n2", Start: at(19), End: at(25), Outcome: history.Failed}, // overlaps the fault's end
+		{Node: "n2", Start: at(20), End: at(21), Outcome: history.Failed}, // after: calm
 	}
 	tally(res, ops)
 	require.Equal(t, 6, res.Ops)
 	require.Equal(t, 3, res.OK)
 	a := res.Availability[Isolate]
-	require.Equal(t, Avail{Ops: 4, OK: 2, MajorityOps: 3, MajorityOK: 2}, a)
+	require.Equal(t, history.Avail{Ops: 4, OK: 2, MajorityOps: 3, MajorityOK: 2}, a)
 	require.Equal(t, a, res.DuringFaults)
-	require.Equal(t, Avail{Ops: 2, OK: 1, MajorityOps: 2, MajorityOK: 1}, res.Calm)
+	require.Equal(t, history.Avail{Ops: 2, OK: 1, MajorityOps: 2, MajorityOK: 1}, res.Calm)
 }
 
 // TestSchedule_SeedReplays: the same seed draws the same faults; another
@@ -121,14 +123,6 @@ func TestParseKinds(t *testing.T) {
 	}
 }
 
-func TestItems_RoundTrip(t *testing.T) {
-	s := map[string]bool{}
-	parseItems(s, []byte("c1-2,c0-1,,c1-2"))
-	require.Equal(t, map[string]bool{"c0-1": true, "c1-2": true}, s)
-	require.Equal(t, "c0-1,c1-2", string(formatItems(s)))
-	require.Empty(t, formatItems(map[string]bool{}))
-}
-
 func TestConfig_Validate(t *testing.T) {
 	require.NoError(t, DefaultConfig().Validate())
 	for name, mut := range map[string]func(*Config){
@@ -141,6 +135,7 @@ func TestConfig_Validate(t *testing.T) {
 		"fault ops":  func(c *Config) { c.FaultOps = 0 },
 		"rounds":     func(c *Config) { c.MaxRounds = 0 },
 		"quorum":     func(c *Config) { c.Coordinator.W = 4 },
+		"workload":   func(c *Config) { c.Workload = "" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := DefaultConfig()

@@ -1,7 +1,7 @@
 // Package chaos is the in-process part of dynkv's Jepsen-style checker of
 // the promise "no acknowledged write is lost" (DESIGN.md, promise 2).
 //
-// A run starts a clustertest cluster (5 nodes, N=3 R=2 W=2, pebble on
+// A run takes a clustertest cluster (5 nodes, N=3 R=2 W=2, pebble on
 // vfs.NewCrashableMem, memnet), drives a workload against it from many
 // concurrent clients while a seeded schedule injects faults, then heals
 // everything and checks the final state:
@@ -30,7 +30,14 @@
 // the same seed injects the same faults on the same nodes in the same order,
 // though goroutine timing makes the operations' interleaving differ.
 //
-// Concurrency: Run drives the faults from the calling goroutine (the test's,
-// as clustertest requires) and owns the client and hint-handoff goroutines
-// it starts; all of them have ended when it returns.
+// The operations, their outcomes, the judgement and the availability are
+// internal/history's, shared with the process-level checker
+// (internal/jepsen).
+//
+// Concurrency: the caller makes the cluster (clustertest.New, which
+// belongs to a test) and passes it to Run. Run drives the faults from the
+// calling goroutine (the test's, as clustertest requires) and owns the
+// client, hint-handoff and anti-entropy goroutines it starts; all of them
+// have ended when it returns. It reports what went wrong as errors and
+// in the Result, never through the test.
 package chaos

@@ -54,6 +54,7 @@ const (
 
 var kindNames = [numKinds]string{"kill", "kill-homes", "power-loss", "halves", "isolate", "bridge", "one-way", "drop", "delay", "halves+kill"}
 
+// String returns the kind's name, as ParseKinds reads it.
 func (k Kind) String() string {
 	if k < numKinds {
 		return kindNames[k]

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/internal/clustertest"
+	"github.com/dynkv/dynkv/internal/history"
 )
 
 // Config configures one run.
@@ -16,8 +16,9 @@ type Config struct {
 	// Seed seeds the fault schedule, the clients' choice of nodes and the
 	// drop and delay decisions. Default 1.
 	Seed uint64
-	// Workload is the workload the clients run. Default Cart.
-	Workload Workload
+	// Workload is the workload the clients run: history.Cart or
+	// history.LWW. Default history.Cart.
+	Workload history.Workload
 	// Nodes is the cluster size. Default 5.
 	Nodes int
 	// Carts is the number of carts (keys). Default 3.
@@ -71,7 +72,7 @@ func DefaultConfig() Config {
 	co := clustertest.Config()
 	co.Timeout = time.Second
 	return Config{
-		Seed: 1, Workload: Cart, Nodes: 5, Carts: 3, ClientsPerCart: 4, Ops: 600, R: 2, W: 2,
+		Seed: 1, Workload: history.Cart, Nodes: 5, Carts: 3, ClientsPerCart: 4, Ops: 600, R: 2, W: 2,
 		OpTimeout: 250 * time.Millisecond, FaultOps: 60, GapOps: 15, MaxHold: 3 * time.Second,
 		HandoffInterval: 20 * time.Millisecond, AntiEntropyInterval: 200 * time.Millisecond, SettleTimeout: 20 * time.Second, MaxRounds: 10, Coordinator: co,
 	}
@@ -80,6 +81,8 @@ func DefaultConfig() Config {
 // Validate reports the first invalid field.
 func (c Config) Validate() error {
 	switch {
+	case c.Workload != history.Cart && c.Workload != history.LWW:
+		return fmt.Errorf("chaos: workload: must be %s or %s, got %q", history.Cart, history.LWW, c.Workload)
 	case c.Nodes < 3:
 		return fmt.Errorf("chaos: nodes: must be at least 3, got %d", c.Nodes)
 	case c.Carts < 1:
@@ -106,21 +109,26 @@ type FaultRecord struct {
 	Start, End time.Time // the first action and the last (undoing) one
 }
 
-// Run runs one seeded run on a new cluster of cfg.Nodes nodes (stopped at
-// the end of t) and checks it. It returns an error only if the run could
-// not be carried out; what the check finds is in the Result. Run drives
-// the faults from its own goroutine, which must be t's.
-func Run(ctx context.Context, t testing.TB, cfg Config) (*Result, error) {
+// Run runs one seeded run on c and checks it. It returns an error only if
+// the run could not be carried out; what the check finds is in the Result.
+//
+// REQUIRES: c is a new cluster of cfg.Nodes nodes, made by clustertest.New
+// with cfg.Coordinator, that Run may break, heal and restart; Run is
+// called from the goroutine of c's test, since clustertest fails the test
+// from it (Run drives the faults from the calling goroutine).
+func Run(ctx context.Context, c *clustertest.Cluster, cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if n := len(c.IDs()); n != cfg.Nodes {
+		return nil, fmt.Errorf("chaos: nodes: the cluster has %d, the config says %d", n, cfg.Nodes)
+	}
 	began := time.Now()
-	c := clustertest.New(t, cfg.Nodes, cfg.Coordinator)
 	homes := make([][]string, cfg.Carts)
 	for i := range homes {
 		homes[i] = c.Home(cartKey(i))
 	}
-	hist := newHistory()
+	hist := history.New()
 
 	stopHandoff := startHandoff(ctx, c, cfg.HandoffInterval)
 	stopAE := startAntiEntropy(ctx, c, cfg.AntiEntropyInterval)
@@ -141,7 +149,7 @@ func Run(ctx context.Context, t testing.TB, cfg Config) (*Result, error) {
 	stopAE()
 
 	res := &Result{Seed: cfg.Seed, Workload: cfg.Workload, Faults: d.faults, Problems: d.problems}
-	check(ctx, cfg, c, homes, hist.ops(), res)
+	check(ctx, cfg, c, homes, hist.Ops(), res)
 	res.Elapsed = time.Since(began)
 	return res, nil
 }
@@ -150,7 +158,7 @@ func Run(ctx context.Context, t testing.TB, cfg Config) (*Result, error) {
 type driver struct {
 	cfg      Config
 	t        *target
-	hist     *history
+	hist     *history.History
 	done     <-chan struct{} // closed when every client has stopped
 	homes    [][]string
 	faults   []FaultRecord
@@ -185,12 +193,12 @@ func (d *driver) run(ctx context.Context, s *schedule) {
 // hold waits until n more adds have completed, MaxHold has passed, or the
 // clients have stopped; it reports whether they are still running.
 func (d *driver) hold(n int) bool {
-	target := d.hist.count() + n
+	target := d.hist.Len() + n
 	timer := time.NewTimer(d.cfg.MaxHold)
 	defer timer.Stop()
-	for d.hist.count() < target {
+	for d.hist.Len() < target {
 		select {
-		case <-d.hist.progress:
+		case <-d.hist.Progress():
 		case <-d.done:
 			return false
 		case <-timer.C:
@@ -208,21 +216,7 @@ func (d *driver) hold(n int) bool {
 // startHandoff replays hints on every running node every interval, as
 // each node's handoff loop would, until the returned stop is called.
 func startHandoff(ctx context.Context, c *clustertest.Cluster, interval time.Duration) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			replayHints(ctx, c)
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	})
-	return func() { cancel(); wg.Wait() }
+	return every(ctx, interval, func(ctx context.Context) { replayHints(ctx, c) })
 }
 
 // startAntiEntropy runs an anti-entropy round on every running node every
@@ -232,17 +226,25 @@ func startAntiEntropy(ctx context.Context, c *clustertest.Cluster, interval time
 	if interval == 0 {
 		return func() {}
 	}
+	return every(ctx, interval, func(ctx context.Context) {
+		for _, id := range c.IDs() {
+			if ae := c.Node(id).AE; ae != nil {
+				_, _ = ae.RunRound(ctx)
+			}
+		}
+	})
+}
+
+// every runs f at once and then every interval on a goroutine of its own
+// until the returned stop is called, which waits for it.
+func every(ctx context.Context, interval time.Duration, f func(context.Context)) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
-			for _, id := range c.IDs() {
-				if ae := c.Node(id).AE; ae != nil {
-					_, _ = ae.RunRound(ctx)
-				}
-			}
+			f(ctx)
 			select {
 			case <-ctx.Done():
 				return

@@ -3,51 +3,27 @@ package chaos
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/internal/history"
 	"github.com/dynkv/dynkv/version"
 )
-
-// Workload is how clients add items to carts.
-type Workload uint8
-
-const (
-	// Cart reads the siblings with their context, writes their union plus
-	// the new item with that context: concurrent adds become siblings and
-	// the next read merges them. It must lose nothing.
-	Cart Workload = iota
-	// LWW reads the last-writer-wins value only and writes it plus the new
-	// item over whatever the coordinator holds (plain GET/SET
-	// read-modify-write). Concurrent adds overwrite each other.
-	LWW
-)
-
-func (w Workload) String() string {
-	switch w {
-	case Cart:
-		return "cart"
-	case LWW:
-		return "lww"
-	}
-	return fmt.Sprintf("workload(%d)", uint8(w))
-}
 
 // clients runs the workload: ClientsPerCart clients per cart, each adding
 // its own items until the op budget is spent or ctx is done.
 type clients struct {
 	cfg    Config
 	t      *target
-	hist   *history
+	hist   *history.History
 	budget atomic.Int64 // adds left to invoke; unlimited when cfg.Ops is 0
 	wg     sync.WaitGroup
 }
 
-func startClients(ctx context.Context, cfg Config, t *target, hist *history) *clients {
+func startClients(ctx context.Context, cfg Config, t *target, hist *history.History) *clients {
 	cl := &clients{cfg: cfg, t: t, hist: hist}
 	cl.budget.Store(int64(cfg.Ops))
 	id := 0
@@ -79,7 +55,7 @@ func (cl *clients) take() bool {
 func (cl *clients) run(ctx context.Context, client, cart int, rng *rand.Rand) {
 	key := cartKey(cart)
 	for seq := 0; ctx.Err() == nil && cl.take(); seq++ {
-		op := Op{Client: client, Cart: cart, Item: itemName(client, seq)}
+		op := history.Op{Workload: cl.cfg.Workload, Client: client, Key: string(key), Item: itemName(client, seq)}
 		node, co, release := cl.pick(rng)
 		if co == nil {
 			continue // no node is up; nothing was invoked
@@ -88,7 +64,7 @@ func (cl *clients) run(ctx context.Context, client, cart int, rng *rand.Rand) {
 		cl.add(ctx, co, key, &op)
 		op.End = time.Now()
 		release()
-		cl.hist.record(op)
+		cl.hist.Record(op)
 	}
 }
 
@@ -115,31 +91,31 @@ func (cl *clients) pick(rng *rand.Rand) (string, *coordinator.Coordinator, func(
 }
 
 // add performs one add through co and fills in op's outcome.
-func (cl *clients) add(ctx context.Context, co *coordinator.Coordinator, key []byte, op *Op) {
+func (cl *clients) add(ctx context.Context, co *coordinator.Coordinator, key []byte, op *history.Op) {
 	ctx, cancel := context.WithTimeout(ctx, cl.cfg.OpTimeout)
 	defer cancel()
 	ss, err := co.Get(ctx, key, coordinator.ReadOptions{R: cl.cfg.R})
 	if err != nil {
 		// Nothing was sent: the add definitely did not happen.
-		op.Outcome, op.Err = Failed, err.Error()
+		op.Outcome, op.Err = history.Failed, err.Error()
 		return
 	}
 	items := map[string]bool{}
 	w := coordinator.Write{W: cl.cfg.W}
 	switch cl.cfg.Workload {
-	case Cart:
+	case history.Cart:
 		for _, s := range ss.Live() {
-			parseItems(items, s.Value)
+			history.ParseItems(items, string(s.Value))
 		}
 		w.Context = ss.Context()
-	case LWW:
+	case history.LWW:
 		if v, ok := ss.Value(); ok {
-			parseItems(items, v)
+			history.ParseItems(items, string(v))
 		}
 		w.Supersede = true
 	}
 	items[op.Item] = true
-	w.Data = formatItems(items)
+	w.Data = []byte(history.FormatItems(items))
 	op.Sent = true
 	_, err = co.Put(ctx, key, w)
 	op.Outcome = classify(ctx, err)
@@ -152,21 +128,21 @@ func (cl *clients) add(ctx context.Context, co *coordinator.Coordinator, key []b
 // or the coordinator's reported as a quorum error after it) leaves the
 // write's fate unknown; any other error is a failure, which in Dynamo can
 // still have reached some replicas.
-func classify(ctx context.Context, err error) Outcome {
+func classify(ctx context.Context, err error) history.Outcome {
 	switch {
 	case err == nil:
-		return OK
+		return history.OK
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		return Indeterminate
+		return history.Indeterminate
 	}
-	return Failed
+	return history.Failed
 }
 
 // items returns the union of the item lists of ss's live siblings.
 func items(ss version.Siblings) map[string]bool {
 	s := map[string]bool{}
 	for _, sib := range ss.Live() {
-		parseItems(s, sib.Value)
+		history.ParseItems(s, string(sib.Value))
 	}
 	return s
 }

@@ -3,7 +3,6 @@ package itest
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"syscall"
 	"testing"
@@ -11,21 +10,16 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dynkv/dynkv/internal/launch"
 )
 
 // freePort returns a loopback port that is free for TCP and UDP now.
 func freePort(t *testing.T) string {
 	t.Helper()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		addr := l.Addr().String()
-		_ = l.Close()
-		if u, err := net.ListenPacket("udp", addr); err == nil {
-			_ = u.Close()
-			return addr
-		}
-	}
+	addr, err := launch.FreeAddr()
+	require.NoError(t, err)
+	return addr
 }
 
 // clusterNode is the fixed addresses of one node of a test cluster, so

@@ -17,6 +17,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dynkv/dynkv/internal/launch"
 )
 
 // binary is the dynkv binary under test, built by TestMain. It is written
@@ -64,24 +66,11 @@ const (
 // node is one running dynkv process.
 type node struct {
 	t    *testing.T
-	cmd  *exec.Cmd
+	proc *launch.Process
 	dir  string // data directory
 	addr string // host:port it serves on
 	port string
 	logs *logWriter
-	done chan struct{} // closed once the process has exited and its output is read
-}
-
-// childEnv returns the test process's environment without DYNKV_
-// variables, plus extra.
-func childEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "DYNKV_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
 }
 
 // startNode starts dynkv serve on a free loopback port with data in dir
@@ -89,21 +78,13 @@ func childEnv(extra ...string) []string {
 // is still running, and its log is shown if the test failed.
 func startNode(t *testing.T, dir string, extraArgs ...string) *node {
 	t.Helper()
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--gossip.listen", "127.0.0.1:0", "--data.dir", dir, "--node.id", "itest"}, extraArgs...)
-	n := &node{t: t, dir: dir, logs: newLogWriter(), done: make(chan struct{})}
-	n.cmd = exec.Command(binary, args...)
-	n.cmd.Env = childEnv()
-	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
-	require.NoError(t, n.cmd.Start())
-	go func() {
-		_ = n.cmd.Wait()
-		close(n.done)
-	}()
+	args := launch.Serve{Listen: "127.0.0.1:0", GossipListen: "127.0.0.1:0", DataDir: dir, ID: "itest", Extra: extraArgs}.Args()
+	n := &node{t: t, dir: dir, logs: newLogWriter()}
+	p, err := launch.Start(launch.Config{Name: "dynkv", Binary: binary, Args: args, Output: n.logs})
+	require.NoError(t, err)
+	n.proc = p
 	t.Cleanup(func() {
-		if n.running() {
-			_ = n.cmd.Process.Kill()
-			<-n.done
-		}
+		_ = n.proc.Kill(context.Background())
 		logs := n.logs.String()
 		if strings.Contains(logs, "WARNING: DATA RACE") {
 			t.Errorf("dynkv reported a data race")
@@ -117,8 +98,8 @@ func startNode(t *testing.T, dir string, extraArgs ...string) *node {
 	defer timer.Stop()
 	select {
 	case n.addr = <-n.logs.addr:
-	case <-n.done:
-		t.Fatalf("dynkv exited before serving: %s", n.cmd.ProcessState)
+	case <-n.proc.Done():
+		t.Fatalf("dynkv exited before serving: %s", n.proc.State())
 	case <-timer.C:
 		t.Fatalf("dynkv did not log its address within %s", startTimeout)
 	}
@@ -141,33 +122,24 @@ func (n *node) client() *redis.Client {
 	return rdb
 }
 
-func (n *node) running() bool {
-	select {
-	case <-n.done:
-		return false
-	default:
-		return true
-	}
-}
+func (n *node) running() bool { return !n.proc.Exited() }
 
 func (n *node) signal(sig syscall.Signal) {
 	n.t.Helper()
-	require.NoError(n.t, n.cmd.Process.Signal(sig))
+	require.NoError(n.t, n.proc.Signal(sig))
 }
 
 // wait waits for the process to exit and returns its exit code (-1 when a
 // signal killed it).
 func (n *node) wait(timeout time.Duration) int {
 	n.t.Helper()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case <-n.done:
-		return n.cmd.ProcessState.ExitCode()
-	case <-timer.C:
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	code, err := n.proc.Wait(ctx)
+	if err != nil {
 		n.t.Fatalf("dynkv did not exit within %s", timeout)
-		return 0
 	}
+	return code
 }
 
 // waitFor polls cond every 10ms until it holds, failing t after timeout.
@@ -234,7 +206,7 @@ func runDynkv(t *testing.T, env []string, args ...string) (code int, stdout, std
 	ctx, cancel := context.WithTimeout(context.Background(), exitTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = childEnv(env...)
+	cmd.Env = launch.Environ(env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dynkv/dynkv/internal/history"
 )
 
 // finalRead is what the last reads found: per cart key, the items each
@@ -30,7 +32,7 @@ type convergence struct {
 // converge waits until no node holds hints and two consecutive rounds of
 // reads at R=N of every cart from every node agree, then reads everything
 // one last time.
-func converge(ctx context.Context, cfg Config, c *cluster, cl *clients, ops []Op, say func(string, ...any)) (convergence, error) {
+func converge(ctx context.Context, cfg Config, c *cluster, cl *clients, ops []history.Op, say func(string, ...any)) (convergence, error) {
 	deadline := time.Now().Add(cfg.ConvergeTimeout)
 	var conv convergence
 	carts, keys := keysOf(ops)
@@ -86,14 +88,14 @@ func maps(a, b map[string]string) bool {
 
 // keysOf returns the cart keys (of cart and lww) and the new keys the
 // operations touched, sorted.
-func keysOf(ops []Op) (carts, keys []string) {
+func keysOf(ops []history.Op) (carts, keys []string) {
 	seenC, seenK := map[string]bool{}, map[string]bool{}
 	for _, op := range ops {
 		switch {
-		case op.Workload == Keys && !seenK[op.Key]:
+		case op.Workload == history.Keys && !seenK[op.Key]:
 			seenK[op.Key] = true
 			keys = append(keys, op.Key)
-		case op.Workload != Keys && !seenC[op.Key]:
+		case op.Workload != history.Keys && !seenC[op.Key]:
 			seenC[op.Key] = true
 			carts = append(carts, op.Key)
 		}
@@ -187,7 +189,7 @@ func readAll(ctx context.Context, cfg Config, cl *clients, carts, keys []string)
 			}
 			items := map[string]bool{}
 			for _, v := range values {
-				parseItems(items, v)
+				history.ParseItems(items, v)
 			}
 			fr.carts[key] = append(fr.carts[key], items)
 		}
@@ -231,111 +233,54 @@ func readAll(ctx context.Context, cfg Config, cl *clients, carts, keys []string)
 	return fr
 }
 
-// judge compares the final reads with the history.
-func judge(rep *Report, ops []Op, fr finalRead) {
+// judge compares the final reads with the history, workload by workload:
+// the carts of cart and lww from every node's read, the new keys from the
+// read of each.
+func judge(rep *Report, ops []history.Op, fr finalRead) {
 	rep.ReadErrors = fr.errs
-	rep.Workloads = map[Workload]*WorkloadResult{}
+	rep.Workloads = map[history.Workload]*WorkloadResult{}
 	for _, w := range Workloads {
-		rep.Workloads[w] = &WorkloadResult{}
-	}
-	sent := map[string]string{} // item → the key it was sent to
-	for _, op := range ops {
-		if op.Sent {
-			sent[op.Item] = op.Key
-		}
-	}
-	for _, op := range ops {
-		wr := rep.Workloads[op.Workload]
-		wr.Ops++
-		switch op.Outcome {
-		case OK:
-			wr.OK++
-		case Failed:
-			wr.Failed++
-		case Indeterminate:
-			wr.Indeterminate++
-		}
-		present := false
-		switch op.Workload {
-		case Keys:
-			vals, read := fr.keys[op.Key]
-			if !read {
-				continue // the read failed: reported as a read error
-			}
-			present = slices.Contains(vals, op.Item)
-		default:
-			reads := fr.carts[op.Key]
-			if len(reads) == 0 {
-				continue
-			}
-			present = true
-			for _, rd := range reads {
-				present = present && rd[op.Item]
+		var wops []history.Op
+		for _, op := range ops {
+			if op.Workload == w {
+				wops = append(wops, op)
 			}
 		}
-		switch {
-		case op.Outcome == OK && !present:
-			wr.Lost = append(wr.Lost, op)
-		case op.Outcome != OK && op.Sent && present:
-			wr.Recovered++
-		}
-	}
-	// Unexpected: anything read that no operation sent there.
-	for key, reads := range fr.carts {
-		w := Workload(key[:strings.IndexByte(key, ':')])
-		for _, rd := range reads {
-			for it := range rd {
-				if sent[it] != key {
-					rep.Workloads[w].Unexpected = appendOnce(rep.Workloads[w].Unexpected, key+"/"+it)
+		reads, sep := history.Reads{}, "/"
+		if w == history.Keys {
+			sep = "="
+			for key, vals := range fr.keys {
+				s := map[string]bool{}
+				for _, v := range vals {
+					s[v] = true
+				}
+				reads[key] = []map[string]bool{s}
+			}
+		} else {
+			for key, rs := range fr.carts {
+				if strings.HasPrefix(key, string(w)+":") {
+					reads[key] = rs
 				}
 			}
 		}
+		c, v := history.Count(wops), history.Judge(wops, reads)
+		rep.Workloads[w] = &WorkloadResult{Ops: c.Ops, OK: c.OK, Failed: c.Failed, Indeterminate: c.Indeterminate,
+			Lost: v.Lost, Unexpected: history.Format(v.Unexpected, sep), Recovered: len(v.Recovered)}
 	}
-	for key, vals := range fr.keys {
-		for _, v := range vals {
-			if sent[v] != key {
-				rep.Workloads[Keys].Unexpected = appendOnce(rep.Workloads[Keys].Unexpected, key+"="+v)
-			}
-		}
-	}
-	for _, wr := range rep.Workloads {
-		slices.Sort(wr.Unexpected)
-	}
-}
-
-func appendOnce(s []string, v string) []string {
-	if slices.Contains(s, v) {
-		return s
-	}
-	return append(s, v)
 }
 
 // tally computes availability per fault kind: the operations in flight
 // while a fault of the kind was active, and those of them sent to nodes
-// outside the fault's minority.
-func tally(rep *Report, ops []Op) {
-	rep.Availability = map[Kind]*Avail{}
-	for _, op := range ops {
-		if op.Workload == LWW {
-			continue // the control's availability is the cart's
-		}
-		calm := true
-		for _, f := range rep.Faults {
-			if !op.Start.Before(f.End) || !op.End.After(f.Start) {
-				continue
-			}
-			calm = false
-			a := rep.Availability[f.Kind]
-			if a == nil {
-				a = &Avail{}
-				rep.Availability[f.Kind] = a
-			}
-			a.add(op, !slices.Contains(f.Minority, op.Node))
-		}
-		if calm {
-			rep.Calm.add(op, true)
-		}
+// outside the fault's minority. The control's operations do not count: its
+// availability is the cart's.
+func tally(rep *Report, ops []history.Op) {
+	spans := make([]history.Span[Kind], len(rep.Faults))
+	for i, f := range rep.Faults {
+		spans[i] = history.Span[Kind]{Kind: f.Kind, Start: f.Start, End: f.End, Minority: f.Minority}
 	}
+	ops = slices.DeleteFunc(slices.Clone(ops), func(op history.Op) bool { return op.Workload == history.LWW })
+	av := history.Tally(ops, spans)
+	rep.Availability, rep.Calm = av.ByKind, av.Calm
 }
 
 // rootsAgree waits until every partition's replicas report the same Merkle

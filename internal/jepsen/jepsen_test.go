@@ -8,27 +8,29 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dynkv/dynkv/internal/history"
 )
 
 // TestJudge classifies one item of every kind, for carts and new keys.
 func TestJudge(t *testing.T) {
 	at := time.Unix(100, 0)
-	op := func(w Workload, key, item string, sent bool, o Outcome) Op {
-		return Op{Workload: w, Key: key, Item: item, Sent: sent, Outcome: o, Start: at, End: at.Add(time.Second)}
+	op := func(w history.Workload, key, item string, sent bool, o history.Outcome) history.Op {
+		return history.Op{Workload: w, Key: key, Item: item, Sent: sent, Outcome: o, Start: at, End: at.Add(time.Second)}
 	}
-	ops := []Op{
-		op(Cart, "cart:0:0", "kept", true, OK),
-		op(Cart, "cart:0:0", "lost", true, OK),
-		op(Cart, "cart:0:0", "half", true, OK), // in one node's read only
-		op(Cart, "cart:0:0", "recovered", true, Indeterminate),
-		op(Cart, "cart:0:0", "failed-absent", true, Failed),
-		op(Cart, "cart:0:0", "never-sent", false, Failed),
-		op(Keys, "key:a", "a", true, OK),
-		op(Keys, "key:b", "b", true, OK),            // lost
-		op(Keys, "key:c", "c", true, Indeterminate), // recovered
-		op(Keys, "key:d", "d", true, OK),            // holds a value never written
-		op(LWW, "lww:0:0", "l1", true, OK),
-		op(LWW, "lww:0:0", "l2", true, OK), // overwritten: lost
+	ops := []history.Op{
+		op(history.Cart, "cart:0:0", "kept", true, history.OK),
+		op(history.Cart, "cart:0:0", "lost", true, history.OK),
+		op(history.Cart, "cart:0:0", "half", true, history.OK), // in one node's read only
+		op(history.Cart, "cart:0:0", "recovered", true, history.Indeterminate),
+		op(history.Cart, "cart:0:0", "failed-absent", true, history.Failed),
+		op(history.Cart, "cart:0:0", "never-sent", false, history.Failed),
+		op(history.Keys, "key:a", "a", true, history.OK),
+		op(history.Keys, "key:b", "b", true, history.OK),            // lost
+		op(history.Keys, "key:c", "c", true, history.Indeterminate), // recovered
+		op(history.Keys, "key:d", "d", true, history.OK),            // holds a value never written
+		op(history.LWW, "lww:0:0", "l1", true, history.OK),
+		op(history.LWW, "lww:0:0", "l2", true, history.OK), // overwritten: lost
 	}
 	set := func(items ...string) map[string]bool {
 		m := map[string]bool{}
@@ -46,7 +48,7 @@ func TestJudge(t *testing.T) {
 	}
 	rep := &Report{}
 	judge(rep, ops, fr)
-	cart, keys, lww := rep.Workloads[Cart], rep.Workloads[Keys], rep.Workloads[LWW]
+	cart, keys, lww := rep.Workloads[history.Cart], rep.Workloads[history.Keys], rep.Workloads[history.LWW]
 
 	var lost []string
 	for _, op := range cart.Lost {
@@ -69,7 +71,7 @@ func TestJudge(t *testing.T) {
 
 	rep.Config = DefaultConfig()
 	rep.Converged, rep.RootsAgree = true, true
-	rep.Availability = map[Kind]*Avail{}
+	rep.Availability = map[Kind]*history.Avail{}
 	rep.evaluate()
 	require.False(t, rep.Pass)
 	require.Contains(t, rep.Reasons, "cart: 2 acknowledged writes lost")
@@ -85,10 +87,10 @@ func TestEvaluate(t *testing.T) {
 			Config:     DefaultConfig(),
 			Converged:  true,
 			RootsAgree: true,
-			Workloads: map[Workload]*WorkloadResult{
-				Cart: {Ops: 10, OK: 10}, Keys: {Ops: 10, OK: 10}, LWW: {Ops: 10, OK: 10, Lost: []Op{{}}},
+			Workloads: map[history.Workload]*WorkloadResult{
+				history.Cart: {Ops: 10, OK: 10}, history.Keys: {Ops: 10, OK: 10}, history.LWW: {Ops: 10, OK: 10, Lost: []history.Op{{}}},
 			},
-			Availability: map[Kind]*Avail{Isolate: {Ops: 100, OK: 90, MajorityOps: 80, MajorityOK: 80}},
+			Availability: map[Kind]*history.Avail{Isolate: {Ops: 100, OK: 90, MajorityOps: 80, MajorityOK: 80}},
 		}
 	}
 	r := clean()
@@ -99,13 +101,13 @@ func TestEvaluate(t *testing.T) {
 		breakIt func(*Report)
 		want    string
 	}{
-		"control lost nothing": {func(r *Report) { r.Workloads[LWW].Lost = nil }, "lww control lost nothing: can the checker see loss?"},
+		"control lost nothing": {func(r *Report) { r.Workloads[history.LWW].Lost = nil }, "lww control lost nothing: can the checker see loss?"},
 		"not converged":        {func(r *Report) { r.Converged, r.ConvergeNote = false, "x" }, "did not converge: x"},
 		"read errors":          {func(r *Report) { r.ReadErrors = []string{"boom"} }, "1 final reads failed (first: boom)"},
 		"roots differ":         {func(r *Report) { r.RootsAgree, r.RootsNote = false, "y" }, "replicas' Merkle roots differ: y"},
 		"crash":                {func(r *Report) { r.Crashed = []string{"n2"} }, "nodes exited on their own: n2"},
-		"unexpected":           {func(r *Report) { r.Workloads[Keys].Unexpected = []string{"k=v"} }, "keys: 1 unexpected values"},
-		"nothing acked":        {func(r *Report) { r.Workloads[Cart].OK = 0 }, "cart: nothing acknowledged: the run checked nothing"},
+		"unexpected":           {func(r *Report) { r.Workloads[history.Keys].Unexpected = []string{"k=v"} }, "keys: 1 unexpected values"},
+		"nothing acked":        {func(r *Report) { r.Workloads[history.Cart].OK = 0 }, "cart: nothing acknowledged: the run checked nothing"},
 		"majority unavailable": {func(r *Report) { r.Availability[Isolate].MajorityOK = 70 },
 			"isolate: 87.50% of 80 operations on the majority side succeeded, want ≥ 99%"},
 	} {
@@ -119,7 +121,7 @@ func TestEvaluate(t *testing.T) {
 	}
 	t.Run("bridge availability is not a criterion", func(t *testing.T) {
 		r := clean()
-		r.Availability[Bridge] = &Avail{Ops: 10, MajorityOps: 10}
+		r.Availability[Bridge] = &history.Avail{Ops: 10, MajorityOps: 10}
 		r.evaluate()
 		require.True(t, r.Pass)
 	})
@@ -134,16 +136,16 @@ func TestTally(t *testing.T) {
 	rep := &Report{Faults: []FaultRecord{
 		{Fault: Fault{Kind: Isolate}, Start: sec(10), End: sec(20), Minority: []string{"n1"}},
 	}}
-	ops := []Op{
-		{Workload: Cart, Node: "n1", Start: sec(11), End: sec(12), Outcome: Indeterminate},
-		{Workload: Cart, Node: "n2", Start: sec(9), End: sec(11), Outcome: OK},
-		{Workload: Keys, Node: "n3", Start: sec(19), End: sec(21), Outcome: Failed},
-		{Workload: Keys, Node: "n3", Start: sec(20), End: sec(21), Outcome: OK}, // after the fault
-		{Workload: LWW, Node: "n3", Start: sec(12), End: sec(13), Outcome: Failed},
+	ops := []history.Op{
+		{Workload: history.Cart, Node: "n1", Start: sec(11), End: sec(12), Outcome: history.Indeterminate},
+		{Workload: history.Cart, Node: "n2", Start: sec(9), End: sec(11), Outcome: history.OK},
+		{Workload: history.Keys, Node: "n3", Start: sec(19), End: sec(21), Outcome: history.Failed},
+		{Workload: history.Keys, Node: "n3", Start: sec(20), End: sec(21), Outcome: history.OK}, // after the fault
+		{Workload: history.LWW, Node: "n3", Start: sec(12), End: sec(13), Outcome: history.Failed},
 	}
 	tally(rep, ops)
-	require.Equal(t, Avail{Ops: 3, OK: 1, MajorityOps: 2, MajorityOK: 1}, *rep.Availability[Isolate])
-	require.Equal(t, Avail{Ops: 1, OK: 1, MajorityOps: 1, MajorityOK: 1}, rep.Calm)
+	require.Equal(t, history.Avail{Ops: 3, OK: 1, MajorityOps: 2, MajorityOK: 1}, *rep.Availability[Isolate])
+	require.Equal(t, history.Avail{Ops: 1, OK: 1, MajorityOps: 1, MajorityOK: 1}, rep.Calm)
 }
 
 // TestSchedule: the schedule is a function of the seed, every kind comes
@@ -209,13 +211,13 @@ table ip dynkv_chaos {
 // unknown.
 func TestClassify(t *testing.T) {
 	o, _ := classify(nil)
-	require.Equal(t, OK, o)
+	require.Equal(t, history.OK, o)
 	o, msg := classify(replyErr("NOREPLICAS write needed 2 replicas, 1 answered"))
-	require.Equal(t, Failed, o)
+	require.Equal(t, history.Failed, o)
 	require.Contains(t, msg, "NOREPLICAS")
 	for _, err := range []error{errors.New("i/o timeout"), fmt.Errorf("read: %w", errTimeout{})} {
 		o, _ := classify(err)
-		require.Equal(t, Indeterminate, o, "%v", err)
+		require.Equal(t, history.Indeterminate, o, "%v", err)
 	}
 }
 
@@ -270,11 +272,11 @@ func TestConfigValidate(t *testing.T) {
 // TestItems: the stored form of a cart round-trips.
 func TestItems(t *testing.T) {
 	s := map[string]bool{}
-	parseItems(s, "b,a,,c")
-	require.Equal(t, "a,b,c", formatItems(s))
-	parseItems(s, "")
+	history.ParseItems(s, "b,a,,c")
+	require.Equal(t, "a,b,c", history.FormatItems(s))
+	history.ParseItems(s, "")
 	require.Len(t, s, 3)
-	require.Equal(t, "cart:{cart2}:1", cartKey(Cart, 2, 1))
+	require.Equal(t, "cart:{cart2}:1", cartKey(history.Cart, 2, 1))
 }
 
 // TestInfoField reads an integer field of an INFO reply.

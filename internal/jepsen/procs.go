@@ -7,15 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dynkv/dynkv/internal/launch"
 )
 
 // node is one dynkv process of the cluster under test.
@@ -30,9 +29,7 @@ type node struct {
 
 	mu struct {
 		sync.Mutex
-		cmd    *exec.Cmd
-		done   chan struct{} // closed when cmd has exited
-		paused bool
+		proc   *launch.Process // nil until started, and once killed or stopped
 		starts int
 	}
 }
@@ -129,7 +126,7 @@ func (c *cluster) ids() []string {
 func (c *cluster) start(nd *node) error {
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
-	if nd.mu.cmd != nil {
+	if nd.mu.proc != nil {
 		return nil
 	}
 	var seeds []string
@@ -140,103 +137,63 @@ func (c *cluster) start(nd *node) error {
 			}
 		}
 	}
-	args := []string{"serve",
-		"--node.id", nd.id, "--listen", nd.client, "--peer.listen", nd.peer, "--gossip.listen", nd.gossip,
-		"--data.dir", nd.dir, "--n", strconv.Itoa(c.cfg.N), "--r", strconv.Itoa(c.cfg.R), "--w", strconv.Itoa(c.cfg.W),
-		"--timeout", c.cfg.NodeTimeout.String(), "--handoff-interval", "200ms", "--log.level", "info",
-		// Rounds every second (the default is 10 s), so that the final
-		// check of the replicas' tree roots does not wait long.
-		"--antientropy.interval", "1s",
-	}
-	if len(seeds) > 0 {
-		args = append(args, "--seeds", strings.Join(seeds, ","))
-	}
-	f, err := os.OpenFile(nd.logf, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("jepsen: %s log: %w", nd.id, err)
-	}
-	cmd := exec.Command(c.cfg.Binary, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Env = nodeEnv()
+	sv := launch.Serve{ID: nd.id, Listen: nd.client, PeerListen: nd.peer, GossipListen: nd.gossip,
+		DataDir: nd.dir, N: c.cfg.N, R: c.cfg.R, W: c.cfg.W, Seeds: seeds,
+		Extra: []string{"--timeout", c.cfg.NodeTimeout.String(), "--handoff-interval", "200ms", "--log.level", "info",
+			// Rounds every second (the default is 10 s), so that the final
+			// check of the replicas' tree roots does not wait long.
+			"--antientropy.interval", "1s",
+		}}
 	// A node dies with the harness, whatever kills the harness.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("jepsen: start %s: %w", nd.id, err)
+	p, err := launch.Start(launch.Config{Name: nd.id, Binary: c.cfg.Binary, Args: sv.Args(),
+		LogPath: nd.logf, DieWithParent: true, Log: c.log})
+	if err != nil {
+		return fmt.Errorf("jepsen: %w", err)
 	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		_ = f.Close()
-		close(done)
-	}()
-	nd.mu.cmd, nd.mu.done, nd.mu.paused = cmd, done, false
+	nd.mu.proc = p
 	nd.mu.starts++
-	c.log.Debug("started", "node", nd.id, "pid", cmd.Process.Pid)
 	return nil
 }
 
-// nodeEnv is the harness's environment without DYNKV_ variables, so that
-// the nodes run on the flags alone.
-func nodeEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "DYNKV_") {
-			env = append(env, kv)
-		}
-	}
-	return env
+// take returns nd's process, which the caller is to end, and forgets it.
+func (nd *node) take() *launch.Process {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	p := nd.mu.proc
+	nd.mu.proc = nil
+	return p
 }
 
 // kill kills nd with SIGKILL and waits until it is gone.
 func (c *cluster) kill(nd *node) {
-	nd.mu.Lock()
-	cmd, done := nd.mu.cmd, nd.mu.done
-	nd.mu.cmd, nd.mu.paused = nil, false
-	nd.mu.Unlock()
-	if cmd == nil {
-		return
+	if p := nd.take(); p != nil {
+		_ = p.Kill(context.Background())
 	}
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	<-done
-	c.log.Debug("killed", "node", nd.id)
 }
 
-// stop stops nd gracefully (SIGTERM), killing it if it does not exit in
-// time.
+// stop stops nd gracefully (SIGTERM, after SIGCONT if it is paused),
+// killing it if it does not exit in time.
 func (c *cluster) stop(nd *node, timeout time.Duration) {
-	nd.mu.Lock()
-	cmd, done, paused := nd.mu.cmd, nd.mu.done, nd.mu.paused
-	nd.mu.cmd, nd.mu.paused = nil, false
-	nd.mu.Unlock()
-	if cmd == nil {
+	p := nd.take()
+	if p == nil {
 		return
 	}
-	if paused {
-		_ = cmd.Process.Signal(syscall.SIGCONT)
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(timeout):
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		<-done
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_ = p.Stop(ctx)
 }
 
 // pause stops nd with SIGSTOP; resume continues it.
-func (c *cluster) pause(nd *node) { c.signalPaused(nd, syscall.SIGSTOP, true) }
+func (c *cluster) pause(nd *node) { c.withProc(nd, (*launch.Process).Pause) }
 
-func (c *cluster) resume(nd *node) { c.signalPaused(nd, syscall.SIGCONT, false) }
+func (c *cluster) resume(nd *node) { c.withProc(nd, (*launch.Process).Resume) }
 
-func (c *cluster) signalPaused(nd *node, sig syscall.Signal, paused bool) {
+func (c *cluster) withProc(nd *node, f func(*launch.Process) error) {
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
-	if nd.mu.cmd == nil || nd.mu.paused == paused {
-		return
+	if nd.mu.proc != nil {
+		_ = f(nd.mu.proc)
 	}
-	_ = nd.mu.cmd.Process.Signal(sig)
-	nd.mu.paused = paused
 }
 
 // status reports whether the harness started nd's process and, if so,
@@ -244,15 +201,10 @@ func (c *cluster) signalPaused(nd *node, sig syscall.Signal, paused bool) {
 func (nd *node) status() (started, exited bool) {
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
-	if nd.mu.cmd == nil {
+	if nd.mu.proc == nil {
 		return false, false
 	}
-	select {
-	case <-nd.mu.done:
-		return true, true
-	default:
-		return true, false
-	}
+	return true, nd.mu.proc.Exited()
 }
 
 // running reports whether nd's process runs (paused counts as running).

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/dynkv/dynkv/internal/history"
 )
 
 // Report is what a run found.
@@ -13,10 +15,10 @@ type Report struct {
 	Seed   uint64
 	Config Config
 
-	Workloads    map[Workload]*WorkloadResult
+	Workloads    map[history.Workload]*WorkloadResult
 	Faults       []FaultRecord
-	Availability map[Kind]*Avail // operations in flight during faults of each kind
-	Calm         Avail           // operations in flight while no fault was active
+	Availability map[Kind]*history.Avail // operations in flight during faults of each kind
+	Calm         history.Avail           // operations in flight while no fault was active
 
 	Converged    bool
 	ConvergeTime time.Duration // from healing to converged (or giving up)
@@ -38,49 +40,15 @@ type Report struct {
 // WorkloadResult is one workload's outcome.
 type WorkloadResult struct {
 	Ops, OK, Failed, Indeterminate int
-	Lost                           []Op     // acknowledged, absent from a final read
-	Unexpected                     []string // read, never written there
-	Recovered                      int      // not acknowledged, present
-}
-
-// Avail counts operations and how many succeeded, overall and on the
-// majority side (sent to nodes outside the fault's minority).
-type Avail struct {
-	Ops, OK                 int
-	MajorityOps, MajorityOK int
-}
-
-func (a *Avail) add(op Op, majority bool) {
-	a.Ops++
-	ok := op.Outcome == OK
-	if ok {
-		a.OK++
-	}
-	if majority {
-		a.MajorityOps++
-		if ok {
-			a.MajorityOK++
-		}
-	}
-}
-
-// Fraction is OK/Ops (1 without operations).
-func (a Avail) Fraction() float64 { return frac(a.OK, a.Ops) }
-
-// MajorityFraction is MajorityOK/MajorityOps (1 without operations).
-func (a Avail) MajorityFraction() float64 { return frac(a.MajorityOK, a.MajorityOps) }
-
-func frac(n, d int) float64 {
-	if d == 0 {
-		return 1
-	}
-	return float64(n) / float64(d)
+	Lost                           []history.Op // acknowledged, absent from a final read
+	Unexpected                     []string     // read, never written there
+	Recovered                      int          // not acknowledged, present
 }
 
 // evaluate sets Pass and Reasons from the pass criteria of issue #4.
 func (r *Report) evaluate() {
 	fail := func(format string, args ...any) { r.Reasons = append(r.Reasons, fmt.Sprintf(format, args...)) }
-	for _, w := range []Workload{Cart, Keys} {
+	for _, w := range []history.Workload{history.Cart, history.Keys} {
 		wr := r.Workloads[w]
 		if len(wr.Lost) > 0 {
 			fail("%s: %d acknowledged writes lost", w, len(wr.Lost))
@@ -92,7 +60,7 @@ func (r *Report) evaluate() {
 			fail("%s: nothing acknowledged: the run checked nothing", w)
 		}
 	}
-	if lww := r.Workloads[LWW]; r.Config.LWWCarts > 0 {
+	if lww := r.Workloads[history.LWW]; r.Config.LWWCarts > 0 {
 		if len(lww.Lost) == 0 {
 			fail("lww control lost nothing: can the checker see loss?")
 		}
@@ -180,7 +148,7 @@ func (r *Report) Print(w io.Writer) {
 	}
 	for _, wl := range Workloads {
 		wr := r.Workloads[wl]
-		if wr == nil || wl == LWW {
+		if wr == nil || wl == history.LWW {
 			continue
 		}
 		for i, op := range wr.Lost {
@@ -211,10 +179,10 @@ func (r *Report) Print(w io.Writer) {
 }
 
 // during names the faults active while op ran.
-func (r *Report) during(op Op) string {
+func (r *Report) during(op history.Op) string {
 	var ds []string
 	for _, f := range r.Faults {
-		if op.Start.Before(f.End) && op.End.After(f.Start) {
+		if op.Overlaps(f.Start, f.End) {
 			ds = append(ds, f.Desc)
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/dynkv/dynkv/internal/history"
 )
 
 // Config configures a run.
@@ -153,7 +155,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progress io.Writer) 
 	}
 	say("cluster ready; workloads run for %s with faults %s", cfg.Duration, joinKinds(kinds))
 
-	hist := &history{}
+	hist := history.New()
 	cl := newClients(cfg, c, hist)
 	defer cl.close()
 	wctx, stopClients := context.WithCancel(ctx)
@@ -172,13 +174,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progress io.Writer) 
 	if err != nil {
 		return rep, err
 	}
-	say("workloads stopped after %d operations; healing", hist.count())
+	say("workloads stopped after %d operations; healing", hist.Len())
 
 	healed := time.Now()
 	if err := d.healAll(ctx); err != nil {
 		return rep, err
 	}
-	ops := hist.ops()
+	ops := hist.Ops()
 	conv, err := converge(ctx, cfg, c, cl, ops, say)
 	if err != nil {
 		return rep, err
@@ -270,7 +272,7 @@ func (d *driver) run(ctx context.Context, s *schedule, end time.Time) error {
 		}
 		f := s.next()
 		if f.Kind == KillHomes {
-			homes, err := d.homes(ctx, cartKey(Cart, f.Cart, 0))
+			homes, err := d.homes(ctx, cartKey(history.Cart, f.Cart, 0))
 			if err != nil {
 				return err
 			}

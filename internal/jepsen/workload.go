@@ -6,126 +6,34 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dynkv/dynkv/internal/history"
 )
 
-// Workload names one of the run's workloads.
-type Workload string
-
-// The workloads. Every run drives all three at once, on disjoint keys.
-const (
-	Cart Workload = "cart" // DGET, union, DPUT with context: loses nothing
-	Keys Workload = "keys" // one SET per new key: loses nothing
-	LWW  Workload = "lww"  // GET, add, SET: the control, which loses adds
-)
-
-// Workloads lists the workloads in report order.
-var Workloads = []Workload{Cart, Keys, LWW}
-
-// Outcome is how an operation ended, as its client saw it.
-type Outcome uint8
-
-const (
-	// OK: acknowledged. It must never be lost.
-	OK Outcome = iota
-	// Failed: the server replied with an error. A Dynamo write that missed
-	// its quorum may still have reached some replicas.
-	Failed
-	// Indeterminate: no reply (deadline, broken connection).
-	Indeterminate
-)
-
-func (o Outcome) String() string {
-	switch o {
-	case OK:
-		return "ok"
-	case Failed:
-		return "failed"
-	case Indeterminate:
-		return "indeterminate"
-	}
-	return fmt.Sprintf("outcome(%d)", uint8(o))
-}
-
-// Op is one operation: an add of Item to cart Key, or a SET of Key to Item.
-type Op struct {
-	Workload Workload
-	Client   int
-	Key      string
-	Item     string
-	Node     string // the node the client sent it to
-	Start    time.Time
-	End      time.Time
-	Sent     bool // the write was sent (for carts: the read before it succeeded)
-	Outcome  Outcome
-	Err      string
-}
-
-// history records the operations of all clients; safe for concurrent use.
-type history struct {
-	mu struct {
-		sync.Mutex
-		ops []Op
-	}
-}
-
-func (h *history) record(op Op) {
-	h.mu.Lock()
-	h.mu.ops = append(h.mu.ops, op)
-	h.mu.Unlock()
-}
-
-func (h *history) ops() []Op {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.mu.ops)
-}
-
-func (h *history) count() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.mu.ops)
-}
+// Workloads lists the workloads in report order. Every run drives all
+// three at once, on disjoint keys: cart and keys must lose nothing, lww is
+// the control, which loses adds.
+var Workloads = []history.Workload{history.Cart, history.Keys, history.LWW}
 
 // cartKey is the key of cart i of workload w in its generation gen: a cart
 // is retired after cartItems adds, so that values stay small in long runs.
 // The hash tag keeps every generation of a cart on the same home nodes, so
 // that kill-homes hits the cart being written.
-func cartKey(w Workload, i, gen int) string { return fmt.Sprintf("%s:{%s%d}:%d", w, w, i, gen) }
+func cartKey(w history.Workload, i, gen int) string { return fmt.Sprintf("%s:{%s%d}:%d", w, w, i, gen) }
 
 // cartItems is how many adds a cart takes before its clients move on to a
 // new one.
 const cartItems = 300
 
-// parseItems adds the items of a stored cart value to s.
-func parseItems(s map[string]bool, v string) {
-	for it := range strings.SplitSeq(v, ",") {
-		if it != "" {
-			s[it] = true
-		}
-	}
-}
-
-// formatItems is the stored form of a set of items: sorted, comma-separated.
-func formatItems(s map[string]bool) string {
-	items := make([]string, 0, len(s))
-	for it := range s {
-		items = append(items, it)
-	}
-	slices.Sort(items)
-	return strings.Join(items, ",")
-}
-
 // clients drives the workloads against the cluster.
 type clients struct {
 	cfg   Config
 	c     *cluster
-	hist  *history
+	hist  *history.History
 	conns []*redis.Client // one per node, shared by all clients
 	wg    sync.WaitGroup
 
@@ -135,7 +43,7 @@ type clients struct {
 	}
 }
 
-func newClients(cfg Config, c *cluster, hist *history) *clients {
+func newClients(cfg Config, c *cluster, hist *history.History) *clients {
 	cl := &clients{cfg: cfg, c: c, hist: hist}
 	cl.mu.adds = map[string]int{}
 	for _, nd := range c.nodes {
@@ -163,7 +71,7 @@ func (cl *clients) close() {
 // start starts every client; they run until ctx is done.
 func (cl *clients) start(ctx context.Context) {
 	id := 0
-	spawn := func(w Workload, slot int) {
+	spawn := func(w history.Workload, slot int) {
 		client := id
 		id++
 		rng := rand.New(rand.NewPCG(cl.cfg.Seed, uint64(client)+1))
@@ -171,22 +79,22 @@ func (cl *clients) start(ctx context.Context) {
 	}
 	for cart := range cl.cfg.Carts {
 		for range cl.cfg.ClientsPerCart {
-			spawn(Cart, cart)
+			spawn(history.Cart, cart)
 		}
 	}
 	for range cl.cfg.KeyClients {
-		spawn(Keys, 0)
+		spawn(history.Keys, 0)
 	}
 	for cart := range cl.cfg.LWWCarts {
 		for range cl.cfg.ClientsPerCart {
-			spawn(LWW, cart)
+			spawn(history.LWW, cart)
 		}
 	}
 }
 
 func (cl *clients) wait() { cl.wg.Wait() }
 
-func (cl *clients) run(ctx context.Context, w Workload, client, slot int, rng *rand.Rand) {
+func (cl *clients) run(ctx context.Context, w history.Workload, client, slot int, rng *rand.Rand) {
 	for seq := 0; ctx.Err() == nil; seq++ {
 		i := rng.IntN(len(cl.conns))
 		nd := cl.c.nodes[i]
@@ -195,11 +103,11 @@ func (cl *clients) run(ctx context.Context, w Workload, client, slot int, rng *r
 			i = (i + 1 + rng.IntN(len(cl.conns)-1)) % len(cl.conns)
 			nd = cl.c.nodes[i]
 		}
-		op := Op{Workload: w, Client: client, Item: fmt.Sprintf("c%d-%d", client, seq), Node: nd.id}
+		op := history.Op{Workload: w, Client: client, Item: fmt.Sprintf("c%d-%d", client, seq), Node: nd.id}
 		rdb := cl.conns[i]
 		op.Start = time.Now()
 		switch w {
-		case Keys:
+		case history.Keys:
 			op.Key = "key:" + op.Item
 			cl.set(ctx, rdb, &op)
 		default:
@@ -207,11 +115,11 @@ func (cl *clients) run(ctx context.Context, w Workload, client, slot int, rng *r
 			cl.add(ctx, rdb, &op)
 		}
 		op.End = time.Now()
-		if ctx.Err() != nil && op.Outcome != OK && !op.Sent {
+		if ctx.Err() != nil && op.Outcome != history.OK && !op.Sent {
 			return // stopped before anything was sent: not an operation
 		}
-		cl.hist.record(op)
-		if op.Outcome != OK {
+		cl.hist.Record(op)
+		if op.Outcome != history.OK {
 			// Back off a little, as a client would, so that a fault does
 			// not turn into a flood of instant failures.
 			select {
@@ -223,7 +131,7 @@ func (cl *clients) run(ctx context.Context, w Workload, client, slot int, rng *r
 }
 
 // cartFor returns the cart key the next add to cart slot of w goes to.
-func (cl *clients) cartFor(w Workload, slot int) string {
+func (cl *clients) cartFor(w history.Workload, slot int) string {
 	k := fmt.Sprintf("%s:%d", w, slot)
 	cl.mu.Lock()
 	n := cl.mu.adds[k]
@@ -233,45 +141,45 @@ func (cl *clients) cartFor(w Workload, slot int) string {
 }
 
 // set is one keys operation: SET a new key.
-func (cl *clients) set(ctx context.Context, rdb *redis.Client, op *Op) {
+func (cl *clients) set(ctx context.Context, rdb *redis.Client, op *history.Op) {
 	op.Sent = true
 	err := rdb.Set(ctx, op.Key, op.Item, 0).Err()
 	op.Outcome, op.Err = classify(err)
 }
 
 // add is one cart (or lww) operation: read, add the item, write.
-func (cl *clients) add(ctx context.Context, rdb *redis.Client, op *Op) {
+func (cl *clients) add(ctx context.Context, rdb *redis.Client, op *history.Op) {
 	items := map[string]bool{}
 	var err error
 	switch op.Workload {
-	case Cart:
+	case history.Cart:
 		var ctxt string
 		var values []string
 		ctxt, values, err = dget(ctx, rdb, op.Key, cl.cfg.R)
 		if err == nil {
 			for _, v := range values {
-				parseItems(items, v)
+				history.ParseItems(items, v)
 			}
 			items[op.Item] = true
 			op.Sent = true
-			err = rdb.Do(ctx, "DPUT", op.Key, ctxt, formatItems(items), "W", cl.cfg.W).Err()
+			err = rdb.Do(ctx, "DPUT", op.Key, ctxt, history.FormatItems(items), "W", cl.cfg.W).Err()
 		}
-	case LWW:
+	case history.LWW:
 		var v string
 		v, err = rdb.Get(ctx, op.Key).Result()
 		if errors.Is(err, redis.Nil) {
 			err = nil
 		}
 		if err == nil {
-			parseItems(items, v)
+			history.ParseItems(items, v)
 			items[op.Item] = true
 			op.Sent = true
-			err = rdb.Set(ctx, op.Key, formatItems(items), 0).Err()
+			err = rdb.Set(ctx, op.Key, history.FormatItems(items), 0).Err()
 		}
 	}
 	op.Outcome, op.Err = classify(err)
-	if !op.Sent && op.Outcome == Indeterminate {
-		op.Outcome = Failed // only the read went unanswered: nothing was written
+	if !op.Sent && op.Outcome == history.Indeterminate {
+		op.Outcome = history.Failed // only the read went unanswered: nothing was written
 	}
 }
 
@@ -302,15 +210,15 @@ func dget(ctx context.Context, rdb *redis.Client, key string, r int) (string, []
 
 // classify maps a client error to an outcome: a server error reply is a
 // failure, anything else (deadline, connection) leaves the fate unknown.
-func classify(err error) (Outcome, string) {
+func classify(err error) (history.Outcome, string) {
 	if err == nil {
-		return OK, ""
+		return history.OK, ""
 	}
 	var rerr redis.Error
 	var nerr net.Error
 	switch {
 	case errors.As(err, &rerr) && !errors.As(err, &nerr):
-		return Failed, err.Error()
+		return history.Failed, err.Error()
 	}
-	return Indeterminate, err.Error()
+	return history.Indeterminate, err.Error()
 }

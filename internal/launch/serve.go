@@ -1,0 +1,63 @@
+package launch
+
+import (
+	"net"
+	"strconv"
+	"strings"
+)
+
+// Serve is the command line of one `dynkv serve` node. Empty fields and
+// zero quorums are left out, so that dynkv's own defaults apply.
+type Serve struct {
+	ID           string   // --node.id
+	Listen       string   // --listen: the RESP listener, host:port
+	PeerListen   string   // --peer.listen
+	GossipListen string   // --gossip.listen
+	DataDir      string   // --data.dir
+	N, R, W      int      // --n, --r, --w
+	Seeds        []string // --seeds, joined with commas
+	Extra        []string // more arguments, last: a repeated flag overrides the one above
+}
+
+// Args returns the arguments of the dynkv binary: "serve" and the flags.
+func (s Serve) Args() []string {
+	args := []string{"serve"}
+	str := func(flag, v string) {
+		if v != "" {
+			args = append(args, flag, v)
+		}
+	}
+	num := func(flag string, v int) {
+		if v != 0 {
+			args = append(args, flag, strconv.Itoa(v))
+		}
+	}
+	str("--node.id", s.ID)
+	str("--listen", s.Listen)
+	str("--peer.listen", s.PeerListen)
+	str("--gossip.listen", s.GossipListen)
+	str("--data.dir", s.DataDir)
+	num("--n", s.N)
+	num("--r", s.R)
+	num("--w", s.W)
+	str("--seeds", strings.Join(s.Seeds, ","))
+	return append(args, s.Extra...)
+}
+
+// FreeAddr returns a loopback address whose port is free for TCP and UDP
+// now (gossip uses both). Another program may take it before it is used;
+// the start of whatever uses it then fails clearly.
+func FreeAddr() (string, error) {
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		addr := l.Addr().String()
+		_ = l.Close()
+		if u, err := net.ListenPacket("udp", addr); err == nil {
+			_ = u.Close()
+			return addr, nil
+		}
+	}
+}
