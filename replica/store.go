@@ -42,7 +42,7 @@ type Store struct {
 	// processMode: WAL syncs are no-ops (DurabilityProcess).
 	processMode bool
 	maxHints    int64 // Config.MaxHints
-	tree        *tree // the hash tree's leaves; see tree.go
+	tree        *tree // the hash tree's leaves; see merkle.go
 
 	// Lock order: open before locks[i].
 	open  sync.RWMutex            // read-held by every operation; Close write-holds it
