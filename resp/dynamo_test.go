@@ -10,7 +10,7 @@ import (
 	"github.com/dynkv/dynkv/version"
 )
 
-// TestDynamo_ShoppingCart is the worked example of DESIGN.md.
+// TestDynamo_ShoppingCart is the worked example of docs/design.md.
 func TestDynamo_ShoppingCart(t *testing.T) {
 	e := newDefaultEnv(t)
 	a, b := e.client(), e.client()
