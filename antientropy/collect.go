@@ -18,7 +18,7 @@ const maxCandidates = 100_000
 
 // candidate is a tombstone verified once on every replica.
 type candidate struct {
-	hash uint64    // replica.VersionHash of the tombstones verified
+	hash uint64    // merkle.VersionHash of the tombstones verified
 	at   time.Time // when they were first verified
 }
 

@@ -2,14 +2,14 @@
 // keys nobody reads (Dynamo section 4.7), and collects the tombstones every
 // replica holds.
 //
-// Each node keeps a hash tree of its data (replica's tree.go): leaves are
+// Each node keeps a hash tree of its data (replica/merkle.go): leaves are
 // buckets of keys, a leaf's hash the XOR of the hashes of its keys and their
 // versions. A round visits every partition the node replicates (it is one
 // of the partition's first N nodes) and exchanges with one other replica
 // of it, picked at random among those alive: both walk down the partition's
 // tree from the root, asking only for the children of nodes whose hashes
 // differ, list the keys of the differing leaves, and for each key whose
-// versions differ, sync the two sibling sets (replica.Sync: the union less
+// versions differ, sync the two sibling sets (version.Sync: the union less
 // what is superseded; never an overwrite) into both replicas. The cost of
 // an exchange is proportional to the difference, plus one round trip per
 // partition in sync.

@@ -17,7 +17,7 @@ import (
 )
 
 // Cluster is what anti-entropy needs of membership: who it is, the current
-// ring, and which nodes are alive. coordinator's clusters implement it.
+// ring, and which nodes are alive. *ring.Membership implements it.
 type Cluster interface {
 	Self() string
 	Ring() *ring.Ring

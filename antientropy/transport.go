@@ -14,7 +14,7 @@ type counting struct {
 	received atomic.Int64
 }
 
-// Call implements replica.Transport.
+// Call implements peer.Transport.
 func (c *counting) Call(ctx context.Context, node string, req []byte) ([]byte, error) {
 	c.sent.Add(int64(len(req)))
 	resp, err := c.tr.Call(ctx, node, req)

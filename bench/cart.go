@@ -19,7 +19,7 @@ import (
 //
 // Against a server without DGET/DPUT (redis-server) the same loop runs
 // with GET and SET (Load.PlainCart): the same round trips, without
-// versions, and with the lost updates DESIGN.md describes.
+// versions, and with the lost updates docs/design.md describes (promise 2).
 
 const cartItems = 16
 

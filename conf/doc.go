@@ -1,6 +1,7 @@
 // Package conf is the configuration of a dynkv node: one Config that nests
 // the configs of the packages a node is built from (replica, coordinator,
-// resp) plus the node's own settings, and the loader that fills it.
+// resp, peer, ring's gossip, antientropy) plus the node's own settings, and
+// the loader that fills it.
 //
 // Every setting is a key with a dotted, lower-case name ("data.dir",
 // "max-value-size"); Keys lists them all with their types and defaults.

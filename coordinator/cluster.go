@@ -17,7 +17,7 @@ type Cluster interface {
 	Alive(node string) bool
 }
 
-// Peer is another node's store. *replica.Client implements it.
+// Peer is another node's store. *peer.Client implements it.
 type Peer interface {
 	// Get returns the node's siblings of key; with hintFor set, merged with
 	// what it holds as hints for that node.

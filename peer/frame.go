@@ -14,7 +14,7 @@ import (
 	"sync"
 )
 
-// Frames. After the handshake (tcp_auth.go) both directions of a peer
+// Frames. After the handshake (handshake.go) both directions of a peer
 // connection carry frames:
 //
 //	[u32 payload length][u64 request id][u8 status][payload]

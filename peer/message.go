@@ -39,7 +39,7 @@ type Response struct {
 	Siblings version.Siblings // OpGet, OpGetHint, OpCollect
 	Hashes   []uint64         // OpTree; non-nil in its replies
 	Keys     []merkle.KeyHash // OpLeafKeys; non-nil in its replies
-	Err      error            // nil, or one of the sentinels in peerCodes
+	Err      error            // nil, or one of the sentinels in codes (codes.go)
 }
 
 // EncodeRequest returns the wire form of r.

@@ -14,14 +14,14 @@ import (
 // The TCP peer transport. Peer traffic is what sinks clustered stores on
 // small machines, so a TCP keeps one long-lived connection per peer node,
 // dialled on the first Call and redialled after a failure; concurrent Calls
-// share it, multiplexed by request id (tcp_frame.go), and each connection
+// share it, multiplexed by request id (frame.go), and each connection
 // has a single writer that sends every frame queued so far in one write
 // syscall. The accepting side runs every request in its own goroutine (a
 // handler may wait for an fsync) and answers through the same kind of
 // coalescing writer. Both ends authenticate with the cluster secret before
-// any frame (tcp_auth.go).
+// any frame (handshake.go).
 
-// TCPConfig configures a TCP transport.
+// Config configures a TCP transport.
 type Config struct {
 	// Listen is the address Listen binds for peer traffic, host:port.
 	// Default "127.0.0.1:16379".
@@ -42,7 +42,7 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// DefaultTCPConfig returns the defaults documented on TCPConfig.
+// DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
 	return Config{Listen: "127.0.0.1:16379", DialTimeout: time.Second, MaxFrame: 64<<20 + 1<<20}
 }
@@ -62,7 +62,7 @@ func (c Config) Validate() error {
 }
 
 // ErrFrameTooLarge is returned by Call for a request, or a response, larger
-// than TCPConfig.MaxFrame.
+// than Config.MaxFrame.
 var ErrFrameTooLarge = errors.New("peer: peer frame too large")
 
 // TCP is the peer transport over TCP: a Transport for calling other nodes
@@ -125,7 +125,7 @@ func NewTCP(cfg Config, self string, resolve func(node string) (addr string, ok 
 	return t, nil
 }
 
-// Listen binds TCPConfig.Listen and serves it on a goroutine of the
+// Listen binds Config.Listen and serves it on a goroutine of the
 // transport until Close. It returns once the address is bound.
 func (t *TCP) Listen() error {
 	ln, err := net.Listen("tcp", t.cfg.Listen)

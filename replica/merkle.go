@@ -39,7 +39,7 @@ import (
 // Interior nodes. A node of span s at index i covers leaves [lo + i*s,
 // lo + (i+1)*s) of the range [lo, hi) being compared; its hash is the XOR
 // of those leaves, computed when asked (a partition of the default ring has
-// 1,024 leaves, the whole key space 262,144: microseconds to a
+// 256 leaves, the whole key space 262,144: microseconds to a
 // millisecond). Anti-entropy walks down from the root in spans of powers of
 // merkle.Fanout, asking for the children of differing nodes only.
 //

@@ -20,7 +20,7 @@
 //
 // Plain commands behave as in Redis for one writer. When a key has siblings
 // (concurrent versions), plain reads return the deterministic
-// last-writer-wins pick of replica.Siblings.Value and plain writes supersede
+// last-writer-wins pick of version.Siblings.Value and plain writes supersede
 // every version the coordinator holds. The Dynamo commands expose the
 // siblings:
 //
@@ -28,7 +28,7 @@
 //	DPUT key context value [W n] → OK
 //	DDEL key context [W n]       → OK
 //
-// The context is opaque (replica.EncodeKeyContext, bound to its key: a context
+// The context is opaque (version.EncodeKeyContext, bound to its key: a context
 // sent with another key is "ERR invalid context") and covers tombstones too;
 // the empty string means "no prior read". Writes are sent as data
 // (coordinator.Write's Op, Data, Cond and MaxSize): the coordinator applies a

@@ -13,7 +13,7 @@ import (
 //	DPUT key context value [W n] → OK
 //	DDEL key context [W n]       → OK
 //
-// The context is replica.EncodeKeyContext (bound to the key) of the join of every sibling's clock,
+// The context is version.EncodeKeyContext (bound to the key) of the join of every sibling's clock,
 // tombstones included, so that a DPUT with it supersedes everything the DGET
 // saw. An empty context means "no prior read": the write supersedes nothing.
 

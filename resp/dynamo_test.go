@@ -10,7 +10,7 @@ import (
 	"github.com/dynkv/dynkv/version"
 )
 
-// TestDynamo_ShoppingCart is the worked example of DESIGN.md.
+// TestDynamo_ShoppingCart is the worked example of docs/design.md.
 func TestDynamo_ShoppingCart(t *testing.T) {
 	e := newDefaultEnv(t)
 	a, b := e.client(), e.client()
@@ -47,7 +47,7 @@ func TestDynamo_ShoppingCart(t *testing.T) {
 }
 
 // TestDynamo_GetPicksDeterministically checks that GET on siblings returns
-// what replica.Siblings.Value picks: the latest timestamp, whatever the
+// what version.Siblings.Value picks: the latest timestamp, whatever the
 // order of the writes.
 func TestDynamo_GetPicksDeterministically(t *testing.T) {
 	e := newDefaultEnv(t)

@@ -8,7 +8,7 @@ import (
 )
 
 // Plain Redis string commands. Reads return the deterministic
-// last-writer-wins pick of the key's siblings (replica.Siblings.Value);
+// last-writer-wins pick of the key's siblings (version.Siblings.Value);
 // writes supersede every version the coordinator holds for the key. Writes
 // are data (coordinator.Write's Op, Data, Cond and MaxSize), which the
 // coordinator evaluates under the key's lock on the coordinating node, so a

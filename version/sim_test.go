@@ -268,8 +268,8 @@ var simConfigs = []struct {
 	name string
 	cfg  simConfig
 }{
-	// The case: two clients, each DGET then DPUT with its context,
-	// interleaved on one key.
+	// The shopping-cart case: two clients, each DGET then DPUT with its
+	// context, interleaved on one key.
 	{name: "two clients one coordinator", cfg: simConfig{clients: 2, actors: 1, steps: 400}},
 	{name: "one client three coordinators", cfg: simConfig{clients: 1, actors: 3, steps: 300}},
 	{name: "three clients one coordinator with deletes", cfg: simConfig{clients: 3, actors: 1, steps: 400, tombstones: true}},
@@ -306,7 +306,7 @@ func TestSiblings_Simulation(t *testing.T) {
 	}
 }
 
-// TestSiblings_LockstepClients is the scenario without randomness:
+// TestSiblings_LockstepClients is the shopping-cart case without randomness:
 // two clients DGET, then both DPUT with what they read, many times.
 func TestSiblings_LockstepClients(t *testing.T) {
 	tests := []struct {

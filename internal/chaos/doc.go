@@ -1,5 +1,5 @@
 // Package chaos is the in-process part of dynkv's Jepsen-style checker of
-// the promise "no acknowledged write is lost" (DESIGN.md, promise 2).
+// the promise "no acknowledged write is lost" (docs/design.md, promise 2).
 //
 // A run takes a clustertest cluster (5 nodes, N=3 R=2 W=2, pebble on
 // vfs.NewCrashableMem, memnet), drives a workload against it from many

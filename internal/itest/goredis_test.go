@@ -78,7 +78,7 @@ func TestGoRedis_PlainCommands(t *testing.T) {
 	require.Equal(t, binary, got)
 }
 
-// TestGoRedis_Siblings runs the shopping-cart example of DESIGN.md: two
+// TestGoRedis_Siblings runs the shopping-cart example of docs/design.md: two
 // clients write concurrently from the same context, both writes are kept
 // as siblings, and a write with the context that covers both collapses
 // them.

@@ -66,7 +66,7 @@ func TestRedisCLI_Stdin(t *testing.T) {
 	require.Equal(t, "OK\n1\nOK\n1\n2\n3\n3\n\n", redisCLI(t, cli, n, script))
 }
 
-// TestRedisCLI_Siblings runs the DGET/DPUT example of DESIGN.md from the
+// TestRedisCLI_Siblings runs the DGET/DPUT example of docs/design.md from the
 // shell, passing contexts as printed.
 func TestRedisCLI_Siblings(t *testing.T) {
 	cli := requireTool(t, "redis-cli")

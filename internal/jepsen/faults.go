@@ -38,7 +38,8 @@ func (k Kind) needsNet() bool {
 }
 
 // minorityOK reports whether k takes out at most a minority and so must
-// leave the majority side available (DESIGN.md: sloppy quorum).
+// leave the majority side available (sloppy quorum: docs/design.md,
+// promise 1).
 func (k Kind) minorityOK() bool {
 	switch k {
 	case Kill, Pause, Halves, Isolate:

@@ -45,7 +45,15 @@ type WorkloadResult struct {
 	Recovered                      int          // not acknowledged, present
 }
 
-// evaluate sets Pass and Reasons from the pass criteria of issue #4.
+// evaluate sets Pass and Reasons. A run passes when the cart and keys
+// workloads lost no acknowledged write, saw no value nobody wrote and had
+// something acknowledged; the lww control lost something (else the checker
+// cannot see loss) and invented nothing; every pause was seen by the
+// failure detector; the cluster converged and the replicas' Merkle roots
+// agree; every final read succeeded; no node exited on its own; and during
+// every fault that takes out at most a minority (kills, pauses, minority
+// partitions) at least Config.MinAvailability of the operations on the
+// majority side succeeded.
 func (r *Report) evaluate() {
 	fail := func(format string, args ...any) { r.Reasons = append(r.Reasons, fmt.Sprintf(format, args...)) }
 	for _, w := range []history.Workload{history.Cart, history.Keys} {

@@ -1,10 +1,10 @@
 // Package memnet is an in-memory peer network for tests: a
-// replica.Transport per node, with faults injected by the test — partitions
+// peer.Transport per node, with faults injected by the test — partitions
 // and their healing, one-way cuts, delays, and a hook that may fail or
 // delay any single call.
 //
 // Requests and responses are copied, as on a wire. A call to a node that is
-// down, partitioned away or cut fails at once with replica.ErrUnreachable
+// down, partitioned away or cut fails at once with peer.ErrUnreachable
 // (a refused connection); a delayed call waits for its delay or ctx.
 // A Network is safe for concurrent use.
 package memnet
