@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/dynkv/dynkv/admin"
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/version"
@@ -84,7 +85,7 @@ func (s *Syncer) Exchange(ctx context.Context, p int, node string) (Result, erro
 	}
 	s.exchanges.Add(1)
 	s.mu.Lock()
-	s.mu.partitions[p] = PartitionStats{Partition: p, Peer: node, At: s.now(), Repaired: int64(res.Repaired)}
+	s.mu.partitions[p] = admin.PartitionStats{Partition: p, Peer: node, At: s.now(), Repaired: int64(res.Repaired)}
 	s.mu.Unlock()
 	return res, nil
 }

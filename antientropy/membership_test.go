@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/dynkv/dynkv/antientropy"
+	"github.com/dynkv/dynkv/admin"
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/internal/clustertest"
 	"github.com/dynkv/dynkv/ring"
@@ -185,7 +185,7 @@ func TestMembership_TransferResumesAfterCrash(t *testing.T) {
 			if side == "sender" {
 				victim = "node-0"
 			}
-			var pre antientropy.TransferStats
+			var pre admin.TransferStats
 			killed := make(chan struct{})
 			go func() {
 				defer close(killed)

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynkv/dynkv/admin"
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/replica"
@@ -79,62 +80,10 @@ type Syncer struct {
 	mu struct {
 		sync.Mutex
 		rng        *rand.Rand
-		partitions map[int]PartitionStats
+		partitions map[int]admin.PartitionStats
 		candidates map[int]map[string]candidate // partition → key → tombstone verified once
 		transfer   transferState
 	}
-}
-
-// PartitionStats describe the last exchange of one partition.
-type PartitionStats struct {
-	Partition int
-	Peer      string    // the replica it was with
-	At        time.Time // when it completed
-	Repaired  int64     // keys it repaired
-}
-
-// Stats are a Syncer's counters since New.
-type Stats struct {
-	Rounds              int64     // rounds completed
-	Exchanges           int64     // exchanges completed
-	Failures            int64     // exchanges that failed (peer unreachable, store closed)
-	KeysCompared        int64     // keys of differing leaves compared
-	KeysRepaired        int64     // keys whose replicas differed, synced
-	TombstonesCollected int64     // tombstones collected on this node
-	HandedOff           int64     // records handed to their partition's new homes after a ring change
-	HandoffPending      int64     // partitions this node no longer replicates that it still held records of after the last round
-	BytesSent           int64     // peer request bytes
-	BytesReceived       int64     // peer response bytes
-	LastRound           time.Time // end of the last completed round; zero if none
-	// Partitions holds the last completed exchange of each partition this
-	// node exchanged, sorted by partition.
-	Partitions []PartitionStats
-	// Transfer is this node's part of the ring change under way: the data
-	// it must receive before the new ring owns it.
-	Transfer TransferStats
-}
-
-// TransferStats describe what a node receives for a ring change under way
-// (see ring.State.Active) or, when none is (Pending false), for the last
-// one it received data for.
-type TransferStats struct {
-	// Pending: a change is under way (the node's active ring has a Next).
-	Pending bool
-	// Stamp is the stamp of the change the node works towards.
-	Stamp uint64
-	// Total and Done count the partitions it gains in that change and
-	// those it has received. Total is 0 when it gains none.
-	Total, Done int
-	// Keys is the keys received (repaired here) for the change so far.
-	Keys int64
-	// Started is when the node began receiving for Stamp; zero if it has
-	// not.
-	Started time.Time
-	// KeysPerSecond is Keys over the time since Started (until Done ==
-	// Total).
-	KeysPerSecond float64
-	// Ready: the node has received everything and recorded it.
-	Ready bool
 }
 
 // New returns a Syncer for node cluster.Self(), over its local store,
@@ -157,14 +106,14 @@ func New(cfg Config, local Local, cluster Cluster, tr peer.Transport, clock Cloc
 	s := &Syncer{cfg: cfg, local: local, cluster: cluster, tr: &counting{tr: tr}, now: clock, log: log,
 		lim: &limiter{rate: float64(cfg.Rate), now: clock}}
 	s.mu.rng = rand.New(rand.NewPCG(seed, seed^0x5bd1e995))
-	s.mu.partitions = map[int]PartitionStats{}
+	s.mu.partitions = map[int]admin.PartitionStats{}
 	s.mu.candidates = map[int]map[string]candidate{}
 	return s, nil
 }
 
 // Stats returns the syncer's counters.
-func (s *Syncer) Stats() Stats {
-	st := Stats{
+func (s *Syncer) Stats() admin.AntiEntropyStats {
+	st := admin.AntiEntropyStats{
 		Rounds: s.rounds.Load(), Exchanges: s.exchanges.Load(), Failures: s.failures.Load(),
 		KeysCompared: s.compared.Load(), KeysRepaired: s.repaired.Load(), TombstonesCollected: s.collected.Load(),
 		HandedOff: s.handedOff.Load(), HandoffPending: s.pending.Load(),
@@ -178,7 +127,7 @@ func (s *Syncer) Stats() Stats {
 		st.Partitions = append(st.Partitions, p)
 	}
 	s.mu.Unlock()
-	slices.SortFunc(st.Partitions, func(a, b PartitionStats) int { return a.Partition - b.Partition })
+	slices.SortFunc(st.Partitions, func(a, b admin.PartitionStats) int { return a.Partition - b.Partition })
 	st.Transfer = s.transferStats()
 	return st
 }
@@ -343,21 +292,15 @@ func (s *Syncer) drained(ctx context.Context, r *ring.Ring, pending int) {
 	rd.Drained()
 }
 
-// PartitionRoot is the root hash of one partition's tree on this node.
-type PartitionRoot struct {
-	Partition int
-	Root      uint64
-}
-
 // Roots returns the root hash of every partition this node replicates in
 // its active ring, in partition order: replicas that agree have equal
 // roots (the process-level checker compares them across nodes).
-func (s *Syncer) Roots(ctx context.Context) ([]PartitionRoot, error) {
+func (s *Syncer) Roots(ctx context.Context) ([]admin.PartitionRoot, error) {
 	r, self := s.cluster.Ring(), s.cluster.Self()
 	if r == nil {
 		return nil, nil
 	}
-	var out []PartitionRoot
+	var out []admin.PartitionRoot
 	for p := range r.Partitions() {
 		if !slices.Contains(s.replicas(r, p), self) {
 			continue
@@ -368,7 +311,7 @@ func (s *Syncer) Roots(ctx context.Context) ([]PartitionRoot, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, PartitionRoot{Partition: p, Root: h[0]})
+		out = append(out, admin.PartitionRoot{Partition: p, Root: h[0]})
 	}
 	return out, nil
 }

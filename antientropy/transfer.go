@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynkv/dynkv/admin"
 	"github.com/dynkv/dynkv/ring"
 )
 
@@ -149,13 +150,13 @@ func (s *Syncer) receive(ctx context.Context, r, next *ring.Ring, p int) (int, b
 
 // transferStats reports the progress of the change under way or, when
 // none is, of the last one this node received data for.
-func (s *Syncer) transferStats() TransferStats {
+func (s *Syncer) transferStats() admin.TransferStats {
 	r := s.cluster.Ring()
 	s.mu.Lock()
 	ts := s.mu.transfer
 	done := len(ts.done) // the map is shared: read its size under the lock
 	s.mu.Unlock()
-	out := TransferStats{Pending: r != nil && r.Next() != nil}
+	out := admin.TransferStats{Pending: r != nil && r.Next() != nil}
 	if out.Pending && (ts.stamp != r.NextStamp() || ts.digest != r.Next().Digest()) {
 		out.Stamp = r.NextStamp() // not started here yet
 		return out

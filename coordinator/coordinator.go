@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynkv/dynkv/admin"
 	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
@@ -26,7 +27,7 @@ type Local interface {
 	GetHint(ctx context.Context, node string, key []byte) (version.Siblings, error)
 	Hints(ctx context.Context, node string, after *replica.Hint, limit int) ([]replica.Hint, error)
 	DeleteHint(ctx context.Context, node string, key []byte, delivered version.Siblings) error
-	Stats() replica.Stats
+	Stats() admin.StoreStats
 }
 
 var _ Local = (*replica.Store)(nil)

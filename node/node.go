@@ -86,8 +86,7 @@ func New(cfg conf.Config, log *slog.Logger) (_ *Node, err error) {
 	if n.srv, err = resp.New(pcfg, n.co, n.store, pcfg.Logger); err != nil {
 		return nil, err
 	}
-	n.srv.SetCluster(n.members)
-	n.srv.SetAntiEntropy(n.ae)
+	n.srv.SetAdmin(adminView{n})
 	return n, nil
 }
 

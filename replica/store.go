@@ -14,6 +14,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/admin"
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/version"
 )
@@ -57,19 +58,6 @@ type Store struct {
 	closed  atomic.Bool
 
 	treeRebuilds atomic.Int64 // times Open rebuilt the hash tree from the data
-}
-
-// Stats are counters of a Store since Open.
-type Stats struct {
-	Keys           int64 // keys with a live value
-	Reads          int64 // key reads
-	Writes         int64 // records written (no-op updates are not written)
-	CorruptRecords int64 // records that failed to decode
-	Hints          int64 // hints held for other nodes
-	DiskBytes      uint64
-	// TreeRebuilds is 1 when Open rebuilt the hash tree from the data (it
-	// was missing or corrupt), 0 when it loaded the persisted one.
-	TreeRebuilds int64
 }
 
 // Open opens (creating if needed) the store in cfg.Dir.
@@ -373,8 +361,8 @@ func (s *Store) Merge(ctx context.Context, key []byte, in version.Siblings) (ver
 }
 
 // Stats returns the store's counters.
-func (s *Store) Stats() Stats {
-	st := Stats{
+func (s *Store) Stats() admin.StoreStats {
+	st := admin.StoreStats{
 		Keys:           s.live.Load(),
 		Reads:          s.reads.Load(),
 		Writes:         s.writes.Load(),

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/admin"
 	"github.com/dynkv/dynkv/version"
 	"github.com/stretchr/testify/require"
 )
@@ -343,7 +344,7 @@ func TestStore_Stats(t *testing.T) {
 		require.NoError(t, err)
 	}
 	st := s.Stats()
-	require.Equal(t, Stats{Keys: 1, Reads: 3, Writes: 2, DiskBytes: st.DiskBytes}, st)
+	require.Equal(t, admin.StoreStats{Keys: 1, Reads: 3, Writes: 2, DiskBytes: st.DiskBytes}, st)
 	require.Positive(t, st.DiskBytes)
 }
 
@@ -427,7 +428,7 @@ func TestStore_CorruptRecord(t *testing.T) {
 			s, err := Open(Config{Dir: "db", FS: fs, Durability: DurabilityFsync})
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = s.Close() })
-			require.Equal(t, Stats{Keys: 1, CorruptRecords: 1}, withoutDisk(s.Stats()), "Open counts live keys and skips the corrupt one")
+			require.Equal(t, admin.StoreStats{Keys: 1, CorruptRecords: 1}, withoutDisk(s.Stats()), "Open counts live keys and skips the corrupt one")
 
 			ss, err := s.Get(ctx, []byte("bad"))
 			require.ErrorIs(t, err, version.ErrCorruptRecord)
@@ -460,7 +461,7 @@ func TestStore_CorruptRecord(t *testing.T) {
 	}
 }
 
-func withoutDisk(st Stats) Stats {
+func withoutDisk(st admin.StoreStats) admin.StoreStats {
 	st.DiskBytes = 0
 	return st
 }
@@ -514,7 +515,7 @@ func TestStore_Closed(t *testing.T) {
 			require.ErrorIs(t, tt.op(s), ErrClosed)
 			require.ErrorIs(t, tt.op(s), ErrClosed)
 			st := s.Stats()
-			require.Equal(t, Stats{Keys: 1, Writes: 1}, st, "Stats after Close")
+			require.Equal(t, admin.StoreStats{Keys: 1, Writes: 1}, st, "Stats after Close")
 		})
 	}
 }
@@ -529,7 +530,7 @@ func TestStore_CanceledContext(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	_, err = s.Merge(ctx, []byte("k"), version.Siblings{valSib(1, 1, nil, 1, "x")})
 	require.ErrorIs(t, err, context.Canceled)
-	require.Equal(t, Stats{}, withoutDisk(s.Stats()))
+	require.Equal(t, admin.StoreStats{}, withoutDisk(s.Stats()))
 }
 
 // TestStore_ConcurrentUpdates runs many goroutines against one key: Update

@@ -1,30 +1,11 @@
 package resp
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 
-	"github.com/dynkv/dynkv/antientropy"
+	"github.com/dynkv/dynkv/admin"
 )
-
-// AntiEntropy is what INFO's antientropy sections report. *antientropy.Syncer
-// implements it.
-type AntiEntropy interface {
-	// Stats returns the syncer's counters. It does not block on the network.
-	Stats() antientropy.Stats
-	// Roots returns the tree root of every partition the node replicates.
-	// It reads the local store only.
-	Roots(ctx context.Context) ([]antientropy.PartitionRoot, error)
-}
-
-var _ AntiEntropy = (*antientropy.Syncer)(nil)
-
-// SetAntiEntropy gives the server the syncer INFO reports on. A server
-// without one reports antientropy_enabled:0.
-//
-// REQUIRES: called before Serve or ListenAndServe, as SetCluster.
-func (s *Server) SetAntiEntropy(a AntiEntropy) { s.ae = a }
 
 // infoAntiEntropy reports the syncer's counters: exchanges, keys repaired,
 // tombstones collected, records handed off after a ring change (and the
@@ -33,11 +14,11 @@ func (s *Server) SetAntiEntropy(a AntiEntropy) { s.ae = a }
 // partitions it gains and has received, the keys it received and their
 // rate, whether it has recorded that it is ready).
 func (s *Server) infoAntiEntropy(b *infoBuilder) {
-	if s.ae == nil {
+	st, ok := s.antiEntropy()
+	if !ok {
 		b.field("antientropy_enabled", 0)
 		return
 	}
-	st := s.ae.Stats()
 	b.field("antientropy_enabled", 1)
 	b.field("antientropy_rounds", st.Rounds)
 	b.field("antientropy_exchanges", st.Exchanges)
@@ -75,10 +56,11 @@ func (s *Server) infoAntiEntropy(b *infoBuilder) {
 // infoAntiEntropyPartitions reports, per partition, the last completed
 // exchange: with which replica, when, and how many keys it repaired.
 func (s *Server) infoAntiEntropyPartitions(b *infoBuilder) {
-	if s.ae == nil {
+	st, ok := s.antiEntropy()
+	if !ok {
 		return
 	}
-	for _, p := range s.ae.Stats().Partitions {
+	for _, p := range st.Partitions {
 		fmt.Fprintf(b, "partition_%d:peer=%s,last_sync_unix_ms=%d,repaired=%d\r\n", p.Partition, p.Peer, p.At.UnixMilli(), p.Repaired)
 	}
 }
@@ -87,10 +69,10 @@ func (s *Server) infoAntiEntropyPartitions(b *infoBuilder) {
 // partition this node replicates, the root as 16 hex digits. Replicas of a
 // partition that agree have equal roots.
 func (s *Server) cmdRingRoots(c *session, _ [][]byte) error {
-	if s.ae == nil {
+	if _, ok := s.antiEntropy(); !ok {
 		return errNoAntiEntropy
 	}
-	roots, err := s.ae.Roots(c.ctx)
+	roots, err := s.admin.Roots(c.ctx)
 	if err != nil {
 		return err
 	}
@@ -101,4 +83,13 @@ func (s *Server) cmdRingRoots(c *session, _ [][]byte) error {
 		c.w.bulkString(fmt.Sprintf("%016x", r.Root))
 	}
 	return nil
+}
+
+// antiEntropy returns the node's anti-entropy counters; ok is false when
+// anti-entropy is off or the server has no Admin.
+func (s *Server) antiEntropy() (admin.AntiEntropyStats, bool) {
+	if s.admin == nil {
+		return admin.AntiEntropyStats{}, false
+	}
+	return s.admin.AntiEntropy()
 }

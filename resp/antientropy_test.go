@@ -8,31 +8,31 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/dynkv/dynkv/antientropy"
+	"github.com/dynkv/dynkv/admin"
 )
 
 type fakeAE struct {
-	st    antientropy.Stats
-	roots []antientropy.PartitionRoot
+	st    admin.AntiEntropyStats
+	roots []admin.PartitionRoot
 }
 
-func (f fakeAE) Stats() antientropy.Stats { return f.st }
+func (f fakeAE) Stats() admin.AntiEntropyStats { return f.st }
 
-func (f fakeAE) Roots(context.Context) ([]antientropy.PartitionRoot, error) { return f.roots, nil }
+func (f fakeAE) Roots(context.Context) ([]admin.PartitionRoot, error) { return f.roots, nil }
 
 // TestInfo_AntiEntropy: INFO reports the syncer's counters, and per
 // partition its last exchange when asked for antientropy_partitions.
 func TestInfo_AntiEntropy(t *testing.T) {
 	e := newDefaultEnv(t)
 	now := e.clock.Now()
-	e.s.SetAntiEntropy(fakeAE{st: antientropy.Stats{
+	setAntiEntropy(e.s, fakeAE{st: admin.AntiEntropyStats{
 		Rounds: 3, Exchanges: 7, Failures: 1, KeysCompared: 40, KeysRepaired: 5, TombstonesCollected: 2,
 		BytesSent: 100, BytesReceived: 200, LastRound: now, HandedOff: 11, HandoffPending: 2,
-		Partitions: []antientropy.PartitionStats{
+		Partitions: []admin.PartitionStats{
 			{Partition: 1, Peer: "node-2", At: now.Add(-30 * time.Second), Repaired: 5},
 			{Partition: 9, Peer: "node-3", At: now.Add(-2 * time.Second)},
 		},
-		Transfer: antientropy.TransferStats{Pending: true, Stamp: 12, Total: 40, Done: 15, Keys: 3000,
+		Transfer: admin.TransferStats{Pending: true, Stamp: 12, Total: 40, Done: 15, Keys: 3000,
 			Started: now.Add(-time.Minute), KeysPerSecond: 50.25},
 	}})
 	tc := e.client()
@@ -57,7 +57,7 @@ func TestRingRoots(t *testing.T) {
 	e := newDefaultEnv(t)
 	tc := e.client()
 	require.Equal(t, "-ERR anti-entropy is off on this node\r\n", tc.do("RING", "ROOTS"))
-	e.s.SetAntiEntropy(fakeAE{roots: []antientropy.PartitionRoot{{Partition: 3, Root: 0xab}, {Partition: 7, Root: 1<<64 - 1}}})
+	setAntiEntropy(e.s, fakeAE{roots: []admin.PartitionRoot{{Partition: 3, Root: 0xab}, {Partition: 7, Root: 1<<64 - 1}}})
 	require.Equal(t, "*2\r\n*2\r\n:3\r\n$16\r\n00000000000000ab\r\n*2\r\n:7\r\n$16\r\nffffffffffffffff\r\n",
 		tc.do("RING", "ROOTS"))
 	require.Equal(t, "-ERR wrong number of arguments for 'ring|roots' command\r\n", tc.do("RING", "ROOTS", "x"))

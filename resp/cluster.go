@@ -4,94 +4,38 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dynkv/dynkv/admin"
 	"github.com/dynkv/dynkv/hashslot"
-	"github.com/dynkv/dynkv/ring"
 )
-
-// Cluster is the membership view that INFO's cluster section and RING
-// report, and the membership changes RING PLAN, RING LEAVE and RING JOIN
-// make. *ring.Membership implements it.
-type Cluster interface {
-	// Self returns this node's ID. It does not block.
-	Self() string
-	// Members returns every ring member, alive or down, with its gossiped
-	// addresses and the partitions it owns. The slice is the caller's. It
-	// may wait for a lock briefly, never for the network.
-	Members() []ring.Member
-	// State returns the gossiped ring state: its Stamp is the ring version,
-	// Q the number of partitions. The caller must not modify its Events.
-	// It blocks as Members does.
-	State() ring.State
-	// Ring returns the ring that owns the data now, as derived from State
-	// (nil while the node is not yet a member), with the target of a
-	// transfer under way as its Next. It blocks as Members does.
-	Ring() *ring.Ring
-	Changer
-}
-
-// Changer makes explicit membership changes. Each returns the plan of the
-// change: the ring before and after it and the partitions whose replicas
-// differ. On error nothing is changed.
-type Changer interface {
-	// Plan returns what the join or leave e would do, without committing
-	// it. It blocks as Members does.
-	Plan(e ring.Event) (ring.Plan, error)
-	// Leave commits the departure of node. It blocks as Members does;
-	// the change reaches the other nodes by gossip afterwards.
-	Leave(node string) (ring.Plan, error)
-	// JoinCluster makes this node, alone in its one-node ring, join the
-	// cluster reachable at the gossip addresses seeds. It blocks on the
-	// network until a seed answered or all failed.
-	JoinCluster(seeds []string) (ring.Plan, error)
-	// Forget records that node, which left the ring, will not come back
-	// to hand off its data (ring.Membership.Forget).
-	Forget(node string) error
-}
-
-var _ Cluster = (*ring.Membership)(nil)
-
-// SetCluster gives the server the membership view that INFO's cluster
-// section and RING report. A server without one (a one-node deployment
-// over coordinator.New) reports itself as the only member, "local", owning
-// the one partition of that deployment's ring, with dynkv_cluster:0.
-//
-// REQUIRES: called before Serve or ListenAndServe. The server reads the
-// Cluster without a lock, so setting it while clients are served is a data
-// race.
-func (s *Server) SetCluster(c Cluster) { s.cluster = c }
 
 // soloID is the ID of the only node of a server without a Cluster, the one
 // coordinator.New gives it.
 const soloID = "local"
 
-// clusterView is one read of the cluster for one reply. The members and the
-// ring state are read one after the other, so a ring change in between may
-// show in one and not yet in the other; each is consistent in itself.
+// clusterView is one read of the cluster for one reply (see admin.Cluster).
 type clusterView struct {
-	enabled bool          // a Cluster was set
-	self    string        // this node's ID
-	version uint64        // ring version: the highest stamp of the ring state
-	q       int           // partitions
-	members []ring.Member // sorted by ID
-	pending bool          // a transfer is under way: the active ring has a Next
+	enabled bool           // a Cluster was set
+	self    string         // this node's ID
+	version uint64         // ring version: the highest stamp of the ring state
+	q       int            // partitions
+	members []admin.Member // sorted by ID
+	pending bool           // a transfer is under way: the active ring has a Next
 }
 
 func (s *Server) clusterView() clusterView {
-	if s.cluster == nil {
-		return clusterView{self: soloID, q: 1, members: []ring.Member{
+	if s.admin == nil {
+		return clusterView{self: soloID, q: 1, members: []admin.Member{
 			{ID: soloID, Alive: true, ClientAddr: s.clientAddr(), Partitions: 1, Target: 1, Ready: true},
 		}}
 	}
-	st := s.cluster.State()
-	ms := slices.Clone(s.cluster.Members())
-	slices.SortFunc(ms, func(a, b ring.Member) int { return strings.Compare(a.ID, b.ID) })
-	r := s.cluster.Ring()
-	return clusterView{enabled: true, self: s.cluster.Self(), version: st.Stamp(), q: st.Q, members: ms,
-		pending: r != nil && r.Next() != nil}
+	cl := s.admin.Cluster()
+	ms := slices.Clone(cl.Members)
+	slices.SortFunc(ms, func(a, b admin.Member) int { return strings.Compare(a.ID, b.ID) })
+	return clusterView{enabled: true, self: cl.Self, version: cl.Version, q: cl.Q, members: ms, pending: cl.Pending}
 }
 
 // count returns the number of members for which f holds.
-func (v *clusterView) count(f func(m ring.Member) bool) int {
+func (v *clusterView) count(f func(m admin.Member) bool) int {
 	n := 0
 	for _, m := range v.members {
 		if f(m) {
@@ -104,7 +48,7 @@ func (v *clusterView) count(f func(m ring.Member) bool) int {
 // memberState names what a member is doing in the transfer under way:
 // "joining" (in the target ring only), "leaving" (in the active ring only)
 // or "member".
-func memberState(m ring.Member) string {
+func memberState(m admin.Member) string {
 	switch {
 	case m.Joining:
 		return "joining"
@@ -147,9 +91,9 @@ func (s *Server) infoCluster(b *infoBuilder) {
 	b.field("ring_transfer_pending", boolInt(v.pending))
 	b.field("partitions", v.q)
 	b.field("members", len(v.members))
-	b.field("members_alive", v.count(func(m ring.Member) bool { return m.Alive }))
-	b.field("members_joining", v.count(func(m ring.Member) bool { return m.Joining }))
-	b.field("members_leaving", v.count(func(m ring.Member) bool { return m.Leaving }))
+	b.field("members_alive", v.count(func(m admin.Member) bool { return m.Alive }))
+	b.field("members_joining", v.count(func(m admin.Member) bool { return m.Joining }))
+	b.field("members_leaving", v.count(func(m admin.Member) bool { return m.Leaving }))
 	b.field("partitions_owned", v.owned())
 	b.field("replicas", b.backend.Replicas)
 	b.field("n", b.backend.N)
@@ -203,13 +147,11 @@ func (s *Server) cmdRingKey(c *session, args [][]byte) error {
 	key := args[2]
 	slot := hashslot.Of(key)
 	part, prefs := 0, []string{soloID}
-	if s.cluster != nil {
-		r := s.cluster.Ring()
-		if r == nil {
-			return ring.ErrEmpty
+	if s.admin != nil {
+		var err error
+		if part, prefs, err = s.admin.Preference(slot); err != nil {
+			return err
 		}
-		part = r.PartitionOfSlot(slot)
-		prefs = r.PreferenceList(part)
 	}
 	c.w.array(3)
 	c.w.integer(int64(slot))

@@ -10,9 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dynkv/dynkv/admin"
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/hashslot"
-	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
 	"github.com/dynkv/dynkv/version"
 )
@@ -21,7 +21,7 @@ import (
 // call and answers with plan, or with err when set.
 type fakeCluster struct {
 	self    string
-	members []ring.Member
+	members []admin.Member
 	state   ring.State
 	active  *ring.Ring // what Ring returns; nil: the ring of state
 
@@ -50,9 +50,9 @@ func (f *fakeCluster) Forget(node string) error {
 	return f.err
 }
 
-func (f *fakeCluster) Self() string           { return f.self }
-func (f *fakeCluster) Members() []ring.Member { return slices.Clone(f.members) }
-func (f *fakeCluster) State() ring.State      { return f.state }
+func (f *fakeCluster) Self() string            { return f.self }
+func (f *fakeCluster) Members() []admin.Member { return slices.Clone(f.members) }
+func (f *fakeCluster) State() ring.State       { return f.state }
 func (f *fakeCluster) Ring() *ring.Ring {
 	if f.active != nil {
 		return f.active
@@ -67,7 +67,7 @@ func (f *fakeCluster) Ring() *ring.Ring {
 func threeNodes() *fakeCluster {
 	return &fakeCluster{
 		self: "n2",
-		members: []ring.Member{
+		members: []admin.Member{
 			{ID: "n3", Alive: false, ClientAddr: "10.0.0.3:6379", PeerAddr: "10.0.0.3:7379", Partitions: 21, Target: 21, Ready: true},
 			{ID: "n1", Alive: true, ClientAddr: "10.0.0.1:6379", Partitions: 22, Target: 22, Ready: true},
 			{ID: "n2", Alive: true, ClientAddr: "10.0.0.2:6379", PeerAddr: "10.0.0.2:7379", Partitions: 21, Target: 21, Ready: true},
@@ -84,7 +84,7 @@ func threeNodes() *fakeCluster {
 // keys.
 type statsBackend struct {
 	co coordinator.Stats
-	st replica.Stats
+	st admin.StoreStats
 }
 
 var errNoKeys = errors.New("statsBackend: no keys")
@@ -102,16 +102,16 @@ func (b *statsBackend) Stats() coordinator.Stats { return b.co }
 // statsStore adapts statsBackend to StoreStats (Stats is taken by Backend).
 type statsStore struct{ b *statsBackend }
 
-func (s statsStore) Stats() replica.Stats { return s.b.st }
+func (s statsStore) Stats() admin.StoreStats { return s.b.st }
 
 // newClusterClient returns a client of a server over b with cluster cl (nil
 // for none).
-func newClusterClient(t *testing.T, b *statsBackend, cl Cluster) *testClient {
+func newClusterClient(t *testing.T, b *statsBackend, cl testCluster) *testClient {
 	t.Helper()
 	s, err := New(DefaultConfig(), b, statsStore{b}, testLogger(t))
 	require.NoError(t, err)
 	if cl != nil {
-		s.SetCluster(cl)
+		setCluster(s, cl)
 	}
 	e := &testEnv{t: t, s: s}
 	return e.client()
@@ -121,7 +121,7 @@ func busyStats() *statsBackend {
 	return &statsBackend{
 		co: coordinator.Stats{Reads: 100, Writes: 50, ReadRepairs: 3, Hinted: 9, HandedOff: 5, Forwarded: 11, Suspicions: 6, Suspected: 1,
 			N: 3, R: 2, W: 2, Replicas: 3, Members: 3},
-		st: replica.Stats{Keys: 40, Hints: 4},
+		st: admin.StoreStats{Keys: 40, Hints: 4},
 	}
 }
 

@@ -7,7 +7,7 @@
 // table (commands.go), validates its arity and arguments with Redis 7's own
 // error wording, and runs it against a Backend (the coordinator). It knows
 // nothing of quorums, rings or replicas: the coordinator does. It only
-// reports the membership view a Cluster gives it (INFO cluster, RING).
+// reports the membership view an Admin gives it (INFO cluster, RING).
 //
 // # Commands
 //
@@ -41,8 +41,9 @@
 //
 // # Cluster visibility and membership changes
 //
-// The membership view comes from a Cluster (*ring.Membership), given with
-// Server.SetCluster before Serve. RING (or RING MEMBERS, an admin command)
+// The membership view, membership changes and anti-entropy's counters
+// come from an Admin (node.Node implements it), given with Server.SetAdmin
+// before Serve: resp imports the coordinator and leaf packages only. RING (or RING MEMBERS, an admin command)
 // replies with one entry per member of the active or target ring, sorted
 // by ID:
 //
@@ -51,22 +52,22 @@
 //
 // Fields are only ever appended. INFO's cluster section (between
 // replication and keyspace, as in Redis, and in the default set) reports
-// cluster_enabled (always 0), dynkv_cluster (1 with a Cluster), node_id,
+// cluster_enabled (always 0), dynkv_cluster (1 with an Admin), node_id,
 // ring_version (the ring state's highest stamp), ring_transfer_pending,
 // partitions (Q), members, members_alive, members_joining,
 // members_leaving, partitions_owned (this node's), replicas and n, r, w
 // (the coordinator's), hints_held (the local store's), and the
 // coordinator's counters hints_written, hints_handed_off, read_repairs and
-// writes_forwarded, which CONFIG RESETSTAT resets. A server without a
-// Cluster (one node over coordinator.New) reports dynkv_cluster:0 and
+// writes_forwarded, which CONFIG RESETSTAT resets. A server without an
+// Admin (one node over coordinator.New) reports dynkv_cluster:0 and
 // itself as the only member, "local", owning the one partition of that
 // deployment's ring.
 //
 // RING PLAN LEAVE node, RING PLAN JOIN node [weight], RING LEAVE node and
-// RING JOIN seed... change membership through the Cluster's Changer and
+// RING JOIN seed... change membership through the Admin and
 // reply with the plan, [nodes, moves] (see writePlan and docs/ring.md). A
-// refused change is an ERR reply with the Cluster's reason, and changes
-// nothing; a server without a Cluster refuses them all.
+// refused change is an ERR reply with the Admin's reason, and changes
+// nothing; a server without an Admin refuses them all.
 //
 // # Where dynkv differs from Redis
 //

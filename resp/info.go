@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dynkv/dynkv/admin"
 	"github.com/dynkv/dynkv/coordinator"
-	"github.com/dynkv/dynkv/replica"
 )
 
 // infoSection is one section of INFO.
@@ -47,7 +47,7 @@ func infoSections() []infoSection {
 type infoBuilder struct {
 	strings.Builder
 	backend coordinator.Stats // since the last CONFIG RESETSTAT where counted
-	store   replica.Stats     // idem
+	store   admin.StoreStats  // idem
 }
 
 func (b *infoBuilder) field(name string, v any) {

@@ -1,10 +1,6 @@
 package resp
 
-import (
-	"slices"
-
-	"github.com/dynkv/dynkv/ring"
-)
+import "github.com/dynkv/dynkv/admin"
 
 // maxWeight bounds a node's weight in RING PLAN JOIN: the largest weight
 // the gossiped ring state can carry.
@@ -13,12 +9,11 @@ const maxWeight = 1 << 20
 // cmdRingPlan implements RING PLAN LEAVE <node> and RING PLAN JOIN <node>
 // [weight]: the plan of the change (see writePlan), nothing committed.
 func (s *Server) cmdRingPlan(c *session, args [][]byte) error {
-	e := ring.Event{Node: string(args[3])}
+	e := admin.Change{Node: string(args[3])}
 	switch {
 	case equalFold(args[2], "leave") && len(args) == 4:
-		e.Kind = ring.EventLeave
 	case equalFold(args[2], "join") && len(args) <= 5:
-		e.Kind, e.Weight = ring.EventJoin, 1
+		e.Join, e.Weight = true, 1
 		if len(args) == 5 {
 			w, ok := parseInt(args[4])
 			if !ok || w < 1 || w > maxWeight {
@@ -29,10 +24,10 @@ func (s *Server) cmdRingPlan(c *session, args [][]byte) error {
 	default:
 		return errSyntax
 	}
-	if s.cluster == nil {
+	if s.admin == nil {
 		return errNoCluster
 	}
-	pl, err := s.cluster.Plan(e)
+	pl, err := s.admin.Plan(e)
 	if err != nil {
 		return &changeError{err}
 	}
@@ -44,10 +39,10 @@ func (s *Server) cmdRingPlan(c *session, args [][]byte) error {
 // departure and replies with the plan. The node keeps serving its
 // partitions until their new homes have received their data.
 func (s *Server) cmdRingLeave(c *session, args [][]byte) error {
-	if s.cluster == nil {
+	if s.admin == nil {
 		return errNoCluster
 	}
-	pl, err := s.cluster.Leave(string(args[2]))
+	pl, err := s.admin.Leave(string(args[2]))
 	if err != nil {
 		return &changeError{err}
 	}
@@ -60,10 +55,10 @@ func (s *Server) cmdRingLeave(c *session, args [][]byte) error {
 // and will not come back is declared drained, so that tombstones are
 // collected again. What it still held is lost to the cluster.
 func (s *Server) cmdRingForget(c *session, args [][]byte) error {
-	if s.cluster == nil {
+	if s.admin == nil {
 		return errNoCluster
 	}
-	if err := s.cluster.Forget(string(args[2])); err != nil {
+	if err := s.admin.Forget(string(args[2])); err != nil {
 		return &changeError{err}
 	}
 	s.log.Warn("ring forget committed", "node", string(args[2]), "client", c.id)
@@ -76,14 +71,14 @@ func (s *Server) cmdRingForget(c *session, args [][]byte) error {
 // given, and replies with the plan of its joining. It blocks until a seed
 // answered or all failed.
 func (s *Server) cmdRingJoin(c *session, args [][]byte) error {
-	if s.cluster == nil {
+	if s.admin == nil {
 		return errNoCluster
 	}
 	seeds := make([]string, 0, len(args)-2)
 	for _, a := range args[2:] {
 		seeds = append(seeds, string(a))
 	}
-	pl, err := s.cluster.JoinCluster(seeds)
+	pl, err := s.admin.Join(seeds)
 	if err != nil {
 		return &changeError{err}
 	}
@@ -101,46 +96,16 @@ func (s *Server) cmdRingJoin(c *session, args [][]byte) error {
 //   - moves: one entry per partition whose replicas change, by partition,
 //     each [partition, [replicas before...], [replicas after...]], the
 //     replicas in preference order.
-func writePlan(w *writer, pl ring.Plan) {
-	var ids []string
-	var before, after map[string][]int
-	if pl.From != nil {
-		before = pl.From.Claims()
-		for _, n := range pl.From.Nodes() {
-			ids = append(ids, n.ID)
-		}
-	}
-	if pl.To != nil {
-		after = pl.To.Claims()
-		for _, n := range pl.To.Nodes() {
-			if !slices.Contains(ids, n.ID) {
-				ids = append(ids, n.ID)
-			}
-		}
-	}
-	slices.Sort(ids)
-	gained, lost := map[string]int{}, map[string]int{}
-	for _, mv := range pl.Moves {
-		for _, id := range mv.To {
-			if !slices.Contains(mv.From, id) {
-				gained[id]++
-			}
-		}
-		for _, id := range mv.From {
-			if !slices.Contains(mv.To, id) {
-				lost[id]++
-			}
-		}
-	}
+func writePlan(w *writer, pl admin.Plan) {
 	w.array(2)
-	w.array(len(ids))
-	for _, id := range ids {
+	w.array(len(pl.Nodes))
+	for _, n := range pl.Nodes {
 		w.array(5)
-		w.bulkString(id)
-		w.integer(int64(len(before[id])))
-		w.integer(int64(len(after[id])))
-		w.integer(int64(gained[id]))
-		w.integer(int64(lost[id]))
+		w.bulkString(n.ID)
+		w.integer(int64(n.Before))
+		w.integer(int64(n.After))
+		w.integer(int64(n.Gained))
+		w.integer(int64(n.Lost))
 	}
 	w.array(len(pl.Moves))
 	for _, mv := range pl.Moves {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dynkv/dynkv/admin"
 	"github.com/dynkv/dynkv/ring"
 )
 
@@ -89,7 +90,7 @@ func TestRingPlan_NeedsAuth(t *testing.T) {
 	e := newTestEnv(t, cfg)
 	cl := threeNodes()
 	cl.plan, _ = joinPlan(t)
-	e.s.SetCluster(cl)
+	setCluster(e.s, cl)
 	tc := e.client()
 	for _, args := range [][]string{
 		{"RING", "PLAN", "LEAVE", "n3"}, {"RING", "PLAN", "JOIN", "n4"}, {"RING", "LEAVE", "n3"}, {"RING", "JOIN", "h:1"},
@@ -116,7 +117,7 @@ func TestRing_Transfer(t *testing.T) {
 	active, err := st.Active(1)
 	require.NoError(t, err)
 	require.NotNil(t, active.Next(), "b is not ready: the transfer is pending")
-	cl := &fakeCluster{self: "a", state: st, active: active, members: []ring.Member{
+	cl := &fakeCluster{self: "a", state: st, active: active, members: []admin.Member{
 		{ID: "a", Alive: true, Partitions: 8, Target: 3, Ready: true},
 		{ID: "b", Alive: true, Partitions: 0, Target: 3, Joining: true},
 		{ID: "c", Alive: false, Partitions: 0, Target: 2, Joining: true, Ready: true},
@@ -135,7 +136,7 @@ func TestRing_Transfer(t *testing.T) {
 	require.Contains(t, info, "ring_version:4\r\nring_transfer_pending:1\r\n")
 	require.Contains(t, info, "members:3\r\nmembers_alive:2\r\nmembers_joining:2\r\nmembers_leaving:0\r\npartitions_owned:8\r\n")
 
-	cl.members = []ring.Member{{ID: "a", Alive: true, Partitions: 8, Target: 0, Leaving: true, Ready: true}}
+	cl.members = []admin.Member{{ID: "a", Alive: true, Partitions: 8, Target: 0, Leaving: true, Ready: true}}
 	require.Equal(t, arr(entry("a", "alive", 8, 1, 0, "leaving", 1)), tc.do("RING", "MEMBERS"))
 	require.Contains(t, infoText(t, tc, "cluster"), "members_joining:0\r\nmembers_leaving:1\r\n")
 }

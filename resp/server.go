@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynkv/dynkv/admin"
 	"github.com/dynkv/dynkv/coordinator"
-	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -39,12 +39,11 @@ type Backend interface {
 // *replica.Store implements it.
 type StoreStats interface {
 	// Stats returns the store's counters without blocking on writes.
-	Stats() replica.Stats
+	Stats() admin.StoreStats
 }
 
 var (
-	_ Backend    = (*coordinator.Coordinator)(nil)
-	_ StoreStats = (*replica.Store)(nil)
+	_ Backend = (*coordinator.Coordinator)(nil)
 )
 
 // Server is a RESP server: it accepts client connections and runs their
@@ -55,8 +54,7 @@ type Server struct {
 	cfg     Config
 	backend Backend
 	store   StoreStats
-	cluster Cluster     // nil for a one-node server; set by SetCluster before Serve
-	ae      AntiEntropy // nil without anti-entropy; set by SetAntiEntropy before Serve
+	admin   Admin // nil for a one-node server; set by SetAdmin before Serve
 	log     *slog.Logger
 	now     func() time.Time
 	table   *table
@@ -97,7 +95,7 @@ type serverStats struct {
 // baseline holds counters that cannot be reset at their source.
 type baseline struct {
 	backend coordinator.Stats
-	store   replica.Stats
+	store   admin.StoreStats
 }
 
 // New returns a Server for cfg over backend and store. The logger log takes

@@ -12,26 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynkv/dynkv/admin"
 	"github.com/hashicorp/memberlist"
 )
-
-// Member is what one node knows of another.
-type Member struct {
-	ID         string
-	Alive      bool
-	ClientAddr string
-	PeerAddr   string
-	Partitions int // partitions it claims in the active ring
-	// Target is the partitions it claims once the transfer under way
-	// completes (Partitions when none is).
-	Target int
-	// Joining: it is in the target ring but not yet in the active one;
-	// Leaving: the other way round.
-	Joining, Leaving bool
-	// Ready: it has received the data it gains in the transfer under way
-	// (or gains none).
-	Ready bool
-}
 
 // Membership is a node's view of the cluster: the ring state it shares by
 // gossip, and liveness from memberlist (SWIM). It implements the
@@ -284,7 +267,7 @@ func (m *Membership) PeerAddr(node string) (string, bool) {
 
 // Members returns every member of the active or the target ring with its
 // liveness, addresses and partitions.
-func (m *Membership) Members() []Member {
+func (m *Membership) Members() []admin.Member {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r := m.mu.ring
@@ -293,10 +276,10 @@ func (m *Membership) Members() []Member {
 	}
 	target := r.Target()
 	claims, next := r.Claims(), target.Claims()
-	var out []Member
+	var out []admin.Member
 	for _, id := range r.Members() {
 		a := m.mu.addrs[id]
-		out = append(out, Member{ID: id, Alive: id == m.cfg.NodeID || m.mu.alive[id],
+		out = append(out, admin.Member{ID: id, Alive: id == m.cfg.NodeID || m.mu.alive[id],
 			ClientAddr: a[0], PeerAddr: a[1], Partitions: len(claims[id]), Target: len(next[id]),
 			Joining: !r.Has(id), Leaving: !target.Has(id),
 			Ready: !slices.Contains(r.Waiting(), id)})

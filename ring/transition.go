@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"hash/fnv"
 	"slices"
+
+	"github.com/dynkv/dynkv/admin"
 )
 
 // Ownership changes in two steps. A join or leave is committed to the
@@ -297,6 +299,48 @@ type Plan struct {
 type Transfer struct {
 	Partition int
 	From, To  []string // replicas before and after, in preference order
+}
+
+// Summary returns pl as the admin surface reports it: per node of either
+// ring, the partitions it claims before and after and the replica
+// partitions it gains and loses; the moves as they are.
+func (pl Plan) Summary() admin.Plan {
+	var ids []string
+	var before, after map[string][]int
+	if pl.From != nil {
+		before = pl.From.Claims()
+		for _, n := range pl.From.Nodes() {
+			ids = append(ids, n.ID)
+		}
+	}
+	if pl.To != nil {
+		after = pl.To.Claims()
+		for _, n := range pl.To.Nodes() {
+			if !slices.Contains(ids, n.ID) {
+				ids = append(ids, n.ID)
+			}
+		}
+	}
+	slices.Sort(ids)
+	gained, lost := map[string]int{}, map[string]int{}
+	out := admin.Plan{Nodes: make([]admin.PlanNode, 0, len(ids)), Moves: make([]admin.Move, 0, len(pl.Moves))}
+	for _, mv := range pl.Moves {
+		for _, id := range mv.To {
+			if !slices.Contains(mv.From, id) {
+				gained[id]++
+			}
+		}
+		for _, id := range mv.From {
+			if !slices.Contains(mv.To, id) {
+				lost[id]++
+			}
+		}
+		out.Moves = append(out.Moves, admin.Move{Partition: mv.Partition, From: mv.From, To: mv.To})
+	}
+	for _, id := range ids {
+		out.Nodes = append(out.Nodes, admin.PlanNode{ID: id, Before: len(before[id]), After: len(after[id]), Gained: gained[id], Lost: lost[id]})
+	}
+	return out
 }
 
 // PlanChange returns what moving from r to next changes, for n replicas.

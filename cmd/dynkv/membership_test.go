@@ -13,8 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/dynkv/dynkv/antientropy"
-	"github.com/dynkv/dynkv/resp"
+	"github.com/dynkv/dynkv/admin"
+	"github.com/dynkv/dynkv/resp/resptest"
 	"github.com/dynkv/dynkv/ring"
 )
 
@@ -84,7 +84,7 @@ func TestLeave(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cl := &fakeRingCluster{self: "a", plan: pl}
-			addr := serveRing(t, "", func(string) resp.Cluster { return cl })
+			addr := serveRing(t, "", func(string) resptest.Cluster { return cl })
 			code, out, errs := run(t, append(tt.args, "--addr", addr)...)
 			require.Equal(t, 0, code, errs)
 			require.Empty(t, errs)
@@ -97,10 +97,10 @@ func TestLeave(t *testing.T) {
 func TestLeave_Errors(t *testing.T) {
 	t.Setenv(passwordEnv, "")
 	refusing := &fakeRingCluster{self: "a", err: errors.New("ring: node n9: not a member")}
-	refuses := serveRing(t, "", func(string) resp.Cluster { return refusing })
+	refuses := serveRing(t, "", func(string) resptest.Cluster { return refusing })
 	solo := serveRing(t, "", nil)
 	locked := &fakeRingCluster{self: "a", plan: halfPlan(t)}
-	guarded := serveRing(t, "pw", func(string) resp.Cluster { return locked })
+	guarded := serveRing(t, "pw", func(string) resptest.Cluster { return locked })
 	closed := closedAddr(t)
 	tests := []struct {
 		name string
@@ -145,11 +145,11 @@ func TestLeave_Errors(t *testing.T) {
 }
 
 // fakeAE reports fixed anti-entropy stats.
-type fakeAE struct{ st antientropy.Stats }
+type fakeAE struct{ st admin.AntiEntropyStats }
 
-func (f fakeAE) Stats() antientropy.Stats { return f.st }
+func (f fakeAE) Stats() admin.AntiEntropyStats { return f.st }
 
-func (f fakeAE) Roots(context.Context) ([]antientropy.PartitionRoot, error) { return nil, nil }
+func (f fakeAE) Roots(context.Context) ([]admin.PartitionRoot, error) { return nil, nil }
 
 // TestRing_Transfer: while a transfer is under way dynkv ring shows each
 // member's target and state, and asks the members that gain data for
@@ -166,19 +166,19 @@ func TestRing_Transfer(t *testing.T) {
 	active, err := st.Active(1)
 	require.NoError(t, err)
 	require.NotNil(t, active.Next())
-	n2 := serveNode(t, "", nil, fakeAE{antientropy.Stats{Transfer: antientropy.TransferStats{
+	n2 := serveNode(t, "", nil, fakeAE{admin.AntiEntropyStats{Transfer: admin.TransferStats{
 		Pending: true, Stamp: 3, Total: 3, Done: 1, Keys: 500, KeysPerSecond: 250}}})
 	down := closedAddr(t)
 	var n1 string
-	n1 = serveNode(t, "", func(addr string) resp.Cluster {
-		return &fakeRingCluster{self: "n1", state: st, active: active, members: []ring.Member{
+	n1 = serveNode(t, "", func(addr string) resptest.Cluster {
+		return &fakeRingCluster{self: "n1", state: st, active: active, members: []admin.Member{
 			{ID: "n1", Alive: true, ClientAddr: addr, Partitions: 8, Target: 3, Ready: true},
 			{ID: "n2", Alive: true, ClientAddr: n2, Partitions: 0, Target: 3, Joining: true},
 			{ID: "n3", Alive: false, ClientAddr: down, Partitions: 0, Target: 2, Joining: true},
 			{ID: "n4", Alive: false, ClientAddr: down, Partitions: 0, Target: 0, Leaving: true, Ready: true},
 			{ID: "n5", Alive: false, Partitions: 0, Target: 0, Joining: true},
 		}}
-	}, fakeAE{antientropy.Stats{Transfer: antientropy.TransferStats{Pending: true, Stamp: 3, Ready: true}}})
+	}, fakeAE{admin.AntiEntropyStats{Transfer: admin.TransferStats{Pending: true, Stamp: 3, Ready: true}}})
 	code, out, errs := runRing(t, "--addr", n1)
 	require.Equal(t, 0, code, errs)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
@@ -200,7 +200,7 @@ func TestRing_Transfer(t *testing.T) {
 func startMember(t *testing.T, id string, seeds []string) (*ring.Membership, string) {
 	t.Helper()
 	var m *ring.Membership
-	addr := serveRing(t, "", func(addr string) resp.Cluster {
+	addr := serveRing(t, "", func(addr string) resptest.Cluster {
 		cfg := ring.DefaultGossipConfig()
 		cfg.NodeID, cfg.Listen, cfg.Local, cfg.Partitions, cfg.Replicas = id, "127.0.0.1:0", true, 8, 1
 		cfg.Seeds, cfg.ClientAddr, cfg.PeerAddr = seeds, addr, "127.0.0.1:1"

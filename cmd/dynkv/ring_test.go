@@ -14,16 +14,17 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dynkv/dynkv/admin"
 	"github.com/dynkv/dynkv/resp"
 	"github.com/dynkv/dynkv/resp/resptest"
 	"github.com/dynkv/dynkv/ring"
 )
 
-// fakeRingCluster is a resp.Cluster with a fixed view. Its membership
+// fakeRingCluster is a resptest.Cluster with a fixed view. Its membership
 // changes record each call and answer with plan, or with err when set.
 type fakeRingCluster struct {
 	self    string
-	members []ring.Member
+	members []admin.Member
 	state   ring.State
 	active  *ring.Ring // what Ring returns; nil: the ring of state
 
@@ -35,9 +36,9 @@ type fakeRingCluster struct {
 	}
 }
 
-func (f *fakeRingCluster) Self() string           { return f.self }
-func (f *fakeRingCluster) Members() []ring.Member { return slices.Clone(f.members) }
-func (f *fakeRingCluster) State() ring.State      { return f.state }
+func (f *fakeRingCluster) Self() string            { return f.self }
+func (f *fakeRingCluster) Members() []admin.Member { return slices.Clone(f.members) }
+func (f *fakeRingCluster) State() ring.State       { return f.state }
 func (f *fakeRingCluster) Ring() *ring.Ring {
 	if f.active != nil {
 		return f.active
@@ -74,13 +75,13 @@ func (f *fakeRingCluster) calls() []string {
 // serveRing serves a resp.Server over a one-node backend on 127.0.0.1:0,
 // with requirepass pw and the Cluster that cluster returns for the server's
 // address (nil for none), until the test ends. It returns the address.
-func serveRing(t *testing.T, pw string, cluster func(addr string) resp.Cluster) string {
+func serveRing(t *testing.T, pw string, cluster func(addr string) resptest.Cluster) string {
 	t.Helper()
 	return serveNode(t, pw, cluster, nil)
 }
 
 // serveNode is serveRing with anti-entropy stats ae (nil for none).
-func serveNode(t *testing.T, pw string, cluster func(addr string) resp.Cluster, ae resp.AntiEntropy) string {
+func serveNode(t *testing.T, pw string, cluster func(addr string) resptest.Cluster, ae resptest.AntiEntropy) string {
 	t.Helper()
 	co, st := resptest.Backend(t)
 	cfg := resp.DefaultConfig()
@@ -89,13 +90,15 @@ func serveNode(t *testing.T, pw string, cluster func(addr string) resp.Cluster, 
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	var adm resptest.Admin
 	if cluster != nil {
-		if cl := cluster(ln.Addr().String()); cl != nil {
-			srv.SetCluster(cl)
-		}
+		adm.Members = cluster(ln.Addr().String())
 	}
 	if ae != nil {
-		srv.SetAntiEntropy(ae)
+		adm.Syncer = ae
+	}
+	if adm.Members != nil || adm.Syncer != nil {
+		srv.SetAdmin(adm)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -119,10 +122,10 @@ func runRing(t *testing.T, args ...string) (int, string, string) {
 
 func TestRing_Table(t *testing.T) {
 	t.Setenv(passwordEnv, "")
-	addr := serveRing(t, "", func(string) resp.Cluster {
+	addr := serveRing(t, "", func(string) resptest.Cluster {
 		return &fakeRingCluster{
 			self: "n2",
-			members: []ring.Member{
+			members: []admin.Member{
 				{ID: "n3", Alive: false, ClientAddr: "10.0.0.3:6379", PeerAddr: "10.0.0.3:7379", Partitions: 21, Target: 21, Ready: true},
 				{ID: "n1", Alive: true, ClientAddr: "10.0.0.1:6379", Partitions: 22, Target: 22, Ready: true},
 				{ID: "n2", Alive: true, ClientAddr: "10.0.0.2:6379", PeerAddr: "10.0.0.2:7379", Partitions: 21, Target: 21, Ready: true},
@@ -160,7 +163,7 @@ func TestRing_NoCluster(t *testing.T) {
 func TestRing_Membership(t *testing.T) {
 	t.Setenv(passwordEnv, "")
 	var peer string
-	addr := serveRing(t, "", func(addr string) resp.Cluster {
+	addr := serveRing(t, "", func(addr string) resptest.Cluster {
 		cfg := ring.DefaultGossipConfig()
 		cfg.NodeID, cfg.Listen, cfg.Local, cfg.Partitions = "solo", "127.0.0.1:0", true, 8
 		cfg.ClientAddr, cfg.PeerAddr = addr, "127.0.0.1:1"

@@ -1,0 +1,14 @@
+package admin
+
+// Stats are counters of a Store since Open.
+type StoreStats struct {
+	Keys           int64 // keys with a live value
+	Reads          int64 // key reads
+	Writes         int64 // records written (no-op updates are not written)
+	CorruptRecords int64 // records that failed to decode
+	Hints          int64 // hints held for other nodes
+	DiskBytes      uint64
+	// TreeRebuilds is 1 when Open rebuilt the hash tree from the data (it
+	// was missing or corrupt), 0 when it loaded the persisted one.
+	TreeRebuilds int64
+}
