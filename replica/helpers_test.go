@@ -106,15 +106,6 @@ func canonSibs(ss version.Siblings) version.Siblings {
 	return out
 }
 
-// dots returns the dots of ss in order.
-func dotsOf(ss version.Siblings) []version.Dot {
-	var out []version.Dot
-	for _, s := range ss {
-		out = append(out, s.Dot)
-	}
-	return out
-}
-
 // checkInvariants asserts the invariants doc.go states for a sibling set.
 func checkInvariants(t testing.TB, ss version.Siblings) {
 	t.Helper()
@@ -130,43 +121,6 @@ func checkInvariants(t testing.TB, ss version.Siblings) {
 			require.False(t, o.Past.Covers(s.Dot), "sibling %d (%v) is covered by the Past %v of sibling %d", i, s.Dot, o.Past, j)
 		}
 	}
-}
-
-// randSiblings draws a set that satisfies the Siblings invariants (but is not
-// necessarily reachable by Update and Sync).
-func randSiblings(r *rand.Rand, n int) version.Siblings { return normalizeSibs(randPool(r, n)) }
-
-// randPool draws siblings with distinct dots over a few actors, random pasts
-// (never covering their own dot), values and tombstones. Unlike a Siblings
-// set, some may be written over others.
-func randPool(r *rand.Rand, n int) version.Siblings {
-	var ss version.Siblings
-	for range n {
-		d := version.Dot{Actor: version.Actor(1 + r.IntN(4)), Counter: 1 + r.Uint64N(6)}
-		m := toRef(randVV(r, 4, 6))
-		if m[d.Actor] >= d.Counter {
-			m[d.Actor] = d.Counter - 1
-		}
-		ss = append(ss, randSibling(r, d, fromRef(m)))
-	}
-	slices.SortStableFunc(ss, func(a, b version.Sibling) int { return a.Dot.Compare(b.Dot) })
-	return slices.CompactFunc(ss, func(a, b version.Sibling) bool { return a.Dot == b.Dot })
-}
-
-func randSibling(r *rand.Rand, d version.Dot, past version.VV) version.Sibling {
-	s := version.Sibling{Dot: d, Past: past, Timestamp: r.Int64N(20) - 5}
-	if r.IntN(5) == 0 {
-		s.Tombstone = true
-	} else {
-		s.Value = make([]byte, r.IntN(12))
-		for i := range s.Value {
-			s.Value[i] = byte('a' + r.IntN(26))
-		}
-		if len(s.Value) == 0 {
-			s.Value = nil
-		}
-	}
-	return s
 }
 
 // normalize sorts ss, keeps the first of equal dots and drops every sibling
