@@ -13,6 +13,9 @@ import "errors"
 var (
 	// ErrStoreClosed is returned by every store method after Close.
 	ErrStoreClosed = errors.New("replica: closed")
+	// ErrTransportClosed is returned by the peer transport after Close, and
+	// by calls that were in flight when it closed.
+	ErrTransportClosed = errors.New("peer: closed")
 	// ErrHintsFull is returned by a store asked to keep a hint beyond its
 	// limit.
 	ErrHintsFull = errors.New("replica: hint store full")

@@ -10,7 +10,7 @@ import (
 var (
 	// ErrClosed is returned by the transport's methods after Close, and by
 	// calls that were in flight when it closed.
-	ErrClosed = errors.New("peer: closed")
+	ErrClosed = errdefs.ErrTransportClosed
 	// ErrUnreachable reports a node the transport could not reach.
 	ErrUnreachable = errors.New("peer: node unreachable")
 	// ErrNotSent is wrapped (with ErrUnreachable) by a Call that failed

@@ -163,7 +163,7 @@ func (s *Server) replyError(err error) string {
 	case errors.Is(err, version.ErrCorruptRecord):
 		s.log.Error("corrupt record", "err", err)
 		msg = string(errCorrupt)
-	case errors.Is(err, errdefs.ErrStoreClosed), errors.Is(err, context.Canceled):
+	case errors.Is(err, errdefs.ErrStoreClosed), errors.Is(err, errdefs.ErrTransportClosed), errors.Is(err, context.Canceled):
 		msg = string(errClosing)
 	case errors.Is(err, context.DeadlineExceeded):
 		msg = string(errTimeout)
