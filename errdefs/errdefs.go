@@ -1,4 +1,6 @@
-// Package errdefs defines the errors that cross from one node to another.
+// Package errdefs defines the errors that cross from one node to another,
+// or between layers that may not import each other (resp tells a closing
+// store or transport from other failures without importing them).
 // A node reports a failure to its peer as a code of the peer protocol's
 // one table (peer/codes.go), and the peer turns the code back into the same
 // sentinel, so errors.Is holds for an error that came from another node.
