@@ -65,7 +65,8 @@ type Deps struct {
 	// Register serves the node's peer Mux on Transport: Build calls it
 	// once, after the coordinator exists and before Build returns, with
 	// the handler of every request addressed to this node. The handler
-	// must not be called after Close returned.
+	// must not be called after Close returned, nor after Build failed
+	// (the caller takes it down, as it registered it).
 	Register func(h peer.Handler)
 	// Now is the clock of the coordinator and anti-entropy. Nil means
 	// time.Now.

@@ -99,8 +99,11 @@ func Build(cfg conf.Config, deps Deps, log *slog.Logger) (_ *Node, err error) {
 	} else {
 		err = n.join(deps)
 	}
-	if err != nil || deps.NoClients {
-		return n, err
+	if err != nil {
+		return nil, err
+	}
+	if deps.NoClients {
+		return n, nil
 	}
 	pcfg := cfg.Resp
 	pcfg.Logger = log.With("pkg", "resp")
