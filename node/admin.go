@@ -10,6 +10,7 @@ import (
 
 // adminView is the node as its admin commands see it (resp.Admin): the
 // membership and anti-entropy, their values translated to package admin's.
+// Build gives it to the RESP server of a node that joined by gossip.
 type adminView struct{ n *Node }
 
 var _ resp.Admin = adminView{}
@@ -40,7 +41,12 @@ func (a adminView) Join(seeds []string) (admin.Plan, error) {
 
 func (a adminView) Forget(node string) error { return a.n.members.Forget(node) }
 
-func (a adminView) AntiEntropy() (admin.AntiEntropyStats, bool) { return a.n.ae.Stats(), true }
+func (a adminView) AntiEntropy() (admin.AntiEntropyStats, bool) {
+	if a.n.ae == nil {
+		return admin.AntiEntropyStats{}, false
+	}
+	return a.n.ae.Stats(), true
+}
 
 func (a adminView) Roots(ctx context.Context) ([]admin.PartitionRoot, error) {
 	return a.n.ae.Roots(ctx)

@@ -25,19 +25,20 @@ const metaRing = "ring"
 
 // Node is one running dynkv node.
 type Node struct {
-	cfg     conf.Config
-	log     *slog.Logger
-	store   *replica.Store
-	members *ring.Membership
-	tr      *peer.TCP
-	co      *coordinator.Coordinator
-	ae      *antientropy.Syncer
-	srv     *resp.Server
-	ln      net.Listener // the client listener
+	cfg      conf.Config
+	log      *slog.Logger
+	store    *replica.Store
+	ownStore bool             // Build opened store: Close closes it
+	members  *ring.Membership // nil unless Build joined by gossip
+	tr       *peer.TCP        // nil unless Build bound the peer port
+	co       *coordinator.Coordinator
+	ae       *antientropy.Syncer // nil for a standalone node
+	srv      *resp.Server        // nil with Deps.NoClients
+	ln       net.Listener        // the client listener; nil with Deps.NoClients
 
-	served      chan struct{} // closed when Serve returned, once Start ran
-	serveErr    error         // Serve's result; read after served is closed
-	stopHandoff context.CancelFunc
+	served      chan struct{}      // closed when Serve returned, once Start ran
+	serveErr    error              // Serve's result; read after served is closed
+	stopHandoff context.CancelFunc // stops the background loops; nil when none run
 	wg          sync.WaitGroup
 	closeOnce   sync.Once
 }
@@ -45,15 +46,30 @@ type Node struct {
 // New opens the store in cfg.Replica.Dir, binds cfg.Resp.Listen and the
 // peer port, joins the cluster (or starts a one-node one) and builds the
 // RESP server. It serves peers at once and clients after Start. On error
-// everything opened so far is closed.
-func New(cfg conf.Config, log *slog.Logger) (_ *Node, err error) {
+// everything opened so far is closed. New validates cfg and is Build with
+// the zero Deps.
+func New(cfg conf.Config, log *slog.Logger) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return Build(cfg, Deps{}, log)
+}
+
+// Build assembles a node from cfg as New does, with the parts deps gives
+// instead of those New would make, and without those deps leaves out (see
+// Deps); the test harnesses build their nodes with it, so that they run
+// the production wiring. Build does not run cfg.Validate, whose cross
+// checks refuse the test profiles (no tombstone grace, no loops); every
+// part still validates its own configuration. On error everything Build
+// opened is closed.
+func Build(cfg conf.Config, deps Deps, log *slog.Logger) (_ *Node, err error) {
+	if err := deps.validate(cfg.HandoffInterval); err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{cfg: cfg, log: log}
+	n := &Node{cfg: cfg, log: log, store: deps.Store}
 	var undo []func()
 	defer func() {
 		if err != nil {
@@ -62,45 +78,123 @@ func New(cfg conf.Config, log *slog.Logger) (_ *Node, err error) {
 			}
 		}
 	}()
-	rcfg := cfg.Replica
-	rcfg.Logger = log.With("pkg", "replica")
-	if n.store, err = replica.Open(rcfg); err != nil {
-		return nil, err
+	if n.store == nil {
+		rcfg := cfg.Replica
+		rcfg.Logger = log.With("pkg", "replica")
+		if n.store, err = replica.Open(rcfg); err != nil {
+			return nil, err
+		}
+		n.ownStore = true
+		undo = append(undo, func() { _ = n.store.Close() })
 	}
-	undo = append(undo, func() { _ = n.store.Close() })
-	if n.ln, err = net.Listen("tcp", cfg.Resp.Listen); err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
-	}
-	undo = append(undo, func() { _ = n.ln.Close() })
-	peerLn, err := net.Listen("tcp", cfg.PeerListen())
-	if err != nil {
-		return nil, fmt.Errorf("peer.listen: %w", err)
-	}
-	if err := n.join(peerLn); err != nil {
-		_ = peerLn.Close()
-		return nil, err
+	if !deps.NoClients {
+		if n.ln, err = net.Listen("tcp", cfg.Resp.Listen); err != nil {
+			return nil, fmt.Errorf("listen: %w", err)
+		}
+		undo = append(undo, func() { _ = n.ln.Close() })
 	}
 	undo = append(undo, func() { _ = n.closeCluster() })
+	if deps.Standalone {
+		n.co, err = coordinator.New(cfg.Coordinator, n.store, deps.Now, log.With("pkg", "coordinator"))
+	} else {
+		err = n.join(deps)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if deps.NoClients {
+		return n, nil
+	}
 	pcfg := cfg.Resp
 	pcfg.Logger = log.With("pkg", "resp")
 	if n.srv, err = resp.New(pcfg, n.co, n.store, pcfg.Logger); err != nil {
 		return nil, err
 	}
-	n.srv.SetAdmin(adminView{n})
+	if n.members != nil {
+		n.srv.SetAdmin(adminView{n})
+	}
 	return n, nil
 }
 
-// join starts membership, the peer transport serving peerLn, the
-// coordinator, anti-entropy and hinted handoff.
-func (n *Node) join(peerLn net.Listener) (err error) {
+// join builds the cluster side of the node: membership (gossip unless
+// deps gives it), the peer Mux and transport (TCP unless deps gives it),
+// the coordinator, anti-entropy and, unless deps.NoLoops, the hinted
+// handoff and anti-entropy loops. What it built is closed by closeCluster.
+func (n *Node) join(deps Deps) (err error) {
 	cfg, log := n.cfg, n.log
+	members, tr := deps.Membership, deps.Transport
+	var peerLn net.Listener // nil when deps gives the transport
+	if members == nil {
+		if peerLn, err = net.Listen("tcp", cfg.PeerListen()); err != nil {
+			return fmt.Errorf("peer.listen: %w", err)
+		}
+		defer func() {
+			if err != nil {
+				_ = peerLn.Close()
+			}
+		}()
+		if err := n.gossip(peerLn.Addr().String()); err != nil {
+			return err
+		}
+		members = n.members
+	}
+	mux := peer.NewMux(n.store)
+	// n.co is set before the transport serves peers (below), so no
+	// forwarded write arrives before the coordinator exists.
+	mux.Handle(peer.OpForward, func(ctx context.Context, req []byte) []byte { return n.co.Serve(ctx, req) })
+	if tr == nil {
+		tcfg := cfg.Peer
+		tcfg.Listen = peerLn.Addr().String()
+		tcfg.Logger = log.With("pkg", "peer")
+		if n.tr, err = peer.NewTCP(tcfg, cfg.Node.ID, n.members.PeerAddr, mux.Serve); err != nil {
+			return err
+		}
+		tr = n.tr
+	}
+	if n.co, err = coordinator.NewCluster(cfg.Coordinator, n.store, members, tr, deps.Now, log.With("pkg", "coordinator")); err != nil {
+		return err
+	}
+	acfg := cfg.AntiEntropy
+	acfg.N, acfg.Logger = cfg.Coordinator.N, log.With("pkg", "antientropy")
+	if n.ae, err = antientropy.New(acfg, n.store, members, tr, deps.Now); err != nil {
+		return err
+	}
+	if n.tr != nil {
+		n.wg.Go(func() {
+			if err := n.tr.Serve(peerLn); err != nil && !errors.Is(err, peer.ErrClosed) {
+				log.Error("peer transport stopped", "err", err)
+			}
+		})
+	} else {
+		deps.Register(mux.Serve)
+	}
+	if !deps.NoLoops {
+		hctx, cancel := context.WithCancel(context.Background())
+		n.stopHandoff = cancel
+		n.wg.Go(func() { _ = n.co.RunHandoff(hctx, cfg.HandoffInterval) })
+		n.wg.Go(func() { _ = n.ae.Run(hctx) })
+	}
+	if n.members != nil {
+		log.Info("cluster joined", "gossip", n.members.Addr(), "peer", peerLn.Addr().String(),
+			"members", len(n.members.Members()), "seeds", len(cfg.Gossip.Seeds))
+	}
+	return nil
+}
+
+// gossip joins the cluster by gossip (ring.Join), advertising the client
+// address and peerAddr, with the ring state saved in the store.
+func (n *Node) gossip(peerAddr string) error {
+	cfg := n.cfg
 	saved, err := n.store.GetMeta(context.Background(), metaRing)
 	if err != nil {
 		return err
 	}
 	g := cfg.Gossip
-	g.NodeID, g.ClientAddr, g.PeerAddr = cfg.Node.ID, n.ln.Addr().String(), peerLn.Addr().String()
-	g.Logger = log.With("pkg", "ring")
+	g.NodeID, g.PeerAddr = cfg.Node.ID, peerAddr
+	if n.ln != nil {
+		g.ClientAddr = n.ln.Addr().String()
+	}
+	g.Logger = n.log.With("pkg", "ring")
 	g.Replicas = cfg.Coordinator.N
 	n.members, err = ring.Join(g, saved, func(b []byte) error {
 		return n.store.SetMeta(context.Background(), metaRing, b)
@@ -108,47 +202,16 @@ func (n *Node) join(peerLn net.Listener) (err error) {
 	if err != nil {
 		return fmt.Errorf("gossip: %w", err)
 	}
-	tcfg := cfg.Peer
-	tcfg.Listen = peerLn.Addr().String()
-	tcfg.Logger = log.With("pkg", "peer")
-	mux := peer.NewMux(n.store)
-	// n.co is set before the transport serves peerLn (below), so no
-	// forwarded write arrives before the coordinator exists.
-	mux.Handle(peer.OpForward, func(ctx context.Context, req []byte) []byte { return n.co.Serve(ctx, req) })
-	if n.tr, err = peer.NewTCP(tcfg, cfg.Node.ID, n.members.PeerAddr, mux.Serve); err != nil {
-		_ = n.members.Close()
-		return err
-	}
-	if n.co, err = coordinator.NewCluster(cfg.Coordinator, n.store, n.members, n.tr, nil, log.With("pkg", "coordinator")); err != nil {
-		_ = n.tr.Close()
-		_ = n.members.Close()
-		return err
-	}
-	acfg := cfg.AntiEntropy
-	acfg.N, acfg.Logger = cfg.Coordinator.N, log.With("pkg", "antientropy")
-	if n.ae, err = antientropy.New(acfg, n.store, n.members, n.tr, nil); err != nil {
-		_ = n.co.Close()
-		_ = n.tr.Close()
-		_ = n.members.Close()
-		return err
-	}
-	n.wg.Go(func() {
-		if err := n.tr.Serve(peerLn); err != nil && !errors.Is(err, peer.ErrClosed) {
-			log.Error("peer transport stopped", "err", err)
-		}
-	})
-	hctx, cancel := context.WithCancel(context.Background())
-	n.stopHandoff = cancel
-	n.wg.Go(func() { _ = n.co.RunHandoff(hctx, cfg.HandoffInterval) })
-	n.wg.Go(func() { _ = n.ae.Run(hctx) })
-	log.Info("cluster joined", "gossip", n.members.Addr(), "peer", tcfg.Listen,
-		"members", len(n.members.Members()), "seeds", len(cfg.Gossip.Seeds))
 	return nil
 }
 
 // Start serves clients on the bound address. Done reports when serving
-// stopped by itself (a listener failure).
+// stopped by itself (a listener failure). With Deps.NoClients Start does
+// nothing.
 func (n *Node) Start() {
+	if n.srv == nil {
+		return
+	}
 	n.served = make(chan struct{})
 	go func() { // awaited by Close
 		defer close(n.served)
@@ -157,20 +220,35 @@ func (n *Node) Start() {
 	n.log.Info("ready", "addr", n.ln.Addr().String())
 }
 
-// Addr returns the address clients dial.
+// Addr returns the address clients dial. REQUIRES: not Deps.NoClients.
 func (n *Node) Addr() net.Addr { return n.ln.Addr() }
 
 // Done returns a channel closed when the RESP server stopped serving: after
 // Close, or before it on a listener failure (see Err). REQUIRES: Start was
-// called.
+// called, without Deps.NoClients.
 func (n *Node) Done() <-chan struct{} { return n.served }
 
 // Err returns why the RESP server stopped serving. REQUIRES: Done is closed.
 func (n *Node) Err() error { return n.serveErr }
 
+// Store returns the node's local store. It stays open until Close returns
+// (and after it when Deps gave it).
+func (n *Node) Store() *replica.Store { return n.store }
+
+// Coordinator returns the node's coordinator. It is closed by Close.
+func (n *Node) Coordinator() *coordinator.Coordinator { return n.co }
+
+// Syncer returns the node's anti-entropy syncer, nil for a standalone node.
+func (n *Node) Syncer() *antientropy.Syncer { return n.ae }
+
+// Server returns the node's RESP server, nil with Deps.NoClients. Close
+// closes it.
+func (n *Node) Server() *resp.Server { return n.srv }
+
 // Close shuts the node down (see the package doc). In-flight client
 // commands get until ctx is done; then their connections are closed and
-// Close goes on. It returns the first errors of the parts, joined.
+// Close goes on. It returns the first errors of the parts, joined. What
+// Deps gave (store, membership, transport) is left open.
 func (n *Node) Close(ctx context.Context) error {
 	err := ErrClosed
 	n.closeOnce.Do(func() {
@@ -182,7 +260,8 @@ func (n *Node) Close(ctx context.Context) error {
 func (n *Node) close(ctx context.Context) error {
 	n.log.Info("shutting down")
 	var serr error
-	if n.served != nil {
+	switch {
+	case n.served != nil:
 		cerr := n.srv.Close(ctx)
 		if errors.Is(cerr, context.DeadlineExceeded) {
 			n.log.Warn("shutdown timeout: closed connections with requests in flight")
@@ -194,12 +273,15 @@ func (n *Node) close(ctx context.Context) error {
 			serr = nil
 		}
 		serr = errors.Join(cerr, serr)
-	} else {
+	case n.ln != nil:
 		_ = n.ln.Close()
 	}
 	cerr := n.closeCluster()
 	if cerr != nil {
 		n.log.Error("close cluster", "err", cerr)
+	}
+	if !n.ownStore {
+		return errors.Join(serr, cerr)
 	}
 	sterr := n.store.Close()
 	if sterr != nil {
@@ -214,12 +296,22 @@ func (n *Node) close(ctx context.Context) error {
 // others route around this node at once), closes the transport (no more
 // forwarded writes come in; deliveries still under way fail and become
 // local hints) and then the coordinator, which waits for its background
-// work. The store is closed after it.
+// work. The store is closed after it. It closes only what Build made, and
+// what Build got so far when Build fails.
 func (n *Node) closeCluster() error {
-	n.stopHandoff()
-	merr := n.members.Close()
-	terr := n.tr.Close()
-	cerr := n.co.Close()
+	if n.stopHandoff != nil {
+		n.stopHandoff()
+	}
+	var merr, terr, cerr error
+	if n.members != nil {
+		merr = n.members.Close()
+	}
+	if n.tr != nil {
+		terr = n.tr.Close()
+	}
+	if n.co != nil {
+		cerr = n.co.Close()
+	}
 	n.wg.Wait()
 	if errors.Is(terr, peer.ErrClosed) {
 		terr = nil

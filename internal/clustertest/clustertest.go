@@ -1,6 +1,7 @@
 // Package clustertest runs a dynkv cluster inside one test process: every
-// node has a real replica.Store on pebble's in-memory (crashable)
-// filesystem and a coordinator, and the nodes talk over memnet. Tests kill,
+// node is assembled by node.Build, the production wiring (peer Mux,
+// coordinator, anti-entropy), over a real replica.Store on pebble's
+// in-memory (crashable) filesystem, and the nodes talk over memnet. Tests kill,
 // restart, partition and heal nodes; liveness is what a perfect failure
 // detector would report (a node sees another alive when it is running and
 // reachable from it).
@@ -20,9 +21,11 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/dynkv/dynkv/antientropy"
+	"github.com/dynkv/dynkv/conf"
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/internal/memnet"
 	"github.com/dynkv/dynkv/merkle"
+	"github.com/dynkv/dynkv/node"
 	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
@@ -35,7 +38,8 @@ type Node struct {
 	Coord *coordinator.Coordinator // nil while the node is down
 	AE    *antientropy.Syncer      // nil while the node is down
 	fs    *vfs.MemFS
-	srv   *serving // nil while the node is down
+	srv   *serving   // nil while the node is down
+	n     *node.Node // nil while the node is down
 }
 
 // serving tracks the peer requests a running node is serving, so that a
@@ -46,6 +50,18 @@ type serving struct {
 	mu struct {
 		sync.RWMutex
 		stopped bool
+	}
+}
+
+// wrap returns h as a memnet handler that serves while s is not stopped.
+func (s *serving) wrap(h peer.Handler) memnet.Handler {
+	return func(ctx context.Context, req []byte) []byte {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		if s.mu.stopped {
+			return nil // the process is gone: no reply
+		}
+		return h(ctx, req)
 	}
 }
 
@@ -109,7 +125,8 @@ func New(t testing.TB, n int, cfg coordinator.Config) *Cluster {
 	return NewAE(t, n, cfg, AEConfig(cfg))
 }
 
-// NewAE is New with the anti-entropy configuration ae.
+// NewAE is New with the anti-entropy configuration ae (its N is cfg.N,
+// as node.Build sets it).
 func NewAE(t testing.TB, n int, cfg coordinator.Config, ae antientropy.Config) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, cfg: cfg, aeCfg: ae, Net: memnet.New(), before: goroutinesBefore()}
@@ -138,34 +155,35 @@ func NewAE(t testing.TB, n int, cfg coordinator.Config, ae antientropy.Config) *
 	return c
 }
 
+// start opens nd's store and builds the node on it with node.Build: no
+// RESP server, no background loops (tests replay hints and run
+// anti-entropy rounds themselves), the cluster's clock, nd's view of the
+// shared ring and its memnet transport, the peer handler wrapped by
+// serving. The store stays the harness's, so that crash can clone the
+// filesystem between closing the node and closing the store.
 func (c *Cluster) start(nd *Node) {
 	st, err := replica.Open(replica.Config{Dir: "db", FS: nd.fs, Durability: replica.DurabilityProcess})
 	if err != nil {
 		c.t.Fatalf("open %s: %v", nd.ID, err)
 	}
-	tr := c.Net.Transport(nd.ID)
-	co, err := coordinator.NewCluster(c.cfg, st, view{c: c, self: nd.ID}, tr, c.now, nil)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	ae, err := antientropy.New(c.aeCfg, st, view{c: c, self: nd.ID}, tr, c.now)
-	if err != nil {
-		c.t.Fatal(err)
-	}
 	srv := &serving{}
-	mux := peer.NewMux(st)
-	mux.Handle(peer.OpForward, co.Serve)
+	cfg := conf.Config{Node: conf.NodeConfig{ID: nd.ID}, Coordinator: c.cfg, AntiEntropy: c.aeCfg}
+	n, err := node.Build(cfg, node.Deps{
+		Store:      st,
+		Membership: view{c: c, self: nd.ID},
+		Transport:  c.Net.Transport(nd.ID),
+		Register:   func(h peer.Handler) { c.Net.Register(nd.ID, srv.wrap(h)) },
+		Now:        c.now,
+		NoClients:  true,
+		NoLoops:    true,
+	}, nil)
+	if err != nil {
+		_ = st.Close()
+		c.t.Fatalf("build %s: %v", nd.ID, err)
+	}
 	c.mu.Lock()
-	nd.Store, nd.Coord, nd.AE, nd.srv = st, co, ae, srv
+	nd.Store, nd.Coord, nd.AE, nd.srv, nd.n = st, n.Coordinator(), n.Syncer(), srv, n
 	c.mu.Unlock()
-	c.Net.Register(nd.ID, func(ctx context.Context, req []byte) []byte {
-		srv.mu.RLock()
-		defer srv.mu.RUnlock()
-		if srv.mu.stopped {
-			return nil // the process is gone: no reply
-		}
-		return mux.Serve(ctx, req)
-	})
 }
 
 // view is one node's view of the cluster.
@@ -216,7 +234,7 @@ func (c *Cluster) Node(id string) *Node {
 	if nd == nil {
 		c.t.Fatalf("no node %s", id)
 	}
-	return &Node{ID: nd.ID, Store: nd.Store, Coord: nd.Coord, AE: nd.AE, fs: nd.fs, srv: nd.srv}
+	return &Node{ID: nd.ID, Store: nd.Store, Coord: nd.Coord, AE: nd.AE, fs: nd.fs, srv: nd.srv, n: nd.n}
 }
 
 // IDs returns the node IDs in order.
@@ -261,15 +279,15 @@ func (c *Cluster) PowerLoss(id string) { c.crash(id, vfs.CrashCloneCfg{}) }
 func (c *Cluster) crash(id string, cfg vfs.CrashCloneCfg) {
 	c.mu.Lock()
 	nd := c.mu.nodes[id]
-	st, co, srv := nd.Store, nd.Coord, nd.srv
-	nd.Store, nd.Coord, nd.AE, nd.srv = nil, nil, nil, nil
+	st, n, srv := nd.Store, nd.n, nd.srv
+	nd.Store, nd.Coord, nd.AE, nd.srv, nd.n = nil, nil, nil, nil, nil
 	c.mu.Unlock()
 	if st == nil {
 		return
 	}
 	c.Net.Unregister(id)
 	srv.stop()
-	_ = co.Close()
+	_ = n.Close(context.Background()) // the coordinator waits for its background work; the store is left open
 	crashed := nd.fs.CrashClone(cfg)
 	_ = st.Close()
 	c.mu.Lock()
@@ -459,12 +477,12 @@ func (c *Cluster) stopAll() {
 	for _, id := range c.IDs() {
 		c.mu.Lock()
 		nd := c.mu.nodes[id]
-		st, co, srv := nd.Store, nd.Coord, nd.srv
-		nd.Store, nd.Coord, nd.AE, nd.srv = nil, nil, nil, nil
+		st, n, srv := nd.Store, nd.n, nd.srv
+		nd.Store, nd.Coord, nd.AE, nd.srv, nd.n = nil, nil, nil, nil, nil
 		c.mu.Unlock()
 		if st != nil {
 			srv.stop()
-			_ = co.Close()
+			_ = n.Close(context.Background())
 			_ = st.Close()
 		}
 	}

@@ -11,7 +11,9 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/dynkv/dynkv/conf"
 	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/node"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/resp"
 )
@@ -20,7 +22,7 @@ import (
 const Timeout = 10 * time.Second
 
 // Server is a resp.Server serving on loopback over a real coordinator and
-// store.
+// store: a standalone node (node.Build with Deps.Standalone).
 type Server struct {
 	*resp.Server
 	Addr        string // host:port clients dial
@@ -28,32 +30,65 @@ type Server struct {
 	Coordinator *coordinator.Coordinator
 }
 
-// Start opens a backend (see Backend) and serves a resp.Server with cfg
-// over it until the test ends. cfg.Listen is ignored: the server listens on
-// 127.0.0.1:0.
+// Start builds a standalone node whose RESP server has cfg (see Backend
+// for the rest) and serves it until the test ends. cfg.Listen is ignored:
+// the server listens on 127.0.0.1:0. When the test ends it closes the node
+// and checks that Serve returned resp.ErrClosed.
 func Start(t testing.TB, cfg resp.Config) *Server {
 	t.Helper()
-	co, st := Backend(t)
-	srv, addr := Serve(t, cfg, co, st)
-	return &Server{Server: srv, Addr: addr, Store: st, Coordinator: co}
+	n := build(t, cfg, false)
+	n.Start()
+	t.Cleanup(func() {
+		closeNode(t, n)
+		select {
+		case <-n.Done():
+			if err := n.Err(); !errors.Is(err, resp.ErrClosed) {
+				t.Errorf("resptest: Serve returned %v, want resp.ErrClosed", err)
+			}
+		default:
+			t.Errorf("resptest: Serve did not return after Close")
+		}
+	})
+	return &Server{Server: n.Server(), Addr: n.Addr().String(), Store: n.Store(), Coordinator: n.Coordinator()}
 }
 
-// Backend opens a replica.Store on an in-memory pebble and a one-node
-// coordinator over it with the default configuration. Both are closed when
-// the test ends.
+// Backend builds a standalone node without a RESP server: a
+// replica.Store on an in-memory pebble and a one-node coordinator over it
+// with the default configuration. Both are closed when the test ends.
 func Backend(t testing.TB) (*coordinator.Coordinator, *replica.Store) {
 	t.Helper()
-	st, err := replica.Open(replica.Config{Dir: "db", FS: vfs.NewMem(), Durability: replica.DurabilityNone, Logger: Logger(t)})
-	if err != nil {
-		t.Fatalf("resptest: open store: %v", err)
+	n := build(t, resp.DefaultConfig(), true)
+	t.Cleanup(func() { closeNode(t, n) })
+	return n.Coordinator(), n.Store()
+}
+
+// build assembles the node Start and Backend run: node.Build, standalone
+// (coordinator.New, no cluster), on vfs.NewMem with DurabilityNone, the
+// RESP server with rcfg on 127.0.0.1:0 unless noClients.
+func build(t testing.TB, rcfg resp.Config, noClients bool) *node.Node {
+	t.Helper()
+	rcfg.Listen = "127.0.0.1:0"
+	cfg := conf.Config{
+		Node:        conf.NodeConfig{ID: "local"},
+		Replica:     replica.Config{Dir: "db", FS: vfs.NewMem(), Durability: replica.DurabilityNone},
+		Coordinator: coordinator.DefaultConfig(),
+		Resp:        rcfg,
 	}
-	t.Cleanup(func() { _ = st.Close() })
-	co, err := coordinator.New(coordinator.DefaultConfig(), st, nil, Logger(t))
+	n, err := node.Build(cfg, node.Deps{Standalone: true, NoClients: noClients}, Logger(t))
 	if err != nil {
-		t.Fatalf("resptest: coordinator: %v", err)
+		t.Fatalf("resptest: build node: %v", err)
 	}
-	t.Cleanup(func() { _ = co.Close() })
-	return co, st
+	return n
+}
+
+// closeNode closes n within Timeout. A server the test closed itself is
+// not an error.
+func closeNode(t testing.TB, n *node.Node) {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	if err := n.Close(ctx); err != nil && !errors.Is(err, resp.ErrClosed) {
+		t.Errorf("resptest: close: %v", err)
+	}
 }
 
 // Serve starts a resp.Server with cfg over backend and store on

@@ -1,0 +1,84 @@
+package node_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dynkv/dynkv/conf"
+	"github.com/dynkv/dynkv/node"
+	"github.com/dynkv/dynkv/peer"
+	"github.com/dynkv/dynkv/ring"
+)
+
+// testConfig is a one-node configuration on loopback with every port 0
+// and the data in a temporary directory.
+func testConfig(t *testing.T) conf.Config {
+	cfg := conf.DefaultConfig()
+	cfg.Node.ID = "test"
+	cfg.Replica.Dir = filepath.Join(t.TempDir(), "data")
+	cfg.Resp.Listen = "127.0.0.1:0"
+	cfg.Gossip.Listen = "127.0.0.1:0"
+	return cfg
+}
+
+func TestNode_ServesAndCloses(t *testing.T) {
+	n, err := node.New(testConfig(t), nil)
+	require.NoError(t, err)
+	n.Start()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rdb := redis.NewClient(&redis.Options{Addr: n.Addr().String(), Protocol: 2})
+	defer rdb.Close()
+	require.NoError(t, rdb.Set(ctx, "k", "v", 0).Err())
+	got, err := rdb.Get(ctx, "k").Result()
+	require.NoError(t, err)
+	require.Equal(t, "v", got)
+
+	require.NoError(t, n.Close(ctx))
+	select {
+	case <-n.Done():
+	default:
+		t.Fatal("Done is not closed after Close")
+	}
+	require.ErrorIs(t, n.Close(ctx), node.ErrClosed, "Close is idempotent")
+}
+
+func TestBuild_RefusesInconsistentDeps(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		deps node.Deps
+	}{
+		{"membership without transport", node.Deps{Membership: fakeMembership{}}},
+		{"transport without register", node.Deps{Membership: fakeMembership{}, Transport: fakeTransport{}}},
+		{"standalone with a cluster", node.Deps{Standalone: true, Membership: fakeMembership{}, Transport: fakeTransport{}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			_, err := node.Build(cfg, tc.deps, nil)
+			require.ErrorContains(t, err, "node: deps")
+			require.NoDirExists(t, cfg.Replica.Dir, "nothing was opened")
+		})
+	}
+}
+
+// fakeMembership and fakeTransport only fill Deps: Build refuses them
+// before it uses them.
+type (
+	fakeMembership struct{}
+	fakeTransport  struct{}
+)
+
+func (fakeMembership) Self() string         { return "x" }
+func (fakeMembership) Ring() *ring.Ring     { return nil }
+func (fakeMembership) Alive(string) bool    { return false }
+func (fakeMembership) Ready(uint64, uint64) {}
+func (fakeMembership) Drained()             {}
+func (fakeTransport) Call(context.Context, string, []byte) ([]byte, error) {
+	return nil, peer.ErrUnreachable
+}
