@@ -29,8 +29,9 @@
 // Exit codes: 0 after a clean shutdown, 1 when the node fails, 2 for an
 // invalid command line or configuration (the message names the key).
 //
-// main is thin: runNode wires a node from a conf.Config (store, membership,
-// peer transport, coordinator, RESP server; cluster.go has the cluster
-// half) and is what the tests call in-process; the integration tests in
-// internal/itest run the built binary.
+// main is thin: runNode runs the node package's assembly of a node from a
+// conf.Config (node.New: store, membership, peer transport, coordinator,
+// anti-entropy, RESP server) until its context ends, and is what the tests
+// call in-process; the integration tests in internal/itest run the built
+// binary.
 package main
