@@ -10,7 +10,8 @@ type PartitionStats struct {
 	Repaired  int64     // keys it repaired
 }
 
-// Stats are a Syncer's counters since New.
+// AntiEntropyStats are an anti-entropy Syncer's counters since it was
+// created.
 type AntiEntropyStats struct {
 	Rounds              int64     // rounds completed
 	Exchanges           int64     // exchanges completed

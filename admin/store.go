@@ -1,6 +1,6 @@
 package admin
 
-// Stats are counters of a Store since Open.
+// StoreStats are counters of a store since it was opened.
 type StoreStats struct {
 	Keys           int64 // keys with a live value
 	Reads          int64 // key reads

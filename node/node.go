@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/dynkv/dynkv/antientropy"
 	"github.com/dynkv/dynkv/conf"
@@ -258,7 +259,11 @@ func (n *Node) Close(ctx context.Context) error {
 }
 
 func (n *Node) close(ctx context.Context) error {
-	n.log.Info("shutting down")
+	if dl, ok := ctx.Deadline(); ok {
+		n.log.Info("shutting down", "timeout", time.Until(dl).Round(time.Millisecond).String())
+	} else {
+		n.log.Info("shutting down")
+	}
 	var serr error
 	switch {
 	case n.served != nil:
@@ -273,7 +278,8 @@ func (n *Node) close(ctx context.Context) error {
 			serr = nil
 		}
 		serr = errors.Join(cerr, serr)
-	case n.ln != nil:
+	case n.srv != nil: // never started: nothing is served
+		_ = n.srv.Close(ctx)
 		_ = n.ln.Close()
 	}
 	cerr := n.closeCluster()

@@ -10,8 +10,9 @@ import (
 
 // codes is the one two-way table of the errors a peer response carries:
 // the store's, the coordinator's (forwarded writes) and the transport's.
-// A code is never reused for another error; an error without a code
-// travels as ErrRemote.
+// An error without a code travels as ErrRemote. Renumbering the table, or
+// giving a code to another error, bumps ProtocolVersion (version 1 had two
+// tables, for store ops and for forwarded writes).
 var codes = []struct {
 	code byte
 	err  error

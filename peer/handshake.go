@@ -18,9 +18,12 @@ import (
 //	              or authFailed, and the server closes the connection
 //	              or authVersion, version, and the server closes the connection
 //
-// version is the ASCII digit of ProtocolVersion ('1' was the first). A node
+// version is the byte '0'+ProtocolVersion ('1' was the first). A node
 // refuses a peer of another version, at either end, with a VersionError
-// naming both versions: nodes of different versions never exchange a frame.
+// naming both versions: a client that reads another version in the
+// server's hello sends its own magic before it hangs up, and a server that
+// reads another version in the client's answers authVersion and its
+// version. Nodes of different versions never exchange a frame.
 //
 // HMAC is HMAC-SHA256; the ids are the node ids (at most 255 bytes). The
 // labels differ by direction so that a proof one side gives can never be
@@ -141,6 +144,11 @@ func serverHandshake(rw io.ReadWriter, secret, self string) (peer string, err er
 func clientHandshake(rw io.ReadWriter, secret, self, want string) error {
 	var hello [len(authMagic) + nonceLen]byte
 	if err := readMagic(rw, hello[:]); err != nil {
+		if _, ok := err.(*VersionError); ok {
+			// Tell the server this node's version before hanging up, so
+			// that it reports the mismatch too.
+			_, _ = rw.Write([]byte(authMagic))
+		}
 		return err
 	}
 	msg := make([]byte, 0, len(authMagic)+nonceLen+1+len(self)+macLen)

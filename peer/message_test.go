@@ -24,7 +24,7 @@ func peerSeeds() [][]byte {
 		EncodeRequest(Request{Op: OpMerge, Key: []byte("k"), Siblings: ss}),
 		EncodeRequest(Request{Op: OpHint, Key: []byte("k"), Hint: "node-3", Siblings: ss}),
 		EncodeResponse(Response{Siblings: ss}),
-		EncodeResponse(Response{Err: ErrClosed}),
+		EncodeResponse(Response{Err: errdefs.ErrStoreClosed}),
 		{}, {1}, {1, 9}, {1, 2, 0xff, 0xff, 0xff, 0xff, 0x0f},
 		{1, 5, 0, 0, 0, 16, 1, 3, 0},                        // OpTree, index beyond the range
 		{1, 6, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f},          // OpLeafKeys, huge count

@@ -3,8 +3,10 @@ package peer
 // The one table of the peer protocol's ops.
 
 // Format is the first byte of every request and response of the peer
-// protocol (the store's ops and forwarded writes alike). A change to any
-// message bumps it, together with ProtocolVersion.
+// protocol (the store's ops and forwarded writes alike): it tells a message
+// from garbage. The version of the messages, the ops and the error codes is
+// ProtocolVersion, which the handshake checks once per connection; a
+// change to any of them bumps it.
 const Format byte = 1
 
 // Op is a peer request type.

@@ -19,7 +19,7 @@ var ErrTreeMismatch = errors.New("hash tree does not match the data")
 // maxReportedLeaves bounds the differing leaves a CheckTree error names.
 const maxReportedLeaves = 5
 
-// CheckTree verifies the hash tree (see tree.go) against the records: it
+// CheckTree verifies the hash tree (see merkle.go) against the records: it
 // recomputes every leaf from the stored data, as Open's rebuild does, and
 // compares it with the leaf in memory (what TreeNodes serves) and the leaf
 // record persisted (what the next Open loads). It returns an error

@@ -38,7 +38,6 @@ func runNode(ctx context.Context, cfg conf.Config, log *slog.Logger, ready func(
 		// The server stopped by itself: a listener failure.
 		serr = fmt.Errorf("serve: %w", n.Err())
 	case <-ctx.Done():
-		log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()

@@ -82,7 +82,7 @@ func TestInvariants_Tree(t *testing.T) {
 	_, err := c.Node("node-0").Coord.Put(context.Background(), []byte("k"), coordinator.Write{Value: coordinator.Value([]byte("v"))})
 	require.NoError(t, err)
 	c.Kill("node-1")
-	// Change leaf 0 behind the store's back: 't' + leaf (see replica/tree.go),
+	// Change leaf 0 behind the store's back: 't' + leaf (see replica/merkle.go),
 	// merged as the store does (the merger must have the store's name).
 	c.mu.Lock()
 	fs := c.mu.nodes["node-1"].fs
