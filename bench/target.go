@@ -133,12 +133,12 @@ func (t *Target) startDynkv(ctx context.Context, env Env) error {
 		// launch.Serve leaves zero out; dynkv serve refuses it.
 		return fmt.Errorf("n, r, w: must be at least 1, got %d, %d, %d", t.Spec.N, t.Spec.R, t.Spec.W)
 	}
-	seed := ""
+	seed, secret := "", launch.NewSecret()
 	for i := range t.Spec.Nodes {
 		id := fmt.Sprintf("%s-%d", t.Spec.Name, i+1)
 		client, peer, gossip := freePort(), freePort(), freePort()
 		sv := launch.Serve{ID: id, Listen: client, PeerListen: peer, GossipListen: gossip,
-			DataDir: filepath.Join(env.Dir, id), N: t.Spec.N, R: t.Spec.R, W: t.Spec.W,
+			DataDir: filepath.Join(env.Dir, id), N: t.Spec.N, R: t.Spec.R, W: t.Spec.W, Secret: secret,
 			Extra: []string{"--log.level", "warn"}}
 		if seed != "" {
 			sv.Seeds = []string{seed}
@@ -147,7 +147,7 @@ func (t *Target) startDynkv(ctx context.Context, env Env) error {
 			sv.Extra = append(sv.Extra, "--durability", t.Spec.Durability)
 		}
 		sv.Extra = append(sv.Extra, t.Spec.Args...)
-		p, err := startProc(env, id, env.Binary, sv.Args()...)
+		p, err := startProc(env, id, env.Binary, sv.Env(), sv.Args()...)
 		if err != nil {
 			return err
 		}
@@ -183,7 +183,7 @@ func (t *Target) startRedis(ctx context.Context, env Env) error {
 	}
 	addr := freePort()
 	_, port, _ := net.SplitHostPort(addr)
-	p, err := startProc(env, t.Spec.Name, bin, "--port", port, "--bind", "127.0.0.1", "--save", "",
+	p, err := startProc(env, t.Spec.Name, bin, nil, "--port", port, "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir, "--daemonize", "no", "--loglevel", "warning")
 	if err != nil {
 		return err
@@ -299,8 +299,8 @@ func serverVersion(ctx context.Context, addr string) string {
 // run's directory, in a process group of its own (so that a Ctrl-C in the
 // terminal reaches only the bench, which then stops its children in order)
 // and killed by the kernel should the bench die without doing so.
-func startProc(env Env, name, bin string, args ...string) (*launch.Process, error) {
-	p, err := launch.Start(launch.Config{Name: name, Binary: bin, Args: args,
+func startProc(env Env, name, bin string, environ []string, args ...string) (*launch.Process, error) {
+	p, err := launch.Start(launch.Config{Name: name, Binary: bin, Args: args, Env: environ,
 		LogPath: filepath.Join(env.Dir, name+".log"), OwnGroup: true, DieWithParent: true, Log: env.Log})
 	if err != nil {
 		return nil, err

@@ -108,7 +108,7 @@ func Keys() []Key {
 		},
 		{
 			Name: "cluster.secret", Type: "string", Secret: true,
-			Usage: "shared secret that authenticates peers and encrypts gossip; every node must have the same",
+			Usage: "shared secret that authenticates peers and encrypts gossip; every node must have the same (required with seeds; empty: one drawn at the first start, kept in the data directory)",
 			set: func(c *Config, s string) error {
 				c.Peer.Secret, c.Gossip.Secret = s, s
 				return nil

@@ -126,6 +126,12 @@ func (n *Node) join(deps Deps) (err error) {
 	members, tr := deps.Membership, deps.Transport
 	var peerLn net.Listener // nil when deps gives the transport
 	if members == nil {
+		var secret string
+		if secret, err = clusterSecret(context.Background(), cfg.Peer.Secret, cfg.Gossip.Seeds, n.store, log); err != nil {
+			return err
+		}
+		n.cfg.Peer.Secret, n.cfg.Gossip.Secret = secret, secret
+		cfg = n.cfg
 		if peerLn, err = net.Listen("tcp", cfg.PeerListen()); err != nil {
 			return fmt.Errorf("peer.listen: %w", err)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dynkv/dynkv/conf"
+	"github.com/dynkv/dynkv/internal/launch"
 )
 
 // devOptions configure `dynkv dev`.
@@ -57,8 +58,9 @@ temporary directory, removed on exit, when not given). Ctrl-C stops the cluster.
 }
 
 // devConfig returns the configuration of node i of a dev cluster.
-func devConfig(o devOptions, i int, seed string) (conf.Config, error) {
+func devConfig(o devOptions, i int, seed, secret string) (conf.Config, error) {
 	cfg := conf.DefaultConfig()
+	cfg.Peer.Secret, cfg.Gossip.Secret = secret, secret
 	cfg.Node.ID = "node-" + strconv.Itoa(i+1)
 	cfg.Resp.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(o.port+i))
 	cfg.Gossip.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(7946+i))
@@ -103,9 +105,11 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, o.nodes)
-	seed := ""
+	// One cluster secret for all the nodes, drawn for this run: the
+	// cluster ports refuse every process that does not have it.
+	seed, secret := "", launch.NewSecret()
 	for i := 0; i < o.nodes; i++ {
-		cfg, err := devConfig(o, i, seed)
+		cfg, err := devConfig(o, i, seed, secret)
 		if err != nil {
 			cancel()
 			wg.Wait()

@@ -74,6 +74,8 @@ func testConfig(t *testing.T) conf.Config {
 	cfg.Resp.Listen = "127.0.0.1:0"
 	cfg.Gossip.Listen = "127.0.0.1:0"
 	cfg.ShutdownTimeout = 5 * time.Second
+	// The nodes of a test share one cluster secret, as an operator's do.
+	cfg.Peer.Secret, cfg.Gossip.Secret = "test-secret", "test-secret"
 	return cfg
 }
 

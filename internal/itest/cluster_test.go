@@ -31,7 +31,8 @@ type clusterNode struct {
 
 func (c clusterNode) args(seed string, extra ...string) []string {
 	args := []string{"--node.id", c.id, "--listen", c.client, "--peer.listen", c.peer,
-		"--gossip.listen", c.gossip, "--handoff-interval", "100ms", "--timeout", "2s"}
+		"--gossip.listen", c.gossip, "--handoff-interval", "100ms", "--timeout", "2s",
+		"--cluster.secret", "itest-secret"} // one secret for the test's cluster
 	if seed != "" {
 		args = append(args, "--seeds", seed)
 	}

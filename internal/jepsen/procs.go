@@ -37,9 +37,10 @@ type node struct {
 // cluster runs and controls the nodes. Its methods are safe for concurrent
 // use.
 type cluster struct {
-	cfg   Config
-	nodes []*node
-	log   *slog.Logger
+	cfg    Config
+	nodes  []*node
+	log    *slog.Logger
+	secret string // the cluster secret every node is started with
 }
 
 // newCluster lays out cfg.Nodes nodes under cfg.Dir. In a namespace node i
@@ -47,7 +48,7 @@ type cluster struct {
 // 127.0.0.1 on ports of its own, below the kernel's ephemeral range so that
 // no outgoing connection takes a killed node's port before it restarts.
 func newCluster(cfg Config, log *slog.Logger) (*cluster, error) {
-	c := &cluster{cfg: cfg, log: log}
+	c := &cluster{cfg: cfg, log: log, secret: launch.NewSecret()}
 	base := 0
 	if !cfg.Netns {
 		var err error
@@ -138,14 +139,14 @@ func (c *cluster) start(nd *node) error {
 		}
 	}
 	sv := launch.Serve{ID: nd.id, Listen: nd.client, PeerListen: nd.peer, GossipListen: nd.gossip,
-		DataDir: nd.dir, N: c.cfg.N, R: c.cfg.R, W: c.cfg.W, Seeds: seeds,
+		DataDir: nd.dir, N: c.cfg.N, R: c.cfg.R, W: c.cfg.W, Seeds: seeds, Secret: c.secret,
 		Extra: []string{"--timeout", c.cfg.NodeTimeout.String(), "--handoff-interval", "200ms", "--log.level", "info",
 			// Rounds every second (the default is 10 s), so that the final
 			// check of the replicas' tree roots does not wait long.
 			"--antientropy.interval", "1s",
 		}}
 	// A node dies with the harness, whatever kills the harness.
-	p, err := launch.Start(launch.Config{Name: nd.id, Binary: c.cfg.Binary, Args: sv.Args(),
+	p, err := launch.Start(launch.Config{Name: nd.id, Binary: c.cfg.Binary, Args: sv.Args(), Env: sv.Env(),
 		LogPath: nd.logf, DieWithParent: true, Log: c.log})
 	if err != nil {
 		return fmt.Errorf("jepsen: %w", err)

@@ -1,6 +1,8 @@
 package launch
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"net"
 	"strconv"
 	"strings"
@@ -16,6 +18,7 @@ type Serve struct {
 	DataDir      string   // --data.dir
 	N, R, W      int      // --n, --r, --w
 	Seeds        []string // --seeds, joined with commas
+	Secret       string   // cluster.secret, passed in the environment (Env), not on the command line, where ps shows it
 	Extra        []string // more arguments, last: a repeated flag overrides the one above
 }
 
@@ -60,4 +63,21 @@ func FreeAddr() (string, error) {
 			return addr, nil
 		}
 	}
+}
+
+// Env returns the environment entries the node needs besides Args: the
+// cluster secret, when set.
+func (s Serve) Env() []string {
+	if s.Secret == "" {
+		return nil
+	}
+	return []string{"DYNKV_CLUSTER_SECRET=" + s.Secret}
+}
+
+// NewSecret returns a random cluster secret, for a harness that starts the
+// nodes of one cluster.
+func NewSecret() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -1,0 +1,98 @@
+package node
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dynkv/dynkv/conf"
+	"github.com/dynkv/dynkv/peer"
+)
+
+// secretTestConfig is a one-node configuration on loopback, every port 0,
+// with no cluster.secret.
+func secretTestConfig(t *testing.T, dir string) conf.Config {
+	cfg := conf.DefaultConfig()
+	cfg.Node.ID = "test"
+	cfg.Replica.Dir = dir
+	cfg.Resp.Listen = "127.0.0.1:0"
+	cfg.Gossip.Listen = "127.0.0.1:0"
+	return cfg
+}
+
+// callAs calls node's store over a new TCP transport that proves secret.
+func callAs(t *testing.T, n *Node, secret string) error {
+	t.Helper()
+	tcfg := peer.DefaultConfig()
+	tcfg.Listen, tcfg.Secret, tcfg.DialTimeout = "127.0.0.1:0", secret, 2*time.Second
+	addr := n.tr.Addr().String()
+	tr, err := peer.NewTCP(tcfg, "outsider", func(string) (string, bool) { return addr, true },
+		func(context.Context, []byte) []byte { return nil })
+	require.NoError(t, err)
+	defer tr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = peer.NewClient(tr, n.cfg.Node.ID).Get(ctx, []byte("k"), "")
+	return err
+}
+
+// TestNode_GeneratesClusterSecret: a node started without cluster.secret
+// draws one, keeps it in its data directory across restarts, and its peer
+// port refuses a peer that does not prove it (the empty secret anyone
+// could compute), while one that has it is served.
+func TestNode_GeneratesClusterSecret(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx := context.Background()
+	open := func() (*Node, string) {
+		n, err := New(secretTestConfig(t, dir), nil)
+		require.NoError(t, err)
+		saved, err := n.store.GetMeta(ctx, metaSecret)
+		require.NoError(t, err)
+		require.Len(t, saved, 64, "32 random bytes, hex")
+		require.Equal(t, string(saved), n.cfg.Peer.Secret, "the transport proves the kept secret")
+		require.Equal(t, string(saved), n.cfg.Gossip.Secret, "gossip is keyed by it")
+		return n, string(saved)
+	}
+	n, secret := open()
+	require.ErrorIs(t, callAs(t, n, ""), peer.ErrPeerAuth, "an outsider with the empty secret gets nothing")
+	require.ErrorIs(t, callAs(t, n, "guess"), peer.ErrPeerAuth)
+	require.NoError(t, callAs(t, n, secret))
+	require.NoError(t, n.Close(ctx))
+
+	n, again := open()
+	require.Equal(t, secret, again, "the data directory keeps its secret")
+	require.NoError(t, n.Close(ctx))
+
+	other, err := New(secretTestConfig(t, filepath.Join(t.TempDir(), "other")), nil)
+	require.NoError(t, err)
+	require.NotEqual(t, secret, other.cfg.Peer.Secret, "each data directory draws its own")
+	require.NoError(t, other.Close(ctx))
+}
+
+// TestNode_ConfiguredSecretWins: a configured cluster.secret is used as it
+// is and nothing is generated.
+func TestNode_ConfiguredSecretWins(t *testing.T) {
+	cfg := secretTestConfig(t, filepath.Join(t.TempDir(), "data"))
+	cfg.Peer.Secret, cfg.Gossip.Secret = "shared", "shared"
+	n, err := New(cfg, nil)
+	require.NoError(t, err)
+	defer n.Close(context.Background())
+	saved, err := n.store.GetMeta(context.Background(), metaSecret)
+	require.NoError(t, err)
+	require.Empty(t, saved)
+	require.NoError(t, callAs(t, n, "shared"))
+	require.ErrorIs(t, callAs(t, n, ""), peer.ErrPeerAuth)
+}
+
+// TestNode_SeedsNeedSecret: a node told to join through seeds without the
+// cluster.s secret refuses to start, saying what to set.
+func TestNode_SeedsNeedSecret(t *testing.T) {
+	cfg := secretTestConfig(t, filepath.Join(t.TempDir(), "data"))
+	cfg.Gossip.Seeds = []string{"127.0.0.1:1"}
+	_, err := New(cfg, nil)
+	require.ErrorIs(t, err, ErrNoSecret)
+	require.ErrorContains(t, err, "set cluster.secret (DYNKV_CLUSTER_SECRET) to the same value on every node")
+}
