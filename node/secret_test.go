@@ -10,6 +10,7 @@ import (
 
 	"github.com/dynkv/dynkv/conf"
 	"github.com/dynkv/dynkv/peer"
+	"github.com/dynkv/dynkv/ring"
 )
 
 // secretTestConfig is a one-node configuration on loopback, every port 0,
@@ -95,4 +96,33 @@ func TestNode_SeedsNeedSecret(t *testing.T) {
 	_, err := New(cfg, nil)
 	require.ErrorIs(t, err, ErrNoSecret)
 	require.ErrorContains(t, err, "set cluster.secret (DYNKV_CLUSTER_SECRET) to the same value on every node")
+}
+
+// TestNode_OutsiderCannotJoin is the probe of issue 12: a node started
+// with seeds pointing at a node with no configured secret, and a secret
+// of its own, neither joins its ring nor reaches its data.
+func TestNode_OutsiderCannotJoin(t *testing.T) {
+	ctx := context.Background()
+	a, err := New(secretTestConfig(t, filepath.Join(t.TempDir(), "a")), nil)
+	require.NoError(t, err)
+	defer a.Close(ctx)
+
+	cfg := secretTestConfig(t, filepath.Join(t.TempDir(), "b"))
+	cfg.Node.ID = "outsider"
+	cfg.Gossip.Seeds = []string{a.members.Addr()}
+	cfg.Peer.Secret, cfg.Gossip.Secret = "a-guess", "a-guess"
+	_, err = New(cfg, nil)
+	require.ErrorIs(t, err, ring.ErrNoSeed, "the outsider's gossip is refused")
+
+	// An outsider that bypasses the check and gossips with the empty
+	// secret (as every node did before the secret was drawn) is refused
+	// too.
+	g := ring.DefaultGossipConfig()
+	g.NodeID, g.Listen, g.Local, g.Seeds = "stranger", "127.0.0.1:0", true, []string{a.members.Addr()}
+	_, err = ring.Join(g, nil, nil)
+	require.ErrorIs(t, err, ring.ErrNoSeed)
+
+	require.Len(t, a.members.Members(), 1, "the node's ring has only itself")
+	require.ErrorIs(t, callAs(t, a, "a-guess"), peer.ErrPeerAuth)
+	require.ErrorIs(t, callAs(t, a, ""), peer.ErrPeerAuth)
 }
