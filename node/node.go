@@ -36,6 +36,7 @@ type Node struct {
 	ae       *antientropy.Syncer // nil for a standalone node
 	srv      *resp.Server        // nil with Deps.NoClients
 	ln       net.Listener        // the client listener; nil with Deps.NoClients
+	peerAddr net.Addr            // the peer port; nil unless Build bound it
 
 	served      chan struct{}      // closed when Serve returned, once Start ran
 	serveErr    error              // Serve's result; read after served is closed
@@ -140,6 +141,7 @@ func (n *Node) join(deps Deps) (err error) {
 				_ = peerLn.Close()
 			}
 		}()
+		n.peerAddr = peerLn.Addr()
 		if err := n.gossip(peerLn.Addr().String()); err != nil {
 			return err
 		}
@@ -226,6 +228,10 @@ func (n *Node) Start() {
 	}()
 	n.log.Info("ready", "addr", n.ln.Addr().String())
 }
+
+// PeerAddr returns the address of the node's peer port, or nil when Deps
+// gave the transport.
+func (n *Node) PeerAddr() net.Addr { return n.peerAddr }
 
 // Addr returns the address clients dial. REQUIRES: not Deps.NoClients.
 func (n *Node) Addr() net.Addr { return n.ln.Addr() }

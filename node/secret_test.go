@@ -29,7 +29,7 @@ func callAs(t *testing.T, n *Node, secret string) error {
 	t.Helper()
 	tcfg := peer.DefaultConfig()
 	tcfg.Listen, tcfg.Secret, tcfg.DialTimeout = "127.0.0.1:0", secret, 2*time.Second
-	addr := n.tr.Addr().String()
+	addr := n.PeerAddr().String()
 	tr, err := peer.NewTCP(tcfg, "outsider", func(string) (string, bool) { return addr, true },
 		func(context.Context, []byte) []byte { return nil })
 	require.NoError(t, err)
