@@ -16,6 +16,7 @@ type clientConn struct {
 	wire
 	t    *TCP
 	node string
+	recv *sealer // opens the responses; used by readLoop only
 
 	mu struct {
 		sync.Mutex
@@ -24,8 +25,8 @@ type clientConn struct {
 	}
 }
 
-func newClientConn(t *TCP, nc net.Conn, node string) *clientConn {
-	c := &clientConn{wire: newWire(nc, t.log), t: t, node: node}
+func newClientConn(t *TCP, nc net.Conn, node string, s session) *clientConn {
+	c := &clientConn{wire: newWire(nc, s.send, t.log), t: t, node: node, recv: s.recv}
 	c.mu.pending = map[uint64]chan frame{}
 	return c
 }
@@ -109,7 +110,7 @@ func (c *clientConn) readLoop() {
 	br := bufio.NewReaderSize(c.nc, wireBuffer)
 	var hdr [frameHeader]byte
 	for {
-		f, err := readFrame(br, &hdr, c.t.cfg.MaxFrame)
+		f, err := readFrame(br, &hdr, c.t.cfg.MaxFrame, c.recv, false)
 		if err != nil {
 			c.fail(fmt.Errorf("peer: peer read: %w", err))
 			c.logEnd(c.err, "node", c.node)
@@ -132,12 +133,13 @@ type serverConn struct {
 	wire
 	t      *TCP
 	node   string             // the peer's node id, proven by the handshake
+	recv   *sealer            // opens the requests; used by readLoop only
 	ctx    context.Context    // the handlers'; ends when the connection or the transport closes
 	cancel context.CancelFunc // cancels ctx
 }
 
-func newServerConn(t *TCP, nc net.Conn, node string) *serverConn {
-	c := &serverConn{wire: newWire(nc, t.log), t: t, node: node}
+func newServerConn(t *TCP, nc net.Conn, node string, s session) *serverConn {
+	c := &serverConn{wire: newWire(nc, s.send, t.log), t: t, node: node, recv: s.recv}
 	c.ctx, c.cancel = context.WithCancel(t.lifetime)
 	return c
 }
@@ -148,10 +150,7 @@ func (c *serverConn) readLoop() {
 	br := bufio.NewReaderSize(c.nc, wireBuffer)
 	var hdr [frameHeader]byte
 	for {
-		f, err := readFrame(br, &hdr, c.t.cfg.MaxFrame)
-		if err == nil && f.status != frameOK {
-			err = fmt.Errorf("%w %d in a request", errFrameStatus, f.status)
-		}
+		f, err := readFrame(br, &hdr, c.t.cfg.MaxFrame, c.recv, true)
 		if err != nil {
 			c.fail(fmt.Errorf("peer: peer read: %w", err))
 			c.logEnd(c.err, "node", c.node)

@@ -17,11 +17,13 @@ import (
 // Frames. After the handshake (handshake.go) both directions of a peer
 // connection carry frames:
 //
-//	[u32 payload length][u64 request id][u8 status][payload]
+//	[u32 payload length][u64 request id][u8 status][sealed payload]
 //
-// integers big-endian. The dialling side sends requests (status 0); the
-// accepting side answers each with one frame of the same id, in any order.
-// The payload is an EncodeRequest or EncodeResponse, opaque to the
+// integers big-endian. The sealed payload is the payload encrypted and the
+// 16-byte tag that authenticates it and the header (seal.go); the length is
+// the payload's, before sealing. The dialling side sends requests (status
+// 0); the accepting side answers each with one frame of the same id, in any
+// order. The payload is an EncodeRequest or EncodeResponse, opaque to the
 // transport.
 
 const frameHeader = 4 + 8 + 1
@@ -77,32 +79,36 @@ func (f frame) release() {
 	}
 }
 
-// appendFrame appends the wire form of f to dst.
-func appendFrame(dst []byte, f frame) []byte {
+// appendFrame appends the wire form of f, sealed by s, to dst.
+func appendFrame(dst []byte, f frame, s *sealer) []byte {
+	start := len(dst)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(f.payload)))
 	dst = binary.BigEndian.AppendUint64(dst, f.id)
 	dst = append(dst, f.status)
-	return append(dst, f.payload...)
+	hdr := dst[start:]
+	return s.seal(dst, hdr, f.payload)
 }
 
-// writeFrame writes f to bw; hdr is scratch space.
-func writeFrame(bw *bufio.Writer, hdr *[frameHeader]byte, f frame) error {
-	binary.BigEndian.PutUint32(hdr[0:4], uint32(len(f.payload)))
-	binary.BigEndian.PutUint64(hdr[4:12], f.id)
-	hdr[12] = f.status
-	if _, err := bw.Write(hdr[:]); err != nil {
-		return err
+// writeFrame writes f, sealed by s, to bw: sealed in bw's free buffer
+// space when it fits (no copy), else in a new buffer.
+func writeFrame(bw *bufio.Writer, f frame, s *sealer) error {
+	if frameHeader+len(f.payload)+sealOverhead > bw.Available() {
+		if err := bw.Flush(); err != nil {
+			return err
+		}
 	}
-	_, err := bw.Write(f.payload)
+	_, err := bw.Write(appendFrame(bw.AvailableBuffer(), f, s))
 	return err
 }
 
-// readFrame reads one frame from r; hdr is scratch space. A frame whose
-// length exceeds maxLen returns errFrameSize before anything is allocated
-// for it, one with an unknown status errFrameStatus. A clean end between
-// frames returns io.EOF, an end inside one io.ErrUnexpectedEOF. The payload
-// is newly allocated and owned by the caller. It never panics.
-func readFrame(r io.Reader, hdr *[frameHeader]byte, maxLen int) (frame, error) {
+// readFrame reads one frame from r and opens it with s; hdr is scratch
+// space. A frame whose length exceeds maxLen returns errFrameSize before
+// anything is allocated for it, one with an unknown status (or, with
+// request, any status but frameOK) errFrameStatus, one that fails to open
+// errFrameAuth. A clean end between frames returns io.EOF, an end inside one
+// io.ErrUnexpectedEOF. The payload is newly allocated and owned by the
+// caller. It never panics.
+func readFrame(r io.Reader, hdr *[frameHeader]byte, maxLen int, s *sealer, request bool) (frame, error) {
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return frame{}, err
 	}
@@ -113,13 +119,21 @@ func readFrame(r io.Reader, hdr *[frameHeader]byte, maxLen int) (frame, error) {
 		return frame{}, fmt.Errorf("%w: %d > %d bytes", errFrameSize, n, maxLen)
 	case f.status >= frameStatuses:
 		return frame{}, fmt.Errorf("%w %d", errFrameStatus, f.status)
+	case request && f.status != frameOK:
+		return frame{}, fmt.Errorf("%w %d in a request", errFrameStatus, f.status)
 	}
-	var err error
-	if f.payload, err = readPayload(r, int(n)); err != nil {
+	sealed, err := readPayload(r, int(n)+sealOverhead)
+	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return frame{}, err
+	}
+	if f.payload, err = s.open(hdr[:], sealed); err != nil {
+		return frame{}, err
+	}
+	if len(f.payload) == 0 {
+		f.payload = nil
 	}
 	return f, nil
 }
@@ -145,6 +159,7 @@ func readPayload(r io.Reader, n int) ([]byte, error) {
 // empty, so concurrent requests (or responses) leave in one write syscall.
 type wire struct {
 	nc   net.Conn
+	seal *sealer // seals the outgoing frames; used by writeLoop only
 	log  *slog.Logger
 	out  chan frame    // frames for the writer; never closed
 	done chan struct{} // closed by fail
@@ -159,8 +174,8 @@ const wireQueue = 256
 // wireBuffer is the size of a wire's read and write buffers.
 const wireBuffer = 64 << 10
 
-func newWire(nc net.Conn, log *slog.Logger) wire {
-	return wire{nc: nc, log: log, out: make(chan frame, wireQueue), done: make(chan struct{})}
+func newWire(nc net.Conn, seal *sealer, log *slog.Logger) wire {
+	return wire{nc: nc, seal: seal, log: log, out: make(chan frame, wireQueue), done: make(chan struct{})}
 }
 
 // fail marks the wire failed with err and closes the socket, which ends its
@@ -210,7 +225,6 @@ var errCtxDone = errors.New("peer: context done")
 // from about 16 to 8 µs.
 func (w *wire) writeLoop() {
 	bw := bufio.NewWriterSize(w.nc, wireBuffer)
-	var hdr [frameHeader]byte
 	for {
 		var f frame
 		select {
@@ -219,8 +233,8 @@ func (w *wire) writeLoop() {
 			return
 		}
 		for yields := 0; ; {
-			err := writeFrame(bw, &hdr, f)
-			f.release() // bw copied it or wrote it out
+			err := writeFrame(bw, f, w.seal)
+			f.release() // sealed into bw's buffer, or written out
 			if err != nil {
 				w.fail(fmt.Errorf("peer: peer write: %w", err))
 				return
@@ -259,7 +273,7 @@ func (w *wire) poll() (frame, bool) {
 // warn, an ordinary close at debug.
 func (w *wire) logEnd(err error, attrs ...any) {
 	attrs = append(attrs, "remote", w.nc.RemoteAddr().String(), "err", err)
-	if errors.Is(err, errFrameSize) || errors.Is(err, errFrameStatus) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.Is(err, errFrameSize) || errors.Is(err, errFrameStatus) || errors.Is(err, errFrameAuth) || errors.Is(err, io.ErrUnexpectedEOF) {
 		w.log.Warn("peer connection closed: bad frame", attrs...)
 		return
 	}

@@ -31,16 +31,17 @@ import (
 // it meant to reach. Every read is of a fixed or 1-byte-bounded length, and
 // the caller sets deadlines.
 //
-// NB: the handshake authenticates the start of a connection only. Frames
-// are neither encrypted nor signed, so an attacker on the path can read or
-// hijack an established connection; keep peer traffic on a private network.
-// With an empty secret the handshake still runs, but anyone can compute the
-// proofs: it authenticates nothing.
+// After it, every frame is sealed with keys derived from the secret and
+// both nonces (seal.go): an attacker on the path can neither read nor alter
+// nor inject frames. With an empty secret the handshake still runs, but
+// anyone can compute the proofs and the keys: it protects nothing (a node
+// never runs with one: package node draws a secret when none is set).
 
 // ProtocolVersion is the version of the peer protocol this node speaks:
 // the handshake, the frames and every message (Format, the ops, the error
-// codes). Every change to any of them bumps it.
-const ProtocolVersion = 2
+// codes). Every change to any of them bumps it. Version 3 seals every frame
+// (seal.go).
+const ProtocolVersion = 3
 
 // VersionError reports a peer that speaks another version of the protocol.
 type VersionError struct {
@@ -106,42 +107,44 @@ func readMagic(r io.Reader, b []byte) error {
 // serverHandshake authenticates the dialling peer on rw and proves self to
 // it. It returns the node id the peer claimed (verified when err is nil),
 // ErrPeerAuth for a wrong proof, or another error for broken input or I/O.
-func serverHandshake(rw io.ReadWriter, secret, self string) (peer string, err error) {
+func serverHandshake(rw io.ReadWriter, secret, self string) (peer string, _ session, err error) {
 	var hello [len(authMagic) + nonceLen]byte
 	copy(hello[:], authMagic)
 	_, _ = rand.Read(hello[len(authMagic):])
 	if _, err := rw.Write(hello[:]); err != nil {
-		return "", err
+		return "", session{}, err
 	}
 	var msg [len(authMagic) + nonceLen + 1]byte
 	if err := readMagic(rw, msg[:]); err != nil {
 		if _, ok := err.(*VersionError); ok {
 			_, _ = rw.Write([]byte{authVersion, authMagic[len(magicPrefix)]})
 		}
-		return "", err
+		return "", session{}, err
 	}
 	nonceC := msg[len(authMagic) : len(authMagic)+nonceLen]
 	idLen := int(msg[len(msg)-1])
 	rest := make([]byte, idLen+macLen)
 	if _, err := io.ReadFull(rw, rest); err != nil {
-		return "", err
+		return "", session{}, err
 	}
 	peer = string(rest[:idLen])
 	if !hmac.Equal(rest[idLen:], proof(secret, hello[len(authMagic):], peer, labelClient)) {
 		_, _ = rw.Write([]byte{authFailed})
-		return peer, ErrPeerAuth
+		return peer, session{}, ErrPeerAuth
 	}
 	reply := append([]byte{authOK, byte(len(self))}, self...)
 	reply = append(reply, proof(secret, nonceC, self, labelServer)...)
-	_, err = rw.Write(reply)
-	return peer, err
+	if _, err = rw.Write(reply); err != nil {
+		return peer, session{}, err
+	}
+	return peer, newSession(secret, hello[len(authMagic):], nonceC, false), nil
 }
 
 // clientHandshake proves self to the server on rw and checks the server's
 // proof that it is node want. It returns ErrPeerAuth when either proof
 // fails, errHandshake when the server does not speak the protocol or is
 // another node.
-func clientHandshake(rw io.ReadWriter, secret, self, want string) error {
+func clientHandshake(rw io.ReadWriter, secret, self, want string) (session, error) {
 	var hello [len(authMagic) + nonceLen]byte
 	if err := readMagic(rw, hello[:]); err != nil {
 		if _, ok := err.(*VersionError); ok {
@@ -149,7 +152,7 @@ func clientHandshake(rw io.ReadWriter, secret, self, want string) error {
 			// that it reports the mismatch too.
 			_, _ = rw.Write([]byte(authMagic))
 		}
-		return err
+		return session{}, err
 	}
 	msg := make([]byte, 0, len(authMagic)+nonceLen+1+len(self)+macLen)
 	msg = append(msg, authMagic...)
@@ -160,37 +163,37 @@ func clientHandshake(rw io.ReadWriter, secret, self, want string) error {
 	msg = append(msg, self...)
 	msg = append(msg, proof(secret, hello[len(authMagic):], self, labelClient)...)
 	if _, err := rw.Write(msg); err != nil {
-		return err
+		return session{}, err
 	}
 	var st [1]byte
 	if _, err := io.ReadFull(rw, st[:]); err != nil {
-		return err
+		return session{}, err
 	}
 	switch st[0] {
 	case authOK:
 	case authFailed:
-		return fmt.Errorf("%w: the peer rejected this node's proof (cluster.secret differs)", ErrPeerAuth)
+		return session{}, fmt.Errorf("%w: the peer rejected this node's proof (cluster.secret differs)", ErrPeerAuth)
 	case authVersion:
 		if _, err := io.ReadFull(rw, st[:]); err != nil {
-			return err
+			return session{}, err
 		}
-		return &VersionError{Local: ProtocolVersion, Remote: int(st[0]) - '0'}
+		return session{}, &VersionError{Local: ProtocolVersion, Remote: int(st[0]) - '0'}
 	default:
-		return errHandshake
+		return session{}, errHandshake
 	}
 	if _, err := io.ReadFull(rw, st[:]); err != nil {
-		return err
+		return session{}, err
 	}
 	rest := make([]byte, int(st[0])+macLen)
 	if _, err := io.ReadFull(rw, rest); err != nil {
-		return err
+		return session{}, err
 	}
 	id := string(rest[:st[0]])
 	if !hmac.Equal(rest[st[0]:], proof(secret, nonceC, id, labelServer)) {
-		return fmt.Errorf("%w: the peer's proof is wrong (cluster.secret differs)", ErrPeerAuth)
+		return session{}, fmt.Errorf("%w: the peer's proof is wrong (cluster.secret differs)", ErrPeerAuth)
 	}
 	if id != want {
-		return fmt.Errorf("%w: reached node %q, not %q", errHandshake, id, want)
+		return session{}, fmt.Errorf("%w: reached node %q, not %q", errHandshake, id, want)
 	}
-	return nil
+	return newSession(secret, hello[len(authMagic):], nonceC, true), nil
 }

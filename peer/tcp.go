@@ -314,7 +314,11 @@ func (t *TCP) open(ctx context.Context, node string) (*clientConn, error) {
 	if err != nil {
 		return nil, t.dialErr(ctx, node, err)
 	}
-	err = handshake(dctx, nc, func() error { return clientHandshake(nc, t.cfg.Secret, t.self, node) })
+	var sess session
+	err = handshake(dctx, nc, func() (err error) {
+		sess, err = clientHandshake(nc, t.cfg.Secret, t.self, node)
+		return err
+	})
 	if err != nil {
 		_ = nc.Close()
 		var ve *VersionError
@@ -326,7 +330,7 @@ func (t *TCP) open(ctx context.Context, node string) (*clientConn, error) {
 		}
 		return nil, t.dialErr(ctx, node, err)
 	}
-	return newClientConn(t, nc, node), nil
+	return newClientConn(t, nc, node, sess), nil
 }
 
 // dialErr is the error of a failed dial: ErrClosed once the transport
@@ -364,8 +368,9 @@ func handshake(ctx context.Context, nc net.Conn, fn func() error) error {
 func (t *TCP) serveConn(nc net.Conn) {
 	hctx, cancel := context.WithTimeout(t.lifetime, t.cfg.DialTimeout)
 	var node string
+	var sess session
 	err := handshake(hctx, nc, func() (err error) {
-		node, err = serverHandshake(nc, t.cfg.Secret, t.self)
+		node, sess, err = serverHandshake(nc, t.cfg.Secret, t.self)
 		return err
 	})
 	cancel()
@@ -381,7 +386,7 @@ func (t *TCP) serveConn(nc net.Conn) {
 		}
 		return
 	}
-	c := newServerConn(t, nc, node)
+	c := newServerConn(t, nc, node, sess)
 	t.mu.Lock()
 	if t.mu.closed {
 		t.mu.Unlock()

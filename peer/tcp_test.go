@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -68,6 +69,25 @@ type countingListener struct {
 	net.Listener
 	accepted atomic.Int64
 	writes   atomic.Int64
+	wire     recorder // every byte written to the accepted connections
+}
+
+// recorder keeps the bytes written to it.
+type recorder struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (r *recorder) add(p []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.buf.Write(p)
+}
+
+func (r *recorder) bytes() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return bytes.Clone(r.buf.Bytes())
 }
 
 func (l *countingListener) Accept() (net.Conn, error) {
@@ -76,16 +96,18 @@ func (l *countingListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	l.accepted.Add(1)
-	return countingConn{Conn: nc, writes: &l.writes}, nil
+	return countingConn{Conn: nc, writes: &l.writes, wire: &l.wire}, nil
 }
 
 type countingConn struct {
 	net.Conn
 	writes *atomic.Int64
+	wire   *recorder
 }
 
 func (c countingConn) Write(p []byte) (int, error) {
 	c.writes.Add(1)
+	c.wire.add(p)
 	return c.Conn.Write(p)
 }
 
@@ -267,17 +289,19 @@ func TestTCP_RedialsAfterServerRestart(t *testing.T) {
 
 // tcpRawPeer dials node b as tr resolves it; with auth it passes the handshake as node
 // "raw".
-func tcpRawPeer(t *testing.T, tr *TCP, secret string, auth bool) net.Conn {
+func tcpRawPeer(t *testing.T, tr *TCP, secret string, auth bool) (net.Conn, session) {
 	t.Helper()
 	addr, _ := tr.resolve("b")
 	nc, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = nc.Close() })
 	require.NoError(t, nc.SetDeadline(time.Now().Add(10*time.Second)))
+	var s session
 	if auth {
-		require.NoError(t, clientHandshake(nc, secret, "raw", "b"))
+		s, err = clientHandshake(nc, secret, "raw", "b")
+		require.NoError(t, err)
 	}
-	return nc
+	return nc, s
 }
 
 // tcpRequireClosed waits for the server to close nc.
@@ -317,7 +341,7 @@ func TestTCP_GarbagePeer(t *testing.T) {
 		{"response status in a request", true, hdr(0, 1, frameTooLarge)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			nc := tcpRawPeer(t, tb, cfg.Secret, tc.auth)
+			nc, _ := tcpRawPeer(t, tb, cfg.Secret, tc.auth)
 			if !tc.auth {
 				var hello [len(authMagic) + nonceLen]byte
 				_, err := io.ReadFull(nc, hello[:])
@@ -336,11 +360,11 @@ func TestTCP_GarbagePeer(t *testing.T) {
 	}
 
 	t.Run("valid frame from a raw peer", func(t *testing.T) {
-		nc := tcpRawPeer(t, tb, cfg.Secret, true)
-		_, err := nc.Write(appendFrame(nil, frame{id: 7, payload: []byte("hi")}))
+		nc, s := tcpRawPeer(t, tb, cfg.Secret, true)
+		_, err := nc.Write(appendFrame(nil, frame{id: 7, payload: []byte("hi")}, s.send))
 		require.NoError(t, err)
 		var h [frameHeader]byte
-		f, err := readFrame(nc, &h, 1<<10)
+		f, err := readFrame(nc, &h, 1<<10, s.recv, false)
 		require.NoError(t, err)
 		require.Equal(t, frame{id: 7, payload: []byte("hi")}, f)
 	})
@@ -351,7 +375,7 @@ func TestTCP_SilentPeerTimesOutHandshake(t *testing.T) {
 	cfg := tcpTestConfig(t)
 	cfg.DialTimeout = 100 * time.Millisecond
 	tb, _ := startTCP(t, book, "b", "", cfg, tcpEcho)
-	nc := tcpRawPeer(t, tb, cfg.Secret, false)
+	nc, _ := tcpRawPeer(t, tb, cfg.Secret, false)
 	start := time.Now()
 	tcpRequireClosed(t, nc) // reads the hello, then the server gives up on us
 	require.Less(t, time.Since(start), 5*time.Second)
@@ -620,4 +644,21 @@ func BenchmarkTCPCall(b *testing.B) {
 			})
 		})
 	}
+}
+
+// TestTCP_FramesAreSealed: what a node sends its peers is encrypted (a
+// value never shows on the wire) and yet arrives intact.
+func TestTCP_FramesAreSealed(t *testing.T) {
+	book := newTCPBook()
+	_, ln := startTCP(t, book, "b", "", tcpTestConfig(t), tcpEcho)
+	ta := tcpClientOnly(t, book, "a", tcpTestConfig(t))
+	value := []byte("cart:42 holds a very recognisable apple")
+	for range 3 {
+		got, err := ta.Call(context.Background(), "b", value)
+		require.NoError(t, err)
+		require.Equal(t, value, got)
+	}
+	wire := ln.wire.bytes()
+	require.Greater(t, len(wire), 3*len(value), "the responses went over this connection")
+	require.NotContains(t, string(wire), "recognisable", "a value in clear on the wire")
 }

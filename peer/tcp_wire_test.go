@@ -53,10 +53,10 @@ func TestTCPHandshake(t *testing.T) {
 		return <-done, cerr
 	}
 	srv := func(secret, self string) func(io.ReadWriter) error {
-		return func(rw io.ReadWriter) error { _, err := serverHandshake(rw, secret, self); return err }
+		return func(rw io.ReadWriter) error { _, _, err := serverHandshake(rw, secret, self); return err }
 	}
 	cli := func(secret, self, want string) func(io.ReadWriter) error {
-		return func(rw io.ReadWriter) error { return clientHandshake(rw, secret, self, want) }
+		return func(rw io.ReadWriter) error { _, err := clientHandshake(rw, secret, self, want); return err }
 	}
 	t.Run("same secret", func(t *testing.T) {
 		serr, cerr := run(t, srv("s", "b"), cli("s", "a", "b"))
@@ -177,32 +177,43 @@ func FuzzTCPHandshake(f *testing.F) {
 			io.Reader
 			io.Writer
 		}{bytes.NewReader(in), io.Discard}
-		if _, err := serverHandshake(rw, "s", "b"); err == nil {
+		if _, _, err := serverHandshake(rw, "s", "b"); err == nil {
 			t.Fatal("server accepted a proof made without the secret")
 		}
 		rw.Reader = bytes.NewReader(in)
-		if err := clientHandshake(rw, "s", "a", "b"); err == nil {
+		if _, err := clientHandshake(rw, "s", "a", "b"); err == nil {
 			t.Fatal("client accepted a proof made without the secret")
 		}
 	})
 }
 
-// FuzzTCPFrame reads frames from arbitrary bytes — every frame read must
-// be valid and encode back to the bytes it came from — and round-trips a
-// frame built from the inputs.
+// fuzzSession returns the two ends of a connection's encryption, as the
+// handshake of a client and a server with secret "fuzz" would make them.
+func fuzzSession() (client, server session) {
+	nonceS, nonceC := bytes.Repeat([]byte{1}, nonceLen), bytes.Repeat([]byte{2}, nonceLen)
+	return newSession("fuzz", nonceS, nonceC, true), newSession("fuzz", nonceS, nonceC, false)
+}
+
+// FuzzTCPFrame reads frames from arbitrary bytes — every frame that opens
+// must be valid and seal back to the bytes it came from — and round-trips a
+// frame built from the inputs, which fails to open once altered or
+// replayed.
 func FuzzTCPFrame(f *testing.F) {
+	c, _ := fuzzSession()
+	two := appendFrame(nil, frame{id: 2, status: frameTooLarge}, c.send)
 	f.Add([]byte{}, uint64(0), byte(0), []byte{}, uint16(64))
-	f.Add(appendFrame(nil, frame{id: 1, payload: []byte("hello")}), uint64(1), frameOK, []byte("hello"), uint16(64))
-	f.Add(appendFrame(appendFrame(nil, frame{id: 2, status: frameTooLarge}), frame{id: 3, payload: []byte{1}}),
-		uint64(1<<63), frameFailed, []byte{}, uint16(1))
+	c, _ = fuzzSession()
+	f.Add(appendFrame(nil, frame{id: 1, payload: []byte("hello")}, c.send), uint64(1), frameOK, []byte("hello"), uint16(64))
+	f.Add(appendFrame(two, frame{id: 3, payload: []byte{1}}, c.send), uint64(1<<63), frameFailed, []byte{}, uint16(1))
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0}, uint64(5), byte(7), []byte("x"), uint16(0))
 	f.Add([]byte{0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1, 0, 'a'}, uint64(5), byte(1), []byte("abc"), uint16(10))
 	f.Fuzz(func(t *testing.T, in []byte, id uint64, status byte, payload []byte, maxLen uint16) {
 		var hdr [frameHeader]byte
+		c, s := fuzzSession()
 		r := bytes.NewReader(in)
 		for {
 			off := len(in) - r.Len()
-			fr, err := readFrame(r, &hdr, int(maxLen))
+			fr, err := readFrame(r, &hdr, int(maxLen), s.recv, false)
 			if err != nil {
 				break
 			}
@@ -210,19 +221,29 @@ func FuzzTCPFrame(f *testing.F) {
 				t.Fatalf("readFrame accepted %d bytes, status %d", len(fr.payload), fr.status)
 			}
 			end := len(in) - r.Len()
-			if got := appendFrame(nil, fr); !bytes.Equal(got, in[off:end]) {
-				t.Fatalf("frame %+v encodes to %x, read from %x", fr, got, in[off:end])
+			if got := appendFrame(nil, fr, c.send); !bytes.Equal(got, in[off:end]) {
+				t.Fatalf("frame %+v seals to %x, read from %x", fr, got, in[off:end])
 			}
 		}
 
 		want := frame{id: id, status: status % frameStatuses, payload: payload}
-		fr, err := readFrame(bytes.NewReader(appendFrame(nil, want)), &hdr, len(payload))
+		c, s = fuzzSession()
+		sealed := appendFrame(nil, want, c.send)
+		fr, err := readFrame(bytes.NewReader(sealed), &hdr, len(payload), s.recv, false)
 		require.NoError(t, err)
 		require.Equal(t, want.id, fr.id)
 		require.Equal(t, want.status, fr.status)
 		require.True(t, bytes.Equal(want.payload, fr.payload))
+		_, err = readFrame(bytes.NewReader(sealed), &hdr, len(payload), s.recv, false)
+		require.ErrorIs(t, err, errFrameAuth, "a replayed frame")
+		c, s = fuzzSession()
+		altered := appendFrame(nil, want, c.send)
+		altered[int(id%uint64(len(altered)))] ^= 1 << (status % 8)
+		_, err = readFrame(bytes.NewReader(altered), &hdr, len(payload), s.recv, false)
+		require.Error(t, err, "an altered frame")
 		if len(payload) > 0 {
-			_, err = readFrame(bytes.NewReader(appendFrame(nil, want)), &hdr, len(payload)-1)
+			c, s = fuzzSession()
+			_, err = readFrame(bytes.NewReader(appendFrame(nil, want, c.send)), &hdr, len(payload)-1, s.recv, false)
 			require.ErrorIs(t, err, errFrameSize)
 		}
 	})
