@@ -8,7 +8,9 @@
 //     one tests inject faults into.
 //   - The handshake (handshake.go) opens every connection: both ends prove
 //     they hold the cluster secret, and a peer that does not speak this
-//     protocol is refused before any frame.
+//     protocol (ProtocolVersion) is refused before any frame. Every frame
+//     after it is sealed (seal.go): AES-256-GCM with a key per connection
+//     and direction derived from the secret and the handshake's nonces.
 //   - Messages (message.go) start with Format and the op (ops.go, the one
 //     table of ops); errors travel as codes (codes.go, the one table of
 //     error codes), turned back into the same sentinels on the calling
