@@ -16,6 +16,7 @@ import (
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/resp"
 	"github.com/dynkv/dynkv/ring"
+	"github.com/dynkv/dynkv/version"
 )
 
 // ErrClosed is returned by Close after the first call.
@@ -109,6 +110,10 @@ func Build(cfg conf.Config, deps Deps, log *slog.Logger) (_ *Node, err error) {
 	}
 	pcfg := cfg.Resp
 	pcfg.Logger = log.With("pkg", "resp")
+	if secret := n.cfg.Peer.Secret; secret != "" {
+		// Every node of the cluster signs and checks contexts alike.
+		pcfg.ContextKey = version.DeriveContextKey(secret)
+	}
 	if n.srv, err = resp.New(pcfg, n.co, n.store, pcfg.Logger); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynkv/dynkv/conf"
@@ -125,4 +126,38 @@ func TestNode_OutsiderCannotJoin(t *testing.T) {
 	require.Len(t, a.members.Members(), 1, "the node's ring has only itself")
 	require.ErrorIs(t, callAs(t, a, "a-guess"), peer.ErrPeerAuth)
 	require.ErrorIs(t, callAs(t, a, ""), peer.ErrPeerAuth)
+}
+
+// TestNode_ContextsAcrossNodes: a context one node hands out is accepted
+// by another node of the cluster (both derive the context key from the
+// cluster secret), and refused by a node of another secret as stale.
+func TestNode_ContextsAcrossNodes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := func(id, secret string, seeds []string) *Node {
+		cfg := secretTestConfig(t, filepath.Join(t.TempDir(), id))
+		cfg.Node.ID, cfg.Gossip.Seeds = id, seeds
+		cfg.Peer.Secret, cfg.Gossip.Secret = secret, secret
+		n, err := New(cfg, nil)
+		require.NoError(t, err)
+		n.Start()
+		t.Cleanup(func() { _ = n.Close(context.Background()) })
+		return n
+	}
+	do := func(n *Node, args ...any) (any, error) {
+		rdb := redis.NewClient(&redis.Options{Addr: n.Addr().String(), Protocol: 2})
+		defer rdb.Close()
+		return rdb.Do(ctx, args...).Result()
+	}
+	a := start("a", "shared", nil)
+	b := start("b", "shared", []string{a.members.Addr()})
+	loner := start("loner", "another", nil)
+
+	reply, err := do(a, "DGET", "cart:1")
+	require.NoError(t, err)
+	c := reply.([]any)[0].(string)
+	_, err = do(b, "DPUT", "cart:1", c, "apple")
+	require.NoError(t, err, "b accepts a's context")
+	_, err = do(loner, "DPUT", "cart:1", c, "apple")
+	require.ErrorContains(t, err, "stale context")
 }

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/dynkv/dynkv/version"
 )
 
 // Config configures the RESP front end.
@@ -37,6 +39,12 @@ type Config struct {
 	// means time.Now. Tests inject their own. Socket deadlines always use
 	// the real time.
 	Clock func() time.Time
+	// ContextKey signs the contexts DGET hands out and checks those DPUT
+	// and DDEL bring back; every node of a cluster has the same one
+	// (version.DeriveContextKey of the cluster secret). The zero value
+	// means a key of the server's own, drawn at New: its contexts are
+	// valid while it runs.
+	ContextKey version.ContextKey
 }
 
 // DefaultPipelineWindow is Config.PipelineWindow's default.

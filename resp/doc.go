@@ -28,8 +28,10 @@
 //	DPUT key context value [W n] → OK
 //	DDEL key context [W n]       → OK
 //
-// The context is opaque (version.EncodeKeyContext, bound to its key: a context
-// sent with another key is "ERR invalid context") and covers tombstones too;
+// The context is opaque and signed (Config.ContextKey, version.ContextKey:
+// a context altered, forged or sent with another key is "ERR invalid
+// context", one of another cluster secret "ERR stale context ...") and
+// covers tombstones too;
 // the empty string means "no prior read". Writes are sent as data
 // (coordinator.Write's Op, Data, Cond and MaxSize): the coordinator applies a
 // read-modify-write (SET NX/XX/GET, SETNX, GETSET, APPEND, DEL) under the

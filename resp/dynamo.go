@@ -4,7 +4,6 @@ import (
 	"errors"
 
 	"github.com/dynkv/dynkv/coordinator"
-	"github.com/dynkv/dynkv/version"
 )
 
 // The Dynamo commands expose a key's siblings and let clients resolve them:
@@ -13,7 +12,8 @@ import (
 //	DPUT key context value [W n] → OK
 //	DDEL key context [W n]       → OK
 //
-// The context is version.EncodeKeyContext (bound to the key) of the join of every sibling's clock,
+// The context is the join of every sibling's clock, signed by the server's
+// version.ContextKey for the key (a client cannot forge or alter one),
 // tombstones included, so that a DPUT with it supersedes everything the DGET
 // saw. An empty context means "no prior read": the write supersedes nothing.
 
@@ -31,7 +31,7 @@ func (s *Server) cmdDGet(c *session, args [][]byte) error {
 	}
 	live := ss.Live()
 	c.w.array(2)
-	c.w.bulk(version.EncodeKeyContext(args[1], ss.Context()))
+	c.w.bulk(s.cfg.ContextKey.Encode(args[1], ss.Context()))
 	c.w.array(len(live))
 	for _, sb := range live {
 		c.w.bulk(sb.Value)
@@ -57,7 +57,7 @@ func (s *Server) dwrite(c *session, key, context []byte, w coordinator.Write, op
 	if err != nil {
 		return err
 	}
-	if w.Context, err = version.DecodeKeyContext(key, context); err != nil {
+	if w.Context, err = s.cfg.ContextKey.Decode(key, context); err != nil {
 		return err
 	}
 	w.W = int(n)

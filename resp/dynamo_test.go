@@ -1,6 +1,9 @@
 package resp
 
 import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"testing"
 	"time"
 
@@ -18,7 +21,7 @@ func TestDynamo_ShoppingCart(t *testing.T) {
 
 	ctx0, vals := a.dget(key)
 	require.Empty(t, vals)
-	require.Equal(t, string(version.EncodeKeyContext([]byte("cart:42"), nil)), ctx0, "a missing key has the empty context")
+	require.Equal(t, string(e.s.cfg.ContextKey.Encode([]byte("cart:42"), nil)), ctx0, "a missing key has the empty context")
 	ctx0b, _ := b.dget(key)
 	require.Equal(t, ctx0, ctx0b)
 
@@ -100,8 +103,8 @@ func TestDynamo_QuorumOverrides(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"dget r1", []string{"DGET", "k", "R", "1"}, arr(bulk(string(version.EncodeKeyContext([]byte("k"), nil))), "*0\r\n")},
-		{"dget r3 lowercase", []string{"DGET", "k", "r", "3"}, arr(bulk(string(version.EncodeKeyContext([]byte("k"), nil))), "*0\r\n")},
+		{"dget r1", []string{"DGET", "k", "R", "1"}, arr(bulk(string(e.s.cfg.ContextKey.Encode([]byte("k"), nil))), "*0\r\n")},
+		{"dget r3 lowercase", []string{"DGET", "k", "r", "3"}, arr(bulk(string(e.s.cfg.ContextKey.Encode([]byte("k"), nil))), "*0\r\n")},
 		{"dget r0", []string{"DGET", "k", "R", "0"}, errReply("ERR R must be between 1 and N (3), got 0")},
 		{"dget r4", []string{"DGET", "k", "R", "4"}, errReply("ERR R must be between 1 and N (3), got 4")},
 		{"dget r negative", []string{"DGET", "k", "R", "-1"}, errReply("ERR R must be between 1 and N (3), got -1")},
@@ -120,4 +123,54 @@ func TestDynamo_QuorumOverrides(t *testing.T) {
 			require.Equal(t, tt.want, tc.do(tt.args...))
 		})
 	}
+}
+
+// TestDynamo_ForgedContextsRefused is the probe of issue 12: a client that
+// builds a context to cover another client's sibling it never read (to
+// delete it), or to claim a huge counter or made-up actors, is refused and
+// changes nothing; a context of another cluster secret is stale.
+func TestDynamo_ForgedContextsRefused(t *testing.T) {
+	e := newDefaultEnv(t)
+	a, b := e.client(), e.client()
+	const key = "cart:42"
+	ctx0, _ := a.dget(key)
+	require.Equal(t, okReply, a.do("DPUT", key, ctx0, "apple"))
+	require.Equal(t, okReply, b.do("DPUT", key, ctx0, "pear"))
+	seen, vals := a.dget(key)
+	require.ElementsMatch(t, []string{"apple", "pear"}, vals)
+
+	// What a forger would claim: the join of every sibling's clock (it
+	// covers both), a counter near the limit, 6 x 256 actors.
+	ss, err := e.co.Get(context.Background(), []byte(key), coordinator.ReadOptions{})
+	require.NoError(t, err)
+	covering := ss.Context()
+	huge := version.VV{{Actor: ss[0].Dot.Actor, Counter: version.MaxCounter - 1}}
+	many := make(version.VV, version.MaxContextEntries)
+	for i := range many {
+		many[i] = version.Entry{Actor: version.Actor(1000 + i), Counter: 1}
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(seen)
+	require.NoError(t, err)
+	forge := func(v version.VV) string {
+		b := append([]byte{raw[0]}, raw[1:5]...) // format and the server's key id
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		for _, en := range v {
+			b = binary.BigEndian.AppendUint64(b, uint64(en.Actor))
+			b = binary.AppendUvarint(b, en.Counter)
+		}
+		return base64.RawURLEncoding.EncodeToString(append(b, make([]byte, 16)...))
+	}
+	for _, ctx := range []string{forge(covering), forge(huge), forge(many)} {
+		require.Equal(t, errReply("ERR invalid context"), b.do("DDEL", key, ctx))
+		require.Equal(t, errReply("ERR invalid context"), b.do("DPUT", key, ctx, "only mine"))
+	}
+	other := version.DeriveContextKey("another cluster").Encode([]byte(key), covering)
+	require.Equal(t, errReply("ERR stale context: it was issued under another cluster secret; read the key again with DGET"),
+		b.do("DDEL", key, string(other)))
+
+	_, vals = a.dget(key)
+	require.ElementsMatch(t, []string{"apple", "pear"}, vals, "nothing changed")
+	require.Equal(t, okReply, a.do("DPUT", key, seen, "apple,pear"), "the context the server handed out works")
+	_, vals = a.dget(key)
+	require.Equal(t, []string{"apple,pear"}, vals)
 }

@@ -36,6 +36,7 @@ const (
 	errDBIndex          replyErr = "ERR DB index is out of range"
 	errTTL              replyErr = "ERR TTL is not supported yet (EX/PX/EXAT/PXAT/KEEPTTL)"
 	errInvalidContext   replyErr = "ERR invalid context"
+	errStaleContext     replyErr = "ERR stale context: it was issued under another cluster secret; read the key again with DGET"
 	errInternal         replyErr = "ERR internal error"
 	errMaxClients       replyErr = "ERR max number of clients reached"
 	errStringTooLong    replyErr = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
@@ -158,6 +159,8 @@ func (s *Server) replyError(err error) string {
 		msg = "NOREPLICAS not enough replicas answered"
 	case errors.Is(err, version.ErrInvalidContext):
 		msg = string(errInvalidContext)
+	case errors.Is(err, version.ErrStaleContext):
+		msg = string(errStaleContext)
 	case errors.Is(err, version.ErrTooManyVersions):
 		msg = "ERR too many versions: the key's version vectors would exceed their limit"
 	case errors.Is(err, version.ErrCorruptRecord):

@@ -118,6 +118,9 @@ func New(cfg Config, backend Backend, store StoreStats, log *slog.Logger) (*Serv
 	if now == nil {
 		now = time.Now
 	}
+	if cfg.ContextKey.IsZero() {
+		cfg.ContextKey = version.RandomContextKey()
+	}
 	var id [20]byte
 	_, _ = rand.Read(id[:])
 	s := &Server{

@@ -16,7 +16,10 @@ import (
 
 const (
 	contextFormat    byte = 1
-	keyContextFormat byte = 2
+	// keyContextFormat 2 was a key context protected by a CRC only; it
+	// is refused as stale.
+	oldKeyContextFormat byte = 2
+	keyContextFormat    byte = 3
 	// RecordFormat is the format byte of a stored record (EncodeRecord):
 	// a change to the encoding bumps it.
 	RecordFormat byte = 1
@@ -70,50 +73,6 @@ func DecodeContext(b []byte) (VV, error) {
 	v := readVV(&d)
 	if d.Bad || len(d.B) != 0 {
 		return nil, ErrInvalidContext
-	}
-	return v, nil
-}
-
-// EncodeKeyContext is EncodeContext for the contexts handed to clients:
-// the encoding also carries a checksum of key, so that a context read from
-// one key is refused when it is sent with another (it would claim writes of
-// that key the client never saw).
-func EncodeKeyContext(key []byte, v VV) []byte {
-	raw := []byte{keyContextFormat}
-	raw = binary.BigEndian.AppendUint32(raw, crc32.Checksum(key, castagnoli))
-	raw = appendVV(raw, v)
-	raw = binary.BigEndian.AppendUint32(raw, crc32.Checksum(raw, castagnoli))
-	out := make([]byte, base64.RawURLEncoding.EncodedLen(len(raw)))
-	base64.RawURLEncoding.Encode(out, raw)
-	return out
-}
-
-// DecodeKeyContext parses a context produced by EncodeKeyContext for key.
-// The empty string is the empty context. A context of another key, with
-// more than MaxContextEntries entries or a counter of MaxCounter or more,
-// or that does not decode exactly, returns ErrInvalidContext.
-func DecodeKeyContext(key, b []byte) (VV, error) {
-	if len(b) == 0 {
-		return nil, nil
-	}
-	raw := make([]byte, base64.RawURLEncoding.DecodedLen(len(b)))
-	n, err := base64.RawURLEncoding.Decode(raw, b)
-	if err != nil {
-		return nil, ErrInvalidContext
-	}
-	body, ok := checkSum(raw[:n], keyContextFormat)
-	if !ok || len(body) < 4 || binary.BigEndian.Uint32(body) != crc32.Checksum(key, castagnoli) {
-		return nil, ErrInvalidContext
-	}
-	d := codec.Decoder{B: body[4:]}
-	v := readVV(&d)
-	if d.Bad || len(d.B) != 0 || len(v) > MaxContextEntries {
-		return nil, ErrInvalidContext
-	}
-	for _, e := range v {
-		if e.Counter >= MaxCounter {
-			return nil, ErrInvalidContext
-		}
 	}
 	return v, nil
 }
