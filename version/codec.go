@@ -15,7 +15,7 @@ import (
 // error, never a panic or a huge allocation.
 
 const (
-	contextFormat    byte = 1
+	contextFormat byte = 1
 	// keyContextFormat 2 was a key context protected by a CRC only; it
 	// is refused as stale.
 	oldKeyContextFormat byte = 2
