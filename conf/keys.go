@@ -83,6 +83,8 @@ func Keys() []Key {
 			func(c *Config) *int { return &c.Resp.PipelineWindow }),
 		sizeKey("max-value-size", "largest value or argument a request may carry", "1mb",
 			func(c *Config) *int64 { return &c.Resp.MaxValueSize }),
+		sizeKey("max-key-size", "longest key a command may name", "1kb",
+			func(c *Config) *int64 { return &c.Resp.MaxKeySize }),
 		sizeKey("max-request-size", "largest request, all arguments together", "2gb",
 			func(c *Config) *int64 { return &c.Resp.MaxRequestSize }),
 		intKey("n", "replicas of each key", "5", func(c *Config) *int { return &c.Coordinator.N }),

@@ -23,6 +23,10 @@ type Config struct {
 	// request may carry, in bytes. Checked before the bytes are read.
 	// Default 64 MiB.
 	MaxValueSize int64
+	// MaxKeySize is the longest key a command may name, bytes: a command
+	// naming a longer one is refused before it runs (a key is also an
+	// argument, so MaxValueSize bounds it too). Default 64 KiB.
+	MaxKeySize int64
 	// MaxRequestSize is the largest request (all bulk strings of one
 	// command together), in bytes. Default 512 MiB.
 	MaxRequestSize int64
@@ -60,6 +64,7 @@ func DefaultConfig() Config {
 		Listen:         "127.0.0.1:6379",
 		MaxClients:     10000,
 		MaxValueSize:   64 << 20,
+		MaxKeySize:     64 << 10,
 		MaxRequestSize: 512 << 20,
 		PipelineWindow: DefaultPipelineWindow,
 	}
@@ -75,6 +80,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("resp: maxclients: must be at least 1, got %d", c.MaxClients)
 	case c.MaxValueSize < 1:
 		return fmt.Errorf("resp: max-value-size: must be at least 1, got %d", c.MaxValueSize)
+	case c.MaxKeySize < 1:
+		return fmt.Errorf("resp: max-key-size: must be at least 1, got %d", c.MaxKeySize)
 	case c.MaxRequestSize < c.MaxValueSize:
 		return fmt.Errorf("resp: max-request-size: must be at least max-value-size (%d), got %d", c.MaxValueSize, c.MaxRequestSize)
 	case c.PipelineWindow < 1 || c.PipelineWindow > maxPipelineWindow:

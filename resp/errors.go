@@ -49,6 +49,11 @@ const (
 	errWeight           replyErr = "ERR weight must be an integer between 1 and 1048576"
 )
 
+// keyTooLargeError refuses a key of n bytes over the limit max.
+func keyTooLargeError(n int, max int64) error {
+	return replyErr(fmt.Sprintf("ERR key too large: %d bytes, keys may be at most %d bytes (max-key-size)", n, max))
+}
+
 // arityError is Redis's reply to a command with the wrong number of
 // arguments; name is the command's full lowercase name ("get",
 // "client|setname").

@@ -268,3 +268,31 @@ func FuzzGuardInline(f *testing.F) {
 		require.Equal(t, rejected, gerr != nil, "redcon: %v, guard: %v", err, gerr)
 	})
 }
+
+// TestMaxKeySize: a command naming a key longer than max-key-size is
+// refused before it runs and changes nothing, wherever the key stands;
+// a key at the limit works.
+func TestMaxKeySize(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxKeySize = 16
+	e := newTestEnv(t, cfg)
+	tc := e.client()
+	atLimit, over := strings.Repeat("k", 16), strings.Repeat("k", 17)
+	want := errReply("ERR key too large: 17 bytes, keys may be at most 16 bytes (max-key-size)")
+	require.Equal(t, okReply, tc.do("SET", atLimit, "v"))
+	require.Equal(t, "$1\r\nv\r\n", tc.do("GET", atLimit))
+	for _, args := range [][]string{
+		{"SET", over, "v"},
+		{"GET", over},
+		{"MSET", "a", "1", over, "2"},
+		{"MGET", "a", over},
+		{"DEL", "a", over},
+		{"APPEND", over, "x"},
+		{"DPUT", over, "", "v"},
+		{"DGET", over},
+	} {
+		require.Equal(t, want, tc.do(args...), "%v", args)
+	}
+	require.Equal(t, "*2\r\n$-1\r\n$-1\r\n", tc.do("MGET", "a", "b"), "the refused MSET wrote nothing")
+	require.Equal(t, ":1\r\n", tc.do("DBSIZE"))
+}

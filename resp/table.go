@@ -155,6 +155,9 @@ func (s *Server) exec(c *session, args [][]byte) {
 		err = errNoAuth
 	}
 	if err == nil {
+		err = s.checkKeys(cmd, args)
+	}
+	if err == nil {
 		c.lastCmd.Store(cmd)
 		err = cmd.run(s, c, args)
 	}
@@ -163,6 +166,18 @@ func (s *Server) exec(c *session, args [][]byte) {
 		s.stats.errorReplies.Add(1)
 		c.w.errorReply(s.replyError(err))
 	}
+}
+
+// checkKeys refuses a command that names a key longer than
+// Config.MaxKeySize.
+func (s *Server) checkKeys(cmd *command, args [][]byte) error {
+	k := cmd.keys
+	for i, n := 0, k.count(len(args)); i < n; i++ {
+		if key := args[k.first+i*k.step]; int64(len(key)) > s.cfg.MaxKeySize {
+			return keyTooLargeError(len(key), s.cfg.MaxKeySize)
+		}
+	}
+	return nil
 }
 
 // recoverCommand turns a panic of the running command into an error reply.
