@@ -3,6 +3,8 @@ package itest
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,14 +15,6 @@ import (
 
 	"github.com/dynkv/dynkv/internal/launch"
 )
-
-// freePort returns a loopback port that is free for TCP and UDP now.
-func freePort(t *testing.T) string {
-	t.Helper()
-	addr, err := launch.FreeAddr()
-	require.NoError(t, err)
-	return addr
-}
 
 // clusterNode is the fixed addresses of one node of a test cluster, so
 // that it can be restarted where the others expect it.
@@ -63,10 +57,15 @@ func TestCluster_KillOneNodeDuringWrites(t *testing.T) {
 		t.Skip("multi-process cluster test skipped in -short mode")
 	}
 	ctx := testContext(t)
+	// Ports below the ephemeral range: n3's must still be free when it
+	// restarts after kill -9.
+	base, err := launch.FreeRange(uint64(time.Now().UnixNano()), 9)
+	require.NoError(t, err)
+	port := func(i int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(base+i)) }
 	var nodes []clusterNode
 	for i := 1; i <= 3; i++ {
 		nodes = append(nodes, clusterNode{id: fmt.Sprintf("n%d", i), dir: t.TempDir(),
-			client: freePort(t), peer: freePort(t), gossip: freePort(t)})
+			client: port(3*i - 3), peer: port(3*i - 2), gossip: port(3*i - 1)})
 	}
 	seed := nodes[0].gossip
 	procs := []*node{startNode(t, nodes[0].dir, nodes[0].args("")...)}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -52,7 +51,7 @@ func newCluster(cfg Config, log *slog.Logger) (*cluster, error) {
 	base := 0
 	if !cfg.Netns {
 		var err error
-		if base, err = freeBase(cfg.Seed, 3*cfg.Nodes); err != nil {
+		if base, err = launch.FreeRange(cfg.Seed, 3*cfg.Nodes); err != nil {
 			return nil, err
 		}
 	}
@@ -74,44 +73,6 @@ func newCluster(cfg Config, log *slog.Logger) (*cluster, error) {
 		c.nodes = append(c.nodes, nd)
 	}
 	return c, nil
-}
-
-// freeBase returns the first of n consecutive ports in [20000, 32000) that
-// are free for TCP and UDP on 127.0.0.1, trying from a place that depends
-// on seed and the process, so that concurrent runs rarely collide.
-func freeBase(seed uint64, n int) (int, error) {
-	const lo, hi = 20000, 32000
-	start := int((seed*7919 + uint64(os.Getpid())*104729) % uint64(hi-lo-n))
-	for try := 0; try < 200; try++ {
-		base := lo + (start+try*(n+1))%(hi-lo-n)
-		if portsFree(base, n) {
-			return base, nil
-		}
-	}
-	return 0, errors.New("jepsen: no free range of ports in [20000, 32000)")
-}
-
-func portsFree(base, n int) bool {
-	var closers []interface{ Close() error }
-	defer func() {
-		for _, c := range closers {
-			_ = c.Close()
-		}
-	}()
-	for p := base; p < base+n; p++ {
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return false
-		}
-		closers = append(closers, ln)
-		pc, err := net.ListenPacket("udp", addr)
-		if err != nil {
-			return false
-		}
-		closers = append(closers, pc)
-	}
-	return true
 }
 
 func (c *cluster) ids() []string {

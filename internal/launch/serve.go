@@ -3,7 +3,9 @@ package launch
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -80,4 +82,44 @@ func NewSecret() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// FreeRange returns the first of n consecutive ports in [20000, 32000)
+// that are free for TCP and UDP on 127.0.0.1, trying from a place that
+// depends on seed and the process, so that concurrent runs rarely collide.
+// The range is below the kernel's ephemeral ports, so no outgoing
+// connection takes the port of a node that was killed before it restarts.
+func FreeRange(seed uint64, n int) (int, error) {
+	const lo, hi = 20000, 32000
+	start := int((seed*7919 + uint64(os.Getpid())*104729) % uint64(hi-lo-n))
+	for try := 0; try < 200; try++ {
+		base := lo + (start+try*(n+1))%(hi-lo-n)
+		if portsFree(base, n) {
+			return base, nil
+		}
+	}
+	return 0, errors.New("launch: no free range of ports in [20000, 32000)")
+}
+
+func portsFree(base, n int) bool {
+	var closers []interface{ Close() error }
+	defer func() {
+		for _, c := range closers {
+			_ = c.Close()
+		}
+	}()
+	for p := base; p < base+n; p++ {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return false
+		}
+		closers = append(closers, ln)
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return false
+		}
+		closers = append(closers, pc)
+	}
+	return true
 }
