@@ -2,14 +2,11 @@ package replica
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/dynkv/dynkv/merkle"
-	"github.com/dynkv/dynkv/version"
 )
 
 // ErrTreeMismatch is returned by CheckTree when the hash tree does not
@@ -44,39 +41,12 @@ func (s *Store) CheckTree(ctx context.Context) error {
 		}
 	}()
 
-	// The rebuild: as rebuildTree computes it.
-	want := make([]uint64, merkle.Leaves)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceData}, UpperBound: []byte{spaceData + 1}})
+	want, err := s.leavesFromRecords(func([]byte) {})
 	if err != nil {
 		return fmt.Errorf("replica: check tree: %w", err)
 	}
-	for it.First(); it.Valid(); it.Next() {
-		ss, err := version.DecodeRecord(it.Value())
-		if err != nil || len(it.Key()) < 3 {
-			continue // skipped by the rebuild too
-		}
-		want[leafOfDataKey(it.Key())] ^= merkle.VersionHash(userKey(it.Key()), ss)
-	}
-	if err := it.Close(); err != nil {
-		return fmt.Errorf("replica: check tree: %w", err)
-	}
-
-	// The persisted leaves: as readLeaves decodes them; an absent record
-	// is a zero leaf.
 	stored := make([]uint64, merkle.Leaves)
-	it, err = s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceTree}, UpperBound: []byte{spaceTree + 1}})
-	if err != nil {
-		return fmt.Errorf("replica: check tree: %w", err)
-	}
-	for it.First(); it.Valid(); it.Next() {
-		k, v := it.Key(), it.Value()
-		if len(k) != 5 || len(v) != 8 || binary.BigEndian.Uint32(k[1:]) >= merkle.Leaves {
-			_ = it.Close()
-			return fmt.Errorf("replica: check tree: leaf record %x = %x: %w", k, v, errTreeCorrupt)
-		}
-		stored[binary.BigEndian.Uint32(k[1:])] = binary.BigEndian.Uint64(v)
-	}
-	if err := it.Close(); err != nil {
+	if err := s.storedLeaves(func(leaf int, h uint64) { stored[leaf] = h }); err != nil {
 		return fmt.Errorf("replica: check tree: %w", err)
 	}
 

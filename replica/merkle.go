@@ -159,6 +159,12 @@ func (s *Store) loadTree() error {
 }
 
 func (s *Store) readLeaves() error {
+	return s.storedLeaves(func(leaf int, h uint64) { s.tree.leaves[leaf].Store(h) })
+}
+
+// storedLeaves calls visit with every persisted leaf record; a leaf with no
+// record is 0. A record of the wrong size or key returns errTreeCorrupt.
+func (s *Store) storedLeaves(visit func(leaf int, h uint64)) error {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceTree}, UpperBound: []byte{spaceTree + 1}})
 	if err != nil {
 		return err
@@ -167,41 +173,49 @@ func (s *Store) readLeaves() error {
 	for it.First(); it.Valid(); it.Next() {
 		k, v := it.Key(), it.Value()
 		if len(k) != 5 || len(v) != 8 || binary.BigEndian.Uint32(k[1:]) >= merkle.Leaves {
-			return errTreeCorrupt
+			return fmt.Errorf("leaf record %x = %x: %w", k, v, errTreeCorrupt)
 		}
-		s.tree.leaves[binary.BigEndian.Uint32(k[1:])].Store(binary.BigEndian.Uint64(v))
+		visit(int(binary.BigEndian.Uint32(k[1:])), binary.BigEndian.Uint64(v))
 	}
 	return it.Error()
 }
 
-// rebuildTree recomputes every leaf from the data and persists them.
-func (s *Store) rebuildTree() error {
-	for i := range s.tree.leaves {
-		s.tree.leaves[i].Store(0)
-	}
-	b := s.db.NewBatch()
-	defer b.Close()
-	_ = b.DeleteRange([]byte{spaceTree}, []byte{spaceTree + 1}, nil)
-	_ = b.DeleteRange([]byte{spaceTombs}, []byte{spaceTombs + 1}, nil)
+// leavesFromRecords computes every leaf from the data records, calling
+// tombstones with the pebble key of each record that holds only
+// tombstones. Records that fail to decode are skipped (countLive counts
+// them).
+func (s *Store) leavesFromRecords(tombstones func(dataKey []byte)) ([]uint64, error) {
+	leaves := make([]uint64, merkle.Leaves)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceData}, UpperBound: []byte{spaceData + 1}})
 	if err != nil {
-		return fmt.Errorf("replica: rebuild tree: %w", err)
+		return nil, err
 	}
 	for it.First(); it.Valid(); it.Next() {
 		ss, err := version.DecodeRecord(it.Value())
 		if err != nil || len(it.Key()) < 3 {
-			continue // counted by countLive
+			continue
 		}
-		s.tree.xor(leafOfDataKey(it.Key()), merkle.VersionHash(userKey(it.Key()), ss))
+		leaves[leafOfDataKey(it.Key())] ^= merkle.VersionHash(userKey(it.Key()), ss)
 		if onlyTombstones(ss) {
-			_ = b.Set(tombKey(it.Key()), nil, nil)
+			tombstones(it.Key())
 		}
 	}
-	if err := it.Close(); err != nil {
+	return leaves, it.Close()
+}
+
+// rebuildTree recomputes every leaf from the data and persists them.
+func (s *Store) rebuildTree() error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	_ = b.DeleteRange([]byte{spaceTree}, []byte{spaceTree + 1}, nil)
+	_ = b.DeleteRange([]byte{spaceTombs}, []byte{spaceTombs + 1}, nil)
+	leaves, err := s.leavesFromRecords(func(k []byte) { _ = b.Set(tombKey(k), nil, nil) })
+	if err != nil {
 		return fmt.Errorf("replica: rebuild tree: %w", err)
 	}
-	for i := range s.tree.leaves {
-		if v := s.tree.leaves[i].Load(); v != 0 {
+	for i, v := range leaves {
+		s.tree.leaves[i].Store(v)
+		if v != 0 {
 			_ = b.Set(treeKey(i), binary.BigEndian.AppendUint64(nil, v), nil)
 		}
 	}
