@@ -118,7 +118,7 @@ func Build(cfg conf.Config, deps Deps, log *slog.Logger) (_ *Node, err error) {
 		return nil, err
 	}
 	if n.members != nil {
-		n.srv.SetAdmin(adminView{n})
+		n.srv.SetAdmin(adminView{AdminView: ring.AdminView{Src: n.members}, n: n})
 	}
 	return n, nil
 }

@@ -106,7 +106,7 @@ func (s statsStore) Stats() admin.StoreStats { return s.b.st }
 
 // newClusterClient returns a client of a server over b with cluster cl (nil
 // for none).
-func newClusterClient(t *testing.T, b *statsBackend, cl testCluster) *testClient {
+func newClusterClient(t *testing.T, b *statsBackend, cl ring.AdminSource) *testClient {
 	t.Helper()
 	s, err := New(DefaultConfig(), b, statsStore{b}, testLogger(t))
 	require.NoError(t, err)

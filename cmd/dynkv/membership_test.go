@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynkv/dynkv/admin"
-	"github.com/dynkv/dynkv/resp/resptest"
 	"github.com/dynkv/dynkv/ring"
 )
 
@@ -84,7 +83,7 @@ func TestLeave(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cl := &fakeRingCluster{self: "a", plan: pl}
-			addr := serveRing(t, "", func(string) resptest.Cluster { return cl })
+			addr := serveRing(t, "", func(string) ring.AdminSource { return cl })
 			code, out, errs := run(t, append(tt.args, "--addr", addr)...)
 			require.Equal(t, 0, code, errs)
 			require.Empty(t, errs)
@@ -97,10 +96,10 @@ func TestLeave(t *testing.T) {
 func TestLeave_Errors(t *testing.T) {
 	t.Setenv(passwordEnv, "")
 	refusing := &fakeRingCluster{self: "a", err: errors.New("ring: node n9: not a member")}
-	refuses := serveRing(t, "", func(string) resptest.Cluster { return refusing })
+	refuses := serveRing(t, "", func(string) ring.AdminSource { return refusing })
 	solo := serveRing(t, "", nil)
 	locked := &fakeRingCluster{self: "a", plan: halfPlan(t)}
-	guarded := serveRing(t, "pw", func(string) resptest.Cluster { return locked })
+	guarded := serveRing(t, "pw", func(string) ring.AdminSource { return locked })
 	closed := closedAddr(t)
 	tests := []struct {
 		name string
@@ -170,7 +169,7 @@ func TestRing_Transfer(t *testing.T) {
 		Pending: true, Stamp: 3, Total: 3, Done: 1, Keys: 500, KeysPerSecond: 250}}})
 	down := closedAddr(t)
 	var n1 string
-	n1 = serveNode(t, "", func(addr string) resptest.Cluster {
+	n1 = serveNode(t, "", func(addr string) ring.AdminSource {
 		return &fakeRingCluster{self: "n1", state: st, active: active, members: []admin.Member{
 			{ID: "n1", Alive: true, ClientAddr: addr, Partitions: 8, Target: 3, Ready: true},
 			{ID: "n2", Alive: true, ClientAddr: n2, Partitions: 0, Target: 3, Joining: true},
@@ -200,7 +199,7 @@ func TestRing_Transfer(t *testing.T) {
 func startMember(t *testing.T, id string, seeds []string) (*ring.Membership, string) {
 	t.Helper()
 	var m *ring.Membership
-	addr := serveRing(t, "", func(addr string) resptest.Cluster {
+	addr := serveRing(t, "", func(addr string) ring.AdminSource {
 		cfg := ring.DefaultGossipConfig()
 		cfg.NodeID, cfg.Listen, cfg.Local, cfg.Partitions, cfg.Replicas = id, "127.0.0.1:0", true, 8, 1
 		cfg.Seeds, cfg.ClientAddr, cfg.PeerAddr = seeds, addr, "127.0.0.1:1"

@@ -20,7 +20,7 @@ import (
 	"github.com/dynkv/dynkv/ring"
 )
 
-// fakeRingCluster is a resptest.Cluster with a fixed view. Its membership
+// fakeRingCluster is a ring.AdminSource with a fixed view. Its membership
 // changes record each call and answer with plan, or with err when set.
 type fakeRingCluster struct {
 	self    string
@@ -75,13 +75,13 @@ func (f *fakeRingCluster) calls() []string {
 // serveRing serves a resp.Server over a one-node backend on 127.0.0.1:0,
 // with requirepass pw and the Cluster that cluster returns for the server's
 // address (nil for none), until the test ends. It returns the address.
-func serveRing(t *testing.T, pw string, cluster func(addr string) resptest.Cluster) string {
+func serveRing(t *testing.T, pw string, cluster func(addr string) ring.AdminSource) string {
 	t.Helper()
 	return serveNode(t, pw, cluster, nil)
 }
 
 // serveNode is serveRing with anti-entropy stats ae (nil for none).
-func serveNode(t *testing.T, pw string, cluster func(addr string) resptest.Cluster, ae resptest.AntiEntropy) string {
+func serveNode(t *testing.T, pw string, cluster func(addr string) ring.AdminSource, ae resptest.AntiEntropy) string {
 	t.Helper()
 	co, st := resptest.Backend(t)
 	cfg := resp.DefaultConfig()
@@ -92,12 +92,12 @@ func serveNode(t *testing.T, pw string, cluster func(addr string) resptest.Clust
 	require.NoError(t, err)
 	var adm resptest.Admin
 	if cluster != nil {
-		adm.Members = cluster(ln.Addr().String())
+		adm.Src = cluster(ln.Addr().String())
 	}
 	if ae != nil {
 		adm.Syncer = ae
 	}
-	if adm.Members != nil || adm.Syncer != nil {
+	if adm.Src != nil || adm.Syncer != nil {
 		srv.SetAdmin(adm)
 	}
 	served := make(chan error, 1)
@@ -122,7 +122,7 @@ func runRing(t *testing.T, args ...string) (int, string, string) {
 
 func TestRing_Table(t *testing.T) {
 	t.Setenv(passwordEnv, "")
-	addr := serveRing(t, "", func(string) resptest.Cluster {
+	addr := serveRing(t, "", func(string) ring.AdminSource {
 		return &fakeRingCluster{
 			self: "n2",
 			members: []admin.Member{
@@ -163,7 +163,7 @@ func TestRing_NoCluster(t *testing.T) {
 func TestRing_Membership(t *testing.T) {
 	t.Setenv(passwordEnv, "")
 	var peer string
-	addr := serveRing(t, "", func(addr string) resptest.Cluster {
+	addr := serveRing(t, "", func(addr string) ring.AdminSource {
 		cfg := ring.DefaultGossipConfig()
 		cfg.NodeID, cfg.Listen, cfg.Local, cfg.Partitions = "solo", "127.0.0.1:0", true, 8
 		cfg.ClientAddr, cfg.PeerAddr = addr, "127.0.0.1:1"
