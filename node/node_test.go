@@ -1,4 +1,4 @@
-package node_test
+package node
 
 import (
 	"context"
@@ -10,24 +10,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynkv/dynkv/conf"
-	"github.com/dynkv/dynkv/node"
 	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/ring"
 )
 
-// testConfig is a one-node configuration on loopback with every port 0
-// and the data in a temporary directory.
+// testConfig is a one-node configuration on loopback with every port 0,
+// no cluster.secret, and the data in a temporary directory.
 func testConfig(t *testing.T) conf.Config {
-	cfg := conf.DefaultConfig()
-	cfg.Node.ID = "test"
-	cfg.Replica.Dir = filepath.Join(t.TempDir(), "data")
-	cfg.Resp.Listen = "127.0.0.1:0"
-	cfg.Gossip.Listen = "127.0.0.1:0"
-	return cfg
+	return secretTestConfig(t, filepath.Join(t.TempDir(), "data"))
 }
 
 func TestNode_ServesAndCloses(t *testing.T) {
-	n, err := node.New(testConfig(t), nil)
+	n, err := New(testConfig(t), nil)
 	require.NoError(t, err)
 	n.Start()
 
@@ -46,21 +40,21 @@ func TestNode_ServesAndCloses(t *testing.T) {
 	default:
 		t.Fatal("Done is not closed after Close")
 	}
-	require.ErrorIs(t, n.Close(ctx), node.ErrClosed, "Close is idempotent")
+	require.ErrorIs(t, n.Close(ctx), ErrClosed, "Close is idempotent")
 }
 
 func TestBuild_RefusesInconsistentDeps(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		deps node.Deps
+		deps Deps
 	}{
-		{"membership without transport", node.Deps{Membership: fakeMembership{}}},
-		{"transport without register", node.Deps{Membership: fakeMembership{}, Transport: fakeTransport{}}},
-		{"standalone with a cluster", node.Deps{Standalone: true, Membership: fakeMembership{}, Transport: fakeTransport{}}},
+		{"membership without transport", Deps{Membership: fakeMembership{}}},
+		{"transport without register", Deps{Membership: fakeMembership{}, Transport: fakeTransport{}}},
+		{"standalone with a cluster", Deps{Standalone: true, Membership: fakeMembership{}, Transport: fakeTransport{}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(t)
-			_, err := node.Build(cfg, tc.deps, nil)
+			_, err := Build(cfg, tc.deps, nil)
 			require.ErrorContains(t, err, "node: deps")
 			require.NoDirExists(t, cfg.Replica.Dir, "nothing was opened")
 		})
