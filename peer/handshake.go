@@ -97,7 +97,10 @@ func readMagic(r io.Reader, b []byte) error {
 	if string(b[:len(magicPrefix)]) != magicPrefix {
 		return errHandshake
 	}
-	if v := b[len(magicPrefix)]; v != authMagic[len(magicPrefix)] {
+	switch v := b[len(magicPrefix)]; {
+	case v < '1':
+		return errHandshake // no version of the protocol: not a dynkv peer
+	case v != authMagic[len(magicPrefix)]:
 		return &VersionError{Local: ProtocolVersion, Remote: int(v) - '0'}
 	}
 	_, err := io.ReadFull(r, b[len(authMagic):])
@@ -176,6 +179,9 @@ func clientHandshake(rw io.ReadWriter, secret, self, want string) (session, erro
 	case authVersion:
 		if _, err := io.ReadFull(rw, st[:]); err != nil {
 			return session{}, err
+		}
+		if st[0] < '1' {
+			return session{}, errHandshake
 		}
 		return session{}, &VersionError{Local: ProtocolVersion, Remote: int(st[0]) - '0'}
 	default:

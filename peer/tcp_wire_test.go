@@ -150,6 +150,14 @@ func TestTCPHandshake(t *testing.T) {
 		_, cerr := run(t, newer, cli("s", "a", "b"))
 		require.EqualError(t, cerr, fmt.Sprintf("peer: the peer speaks peer protocol version %d, this node speaks version %d", ProtocolVersion+1, ProtocolVersion))
 	})
+	t.Run("no version", func(t *testing.T) {
+		garbled := func(rw io.ReadWriter) error {
+			_, err := rw.Write([]byte(magicPrefix + "\x00"))
+			return err
+		}
+		_, cerr := run(t, garbled, cli("s", "a", "b"))
+		require.ErrorIs(t, cerr, errHandshake, "not a peer of any version")
+	})
 	t.Run("wrong node", func(t *testing.T) {
 		_, cerr := run(t, srv("s", "c"), cli("s", "a", "b"))
 		require.ErrorIs(t, cerr, errHandshake)
