@@ -3,6 +3,7 @@ package replica
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
@@ -41,6 +42,9 @@ type Config struct {
 	MaxHints int64
 	// Logger receives the store's logs; nil discards them.
 	Logger *slog.Logger
+	// Clock is the wall clock of the dots' counters (NextCounter); nil
+	// means time.Now. Tests inject their own.
+	Clock func() time.Time
 }
 
 // DefaultConfig returns the defaults documented on Config.

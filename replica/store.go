@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -45,6 +46,7 @@ type Store struct {
 	processMode bool
 	maxHints    int64 // Config.MaxHints
 	tree        *tree // the hash tree's leaves; see merkle.go
+	clock       dotClock
 
 	// Lock order: open before locks[i].
 	open  sync.RWMutex            // read-held by every operation; Close write-holds it
@@ -92,7 +94,11 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s := &Store{db: db, dir: cfg.Dir, log: log(cfg.Logger), wo: wo, seed: maphash.MakeSeed(), processMode: cfg.Durability == DurabilityProcess,
 		maxHints: cfg.MaxHints, tree: &tree{}}
-	for _, step := range []func() error{s.checkFormat, s.loadActor, s.countLive, s.loadTree} {
+	s.clock.now = cfg.Clock
+	if s.clock.now == nil {
+		s.clock.now = time.Now
+	}
+	for _, step := range []func() error{s.checkFormat, s.loadActor, s.loadClock, s.countLive, s.loadTree} {
 		if err := step(); err != nil {
 			_ = db.Close()
 			return nil, err
