@@ -249,7 +249,14 @@ func TestHandoff_DropRotatesActor(t *testing.T) {
 	v, _ := ss.Value()
 	require.Equal(t, "b", string(v))
 
-	merged := version.Sync(ss, version.Update(nil, old, nil, 1, []byte("reissued"), false))
+	var dropped version.Dot // the dot x issued for "a" and then dropped
+	for _, s := range ss {
+		if s.Dot.Actor == old {
+			dropped = s.Dot
+		}
+	}
+	require.NotZero(t, dropped.Counter, "a, written by x's old actor, is a sibling of b")
+	merged := version.Sync(ss, version.Write(nil, dropped, nil, 1, []byte("reissued"), false))
 	require.NotContains(t, liveValues(merged), "reissued", "control: a reissued dot is shadowed")
 }
 

@@ -20,6 +20,9 @@ import (
 // hints for other nodes. *replica.Store implements it.
 type Local interface {
 	Actor() version.Actor
+	// NextCounter returns the counter of the next dot the actor issues, at
+	// least atLeast and never one handed out before.
+	NextCounter(atLeast uint64) (uint64, error)
 	Get(ctx context.Context, key []byte) (version.Siblings, error)
 	Update(ctx context.Context, key []byte, fn func(cur version.Siblings) (version.Siblings, error)) (version.Siblings, error)
 	Merge(ctx context.Context, key []byte, ss version.Siblings) (version.Siblings, error)

@@ -18,7 +18,7 @@
 //   - read_repair.go: after a read, the merged set goes to every home
 //     replica that answered with less, in the background.
 //   - write.go: Put applies the write to the local replica under the key's
-//     lock (version.Update), sends the resulting set to the other homes in
+//     lock (version.Write), sends the resulting set to the other homes in
 //     parallel and answers after W; a fallback that takes a write for a
 //     home keeps it as a hint, and with no fallback left this node does.
 //   - hinted_handoff.go: ReplayHints and RunHandoff hand the hints this node

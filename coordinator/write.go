@@ -154,7 +154,11 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 		if w.Supersede {
 			vctx = cur.Context()
 		}
-		return version.Update(cur, actor, vctx, ts, value, tomb), nil
+		counter, err := c.local.NextCounter(version.NextCounter(cur, actor, vctx))
+		if err != nil {
+			return nil, err
+		}
+		return version.Write(cur, version.Dot{Actor: actor, Counter: counter}, vctx, ts, value, tomb), nil
 	})
 	if errors.Is(err, ErrCondition) {
 		return prev, err

@@ -2,6 +2,7 @@ package version
 
 import (
 	"bytes"
+	"cmp"
 	"slices"
 )
 
@@ -67,15 +68,50 @@ func (ss Siblings) Value() ([]byte, bool) {
 	return w.Value, true
 }
 
+// MaxPastEntries bounds the entries a new version's Past inherits from its
+// key's history beyond those it needs (see Write). A key's history gains an
+// entry for every actor that ever coordinated a write of it: a node draws a
+// new actor after an unclean shutdown and whenever it hands a partition off,
+// so over years a long-lived key would otherwise collect entries without
+// limit, until its versions no longer fit a record (ErrTooManyVersions).
+const MaxPastEntries = 64
+
+// NextCounter returns the least counter actor may give to its next write of
+// a key that holds cur, written with context ctx: one above every counter of
+// actor that either knows. Counters of an actor only grow; a store may hand
+// out larger ones (replica.Store does: readings of a clock that never goes
+// back), never smaller.
+func NextCounter(cur Siblings, actor Actor, ctx VV) uint64 {
+	return max(cur.Context().Get(actor), ctx.Get(actor)) + 1
+}
+
 // Update returns the result of a write coordinated by actor with context ctx
-// on the current set cur: the siblings ctx covers are dropped, the others
-// stay, and a new sibling holding value (or a tombstone) is added. Its dot is
-// the next counter of actor for this key; its timestamp is ts, raised if
-// needed above every timestamp it supersedes so that a successor never
-// loses a last-writer-wins pick to a version it replaced.
+// on the current set cur, with the dot NextCounter gives: Write with
+// Dot{actor, NextCounter(cur, actor, ctx)}.
 func Update(cur Siblings, actor Actor, ctx VV, ts int64, value []byte, tombstone bool) Siblings {
-	known := cur.Context()
-	dot := Dot{Actor: actor, Counter: max(known.Get(actor), ctx.Get(actor)) + 1}
+	return Write(cur, Dot{Actor: actor, Counter: NextCounter(cur, actor, ctx)}, ctx, ts, value, tombstone)
+}
+
+// Write returns the result of the write dot with context ctx on the current
+// set cur: the siblings ctx covers are dropped, the others stay, and a new
+// sibling holding value (or a tombstone) is added. dot.Counter must be at
+// least NextCounter(cur, dot.Actor, ctx) and never handed out before. The
+// timestamp is ts, raised if needed above every timestamp it supersedes so
+// that a successor never loses a last-writer-wins pick to a version it
+// replaced.
+//
+// The new sibling's Past is ctx, bounded: beyond MaxPastEntries it keeps
+// the entries of the actors of cur's siblings (those it replaces and those
+// it leaves, so that it supersedes exactly what ctx covers) and of dot's
+// actor, and drops the oldest of the others (the smallest counters: dynkv's
+// counters are clock readings, see replica.Store.NextCounter). A dropped entry
+// names only versions that were already replaced here; a stale replica
+// that still holds one of them shows it again as a sibling of this write
+// instead of its being superseded. Nothing is lost that way — a version is
+// only ever kept longer — and plain reads still see this write, whose
+// timestamp is later. An actor's counters are never reissued, so a dropped
+// entry cannot make a new version take an old one's dot.
+func Write(cur Siblings, dot Dot, ctx VV, ts int64, value []byte, tombstone bool) Siblings {
 	out := make(Siblings, 0, len(cur)+1)
 	for _, s := range cur {
 		if ctx.Covers(s.Dot) {
@@ -87,8 +123,44 @@ func Update(cur Siblings, actor Actor, ctx VV, ts int64, value []byte, tombstone
 	if tombstone {
 		value = nil
 	}
-	out = append(out, Sibling{Dot: dot, Past: slices.Clone(ctx), Timestamp: ts, Tombstone: tombstone, Value: value})
+	out = append(out, Sibling{Dot: dot, Past: boundPast(ctx, cur, dot.Actor), Timestamp: ts, Tombstone: tombstone, Value: value})
 	slices.SortFunc(out, func(a, b Sibling) int { return a.Dot.Compare(b.Dot) })
+	return out
+}
+
+// boundPast returns a copy of ctx with at most MaxPastEntries entries
+// beyond those of cur's actors and of actor, dropping the others'
+// smallest counters first (ties: the smaller actor).
+func boundPast(ctx VV, cur Siblings, actor Actor) VV {
+	if len(ctx) <= MaxPastEntries {
+		return slices.Clone(ctx)
+	}
+	needed := func(a Actor) bool {
+		return a == actor || slices.ContainsFunc(cur, func(s Sibling) bool { return s.Dot.Actor == a })
+	}
+	var spare []Entry
+	for _, e := range ctx {
+		if !needed(e.Actor) {
+			spare = append(spare, e)
+		}
+	}
+	drop := min(len(ctx)-MaxPastEntries, len(spare))
+	slices.SortFunc(spare, func(a, b Entry) int {
+		if c := cmp.Compare(a.Counter, b.Counter); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Actor, b.Actor)
+	})
+	dropped := make(map[Actor]bool, drop)
+	for _, e := range spare[:drop] {
+		dropped[e.Actor] = true
+	}
+	out := make(VV, 0, len(ctx)-drop)
+	for _, e := range ctx {
+		if !dropped[e.Actor] {
+			out = append(out, e)
+		}
+	}
 	return out
 }
 
