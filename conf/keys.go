@@ -118,6 +118,16 @@ func Keys() []Key {
 			get:     func(c Config) string { return c.Peer.Secret },
 			example: "cluster-s3cret",
 		},
+		{
+			Name: "cluster.accepted-secret", Type: "string", Secret: true,
+			Usage: "a second secret accepted from peers, gossip and clients' contexts while cluster.secret is rotated (install, use, remove: see the README); empty outside a rotation",
+			set: func(c *Config, s string) error {
+				c.Peer.AcceptedSecret, c.Gossip.AcceptedSecret = s, s
+				return nil
+			},
+			get:     func(c Config) string { return c.Peer.AcceptedSecret },
+			example: "old-s3cret",
+		},
 		intKey("weight", "this node's share of partitions relative to the others", "2",
 			func(c *Config) *int { return &c.Gossip.Weight }),
 		intKey("partitions", "partitions of a new cluster (Q), a power of two up to 16384; every node must agree", "256",

@@ -114,6 +114,9 @@ func Build(cfg conf.Config, deps Deps, log *slog.Logger) (_ *Node, err error) {
 		// Every node of the cluster signs and checks contexts alike.
 		pcfg.ContextKey = version.DeriveContextKey(secret)
 	}
+	if accepted := n.cfg.Peer.AcceptedSecret; accepted != "" {
+		pcfg.AcceptedContextKey = version.DeriveContextKey(accepted)
+	}
 	if n.srv, err = resp.New(pcfg, n.co, n.store, pcfg.Logger); err != nil {
 		return nil, err
 	}

@@ -161,3 +161,38 @@ func TestNode_ContextsAcrossNodes(t *testing.T) {
 	_, err = do(loner, "DPUT", "cart:1", c, "apple")
 	require.ErrorContains(t, err, "stale context")
 }
+
+// TestNode_RotatingSecret: a node given cluster.accepted-secret (a
+// rotation's middle step) serves peers proving either secret, and accepts
+// the contexts a node of the other secret hands out; a stranger gets
+// nothing.
+func TestNode_RotatingSecret(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := func(id, secret, accepted string) *Node {
+		cfg := secretTestConfig(t, filepath.Join(t.TempDir(), id))
+		cfg.Node.ID = id
+		cfg.Peer.Secret, cfg.Gossip.Secret = secret, secret
+		cfg.Peer.AcceptedSecret, cfg.Gossip.AcceptedSecret = accepted, accepted
+		n, err := New(cfg, nil)
+		require.NoError(t, err)
+		n.Start()
+		t.Cleanup(func() { _ = n.Close(context.Background()) })
+		return n
+	}
+	do := func(n *Node, args ...any) (any, error) {
+		rdb := redis.NewClient(&redis.Options{Addr: n.Addr().String(), Protocol: 2})
+		defer rdb.Close()
+		return rdb.Do(ctx, args...).Result()
+	}
+	old := start("old", "old-secret", "")
+	rotating := start("rotating", "new-secret", "old-secret")
+	require.NoError(t, callAs(t, rotating, "new-secret"))
+	require.NoError(t, callAs(t, rotating, "old-secret"))
+	require.ErrorIs(t, callAs(t, rotating, "guess"), peer.ErrPeerAuth)
+
+	reply, err := do(old, "DGET", "cart:1")
+	require.NoError(t, err)
+	_, err = do(rotating, "DPUT", "cart:1", reply.([]any)[0].(string), "apple")
+	require.NoError(t, err, "a context of the accepted secret")
+}

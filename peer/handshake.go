@@ -74,6 +74,10 @@ var (
 
 	// errHandshake reports a peer that does not speak the handshake.
 	errHandshake = errors.New("peer: bad peer handshake")
+
+	// errRejected reports a server that refused this node's proof; it
+	// wraps ErrPeerAuth.
+	errRejected = fmt.Errorf("%w: the peer rejected this node's proof (cluster.secret differs)", ErrPeerAuth)
 )
 
 // proof is what a node sends to prove it holds secret: HMAC-SHA256 over
@@ -108,9 +112,12 @@ func readMagic(r io.Reader, b []byte) error {
 }
 
 // serverHandshake authenticates the dialling peer on rw and proves self to
-// it. It returns the node id the peer claimed (verified when err is nil),
-// ErrPeerAuth for a wrong proof, or another error for broken input or I/O.
-func serverHandshake(rw io.ReadWriter, secret, self string) (peer string, _ session, err error) {
+// it with the first of secrets the peer proved (empty ones ignored, except
+// the first: the current secret, during a rotation followed by the
+// previous one). It returns the node id the peer claimed (verified when err
+// is nil), ErrPeerAuth for a wrong proof, or another error for broken input
+// or I/O.
+func serverHandshake(rw io.ReadWriter, self string, secrets ...string) (peer string, _ session, err error) {
 	var hello [len(authMagic) + nonceLen]byte
 	copy(hello[:], authMagic)
 	_, _ = rand.Read(hello[len(authMagic):])
@@ -131,7 +138,14 @@ func serverHandshake(rw io.ReadWriter, secret, self string) (peer string, _ sess
 		return "", session{}, err
 	}
 	peer = string(rest[:idLen])
-	if !hmac.Equal(rest[idLen:], proof(secret, hello[len(authMagic):], peer, labelClient)) {
+	secret, proved := "", false
+	for i, sec := range secrets {
+		if (i == 0 || sec != "") && hmac.Equal(rest[idLen:], proof(sec, hello[len(authMagic):], peer, labelClient)) {
+			secret, proved = sec, true
+			break
+		}
+	}
+	if !proved {
 		_, _ = rw.Write([]byte{authFailed})
 		return peer, session{}, ErrPeerAuth
 	}
@@ -175,7 +189,7 @@ func clientHandshake(rw io.ReadWriter, secret, self, want string) (session, erro
 	switch st[0] {
 	case authOK:
 	case authFailed:
-		return session{}, fmt.Errorf("%w: the peer rejected this node's proof (cluster.secret differs)", ErrPeerAuth)
+		return session{}, errRejected
 	case authVersion:
 		if _, err := io.ReadFull(rw, st[:]); err != nil {
 			return session{}, err

@@ -31,6 +31,10 @@ type Config struct {
 	// NB: an empty secret still runs the handshake, but anyone can pass it:
 	// it authenticates nothing.
 	Secret string
+	// AcceptedSecret, during a rotation of the cluster secret, is a second
+	// secret: this node accepts peers that prove either, and proves it to a
+	// peer that refuses Secret. Empty outside a rotation.
+	AcceptedSecret string
 	// DialTimeout bounds dialling a peer together with the handshake, on
 	// both sides; a Call's own deadline bounds it further. Default 1s.
 	DialTimeout time.Duration
@@ -314,11 +318,23 @@ func (t *TCP) open(ctx context.Context, node string) (*clientConn, error) {
 	if err != nil {
 		return nil, t.dialErr(ctx, node, err)
 	}
+	first, second := t.cfg.Secret, t.cfg.AcceptedSecret
 	var sess session
 	err = handshake(dctx, nc, func() (err error) {
-		sess, err = clientHandshake(nc, t.cfg.Secret, t.self, node)
+		sess, err = clientHandshake(nc, first, t.self, node)
 		return err
 	})
+	if errors.Is(err, errRejected) && second != "" {
+		// A rotation under way: the peer may hold only the other secret.
+		_ = nc.Close()
+		if nc, err = d.DialContext(dctx, "tcp", addr); err != nil {
+			return nil, t.dialErr(ctx, node, err)
+		}
+		err = handshake(dctx, nc, func() (err error) {
+			sess, err = clientHandshake(nc, second, t.self, node)
+			return err
+		})
+	}
 	if err != nil {
 		_ = nc.Close()
 		var ve *VersionError
@@ -370,7 +386,7 @@ func (t *TCP) serveConn(nc net.Conn) {
 	var node string
 	var sess session
 	err := handshake(hctx, nc, func() (err error) {
-		node, sess, err = serverHandshake(nc, t.cfg.Secret, t.self)
+		node, sess, err = serverHandshake(nc, t.self, t.cfg.Secret, t.cfg.AcceptedSecret)
 		return err
 	})
 	cancel()

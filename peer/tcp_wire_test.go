@@ -53,7 +53,7 @@ func TestTCPHandshake(t *testing.T) {
 		return <-done, cerr
 	}
 	srv := func(secret, self string) func(io.ReadWriter) error {
-		return func(rw io.ReadWriter) error { _, _, err := serverHandshake(rw, secret, self); return err }
+		return func(rw io.ReadWriter) error { _, _, err := serverHandshake(rw, self, secret); return err }
 	}
 	cli := func(secret, self, want string) func(io.ReadWriter) error {
 		return func(rw io.ReadWriter) error { _, err := clientHandshake(rw, secret, self, want); return err }
@@ -185,7 +185,7 @@ func FuzzTCPHandshake(f *testing.F) {
 			io.Reader
 			io.Writer
 		}{bytes.NewReader(in), io.Discard}
-		if _, _, err := serverHandshake(rw, "s", "b"); err == nil {
+		if _, _, err := serverHandshake(rw, "b", "s"); err == nil {
 			t.Fatal("server accepted a proof made without the secret")
 		}
 		rw.Reader = bytes.NewReader(in)

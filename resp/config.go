@@ -49,6 +49,10 @@ type Config struct {
 	// means a key of the server's own, drawn at New: its contexts are
 	// valid while it runs.
 	ContextKey version.ContextKey
+	// AcceptedContextKey is a second key whose contexts DPUT and DDEL
+	// accept: that of cluster.accepted-secret, during a rotation of the
+	// cluster secret. The zero value accepts none.
+	AcceptedContextKey version.ContextKey
 }
 
 // DefaultPipelineWindow is Config.PipelineWindow's default.

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/version"
 )
 
 // The Dynamo commands expose a key's siblings and let clients resolve them:
@@ -57,7 +58,7 @@ func (s *Server) dwrite(c *session, key, context []byte, w coordinator.Write, op
 	if err != nil {
 		return err
 	}
-	if w.Context, err = s.cfg.ContextKey.Decode(key, context); err != nil {
+	if w.Context, err = s.decodeContext(key, context); err != nil {
 		return err
 	}
 	w.W = int(n)
@@ -95,4 +96,15 @@ func (s *Server) quorumDetail(err error, opt string, n int64) error {
 		return &quorumError{opt: opt, n: n, max: s.backend.Stats().N}
 	}
 	return err
+}
+
+// decodeContext checks a context a client brings back for key: signed
+// under the cluster's key, or, during a rotation of the cluster secret,
+// under the other secret's.
+func (s *Server) decodeContext(key, context []byte) (version.VV, error) {
+	v, err := s.cfg.ContextKey.Decode(key, context)
+	if errors.Is(err, version.ErrStaleContext) && !s.cfg.AcceptedContextKey.IsZero() {
+		return s.cfg.AcceptedContextKey.Decode(key, context)
+	}
+	return v, err
 }

@@ -174,3 +174,33 @@ func TestDynamo_ForgedContextsRefused(t *testing.T) {
 	_, vals = a.dget(key)
 	require.Equal(t, []string{"apple,pear"}, vals)
 }
+
+// TestDynamo_ContextsDuringSecretRotation: while the cluster secret is
+// rotated (cluster.accepted-secret set), a context signed under the other
+// secret is accepted; once the rotation is over it is stale, and a context
+// of neither secret never is.
+func TestDynamo_ContextsDuringSecretRotation(t *testing.T) {
+	const key = "cart:7"
+	old, next := version.DeriveContextKey("old secret"), version.DeriveContextKey("new secret")
+	cfg := DefaultConfig()
+	cfg.ContextKey, cfg.AcceptedContextKey = next, old
+	rotating := newTestEnv(t, cfg)
+	c := rotating.client()
+	require.Equal(t, okReply, c.do("SET", key, "apple"))
+	ss, err := rotating.co.Get(context.Background(), []byte(key), coordinator.ReadOptions{})
+	require.NoError(t, err)
+	fromOld := string(old.Encode([]byte(key), ss.Context()))
+	stranger := string(version.DeriveContextKey("a guess").Encode([]byte(key), ss.Context()))
+
+	require.Equal(t, errReply("ERR stale context: it was issued under another cluster secret; read the key again with DGET"),
+		c.do("DPUT", key, stranger, "x"))
+	require.Equal(t, okReply, c.do("DPUT", key, fromOld, "apple,pear"), "a context of the previous secret")
+	_, vals := c.dget(key)
+	require.Equal(t, []string{"apple,pear"}, vals, "it replaced what it covered")
+
+	cfg.AcceptedContextKey = version.ContextKey{}
+	after := newTestEnv(t, cfg).client()
+	require.Equal(t, okReply, after.do("SET", key, "apple"))
+	require.Equal(t, errReply("ERR stale context: it was issued under another cluster secret; read the key again with DGET"),
+		after.do("DPUT", key, fromOld, "x"), "after the rotation")
+}

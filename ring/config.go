@@ -20,6 +20,10 @@ type GossipConfig struct {
 	// Secret, when set, encrypts and authenticates gossip (AES-GCM with a
 	// key derived from it). Every node must share it. Default empty.
 	Secret string
+	// AcceptedSecret, during a rotation of the cluster secret, is a second
+	// secret: gossip sealed with it is accepted too (memberlist's keyring),
+	// while this node seals with Secret. Empty outside a rotation.
+	AcceptedSecret string
 	// Weight is this node's share of partitions relative to others. Default 1.
 	Weight int
 	// Partitions is Q for a new cluster; every node must agree.

@@ -125,6 +125,29 @@ func TestMembership_WrongSecretCannotJoin(t *testing.T) {
 	}
 }
 
+// TestMembership_SecretRotation: the three steps of a rotation (install
+// the new secret as accepted, use it, remove the old one) keep gossip
+// flowing at every step: a node at any step joins through a node at the
+// step before or after it.
+func TestMembership_SecretRotation(t *testing.T) {
+	join := func(id string, seeds []string, secret, accepted string) (*Membership, string) {
+		cfg := DefaultGossipConfig()
+		cfg.NodeID, cfg.Listen, cfg.Seeds, cfg.Local, cfg.Partitions = id, freeAddr(t), seeds, true, 64
+		cfg.Secret, cfg.AcceptedSecret, cfg.PeerAddr = secret, accepted, "peer-of-"+id
+		m, err := Join(cfg, nil, nil)
+		if err != nil {
+			t.Fatalf("join %s: %v", id, err)
+		}
+		t.Cleanup(func() { m.Close() })
+		return m, cfg.Listen
+	}
+	a, before := join("a", nil, "old", "")                    // not started
+	_, installed := join("b", []string{before}, "old", "new") // step 1: install
+	_, using := join("c", []string{installed}, "new", "old")  // step 2: use
+	join("d", []string{using}, "new", "")                     // step 3: remove
+	waitFor(t, "a sees every step", func() bool { return slices.Equal(ringIDs(a), []string{"a", "b", "c", "d"}) })
+}
+
 func TestMembership_RestartKeepsRing(t *testing.T) {
 	var saved []byte
 	a, _ := startMember(t, "a", nil, "", nil, func(b []byte) error { saved = b; return nil })

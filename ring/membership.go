@@ -106,8 +106,17 @@ func (m *Membership) startMemberlist() error {
 	host, port, _ := splitHostPort(m.cfg.Listen)
 	mc.Name, mc.BindAddr, mc.BindPort, mc.AdvertisePort = m.cfg.NodeID, host, port, port
 	if m.cfg.Secret != "" {
-		key := sha256.Sum256([]byte("dynkv-gossip:" + m.cfg.Secret))
-		mc.SecretKey = key[:]
+		// Seal with the secret, accept the accepted one too (a rotation).
+		key, others := gossipKey(m.cfg.Secret), [][]byte(nil)
+		if m.cfg.AcceptedSecret != "" {
+			others = [][]byte{gossipKey(m.cfg.AcceptedSecret)}
+		}
+		mc.SecretKey = key
+		kr, err := memberlist.NewKeyring(others, key)
+		if err != nil {
+			return fmt.Errorf("ring: gossip keyring: %w", err)
+		}
+		mc.Keyring = kr
 	}
 	d := delegate{m}
 	mc.Delegate, mc.Events = d, d
@@ -303,4 +312,10 @@ func (m *Membership) Close() error {
 func (m *Membership) Addr() string {
 	n := m.ml.LocalNode()
 	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
+}
+
+// gossipKey derives the AES-256 key of gossip from a cluster secret.
+func gossipKey(secret string) []byte {
+	key := sha256.Sum256([]byte("dynkv-gossip:" + secret))
+	return key[:]
 }
