@@ -478,3 +478,36 @@ func TestCluster_ForwardToSuspectedHome(t *testing.T) {
 	v, _ := ss.Value()
 	require.Equal(t, "abcdef", string(v), "the APPEND was applied by a home node to the stored value")
 }
+
+// TestCluster_ForwardedRangeAndBitWrites: SETRANGE and SETBIT sent to a
+// node outside the key's homes are forwarded as data and applied by a home
+// node to the value it holds, which every home then has; the previous
+// value comes back (SETBIT replies the bit it replaced).
+func TestCluster_ForwardedRangeAndBitWrites(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 5, clustertest.Config())
+	key := []byte("bits")
+	home := c.Home(key)
+	outsider := c.Others(home...)[0]
+	_, err := c.Node(home[0]).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("Hello World"), W: 3})
+	require.NoError(t, err)
+
+	prev, err := c.Node(outsider).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Op: coordinator.OpSetRange,
+		Data: coordinator.RangeData(6, []byte("Redis")), W: 3})
+	require.NoError(t, err)
+	v, _ := prev.Value()
+	require.Equal(t, "Hello World", string(v))
+	prev, err = c.Node(outsider).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Op: coordinator.OpSetBit,
+		Data: coordinator.BitData(1, 0), W: 3}) // "H" 0x48 -> 0x08
+	require.NoError(t, err)
+	v, _ = prev.Value()
+	require.Equal(t, "Hello Redis", string(v))
+	for _, h := range home {
+		ss, err := c.Node(h).Store.Get(ctx, key)
+		require.NoError(t, err)
+		v, _ := ss.Value()
+		require.Equal(t, "\x08ello Redis", string(v), h)
+		require.Len(t, ss, 1)
+		require.NotEqual(t, c.Node(outsider).Store.Actor(), ss[0].Dot.Actor, "a home node coordinated it")
+	}
+}

@@ -70,7 +70,7 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 	flags, op, cond := b[0], Op(b[1]), Cond(b[2])
 	b = b[3:]
 	q, k := binary.Uvarint(b)
-	if k <= 0 || flags&^1 != 0 || op > OpAppend || cond > CondAnyValue || q > 1<<16 {
+	if k <= 0 || flags&^1 != 0 || op > OpSetBit || cond > CondAnyValue || q > 1<<16 {
 		return nil, w, bad
 	}
 	b = b[k:]
@@ -149,12 +149,13 @@ func (c *Coordinator) Serve(ctx context.Context, req []byte) []byte {
 // itself. Each home but the last gets an attempt timeout, so that a hung
 // node (alive to gossip, silent to requests) does not use up the deadline.
 // A write that gives the same result applied twice (a plain set or delete,
-// a DPUT) moves on after any failure; APPEND and conditional writes move on
+// a DPUT, SETRANGE) moves on after any failure; APPEND, SETBIT (which
+// reports the bit it replaced) and conditional writes move on
 // only when the request provably never left, and otherwise report that
 // their outcome is unknown.
 func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write) (prev version.Siblings, ok bool, err error) {
 	req := encodeForward(key, w)
-	resend := w.Op != OpAppend && w.Cond == CondNone
+	resend := (w.Op == OpSet || w.Op == OpDelete || w.Op == OpSetRange) && w.Cond == CondNone
 	// Homes under suspicion come last: a write this node coordinated
 	// itself would be computed from its own copy (wrong for APPEND and
 	// conditions) and name a node outside the preference list.

@@ -32,6 +32,8 @@ const Equal = version.Equal
 func FuzzDecodeForward(f *testing.F) {
 	f.Add(encodeForward([]byte("key"), Write{Op: OpSet, Data: []byte("v")}))
 	f.Add(encodeForward(nil, Write{Context: version.VV{{Actor: 1, Counter: 1}}, Op: OpDelete, Cond: CondAbsent, W: 2}))
+	f.Add(encodeForward([]byte("key"), Write{Op: OpSetRange, Data: RangeData(3, []byte("v")), MaxSize: 10}))
+	f.Add(encodeForward([]byte("key"), Write{Op: OpSetBit, Data: BitData(77, 1)}))
 	f.Add([]byte{1, 16})
 	f.Add([]byte{1, 16, 0xff, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {

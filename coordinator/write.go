@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"time"
 
@@ -21,10 +22,10 @@ type Write struct {
 	// Op, Data and Cond describe the new version as data, so that a node
 	// that is not among the key's home nodes can forward the write to one.
 	Op   Op     // what to write; default OpSet
-	Data []byte // the value (OpSet) or the suffix (OpAppend)
+	Data []byte // the value (OpSet), the suffix (OpAppend), or see OpSetRange and OpSetBit
 	Cond Cond   // a condition on the current value; default CondNone
 	// MaxSize, when positive, refuses (ErrTooLarge) a value longer than it,
-	// as computed by OpAppend.
+	// as computed by OpAppend, OpSetRange or OpSetBit.
 	MaxSize int64
 	// Value, when set, computes the new version instead of Op, Data and
 	// Cond, from the siblings the coordinator holds, under the key's lock:
@@ -46,7 +47,46 @@ const (
 	// OpAppend writes the current value (as plain GET reads it) followed
 	// by Data.
 	OpAppend
+	// OpSetRange overwrites the current value from an offset: Data is the
+	// offset (uvarint) followed by the bytes (SETRANGE); the value is
+	// padded with zero bytes up to the offset.
+	OpSetRange
+	// OpSetBit sets one bit of the current value: Data is the bit offset
+	// (uvarint) followed by one byte, 0 or 1 (SETBIT); the value is padded
+	// with zero bytes up to the bit's byte.
+	OpSetBit
 )
+
+// RangeData returns OpSetRange's Data: value written at offset.
+func RangeData(offset uint64, value []byte) []byte {
+	return append(binary.AppendUvarint(nil, offset), value...)
+}
+
+// BitData returns OpSetBit's Data: bit (0 or 1) at the bit offset.
+func BitData(offset uint64, bit byte) []byte {
+	return append(binary.AppendUvarint(nil, offset), bit)
+}
+
+// splitOffset splits OpSetRange's or OpSetBit's Data.
+func splitOffset(data []byte) (uint64, []byte, bool) {
+	off, k := binary.Uvarint(data)
+	if k <= 0 {
+		return 0, nil, false
+	}
+	return off, data[k:], true
+}
+
+// setRange returns v overwritten with data from offset, padded with zeros.
+func setRange(v []byte, offset uint64, data []byte, maxSize int64) ([]byte, error) {
+	end := offset + uint64(len(data))
+	if end < offset || (maxSize > 0 && end > uint64(maxSize)) || end > 1<<40 {
+		return nil, ErrTooLarge
+	}
+	out := make([]byte, max(uint64(len(v)), end))
+	copy(out, v)
+	copy(out[offset:], data)
+	return out, nil
+}
 
 // Cond is a condition on the key's current value (as plain GET reads it).
 type Cond uint8
@@ -88,6 +128,31 @@ func (w Write) newVersion(cur version.Siblings) ([]byte, bool, error) {
 			return nil, false, ErrTooLarge
 		}
 		return append(append(make([]byte, 0, len(v)+len(w.Data)), v...), w.Data...), false, nil
+	case OpSetRange:
+		off, data, ok := splitOffset(w.Data)
+		if !ok {
+			return nil, false, errdefs.ErrBadRequest
+		}
+		out, err := setRange(v, off, data, w.MaxSize)
+		return out, false, err
+	case OpSetBit:
+		off, bit, ok := splitOffset(w.Data)
+		if !ok || len(bit) != 1 || bit[0] > 1 {
+			return nil, false, errdefs.ErrBadRequest
+		}
+		need := off/8 + 1
+		if (w.MaxSize > 0 && need > uint64(w.MaxSize)) || need > 1<<40 {
+			return nil, false, ErrTooLarge
+		}
+		out := make([]byte, max(uint64(len(v)), need))
+		copy(out, v)
+		mask := byte(0x80) >> (off % 8)
+		if bit[0] == 1 {
+			out[off/8] |= mask
+		} else {
+			out[off/8] &^= mask
+		}
+		return out, false, nil
 	}
 	if w.MaxSize > 0 && int64(len(w.Data)) > w.MaxSize {
 		return nil, false, ErrTooLarge

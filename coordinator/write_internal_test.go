@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/dynkv/dynkv/errdefs"
+
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -30,6 +32,16 @@ func TestWrite_NewVersion(t *testing.T) {
 		{name: "append to nothing", w: Write{Op: OpAppend, Data: []byte("c")}, want: "c"},
 		{name: "append too large", cur: live, w: Write{Op: OpAppend, Data: []byte("c"), MaxSize: 2}, err: ErrTooLarge},
 		{name: "set too large", w: Write{Data: []byte("abc"), MaxSize: 2}, err: ErrTooLarge},
+		{name: "setrange inside", cur: live, w: Write{Op: OpSetRange, Data: RangeData(1, []byte("X"))}, want: "aX"},
+		{name: "setrange pads", cur: live, w: Write{Op: OpSetRange, Data: RangeData(4, []byte("X"))}, want: "ab\x00\x00X"},
+		{name: "setrange on nothing", w: Write{Op: OpSetRange, Data: RangeData(2, []byte("X"))}, want: "\x00\x00X"},
+		{name: "setrange too large", cur: live, w: Write{Op: OpSetRange, Data: RangeData(2, []byte("X")), MaxSize: 2}, err: ErrTooLarge},
+		{name: "setrange garbage", w: Write{Op: OpSetRange, Data: []byte{0xff}}, err: errdefs.ErrBadRequest},
+		{name: "setbit sets", cur: live, w: Write{Op: OpSetBit, Data: BitData(6, 1)}, want: "cb"},
+		{name: "setbit clears", cur: live, w: Write{Op: OpSetBit, Data: BitData(14, 0)}, want: "a`"},
+		{name: "setbit pads", w: Write{Op: OpSetBit, Data: BitData(17, 1)}, want: "\x00\x00@"},
+		{name: "setbit too large", w: Write{Op: OpSetBit, Data: BitData(16, 1), MaxSize: 2}, err: ErrTooLarge},
+		{name: "setbit not a bit", w: Write{Op: OpSetBit, Data: BitData(1, 2)}, err: errdefs.ErrBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, tomb, err := tc.w.newVersion(tc.cur)

@@ -40,8 +40,9 @@ import (
 // ProtocolVersion is the version of the peer protocol this node speaks:
 // the handshake, the frames and every message (Format, the ops, the error
 // codes). Every change to any of them bumps it. Version 3 seals every frame
-// (seal.go).
-const ProtocolVersion = 3
+// (seal.go); version 4 forwards SETRANGE and SETBIT (coordinator.OpSetRange,
+// OpSetBit).
+const ProtocolVersion = 4
 
 // VersionError reports a peer that speaks another version of the protocol.
 type VersionError struct {

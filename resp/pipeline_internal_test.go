@@ -80,7 +80,8 @@ func TestTable_ConcurrentKey(t *testing.T) {
 			require.False(t, sc.concurrent, sc.name)
 		}
 	}
-	require.Equal(t, []string{"append", "ddel", "del", "dget", "dput", "exists", "get", "getset", "set", "setnx", "strlen", "unlink"},
+	require.Equal(t, []string{"append", "bitcount", "bitpos", "ddel", "del", "dget", "dput", "exists", "get", "getbit", "getdel",
+		"getrange", "getset", "set", "setbit", "setnx", "setrange", "strlen", "substr", "unlink"},
 		slices.Sorted(slices.Values(names)))
 }
 
