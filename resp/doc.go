@@ -14,9 +14,10 @@
 // Connection and server: PING, ECHO, QUIT, SELECT (0 only), AUTH, HELLO,
 // CLIENT (SETNAME, GETNAME, ID, SETINFO, LIST, INFO, HELP), COMMAND (COUNT,
 // DOCS, INFO, LIST, HELP), INFO, CONFIG (GET, SET, RESETSTAT, HELP), DBSIZE,
-// TIME. Strings and keys: GET, SET, SETNX, SETEX, PSETEX, GETSET, MGET,
-// MSET, STRLEN, APPEND, DEL, UNLINK, EXISTS. Cluster: RING (MEMBERS, KEY,
-// PLAN, LEAVE, JOIN, HELP).
+// TIME. Strings and keys: GET, SET, SETNX, SETEX, PSETEX, GETSET, GETDEL,
+// MGET, MSET, MSETNX, STRLEN, APPEND, GETRANGE, SUBSTR, SETRANGE, LCS, DEL,
+// UNLINK, EXISTS. Bitmaps: GETBIT, SETBIT, BITCOUNT, BITPOS, BITOP (bits.go).
+// Cluster: RING (MEMBERS, KEY, PLAN, LEAVE, JOIN, HELP).
 //
 // Plain commands behave as in Redis for one writer. When a key has siblings
 // (concurrent versions), plain reads return the deterministic
@@ -34,12 +35,14 @@
 // covers tombstones too;
 // the empty string means "no prior read". Writes are sent as data
 // (coordinator.Write's Op, Data, Cond and MaxSize): the coordinator applies a
-// read-modify-write (SET NX/XX/GET, SETNX, GETSET, APPEND, DEL) under the
+// read-modify-write (SET NX/XX/GET, SETNX, GETSET, APPEND, SETRANGE, SETBIT,
+// GETDEL, DEL) under the
 // key's lock on the coordinating node, so it is atomic on that node, and a
 // node outside the key's home nodes can forward it to one. Only SET NX GET
 // uses a Write.Value function (it must report the value that stopped it),
 // which the coordinator never forwards. Commands over several keys (MGET,
-// MSET, DEL, EXISTS) run key by key and are not atomic across keys.
+// MSET, MSETNX, DEL, EXISTS, BITOP, LCS) run key by key and are not atomic
+// across keys.
 //
 // # Cluster visibility and membership changes
 //
