@@ -82,8 +82,13 @@ func (s *Server) clientAddr() string {
 // cluster counters (hinted handoff, read repair, forwarding).
 func (s *Server) infoCluster(b *infoBuilder) {
 	v := s.clusterView()
-	// Always 0: tools switch to Redis Cluster mode on cluster_enabled:1
-	// and would send CLUSTER commands dynkv does not have.
+	// Always 0. Cluster-aware clients (go-redis ClusterClient, ioredis
+	// Cluster, redis-py RedisCluster) never look at it: they are told
+	// they talk to a cluster and only need CLUSTER SLOTS, SHARDS or NODES
+	// (clustercmd.go). Tools that switch to Redis Cluster operations on
+	// cluster_enabled:1 (redis-cli --cluster, GUIs) would send MEET,
+	// ADDSLOTS or FAILOVER, which dynkv has no use for; as a standalone
+	// server every node still serves every key.
 	b.field("cluster_enabled", 0)
 	b.field("dynkv_cluster", boolInt(v.enabled))
 	b.field("node_id", oneLine(v.self))

@@ -17,7 +17,9 @@
 // TIME. Strings and keys: GET, SET, SETNX, SETEX, PSETEX, GETSET, GETDEL,
 // MGET, MSET, MSETNX, STRLEN, APPEND, GETRANGE, SUBSTR, SETRANGE, LCS, DEL,
 // UNLINK, EXISTS. Bitmaps: GETBIT, SETBIT, BITCOUNT, BITPOS, BITOP (bits.go).
-// Cluster: RING (MEMBERS, KEY, PLAN, LEAVE, JOIN, HELP).
+// Cluster: RING (MEMBERS, KEY, PLAN, LEAVE, JOIN, HELP); CLUSTER (SLOTS,
+// SHARDS, NODES, INFO, KEYSLOT, MYID, HELP), READONLY, READWRITE for
+// cluster-aware clients (clustercmd.go).
 //
 // Plain commands behave as in Redis for one writer. When a key has siblings
 // (concurrent versions), plain reads return the deterministic
