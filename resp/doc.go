@@ -17,7 +17,9 @@
 // TIME. Strings and keys: GET, SET, SETNX, SETEX, PSETEX, GETSET, GETDEL,
 // MGET, MSET, MSETNX, STRLEN, APPEND, GETRANGE, SUBSTR, SETRANGE, LCS, DEL,
 // UNLINK, EXISTS. Bitmaps: GETBIT, SETBIT, BITCOUNT, BITPOS, BITOP (bits.go).
-// Cluster: RING (MEMBERS, KEY, PLAN, LEAVE, JOIN, HELP); CLUSTER (SLOTS,
+// Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH (multi.go: what holds
+// across keys and what does not). Cluster: RING (MEMBERS, KEY, PLAN, LEAVE,
+// JOIN, HELP); CLUSTER (SLOTS,
 // SHARDS, NODES, INFO, KEYSLOT, MYID, HELP), READONLY, READWRITE for
 // cluster-aware clients (clustercmd.go).
 //

@@ -413,3 +413,17 @@ func TestPipeline_ClientGoneWhileCommandsRun(t *testing.T) {
 	require.Empty(t, overlap)
 	require.Equal(t, bulk("2"), d.Do("GET", "slow"), "the pipeline ran to its end")
 }
+
+// TestPipeline_TransactionInOnePipeline: MULTI, commands and EXEC sent in
+// one write with a pipeline window are queued, not run on workers, and EXEC
+// runs them in order.
+func TestPipeline_TransactionInOnePipeline(t *testing.T) {
+	srv := resptest.Start(t, windowed(32))
+	c := resptest.Dial(t, srv.Addr)
+	c.Send(resptest.Command("MULTI") + resptest.Command("SET", "a", "1") + resptest.Command("APPEND", "a", "2") +
+		resptest.Command("SET", "b", "x") + resptest.Command("GET", "a") + resptest.Command("EXEC") + resptest.Command("GET", "b"))
+	for _, want := range []string{"+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n",
+		"*4\r\n+OK\r\n:2\r\n+OK\r\n" + bulk("12"), bulk("x")} {
+		require.Equal(t, want, c.Reply())
+	}
+}

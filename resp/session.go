@@ -21,8 +21,9 @@ type session struct {
 	created time.Time
 
 	// Owned by the goroutine that runs the client's commands.
-	authed bool // no password is required, or the client authenticated
-	quit   bool // QUIT: close once the reply is sent
+	authed bool    // no password is required, or the client authenticated
+	quit   bool    // QUIT: close once the reply is sent
+	tx     txState // MULTI and WATCH (multi.go)
 
 	// Read by other clients (CLIENT LIST).
 	lastCmd    atomic.Pointer[command]

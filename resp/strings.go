@@ -36,7 +36,7 @@ func (s *Server) get(c *session, key []byte) ([]byte, bool, error) {
 // It returns the value plain reads saw before; a Cond that does not hold
 // returns coordinator.ErrCondition and writes nothing.
 func (s *Server) write(c *session, key []byte, w coordinator.Write) (old []byte, had bool, err error) {
-	w.Supersede = true
+	w.Supersede, w.Context = c.contextFor(key)
 	prev, err := s.backend.Put(c.ctx, key, w)
 	if err != nil {
 		return nil, false, err

@@ -157,6 +157,14 @@ func (s *Server) exec(c *session, args [][]byte) {
 	if err == nil {
 		err = s.checkKeys(cmd, args)
 	}
+	if c.tx.multi {
+		if err != nil {
+			c.tx.dirty = true // EXEC will answer EXECABORT
+		} else if !txControl(cmd) {
+			c.queue(args)
+			return
+		}
+	}
 	if err == nil {
 		c.lastCmd.Store(cmd)
 		err = cmd.run(s, c, args)

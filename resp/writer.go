@@ -29,6 +29,7 @@ func (w *writer) bulkString(s string) { w.b = redcon.AppendBulkString(w.b, s) }
 func (w *writer) integer(n int64)     { w.b = redcon.AppendInt(w.b, n) }
 func (w *writer) array(n int)         { w.b = redcon.AppendArray(w.b, n) }
 func (w *writer) null()               { w.b = redcon.AppendNull(w.b) }
+func (w *writer) nullArray()          { w.b = append(w.b, "*-1\r\n"...) }
 func (w *writer) bulkOrNull(b []byte, ok bool) {
 	if !ok {
 		w.null()

@@ -158,3 +158,51 @@ func dput(ctx context.Context, t *testing.T, rdb *redis.Client, key, c, value st
 	require.NoError(t, err)
 	return res
 }
+
+// TestGoRedis_Transactions: go-redis's TxPipelined (MULTI/EXEC) and its
+// optimistic-locking recipe (Watch, a changed key aborting with TxFailedErr)
+// against the binary, with default options.
+func TestGoRedis_Transactions(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	ctx := testContext(t)
+	rdb := n.client()
+	cmds, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "tx:a", "1", 0)
+		p.Append(ctx, "tx:a", "2")
+		p.Get(ctx, "tx:a")
+		return nil
+	})
+	require.NoError(t, err)
+	require.Len(t, cmds, 3)
+	require.Equal(t, "12", cmds[2].(*redis.StringCmd).Val())
+
+	other := n.client()
+	err = rdb.Watch(ctx, func(tx *redis.Tx) error {
+		v, err := tx.Get(ctx, "tx:a").Result()
+		if err != nil {
+			return err
+		}
+		require.NoError(t, other.Set(ctx, "tx:a", "changed", 0).Err()) // in between
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, "tx:a", v+"3", 0)
+			return nil
+		})
+		return err
+	}, "tx:a")
+	require.ErrorIs(t, err, redis.TxFailedErr)
+	require.Equal(t, "changed", rdb.Get(ctx, "tx:a").Val(), "the aborted transaction wrote nothing")
+
+	err = rdb.Watch(ctx, func(tx *redis.Tx) error {
+		v, err := tx.Get(ctx, "tx:a").Result()
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, "tx:a", v+"!", 0)
+			return nil
+		})
+		return err
+	}, "tx:a")
+	require.NoError(t, err)
+	require.Equal(t, "changed!", rdb.Get(ctx, "tx:a").Val())
+}
