@@ -12,7 +12,7 @@ import (
 )
 
 // Scenarios lists the paper's experiments RunScenario knows.
-var Scenarios = []string{"divergent", "balance", "durability", "forwarding"}
+var Scenarios = []string{"divergent", "balance", "durability", "forwarding", "cluster-client"}
 
 // ErrUnknownScenario reports a scenario name not in Scenarios.
 var ErrUnknownScenario = errors.New("bench: unknown scenario")
@@ -76,6 +76,8 @@ func RunScenario(ctx context.Context, cfg ScenarioConfig, w io.Writer) error {
 		res, err = runDurability(ctx, cfg, w)
 	case "forwarding":
 		res, err = runForwarding(ctx, cfg, w)
+	case "cluster-client":
+		res, err = runClusterClient(ctx, cfg, w)
 	default:
 		return fmt.Errorf("%w: %q is not one of %v", ErrUnknownScenario, cfg.Name, Scenarios)
 	}

@@ -65,7 +65,7 @@ report.json, results.csv, table.txt and latency.svg to --out. A run in which
 any request failed exits with status 1.
 
 --scenario runs one of the Dynamo paper's experiments instead: divergent,
-balance, durability, forwarding (see docs/bench.md).`,
+balance, durability, forwarding, cluster-client (see docs/bench.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

@@ -105,6 +105,7 @@ func TestBench_Scenarios(t *testing.T) {
 		{"divergent", "hot carts"},
 		{"durability", "dynkv-fsync"},
 		{"forwarding", "forwarded"},
+		{"cluster-client", "cluster"},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			out := t.TempDir()
