@@ -26,8 +26,9 @@ type ClusterClientResult struct {
 const clusterClientKeys = 10000
 
 // runClusterClient: 3 nodes, N=3 R=2 W=2 (the defaults). A plain client
-// sends everything to node 1, which forwards the writes of keys it
-// is not a home of and coordinates every read; a cluster-aware client
+// sends everything to node 1, which coordinates all of it (forwarding the
+// writes of keys it is not a home of, none when N is the cluster's size);
+// a cluster-aware client
 // (the paper's client-driven coordination) reads CLUSTER SLOTS once and
 // sends each key to its first home, spreading the connections over the
 // nodes as a cluster client does. Same connections and keys in both;
