@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/dynkv/dynkv/errdefs"
@@ -154,7 +155,14 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 		if w.Supersede {
 			vctx = cur.Context()
 		}
-		return version.Update(cur, actor, vctx, ts, value, tomb), nil
+		next := version.Update(cur, actor, vctx, ts, value, tomb)
+		if limit := c.cfg.MaxSiblingsSize; limit > 0 {
+			if n := next.RecordSize(); int64(n) > limit {
+				return nil, fmt.Errorf("%w: the key's siblings would take %d bytes, over max-siblings-size (%d): resolve them with a context that covers them",
+					version.ErrTooManyVersions, n, limit)
+			}
+		}
+		return next, nil
 	})
 	if errors.Is(err, ErrCondition) {
 		return prev, err
