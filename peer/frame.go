@@ -147,14 +147,20 @@ func readFrame(r io.Reader, hdr *[frameHeader]byte, maxLen int, s *sealer, reque
 	}
 	size := int(n) + sealOverhead
 	var held *atomic.Int64
+	deadline := false // set on lim.nc
 	if lim != nil {
 		if !lim.budget.reserve(lim.done, int64(size)) {
 			return frame{}, errReceiveAborted
 		}
 		defer lim.budget.release(int64(size))
 		held = &lim.budget.held
-		if err := lim.nc.SetReadDeadline(time.Now().Add(lim.timeout)); err != nil {
-			return frame{}, err
+		// A body already buffered (most frames: the small ones) needs no
+		// deadline; setting one costs a timer per frame.
+		if br, ok := r.(interface{ Buffered() int }); !ok || br.Buffered() < size {
+			if err := lim.nc.SetReadDeadline(time.Now().Add(lim.timeout)); err != nil {
+				return frame{}, err
+			}
+			deadline = true
 		}
 	}
 	sealed, err := readPayload(r, size, held)
@@ -163,12 +169,12 @@ func readFrame(r io.Reader, hdr *[frameHeader]byte, maxLen int, s *sealer, reque
 		switch {
 		case err == io.EOF:
 			err = io.ErrUnexpectedEOF
-		case lim != nil && errors.As(err, &ne) && ne.Timeout():
+		case deadline && errors.As(err, &ne) && ne.Timeout():
 			err = fmt.Errorf("%w: %d of %d bytes not received within %s", errFrameSlow, size-len(sealed), size, lim.timeout)
 		}
 		return frame{}, err
 	}
-	if lim != nil {
+	if deadline {
 		if err := lim.nc.SetReadDeadline(time.Time{}); err != nil {
 			return frame{}, err
 		}
