@@ -117,24 +117,29 @@ func (b *budget) reserved() (int64, int) {
 // peer (or a stranger) that can make a node log cannot fill its logs: what
 // it held back is counted and reported with the next line let through.
 type logLimit struct {
+	interval time.Duration
+	now      func() time.Time // nil: time.Now
+
 	mu         sync.Mutex
-	interval   time.Duration
 	next       time.Time // the first time the next line may pass
 	suppressed int       // lines held back since the last one let through
 }
 
 // allow reports whether a line may be logged now and, if so, how many were
-// held back before it. It reads the wall clock: a log's rate is not a
-// decision the tests must replay.
+// held back before it.
 func (l *logLimit) allow() (ok bool, suppressed int) {
+	now := time.Now
+	if l.now != nil {
+		now = l.now
+	}
+	t := now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
-	if now.Before(l.next) {
+	if t.Before(l.next) {
 		l.suppressed++
 		return false, 0
 	}
-	l.next = now.Add(l.interval)
+	l.next = t.Add(l.interval)
 	suppressed, l.suppressed = l.suppressed, 0
 	return true, suppressed
 }

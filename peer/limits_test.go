@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
+	"log/slog"
 	"net"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -235,4 +238,69 @@ func FuzzTCPFrameLimited(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLogLimit: one line per interval passes, and the next that passes
+// tells how many were held back.
+func TestLogLimit(t *testing.T) {
+	at := time.Unix(1_700_000_000, 0)
+	l := logLimit{interval: time.Second, now: func() time.Time { return at }}
+	ok, n := l.allow()
+	require.True(t, ok)
+	require.Zero(t, n)
+	for range 5 {
+		ok, _ = l.allow()
+		require.False(t, ok)
+	}
+	at = at.Add(999 * time.Millisecond)
+	ok, _ = l.allow()
+	require.False(t, ok)
+	at = at.Add(time.Millisecond)
+	ok, n = l.allow()
+	require.True(t, ok)
+	require.Equal(t, 6, n)
+}
+
+// syncBuffer is a bytes.Buffer safe for the transport's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestTCP_HandshakeFailuresLogAtBoundedRate: a stranger failing the
+// handshake 20 times gets one line logged per second, not 20.
+func TestTCP_HandshakeFailuresLogAtBoundedRate(t *testing.T) {
+	book := newTCPBook()
+	cfg := tcpTestConfig(t)
+	var logs syncBuffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	tb, _ := startTCP(t, book, "b", "", cfg, tcpEcho)
+	addr, _ := tb.resolve("b")
+	start := time.Now()
+	for range 20 {
+		nc, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		_, err = clientHandshake(nc, "a-guess", "stranger", "b")
+		require.ErrorIs(t, err, ErrPeerAuth)
+		tcpRequireClosed(t, nc)
+		_ = nc.Close()
+	}
+	tcpWaitFor(t, 10*time.Second, "the first failure logged", func() bool {
+		return strings.Contains(logs.String(), "peer handshake failed")
+	})
+	lines := strings.Count(logs.String(), "peer handshake failed")
+	elapsed := time.Since(start)
+	require.LessOrEqual(t, lines, 1+int(elapsed/time.Second), "one line a second over %s", elapsed)
 }
