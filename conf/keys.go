@@ -98,7 +98,7 @@ func Keys() []Key {
 			func(c *Config) *int64 { return &c.Peer.ReceiveBuffer }),
 		intKey("peer.max-connections", "most peer connections past the handshake; one more is closed", "64",
 			func(c *Config) *int { return &c.Peer.MaxConns }),
-		intKey("peer.max-handshakes", "most peer connections in the handshake (each lasts at most a second); one more is closed at once", "8",
+		intKey("peer.max-handshakes", "most peer connections in the handshake (each lasts at most a second), a quarter of them from one address; one more is closed at once", "8",
 			func(c *Config) *int { return &c.Peer.MaxHandshakes }),
 		stringKey("gossip.listen", "gossip (membership) address, host:port, TCP and UDP", "127.0.0.1:7947",
 			func(c *Config) *string { return &c.Gossip.Listen }),

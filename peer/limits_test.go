@@ -100,35 +100,53 @@ func TestTCP_StalledFrameTimesOut(t *testing.T) {
 }
 
 // TestTCP_HandshakeLimit: strangers that open connections and say nothing
-// take at most MaxHandshakes slots, each for at most DialTimeout; one more
-// connection is closed before the node reads from it, and the slots free
-// up as the strangers go.
+// take at most MaxHandshakes slots, a quarter of them from one address,
+// each for at most DialTimeout; one more connection is closed before the
+// node reads from it, and the slots free up as the strangers go.
 func TestTCP_HandshakeLimit(t *testing.T) {
 	book := newTCPBook()
 	cfg := tcpTestConfig(t)
-	cfg.MaxHandshakes = 2
+	cfg.MaxHandshakes = 4              // 1 per address
 	cfg.DialTimeout = 10 * time.Second // the strangers hold their slots for the test
 	tb, _ := startTCP(t, book, "b", "", cfg, tcpEcho)
 	ta := tcpClientOnly(t, book, "a", cfg)
+	addr, _ := tb.resolve("b")
 	handshaking := func() int {
 		tb.mu.Lock()
 		defer tb.mu.Unlock()
 		return tb.mu.handshaking
 	}
+	dial := func(from string) net.Conn {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		nc, err := d.Dial("tcp", addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = nc.Close() })
+		require.NoError(t, nc.SetDeadline(time.Now().Add(10*time.Second)))
+		return nc
+	}
+	hello := func(nc net.Conn) {
+		var b [len(authMagic) + nonceLen]byte
+		_, err := io.ReadFull(nc, b[:])
+		require.NoError(t, err)
+	}
+	refused := func(nc net.Conn) {
+		n, err := io.Copy(io.Discard, nc)
+		require.NoError(t, err)
+		require.Zero(t, n, "closed before the hello")
+	}
 
 	var strangers []net.Conn
-	for range 2 {
-		nc, _ := tcpRawPeer(t, tb, cfg.Secret, false)
-		var hello [len(authMagic) + nonceLen]byte
-		_, err := io.ReadFull(nc, hello[:])
-		require.NoError(t, err)
+	for _, from := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
+		nc := dial(from)
+		hello(nc)
 		strangers = append(strangers, nc)
 	}
-	require.Equal(t, 2, handshaking())
-	extra, _ := tcpRawPeer(t, tb, cfg.Secret, false)
-	n, err := io.Copy(io.Discard, extra)
-	require.NoError(t, err)
-	require.Zero(t, n, "closed before the hello")
+	refused(dial("127.0.0.1")) // a second from one address
+	nc := dial("127.0.0.4")
+	hello(nc)
+	strangers = append(strangers, nc)
+	require.Equal(t, 4, handshaking())
+	refused(dial("127.0.0.5")) // a fifth in all
 
 	for _, nc := range strangers {
 		require.NoError(t, nc.Close())
@@ -137,6 +155,9 @@ func TestTCP_HandshakeLimit(t *testing.T) {
 	got, err := ta.Call(context.Background(), "b", []byte("served"))
 	require.NoError(t, err)
 	require.Equal(t, "served", string(got))
+	tb.mu.Lock()
+	require.Empty(t, tb.mu.handshakesFrom)
+	tb.mu.Unlock()
 }
 
 // TestTCP_ConnectionLimit: past MaxConns authenticated connections, one

@@ -56,7 +56,8 @@ type Config struct {
 	MaxConns int
 	// MaxHandshakes bounds the accepted connections still in the
 	// handshake, which lasts at most DialTimeout; one more is closed at
-	// once (logged), before anything is read from it. Default 32.
+	// once (logged), before anything is read from it. A quarter of them
+	// (at least 1) may come from one IP address. Default 32.
 	MaxHandshakes int
 	// Logger receives the transport's logs; nil discards them.
 	Logger *slog.Logger
@@ -123,11 +124,12 @@ type TCP struct {
 
 	mu struct {
 		sync.Mutex
-		closed      bool
-		listeners   []net.Listener
-		peers       map[string]*peer         // outgoing connection (or its dial) by node
-		inbound     map[*serverConn]struct{} // accepted connections past the handshake; at most MaxConns
-		handshaking int                      // accepted connections in the handshake; at most MaxHandshakes
+		closed         bool
+		listeners      []net.Listener
+		peers          map[string]*peer         // outgoing connection (or its dial) by node
+		inbound        map[*serverConn]struct{} // accepted connections past the handshake; at most MaxConns
+		handshaking    int                      // accepted connections in the handshake; at most MaxHandshakes
+		handshakesFrom map[string]int           // of those, by remote IP; each at most perSource()
 	}
 }
 
@@ -167,6 +169,7 @@ func NewTCP(cfg Config, self string, resolve func(node string) (addr string, ok 
 	t.lifetime, t.cancel = context.WithCancel(context.Background())
 	t.mu.peers = map[string]*peer{}
 	t.mu.inbound = map[*serverConn]struct{}{}
+	t.mu.handshakesFrom = map[string]int{}
 	return t, nil
 }
 
@@ -248,14 +251,22 @@ func (t *TCP) acceptLoop(ln net.Listener) error {
 			_ = nc.Close()
 			return ErrClosed
 		}
-		if t.mu.handshaking >= t.cfg.MaxHandshakes {
+		src := sourceIP(nc)
+		switch {
+		case t.mu.handshaking >= t.cfg.MaxHandshakes:
 			t.mu.Unlock()
 			_ = nc.Close()
 			t.refused(nc, "handshakes", t.cfg.MaxHandshakes)
 			continue
+		case t.mu.handshakesFrom[src] >= t.perSource():
+			t.mu.Unlock()
+			_ = nc.Close()
+			t.refused(nc, "handshakes from one address", t.perSource())
+			continue
 		}
 		t.mu.handshaking++
-		t.wg.Go(func() { t.serveConn(nc) })
+		t.mu.handshakesFrom[src]++
+		t.wg.Go(func() { t.serveConn(nc, src) })
 		t.mu.Unlock()
 	}
 }
@@ -417,7 +428,7 @@ func handshake(ctx context.Context, nc net.Conn, fn func() error) error {
 
 // serveConn authenticates an accepted connection and serves its requests
 // until it breaks or the transport closes.
-func (t *TCP) serveConn(nc net.Conn) {
+func (t *TCP) serveConn(nc net.Conn, src string) {
 	hctx, cancel := context.WithTimeout(t.lifetime, t.cfg.DialTimeout)
 	var node string
 	var sess session
@@ -428,7 +439,7 @@ func (t *TCP) serveConn(nc net.Conn) {
 	cancel()
 	if err != nil {
 		t.mu.Lock()
-		t.mu.handshaking--
+		t.endHandshakeLocked(src)
 		t.mu.Unlock()
 		_ = nc.Close()
 		t.logHandshakeFailed(nc, node, err)
@@ -436,7 +447,7 @@ func (t *TCP) serveConn(nc net.Conn) {
 	}
 	c := newServerConn(t, nc, node, sess)
 	t.mu.Lock()
-	t.mu.handshaking--
+	t.endHandshakeLocked(src)
 	if t.mu.closed {
 		t.mu.Unlock()
 		c.fail(ErrClosed)
@@ -457,6 +468,31 @@ func (t *TCP) serveConn(nc net.Conn) {
 	t.mu.Lock()
 	delete(t.mu.inbound, c)
 	t.mu.Unlock()
+}
+
+// perSource bounds the connections in the handshake from one IP address:
+// a quarter of MaxHandshakes (at least 1), so that one host cannot take
+// every slot from the nodes that redial. Nodes sharing a host (dynkv dev)
+// dial from one address, but one connection each.
+func (t *TCP) perSource() int { return max(1, t.cfg.MaxHandshakes/4) }
+
+// sourceIP returns the IP address nc comes from, the whole address if it
+// has no port.
+func sourceIP(nc net.Conn) string {
+	a := nc.RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(a); err == nil {
+		return host
+	}
+	return a
+}
+
+// endHandshakeLocked counts a connection from src out of the handshake.
+// REQUIRES: t.mu held.
+func (t *TCP) endHandshakeLocked(src string) {
+	t.mu.handshaking--
+	if t.mu.handshakesFrom[src]--; t.mu.handshakesFrom[src] == 0 {
+		delete(t.mu.handshakesFrom, src)
+	}
 }
 
 // errTooManyConns is why a connection past MaxConns was closed.
