@@ -30,6 +30,7 @@ func TestNode_LargestWritesReplicate(t *testing.T) {
 		cfg.Peer.Secret, cfg.Gossip.Secret = "shared", "shared"
 		cfg.Resp.MaxValueSize, cfg.Resp.MaxKeySize = maxValue, maxKey
 		cfg.AntiEntropy.Interval, cfg.AntiEntropy.TransferPoll = 50*time.Millisecond, 50*time.Millisecond
+		cfg.Coordinator.Timeout = 20 * time.Second // 1 MiB values under -race on a busy machine
 		require.NoError(t, cfg.Validate())
 		n, err := New(cfg, nil)
 		require.NoError(t, err)
@@ -66,7 +67,9 @@ func TestNode_LargestWritesReplicate(t *testing.T) {
 	}
 
 	client := func(n *Node) *redis.Client {
-		rdb := redis.NewClient(&redis.Options{Addr: n.Addr().String(), Protocol: 2, ReadTimeout: 10 * time.Second})
+		// No retries: a DPUT retried after a slow reply would add a
+		// sibling of its own.
+		rdb := redis.NewClient(&redis.Options{Addr: n.Addr().String(), Protocol: 2, ReadTimeout: 30 * time.Second, MaxRetries: -1})
 		t.Cleanup(func() { _ = rdb.Close() })
 		return rdb
 	}
@@ -99,8 +102,8 @@ func TestNode_LargestWritesReplicate(t *testing.T) {
 	reply, err := client(a).Do(ctx, "DGET", key).Result()
 	require.NoError(t, err)
 	read := reply.([]any)[0].(string)
-	require.NoError(t, client(b).Do(ctx, "DPUT", key, read, val('b')).Err())
-	require.NoError(t, client(c).Do(ctx, "DPUT", key, read, val('c')).Err())
+	require.NoError(t, client(b).Do(ctx, "DPUT", key, read, val('b')).Err(), "the first sibling")
+	require.NoError(t, client(c).Do(ctx, "DPUT", key, read, val('c')).Err(), "the second sibling")
 	replicated(key, val('b'), val('c'))
 
 	// A third sibling would exceed max-siblings-size: refused, not dropped.
@@ -112,7 +115,7 @@ func TestNode_LargestWritesReplicate(t *testing.T) {
 	reply, err = client(a).Do(ctx, "DGET", key).Result()
 	require.NoError(t, err)
 	require.Len(t, reply.([]any)[1], 2)
-	require.NoError(t, client(a).Do(ctx, "DPUT", key, reply.([]any)[0], val('e')).Err())
+	require.NoError(t, client(a).Do(ctx, "DPUT", key, reply.([]any)[0], val('e')).Err(), "the resolution")
 	replicated(key, val('e'))
 	t.Logf("peer frame limit %d bytes", a.cfg.PeerConfig().MaxFrame)
 }
