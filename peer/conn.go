@@ -174,7 +174,9 @@ func (c *serverConn) handle(req frame) {
 	resp := frame{id: req.id}
 	resp.payload, resp.status = c.run(req.payload)
 	if len(resp.payload) > c.t.cfg.MaxFrame {
-		c.log.Warn("peer response exceeds max frame size", "node", c.node, "bytes", len(resp.payload), "max", c.t.cfg.MaxFrame)
+		if ok, n := c.t.logTooLarge.allow(); ok {
+			c.log.Warn("peer response exceeds max frame size", "node", c.node, "bytes", len(resp.payload), "max", c.t.cfg.MaxFrame, "suppressed", n)
+		}
 		resp.payload, resp.status = nil, frameTooLarge
 	}
 	_ = c.send(nil, resp)

@@ -116,7 +116,7 @@ type TCP struct {
 	recv    *budget // the receive budget of every connection (budget.go)
 
 	// The logs a stranger or a peer can trigger, one line a second each.
-	logRefused, logHandshake, logBadFrame logLimit
+	logRefused, logHandshake, logBadFrame, logTooLarge logLimit
 
 	lifetime context.Context    // parent of handler contexts and dials; cancelled by Close
 	cancel   context.CancelFunc // cancels lifetime
@@ -163,7 +163,7 @@ func NewTCP(cfg Config, self string, resolve func(node string) (addr string, ok 
 		return nil, errors.New("peer: tcp transport needs a resolver and a handler")
 	}
 	t := &TCP{cfg: cfg, self: self, resolve: resolve, handler: handler, log: log(cfg.Logger), recv: newBudget(cfg.ReceiveBuffer)}
-	for _, l := range []*logLimit{&t.logRefused, &t.logHandshake, &t.logBadFrame} {
+	for _, l := range []*logLimit{&t.logRefused, &t.logHandshake, &t.logBadFrame, &t.logTooLarge} {
 		l.interval = time.Second
 	}
 	t.lifetime, t.cancel = context.WithCancel(context.Background())
