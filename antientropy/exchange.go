@@ -1,7 +1,9 @@
 package antientropy
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -90,6 +92,21 @@ func (s *Syncer) Exchange(ctx context.Context, p int, node string) (Result, erro
 	return res, nil
 }
 
+// diffHalves is diffKeys of each half of leaves: their keys are disjoint.
+func (s *Syncer) diffHalves(ctx context.Context, remote treeSide, leaves []int) ([][]byte, int, error) {
+	a, na, err := s.diffKeys(ctx, remote, leaves[:len(leaves)/2])
+	if err != nil {
+		return nil, na, err
+	}
+	b, nb, err := s.diffKeys(ctx, remote, leaves[len(leaves)/2:])
+	if err != nil {
+		return nil, na + nb, err
+	}
+	keys := append(a, b...)
+	slices.SortFunc(keys, bytes.Compare)
+	return keys, na + nb, nil
+}
+
 // diffLeaves walks the trees of the leaves [lo, hi) down from the root,
 // into differing nodes only, and returns the differing leaves.
 func (s *Syncer) diffLeaves(ctx context.Context, remote treeSide, lo, hi int) ([]int, error) {
@@ -145,6 +162,11 @@ func (s *Syncer) diffKeys(ctx context.Context, remote treeSide, leaves []int) ([
 		return nil, 0, err
 	}
 	theirs, err := remote.LeafKeys(ctx, leaves)
+	if errors.Is(err, peer.ErrFrameTooLarge) && len(leaves) > 1 {
+		// More keys than a peer frame holds (long keys): ask for half the
+		// leaves at a time.
+		return s.diffHalves(ctx, remote, leaves)
+	}
 	if err != nil {
 		return nil, len(mine), err
 	}

@@ -37,7 +37,7 @@ func (v pairView) Alive(id string) bool { return true }
 
 // newPair loads n keys into both replicas, then diff more keys into a only
 // and diff of the shared keys rewritten on b only.
-func newPair(tb testing.TB, n, diff int) *pair {
+func newPair(tb testing.TB, n, diff int, wrap ...func(peer.Transport) peer.Transport) *pair {
 	tb.Helper()
 	ctx := context.Background()
 	open := func() *replica.Store {
@@ -72,7 +72,11 @@ func newPair(tb testing.TB, n, diff int) *pair {
 	net.Register("b", peer.NewMux(p.b).Serve)
 	cfg := antientropy.DefaultConfig()
 	cfg.N, cfg.Rate = 2, 0
-	p.ae, err = antientropy.New(cfg, p.a, pairView{r: r, self: "a"}, net.Transport("a"), nil)
+	var tr peer.Transport = net.Transport("a")
+	for _, w := range wrap {
+		tr = w(tr)
+	}
+	p.ae, err = antientropy.New(cfg, p.a, pairView{r: r, self: "a"}, tr, nil)
 	require.NoError(tb, err)
 	return p
 }
@@ -104,6 +108,31 @@ func TestExchange_CostIsProportionalToDifference(t *testing.T) {
 	require.Zero(t, res.Repaired)
 	again := p.ae.Stats().BytesSent + p.ae.Stats().BytesReceived - moved
 	require.Less(t, again, int64(100), "replicas in sync: one root comparison")
+}
+
+// smallFrames is a transport whose frames hold the keys of at most max
+// leaves: an OpLeafKeys request for more fails as a frame too large would.
+type smallFrames struct {
+	peer.Transport
+	max int
+}
+
+func (s smallFrames) Call(ctx context.Context, node string, req []byte) ([]byte, error) {
+	if r, err := peer.DecodeRequest(req); err == nil && r.Op == peer.OpLeafKeys && len(r.Nodes) > s.max {
+		return nil, fmt.Errorf("peer: call %s: response: %w", node, peer.ErrFrameTooLarge)
+	}
+	return s.Transport.Call(ctx, node, req)
+}
+
+// TestExchange_LeafKeysTooLargeForAFrame: when the keys of the leaves
+// asked for do not fit a peer frame, the exchange asks for fewer leaves at
+// a time, and still converges.
+func TestExchange_LeafKeysTooLargeForAFrame(t *testing.T) {
+	p := newPair(t, 20_000, 20, func(tr peer.Transport) peer.Transport { return smallFrames{tr, 3} })
+	res, err := p.ae.Exchange(context.Background(), 0, "b")
+	require.NoError(t, err)
+	require.Equal(t, 20, res.Repaired)
+	require.Equal(t, root(t, p.a), root(t, p.b))
 }
 
 // BenchmarkExchange_1MKeys100Diff: two replicas of 1,000,000 keys

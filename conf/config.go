@@ -3,6 +3,7 @@ package conf
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/resp"
 	"github.com/dynkv/dynkv/ring"
+	"github.com/dynkv/dynkv/version"
 )
 
 // Config is the whole configuration of one node.
@@ -31,14 +33,18 @@ type Config struct {
 	// cache-size).
 	Replica replica.Config
 	// Coordinator configures reads and writes over replicas (keys n, r, w,
-	// timeout).
+	// timeout, max-siblings-size). A MaxSiblingsSize of 0 is derived from
+	// max-value-size: see MaxSiblingsSize.
 	Coordinator coordinator.Config
 	// Resp configures the client front end (keys listen, requirepass,
 	// maxclients, max-value-size, max-request-size).
 	Resp resp.Config
-	// Peer configures the peer transport (keys peer.listen, cluster.secret).
+	// Peer configures the peer transport (keys peer.listen, cluster.secret,
+	// peer.receive-buffer, peer.max-connections, peer.max-handshakes).
 	// An empty Peer.Listen means the client port + 10000 on the client
-	// host (port 0 stays 0), as Redis Cluster's bus; see PeerListen.
+	// host (port 0 stays 0), as Redis Cluster's bus; see PeerListen. The
+	// frame limit is derived, and a ReceiveBuffer of 0 too: see
+	// PeerConfig.
 	Peer peer.Config
 	// Gossip configures membership (keys gossip.listen, seeds,
 	// cluster.secret, weight, partitions). NodeID, ClientAddr and PeerAddr
@@ -123,7 +129,42 @@ func DefaultConfig() Config {
 
 func peerDefaults() peer.Config {
 	p := peer.DefaultConfig()
-	p.Listen = "" // derived from the client address
+	p.Listen = ""       // derived from the client address
+	p.MaxFrame = 0      // derived from the client limits
+	p.ReceiveBuffer = 0 // derived from the frame limit
+	return p
+}
+
+// MaxSiblingsSize returns the bound on the record of a key's siblings
+// that writes respect (coordinator.Config.MaxSiblingsSize): the key
+// max-siblings-size, or when it is 0, room for two siblings of
+// max-value-size with the largest versions a record holds. Two is what
+// two concurrent writes of the largest value leave when they meet.
+func (c Config) MaxSiblingsSize() int64 {
+	if c.Coordinator.MaxSiblingsSize > 0 {
+		return c.Coordinator.MaxSiblingsSize
+	}
+	return version.RecordOverhead + 2*(c.Resp.MaxValueSize+version.MaxSiblingOverhead)
+}
+
+// PeerConfig returns the peer transport's configuration: Peer, with
+// Listen from PeerListen, the frame limit derived from the client limits,
+// and ReceiveBuffer, when 0, twice what a frame of that limit takes.
+//
+// The frame limit is what the largest message carries: a record of
+// MaxSiblingsSize (OpMerge, OpHint, OpCollect, the reply to OpGet and to
+// a forwarded write), under a key of max-key-size, with the message's own
+// bytes (peer.MaxMessageOverhead). A forwarded write carries a value of
+// at most max-value-size and a context, less than a record of one such
+// sibling. So every record a write may leave, and every write the front
+// end accepts, fits a frame: see docs/design.md for what may not.
+func (c Config) PeerConfig() peer.Config {
+	p := c.Peer
+	p.Listen = c.PeerListen()
+	p.MaxFrame = int(min(c.MaxSiblingsSize()+c.Resp.MaxKeySize+peer.MaxMessageOverhead, math.MaxUint32+1))
+	if p.ReceiveBuffer == 0 {
+		p.ReceiveBuffer = 2 * p.MinReceiveBuffer()
+	}
 	return p
 }
 
@@ -179,12 +220,17 @@ func (c Config) Validate() error {
 	if err := c.Resp.Validate(); err != nil {
 		return err
 	}
-	peer := c.Peer
-	peer.Listen = c.PeerListen()
+	if one := version.RecordOverhead + version.MaxSiblingOverhead + c.Resp.MaxValueSize; c.MaxSiblingsSize() < one {
+		return fmt.Errorf("max-siblings-size: must be at least a record of one value of max-value-size (%d bytes), got %d", one, c.MaxSiblingsSize())
+	}
+	peer := c.PeerConfig()
 	if peer.Listen == "" {
 		return fmt.Errorf("peer.listen: no default from listen %q (port + 10000 must be a port): set it", c.Resp.Listen)
 	}
 	if err := peer.Validate(); err != nil {
+		if peer.MaxFrame > math.MaxUint32 {
+			return fmt.Errorf("max-siblings-size: the peer frame limit derived from it, max-key-size and max-value-size exceeds 4 GiB: lower them")
+		}
 		return err
 	}
 	g := c.Gossip

@@ -1,6 +1,7 @@
 package coordinator_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/internal/clustertest"
+	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -509,5 +511,37 @@ func TestCluster_ForwardedRangeAndBitWrites(t *testing.T) {
 		require.Equal(t, "\x08ello Redis", string(v), h)
 		require.Len(t, ss, 1)
 		require.NotEqual(t, c.Node(outsider).Store.Actor(), ss[0].Dot.Actor, "a home node coordinated it")
+	}
+}
+
+// TestCluster_HintTooLargeDoesNotBlockOthers: a hint its transport cannot
+// carry (peer.ErrFrameTooLarge) is kept and retried, and the hints for the
+// same node after it are delivered meanwhile.
+func TestCluster_HintTooLargeDoesNotBlockOthers(t *testing.T) {
+	ctx := context.Background()
+	cfg := clustertest.Config()
+	cfg.NoFallbacks = true // the coordinator keeps the hints itself
+	c := clustertest.New(t, 3, cfg)
+	big, small := []byte("{h}a-big"), []byte("{h}b-small") // one slot; the big one's hint comes first
+	home := c.Home(big)
+	c.Kill(home[2])
+	for _, k := range [][]byte{big, small} {
+		_, err := c.Node(home[0]).Coord.Put(ctx, k, set(string(k)))
+		require.NoError(t, err)
+	}
+	c.Restart(home[2])
+	c.Net.SetHook(func(_, to string, req []byte) (time.Duration, error) {
+		if to == home[2] && bytes.Contains(req, big) {
+			return 0, fmt.Errorf("memnet: %w", peer.ErrFrameTooLarge)
+		}
+		return 0, nil
+	})
+	require.Equal(t, 1, c.ReplayHints(ctx), "the small one, past the big one")
+	c.Net.SetHook(nil)
+	require.Equal(t, 1, c.ReplayHints(ctx), "the big one, kept")
+	for _, k := range [][]byte{big, small} {
+		ss, err := c.Node(home[2]).Store.Get(ctx, k)
+		require.NoError(t, err)
+		require.Equal(t, []string{string(k)}, values(ss))
 	}
 }

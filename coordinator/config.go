@@ -19,6 +19,17 @@ type Config struct {
 	// Timeout bounds one operation when the caller's ctx has no earlier
 	// deadline. Default 5s.
 	Timeout time.Duration
+	// MaxSiblingsSize bounds a key's siblings, in bytes of their record
+	// (version.Siblings.RecordSize: values and versions): a write that
+	// would leave the key with a larger record is refused with
+	// version.ErrTooManyVersions, nothing written, so that a client must
+	// resolve the siblings (read them, write with their context) before it
+	// adds one. Merges of versions already acknowledged are never refused
+	// (replica.Store.Merge), so a key may hold more when isolated
+	// coordinators each took writes; see docs/design.md. 0 means no bound.
+	// A node derives it from max-value-size (conf.Config.MaxSiblingsSize).
+	// Default 0.
+	MaxSiblingsSize int64
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -37,6 +48,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("coordinator: w: must be between 1 and n (%d), got %d", c.N, c.W)
 	case c.Timeout <= 0:
 		return fmt.Errorf("coordinator: timeout: must be positive, got %s", c.Timeout)
+	case c.MaxSiblingsSize < 0:
+		return fmt.Errorf("coordinator: max-siblings-size: must not be negative, got %d", c.MaxSiblingsSize)
 	}
 	return nil
 }

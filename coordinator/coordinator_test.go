@@ -1,6 +1,7 @@
 package coordinator_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -141,6 +142,7 @@ func TestConfig_Validate(t *testing.T) {
 		{name: "r", cfg: coordinator.Config{N: 3, R: 4, W: 1, Timeout: time.Second}, want: "r:"},
 		{name: "w", cfg: coordinator.Config{N: 3, R: 1, W: 0, Timeout: time.Second}, want: "w:"},
 		{name: "timeout", cfg: coordinator.Config{N: 3, R: 1, W: 1}, want: "timeout:"},
+		{name: "max siblings size", cfg: coordinator.Config{N: 3, R: 1, W: 1, Timeout: time.Second, MaxSiblingsSize: -1}, want: "max-siblings-size:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.ErrorContains(t, tc.cfg.Validate(), tc.want)
@@ -157,4 +159,61 @@ func TestCoordinator_CancelledContext(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	_, err = c.Get(ctx, []byte("k"), coordinator.ReadOptions{})
 	require.ErrorIs(t, err, context.Canceled)
+}
+
+// TestCoordinator_SiblingsSizeBound: a write that would leave a key's
+// siblings over MaxSiblingsSize is refused with nothing written, while a
+// merge of an acknowledged version from another replica always succeeds;
+// a write whose context covers the siblings resolves them, and a plain SET
+// never fails because of the bound.
+func TestCoordinator_SiblingsSizeBound(t *testing.T) {
+	ctx := context.Background()
+	cfg := coordinator.DefaultConfig()
+	cfg.MaxSiblingsSize = 300 // two siblings of 100 bytes and their versions, not three
+	c, st, _ := newCoordinator(t, cfg)
+	key := []byte("cart:1")
+	val := func(b byte) []byte { return bytes.Repeat([]byte{b}, 100) }
+
+	for _, b := range []byte{'a', 'b'} {
+		_, err := c.Put(ctx, key, coordinator.Write{Data: val(b)}) // the empty context: a sibling
+		require.NoError(t, err)
+	}
+	before := st.Stats().Writes
+	_, err := c.Put(ctx, key, coordinator.Write{Data: val('c')})
+	require.ErrorIs(t, err, version.ErrTooManyVersions)
+	require.ErrorContains(t, err, "max-siblings-size (300)")
+	require.Equal(t, before, st.Stats().Writes, "nothing written")
+	got, err := st.Get(ctx, key)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+
+	// Another coordinator's acknowledged write arrives by merge: kept,
+	// even though the key now holds more than the bound.
+	theirs := version.Siblings{{Dot: version.Dot{Actor: 999, Counter: 1}, Timestamp: 1, Value: val('z')}}
+	merged, err := st.Merge(ctx, key, theirs)
+	require.NoError(t, err)
+	require.Len(t, merged, 3)
+	require.Greater(t, int64(merged.RecordSize()), cfg.MaxSiblingsSize)
+
+	// Covering one sibling still leaves too much; covering all resolves.
+	_, err = c.Put(ctx, key, coordinator.Write{Context: merged[:1].Context(), Data: val('d')})
+	require.ErrorIs(t, err, version.ErrTooManyVersions)
+	_, err = c.Put(ctx, key, coordinator.Write{Context: merged.Context(), Data: val('e')})
+	require.NoError(t, err)
+	got, err = st.Get(ctx, key)
+	require.NoError(t, err)
+	require.Equal(t, []string{string(val('e'))}, values(got))
+
+	// A plain SET supersedes everything, whatever the key holds.
+	fat, err := st.Merge(ctx, key, version.Siblings{
+		{Dot: version.Dot{Actor: 997, Counter: 1}, Timestamp: 1, Value: val('x')},
+		{Dot: version.Dot{Actor: 998, Counter: 1}, Timestamp: 1, Value: val('y')},
+	})
+	require.NoError(t, err)
+	require.Len(t, fat, 3)
+	_, err = c.Put(ctx, key, coordinator.Write{Supersede: true, Data: val('s')})
+	require.NoError(t, err)
+	got, err = st.Get(ctx, key)
+	require.NoError(t, err)
+	require.Equal(t, []string{string(val('s'))}, values(got))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/dynkv/dynkv/errdefs"
@@ -223,7 +224,14 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 		if err != nil {
 			return nil, err
 		}
-		return version.Write(cur, version.Dot{Actor: actor, Counter: counter}, vctx, ts, value, tomb), nil
+		next := version.Write(cur, version.Dot{Actor: actor, Counter: counter}, vctx, ts, value, tomb)
+		if limit := c.cfg.MaxSiblingsSize; limit > 0 {
+			if n := next.RecordSize(); int64(n) > limit {
+				return nil, fmt.Errorf("%w: the key's siblings would take %d bytes, over max-siblings-size (%d): resolve them with a context that covers them",
+					version.ErrTooManyVersions, n, limit)
+			}
+		}
+		return next, nil
 	})
 	if errors.Is(err, ErrCondition) {
 		return prev, err

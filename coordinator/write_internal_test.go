@@ -1,11 +1,14 @@
 package coordinator
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
-	"github.com/dynkv/dynkv/errdefs"
+	"github.com/stretchr/testify/require"
 
+	"github.com/dynkv/dynkv/errdefs"
+	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -53,4 +56,24 @@ func TestWrite_NewVersion(t *testing.T) {
 	if string(live[0].Value) != "ab" {
 		t.Fatal("append modified the stored value")
 	}
+}
+
+// TestForward_FitsARecordsFrame: a forwarded write of the largest value,
+// the largest key and the largest client context is no longer than a
+// store op carrying a record of one such value with the largest versions,
+// which is what the peer frame limit is derived from
+// (conf.Config.PeerConfig): every write the front end accepts can be
+// forwarded.
+func TestForward_FitsARecordsFrame(t *testing.T) {
+	const value, key = 1 << 10, 100
+	vv := make(version.VV, version.MaxContextEntries)
+	for i := range vv {
+		vv[i] = version.Entry{Actor: version.Actor(i + 1), Counter: version.MaxCounter}
+	}
+	w := Write{Context: vv, Supersede: true, Op: OpAppend, Cond: CondAnyValue, W: 1 << 16, MaxSize: 1 << 62,
+		Data: bytes.Repeat([]byte{'v'}, value)}
+	req := encodeForward(bytes.Repeat([]byte{'k'}, key), w)
+	limit := version.RecordOverhead + version.MaxSiblingOverhead + value + key + peer.MaxMessageOverhead
+	require.LessOrEqual(t, len(req), limit)
+	t.Logf("forward of %d bytes, frame of one record %d", len(req), limit)
 }

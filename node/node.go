@@ -98,7 +98,7 @@ func Build(cfg conf.Config, deps Deps, log *slog.Logger) (_ *Node, err error) {
 	}
 	undo = append(undo, func() { _ = n.closeCluster() })
 	if deps.Standalone {
-		n.co, err = coordinator.New(cfg.Coordinator, n.store, deps.Now, log.With("pkg", "coordinator"))
+		n.co, err = coordinator.New(coordinatorConfig(cfg), n.store, deps.Now, log.With("pkg", "coordinator"))
 	} else {
 		err = n.join(deps)
 	}
@@ -124,6 +124,14 @@ func Build(cfg conf.Config, deps Deps, log *slog.Logger) (_ *Node, err error) {
 		n.srv.SetAdmin(adminView{AdminView: ring.AdminView{Src: n.members}, n: n})
 	}
 	return n, nil
+}
+
+// coordinatorConfig is cfg.Coordinator with the bound on a key's siblings
+// that the peer frame limit is derived from (conf.Config.MaxSiblingsSize).
+func coordinatorConfig(cfg conf.Config) coordinator.Config {
+	c := cfg.Coordinator
+	c.MaxSiblingsSize = cfg.MaxSiblingsSize()
+	return c
 }
 
 // join builds the cluster side of the node: membership (gossip unless
@@ -160,7 +168,7 @@ func (n *Node) join(deps Deps) (err error) {
 	// forwarded write arrives before the coordinator exists.
 	mux.Handle(peer.OpForward, func(ctx context.Context, req []byte) []byte { return n.co.Serve(ctx, req) })
 	if tr == nil {
-		tcfg := cfg.Peer
+		tcfg := cfg.PeerConfig() // the frame limit derived from the client limits
 		tcfg.Listen = peerLn.Addr().String()
 		tcfg.Logger = log.With("pkg", "peer")
 		if n.tr, err = peer.NewTCP(tcfg, cfg.Node.ID, n.members.PeerAddr, mux.Serve); err != nil {
@@ -168,7 +176,7 @@ func (n *Node) join(deps Deps) (err error) {
 		}
 		tr = n.tr
 	}
-	if n.co, err = coordinator.NewCluster(cfg.Coordinator, n.store, members, tr, deps.Now, log.With("pkg", "coordinator")); err != nil {
+	if n.co, err = coordinator.NewCluster(coordinatorConfig(cfg), n.store, members, tr, deps.Now, log.With("pkg", "coordinator")); err != nil {
 		return err
 	}
 	acfg := cfg.AntiEntropy

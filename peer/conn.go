@@ -109,11 +109,12 @@ func (c *clientConn) readLoop() {
 	defer c.t.forget(c)
 	br := bufio.NewReaderSize(c.nc, wireBuffer)
 	var hdr [frameHeader]byte
+	lim := c.t.recvLimit(&c.wire)
 	for {
-		f, err := readFrame(br, &hdr, c.t.cfg.MaxFrame, c.recv, false)
+		f, err := readFrame(br, &hdr, c.t.cfg.MaxFrame, c.recv, false, lim)
 		if err != nil {
 			c.fail(fmt.Errorf("peer: peer read: %w", err))
-			c.logEnd(c.err, "node", c.node)
+			c.logEnd(&c.t.logBadFrame, c.err, "node", c.node)
 			return
 		}
 		c.mu.Lock()
@@ -124,6 +125,11 @@ func (c *clientConn) readLoop() {
 			ch <- f // never blocks: buffered, and ids are not reused
 		}
 	}
+}
+
+// recvLimit returns the limits of w's reader.
+func (t *TCP) recvLimit(w *wire) *recvLimit {
+	return &recvLimit{budget: t.recv, done: w.done, nc: w.nc, timeout: t.cfg.FrameTimeout}
 }
 
 // serverConn is an accepted peer connection: its reader starts a handler
@@ -149,11 +155,12 @@ func (c *serverConn) readLoop() {
 	defer c.cancel()
 	br := bufio.NewReaderSize(c.nc, wireBuffer)
 	var hdr [frameHeader]byte
+	lim := c.t.recvLimit(&c.wire)
 	for {
-		f, err := readFrame(br, &hdr, c.t.cfg.MaxFrame, c.recv, true)
+		f, err := readFrame(br, &hdr, c.t.cfg.MaxFrame, c.recv, true, lim)
 		if err != nil {
 			c.fail(fmt.Errorf("peer: peer read: %w", err))
-			c.logEnd(c.err, "node", c.node)
+			c.logEnd(&c.t.logBadFrame, c.err, "node", c.node)
 			return
 		}
 		// t.wg is above zero (this goroutine is in it), so Add may race Wait.
@@ -167,7 +174,9 @@ func (c *serverConn) handle(req frame) {
 	resp := frame{id: req.id}
 	resp.payload, resp.status = c.run(req.payload)
 	if len(resp.payload) > c.t.cfg.MaxFrame {
-		c.log.Warn("peer response exceeds max frame size", "node", c.node, "bytes", len(resp.payload), "max", c.t.cfg.MaxFrame)
+		if ok, n := c.t.logTooLarge.allow(); ok {
+			c.log.Warn("peer response exceeds max frame size", "node", c.node, "bytes", len(resp.payload), "max", c.t.cfg.MaxFrame, "suppressed", n)
+		}
 		resp.payload, resp.status = nil, frameTooLarge
 	}
 	_ = c.send(nil, resp)

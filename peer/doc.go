@@ -11,6 +11,13 @@
 //     protocol (ProtocolVersion) is refused before any frame. Every frame
 //     after it is sealed (seal.go): AES-256-GCM with a key per connection
 //     and direction derived from the secret and the handshake's nonces.
+//   - Limits (budget.go): a node holds the frames being received on all
+//     its peer connections within one receive budget (Config.ReceiveBuffer),
+//     reserved per frame before its body is read and grown into as the
+//     bytes arrive, each frame's body within Config.FrameTimeout; it
+//     accepts at most Config.MaxHandshakes connections in the handshake
+//     (each at most DialTimeout) and Config.MaxConns past it. The logs a
+//     stranger or a peer can trigger are rate-limited.
 //   - Messages (message.go) start with Format and the op (ops.go, the one
 //     table of ops); errors travel as codes (codes.go, the one table of
 //     error codes), turned back into the same sentinels on the calling

@@ -10,8 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
-	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Frames. After the handshake (handshake.go) both directions of a peer
@@ -36,15 +37,22 @@ const (
 	frameStatuses      = 3
 )
 
-// readChunk bounds the allocation for a payload ahead of its bytes: a peer
-// announcing a large frame must send it before the buffer grows past this.
-const readChunk = 1 << 20
+// readStart is the most a frame's buffer holds before its bytes arrive:
+// the buffer then doubles as they do (readPayload), so a peer announcing a
+// large frame must send it before the node holds it.
+const readStart = 64 << 10
 
 var (
 	// errFrameSize reports a frame longer than the receiver's MaxFrame.
 	errFrameSize = errors.New("peer: peer frame exceeds max frame size")
 	// errFrameStatus reports a frame with an unknown status.
 	errFrameStatus = errors.New("peer: peer frame with unknown status")
+	// errFrameSlow reports a frame whose body did not arrive within
+	// Config.FrameTimeout of its header.
+	errFrameSlow = errors.New("peer: peer frame too slow")
+	// errReceiveAborted reports a reader that stopped waiting for the
+	// receive budget because its connection failed.
+	errReceiveAborted = errors.New("peer: wait for receive budget aborted")
 )
 
 // frame is one request or response.
@@ -101,14 +109,29 @@ func writeFrame(bw *bufio.Writer, f frame, s *sealer) error {
 	return err
 }
 
+// recvLimit bounds what one connection's reader holds: the transport's
+// receive budget (budget.go), and the deadline of a frame's body.
+type recvLimit struct {
+	budget  *budget
+	done    <-chan struct{} // closed when the connection fails: ends a wait for the budget
+	nc      deadliner       // the connection: its read deadline bounds a frame's body
+	timeout time.Duration   // Config.FrameTimeout
+}
+
+// deadliner is the part of a net.Conn recvLimit uses.
+type deadliner interface{ SetReadDeadline(time.Time) error }
+
 // readFrame reads one frame from r and opens it with s; hdr is scratch
 // space. A frame whose length exceeds maxLen returns errFrameSize before
 // anything is allocated for it, one with an unknown status (or, with
 // request, any status but frameOK) errFrameStatus, one that fails to open
-// errFrameAuth. A clean end between frames returns io.EOF, an end inside one
-// io.ErrUnexpectedEOF. The payload is newly allocated and owned by the
-// caller. It never panics.
-func readFrame(r io.Reader, hdr *[frameHeader]byte, maxLen int, s *sealer, request bool) (frame, error) {
+// errFrameAuth. With lim, the frame's length is reserved from lim.budget
+// before its body is read (waiting for it, or errReceiveAborted once
+// lim.done is closed) and released when readFrame returns, and the body
+// must arrive within lim.timeout (else errFrameSlow). A clean end between
+// frames returns io.EOF, an end inside one io.ErrUnexpectedEOF. The payload
+// is newly allocated and owned by the caller. It never panics.
+func readFrame(r io.Reader, hdr *[frameHeader]byte, maxLen int, s *sealer, request bool, lim *recvLimit) (frame, error) {
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return frame{}, err
 	}
@@ -122,12 +145,39 @@ func readFrame(r io.Reader, hdr *[frameHeader]byte, maxLen int, s *sealer, reque
 	case request && f.status != frameOK:
 		return frame{}, fmt.Errorf("%w %d in a request", errFrameStatus, f.status)
 	}
-	sealed, err := readPayload(r, int(n)+sealOverhead)
+	size := int(n) + sealOverhead
+	var held *atomic.Int64
+	deadline := false // set on lim.nc
+	if lim != nil {
+		if !lim.budget.reserve(lim.done, int64(size)) {
+			return frame{}, errReceiveAborted
+		}
+		defer lim.budget.release(int64(size))
+		held = &lim.budget.held
+		// A body already buffered (most frames: the small ones) needs no
+		// deadline; setting one costs a timer per frame.
+		if br, ok := r.(interface{ Buffered() int }); !ok || br.Buffered() < size {
+			if err := lim.nc.SetReadDeadline(time.Now().Add(lim.timeout)); err != nil {
+				return frame{}, err
+			}
+			deadline = true
+		}
+	}
+	sealed, err := readPayload(r, size, held)
 	if err != nil {
-		if err == io.EOF {
+		var ne net.Error
+		switch {
+		case err == io.EOF:
 			err = io.ErrUnexpectedEOF
+		case deadline && errors.As(err, &ne) && ne.Timeout():
+			err = fmt.Errorf("%w: %d of %d bytes not received within %s", errFrameSlow, size-len(sealed), size, lim.timeout)
 		}
 		return frame{}, err
+	}
+	if deadline {
+		if err := lim.nc.SetReadDeadline(time.Time{}); err != nil {
+			return frame{}, err
+		}
 	}
 	if f.payload, err = s.open(hdr[:], sealed); err != nil {
 		return frame{}, err
@@ -138,17 +188,32 @@ func readFrame(r io.Reader, hdr *[frameHeader]byte, maxLen int, s *sealer, reque
 	return f, nil
 }
 
-// readPayload reads exactly n bytes, growing its buffer by at most
-// readChunk ahead of the bytes received.
-func readPayload(r io.Reader, n int) ([]byte, error) {
-	b := make([]byte, 0, min(n, readChunk))
+// readPayload reads exactly n bytes into a buffer that starts at readStart
+// bytes (or n if smaller) and doubles, up to n, each time the bytes fill
+// it: it never holds more than twice the bytes received, or readStart.
+// held, when not nil, counts the buffer's capacity while readPayload runs.
+// On error it returns the bytes it read.
+func readPayload(r io.Reader, n int, held *atomic.Int64) ([]byte, error) {
+	var dummy atomic.Int64
+	if held == nil {
+		held = &dummy
+	}
+	b := make([]byte, 0, min(n, readStart))
+	held.Add(int64(cap(b)))
+	defer func() { held.Add(-int64(cap(b))) }()
 	for len(b) < n {
-		m := min(n-len(b), readChunk)
-		b = slices.Grow(b, m)
-		if _, err := io.ReadFull(r, b[len(b):len(b)+m]); err != nil {
-			return nil, err
+		if len(b) == cap(b) {
+			nb := make([]byte, len(b), min(n, 2*cap(b)))
+			held.Add(int64(cap(nb)))
+			copy(nb, b)
+			held.Add(-int64(cap(b)))
+			b = nb
 		}
+		m, err := io.ReadFull(r, b[len(b):cap(b)])
 		b = b[:len(b)+m]
+		if err != nil {
+			return b, err
+		}
 	}
 	return b, nil
 }
@@ -269,12 +334,16 @@ func (w *wire) poll() (frame, bool) {
 	}
 }
 
-// logEnd logs why a connection ended: a peer that broke the protocol at
-// warn, an ordinary close at debug.
-func (w *wire) logEnd(err error, attrs ...any) {
+// logEnd logs why a connection ended: a peer that broke the protocol (or
+// was too slow) at warn, at most as often as lim lets through, an ordinary
+// close at debug.
+func (w *wire) logEnd(lim *logLimit, err error, attrs ...any) {
 	attrs = append(attrs, "remote", w.nc.RemoteAddr().String(), "err", err)
-	if errors.Is(err, errFrameSize) || errors.Is(err, errFrameStatus) || errors.Is(err, errFrameAuth) || errors.Is(err, io.ErrUnexpectedEOF) {
-		w.log.Warn("peer connection closed: bad frame", attrs...)
+	if errors.Is(err, errFrameSize) || errors.Is(err, errFrameStatus) || errors.Is(err, errFrameAuth) ||
+		errors.Is(err, errFrameSlow) || errors.Is(err, io.ErrUnexpectedEOF) {
+		if ok, n := lim.allow(); ok {
+			w.log.Warn("peer connection closed: bad frame", append(attrs, "suppressed", n)...)
+		}
 		return
 	}
 	w.log.Debug("peer connection closed", attrs...)

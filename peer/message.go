@@ -23,6 +23,12 @@ const (
 	bodyKeys   byte = 0xf2
 )
 
+// MaxMessageOverhead is the most a request or response adds to its key and
+// its record: format, op, the lengths of the key and the hint, and the
+// hint (a node id). A frame limit of a record's bound, the key's bound
+// and this carries every store op (conf.Config.PeerConfig).
+const MaxMessageOverhead = 2 + 2*binary.MaxVarintLen64 + maxNodeID
+
 // Request is one peer request.
 type Request struct {
 	Op       Op

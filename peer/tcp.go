@@ -40,16 +40,44 @@ type Config struct {
 	DialTimeout time.Duration
 	// MaxFrame is the largest request or response payload accepted, in
 	// bytes; a peer sending a larger frame is disconnected. It must be the
-	// same on every node. Default 65 MiB (a 64 MiB value and its versions).
+	// same on every node. Default 65 MiB (a 64 MiB value and its versions);
+	// a node derives it from its client limits (conf.Config.PeerConfig),
+	// so that every record a write may leave replicates.
 	MaxFrame int
+	// ReceiveBuffer bounds the bytes of the frames being received, on all
+	// the transport's connections together (budget.go): a reader waits
+	// for room before it reads a frame's body. At least MaxFrame + 16 (a
+	// sealed frame of MaxFrame). Default 2*(MaxFrame + 16).
+	ReceiveBuffer int64
+	// FrameTimeout bounds how long a frame's body may take to arrive once
+	// its header has (and its share of ReceiveBuffer was reserved); a
+	// slower peer is disconnected. Default 30s.
+	FrameTimeout time.Duration
+	// MaxConns bounds the accepted peer connections that passed the
+	// handshake; one more is closed as soon as it passes (logged). A node
+	// has one connection from each other node (two for a moment while one
+	// redials). Default 256.
+	MaxConns int
+	// MaxHandshakes bounds the accepted connections still in the
+	// handshake, which lasts at most DialTimeout; one more is closed at
+	// once (logged), before anything is read from it. A quarter of them
+	// (at least 1) may come from one IP address. Default 32.
+	MaxHandshakes int
 	// Logger receives the transport's logs; nil discards them.
 	Logger *slog.Logger
 }
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
-	return Config{Listen: "127.0.0.1:16379", DialTimeout: time.Second, MaxFrame: 64<<20 + 1<<20}
+	c := Config{Listen: "127.0.0.1:16379", DialTimeout: time.Second, MaxFrame: 64<<20 + 1<<20,
+		FrameTimeout: 30 * time.Second, MaxConns: 256, MaxHandshakes: 32}
+	c.ReceiveBuffer = c.MinReceiveBuffer() * 2
+	return c
 }
+
+// MinReceiveBuffer returns the least ReceiveBuffer that lets a frame of
+// MaxFrame through: its payload and the seal's tag.
+func (c Config) MinReceiveBuffer() int64 { return int64(c.MaxFrame) + sealOverhead }
 
 // Validate reports the first invalid field.
 func (c Config) Validate() error {
@@ -61,6 +89,16 @@ func (c Config) Validate() error {
 	}
 	if c.MaxFrame <= 0 || int64(c.MaxFrame) > math.MaxUint32 {
 		return fmt.Errorf("peer: peer.max-frame: %d is not between 1 and %d bytes", c.MaxFrame, int64(math.MaxUint32))
+	}
+	switch {
+	case c.ReceiveBuffer < c.MinReceiveBuffer():
+		return fmt.Errorf("peer: peer.receive-buffer: must be at least the peer frame limit and its seal (%d bytes), got %d", c.MinReceiveBuffer(), c.ReceiveBuffer)
+	case c.FrameTimeout <= 0:
+		return fmt.Errorf("peer: peer.frame-timeout: must be positive, not %v", c.FrameTimeout)
+	case c.MaxConns < 1:
+		return fmt.Errorf("peer: peer.max-connections: must be at least 1, got %d", c.MaxConns)
+	case c.MaxHandshakes < 1:
+		return fmt.Errorf("peer: peer.max-handshakes: must be at least 1, got %d", c.MaxHandshakes)
 	}
 	return nil
 }
@@ -79,6 +117,10 @@ type TCP struct {
 	resolve func(node string) (addr string, ok bool)
 	handler Handler
 	log     *slog.Logger
+	recv    *budget // the receive budget of every connection (budget.go)
+
+	// The logs a stranger or a peer can trigger, one line a second each.
+	logRefused, logHandshake, logBadFrame, logTooLarge logLimit
 
 	lifetime context.Context    // parent of handler contexts and dials; cancelled by Close
 	cancel   context.CancelFunc // cancels lifetime
@@ -86,10 +128,12 @@ type TCP struct {
 
 	mu struct {
 		sync.Mutex
-		closed    bool
-		listeners []net.Listener
-		peers     map[string]*peer         // outgoing connection (or its dial) by node
-		inbound   map[*serverConn]struct{} // accepted connections past the handshake
+		closed         bool
+		listeners      []net.Listener
+		peers          map[string]*peer         // outgoing connection (or its dial) by node
+		inbound        map[*serverConn]struct{} // accepted connections past the handshake; at most MaxConns
+		handshaking    int                      // accepted connections in the handshake; at most MaxHandshakes
+		handshakesFrom map[string]int           // of those, by remote IP; each at most perSource()
 	}
 }
 
@@ -122,10 +166,14 @@ func NewTCP(cfg Config, self string, resolve func(node string) (addr string, ok 
 	if resolve == nil || handler == nil {
 		return nil, errors.New("peer: tcp transport needs a resolver and a handler")
 	}
-	t := &TCP{cfg: cfg, self: self, resolve: resolve, handler: handler, log: log(cfg.Logger)}
+	t := &TCP{cfg: cfg, self: self, resolve: resolve, handler: handler, log: log(cfg.Logger), recv: newBudget(cfg.ReceiveBuffer)}
+	for _, l := range []*logLimit{&t.logRefused, &t.logHandshake, &t.logBadFrame, &t.logTooLarge} {
+		l.interval = time.Second
+	}
 	t.lifetime, t.cancel = context.WithCancel(context.Background())
 	t.mu.peers = map[string]*peer{}
 	t.mu.inbound = map[*serverConn]struct{}{}
+	t.mu.handshakesFrom = map[string]int{}
 	return t, nil
 }
 
@@ -207,7 +255,22 @@ func (t *TCP) acceptLoop(ln net.Listener) error {
 			_ = nc.Close()
 			return ErrClosed
 		}
-		t.wg.Go(func() { t.serveConn(nc) })
+		src := sourceIP(nc)
+		switch {
+		case t.mu.handshaking >= t.cfg.MaxHandshakes:
+			t.mu.Unlock()
+			_ = nc.Close()
+			t.refused(nc, "handshakes", t.cfg.MaxHandshakes)
+			continue
+		case t.mu.handshakesFrom[src] >= t.perSource():
+			t.mu.Unlock()
+			_ = nc.Close()
+			t.refused(nc, "handshakes from one address", t.perSource())
+			continue
+		}
+		t.mu.handshaking++
+		t.mu.handshakesFrom[src]++
+		t.wg.Go(func() { t.serveConn(nc, src) })
 		t.mu.Unlock()
 	}
 }
@@ -381,7 +444,7 @@ func handshake(ctx context.Context, nc net.Conn, fn func() error) error {
 
 // serveConn authenticates an accepted connection and serves its requests
 // until it breaks or the transport closes.
-func (t *TCP) serveConn(nc net.Conn) {
+func (t *TCP) serveConn(nc net.Conn, src string) {
 	hctx, cancel := context.WithTimeout(t.lifetime, t.cfg.DialTimeout)
 	var node string
 	var sess session
@@ -391,23 +454,27 @@ func (t *TCP) serveConn(nc net.Conn) {
 	})
 	cancel()
 	if err != nil {
+		t.mu.Lock()
+		t.endHandshakeLocked(src)
+		t.mu.Unlock()
 		_ = nc.Close()
-		var ve *VersionError
-		if errors.As(err, &ve) {
-			t.log.Error("peer speaks another protocol version", "remote", nc.RemoteAddr().String(), "err", err)
-		} else if errors.Is(err, ErrPeerAuth) || errors.Is(err, errHandshake) {
-			t.log.Warn("peer handshake failed", "remote", nc.RemoteAddr().String(), "node", node, "err", err)
-		} else {
-			t.log.Debug("peer handshake failed", "remote", nc.RemoteAddr().String(), "node", node, "err", err)
-		}
+		t.logHandshakeFailed(nc, node, err)
 		return
 	}
 	c := newServerConn(t, nc, node, sess)
 	t.mu.Lock()
+	t.endHandshakeLocked(src)
 	if t.mu.closed {
 		t.mu.Unlock()
 		c.fail(ErrClosed)
 		c.cancel()
+		return
+	}
+	if len(t.mu.inbound) >= t.cfg.MaxConns {
+		t.mu.Unlock()
+		c.fail(errTooManyConns)
+		c.cancel()
+		t.refused(nc, "connections", t.cfg.MaxConns)
 		return
 	}
 	t.mu.inbound[c] = struct{}{}
@@ -417,6 +484,63 @@ func (t *TCP) serveConn(nc net.Conn) {
 	t.mu.Lock()
 	delete(t.mu.inbound, c)
 	t.mu.Unlock()
+}
+
+// perSource bounds the connections in the handshake from one IP address:
+// a quarter of MaxHandshakes (at least 1), so that one host cannot take
+// every slot from the nodes that redial. Nodes sharing a host (dynkv dev)
+// dial from one address, but one connection each.
+func (t *TCP) perSource() int { return max(1, t.cfg.MaxHandshakes/4) }
+
+// sourceIP returns the IP address nc comes from, the whole address if it
+// has no port.
+func sourceIP(nc net.Conn) string {
+	a := nc.RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(a); err == nil {
+		return host
+	}
+	return a
+}
+
+// endHandshakeLocked counts a connection from src out of the handshake.
+// REQUIRES: t.mu held.
+func (t *TCP) endHandshakeLocked(src string) {
+	t.mu.handshaking--
+	if t.mu.handshakesFrom[src]--; t.mu.handshakesFrom[src] == 0 {
+		delete(t.mu.handshakesFrom, src)
+	}
+}
+
+// errTooManyConns is why a connection past MaxConns was closed.
+var errTooManyConns = errors.New("peer: too many peer connections")
+
+// refused logs, at a bounded rate, a connection closed because of limit
+// (Config.MaxConns or MaxHandshakes, named by what).
+func (t *TCP) refused(nc net.Conn, what string, limit int) {
+	if ok, n := t.logRefused.allow(); ok {
+		t.log.Warn("peer connection refused: limit reached", "remote", nc.RemoteAddr().String(),
+			"limit", what, "max", limit, "suppressed", n)
+	}
+}
+
+// logHandshakeFailed logs why an accepted connection failed its
+// handshake: anyone who reaches the port can cause it, so at a bounded
+// rate, the lines held back counted in the next.
+func (t *TCP) logHandshakeFailed(nc net.Conn, node string, err error) {
+	var ve *VersionError
+	bad := errors.As(err, &ve) || errors.Is(err, ErrPeerAuth) || errors.Is(err, errHandshake)
+	if !bad {
+		t.log.Debug("peer handshake failed", "remote", nc.RemoteAddr().String(), "node", node, "err", err)
+		return
+	}
+	ok, n := t.logHandshake.allow()
+	switch {
+	case !ok:
+	case ve != nil:
+		t.log.Error("peer speaks another protocol version", "remote", nc.RemoteAddr().String(), "err", err, "suppressed", n)
+	default:
+		t.log.Warn("peer handshake failed", "remote", nc.RemoteAddr().String(), "node", node, "err", err, "suppressed", n)
+	}
 }
 
 // forget drops c as the connection to its node after it failed, so that

@@ -364,7 +364,7 @@ func TestTCP_GarbagePeer(t *testing.T) {
 		_, err := nc.Write(appendFrame(nil, frame{id: 7, payload: []byte("hi")}, s.send))
 		require.NoError(t, err)
 		var h [frameHeader]byte
-		f, err := readFrame(nc, &h, 1<<10, s.recv, false)
+		f, err := readFrame(nc, &h, 1<<10, s.recv, false, nil)
 		require.NoError(t, err)
 		require.Equal(t, frame{id: 7, payload: []byte("hi")}, f)
 	})

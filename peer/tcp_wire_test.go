@@ -221,7 +221,7 @@ func FuzzTCPFrame(f *testing.F) {
 		r := bytes.NewReader(in)
 		for {
 			off := len(in) - r.Len()
-			fr, err := readFrame(r, &hdr, int(maxLen), s.recv, false)
+			fr, err := readFrame(r, &hdr, int(maxLen), s.recv, false, nil)
 			if err != nil {
 				break
 			}
@@ -237,21 +237,21 @@ func FuzzTCPFrame(f *testing.F) {
 		want := frame{id: id, status: status % frameStatuses, payload: payload}
 		c, s = fuzzSession()
 		sealed := appendFrame(nil, want, c.send)
-		fr, err := readFrame(bytes.NewReader(sealed), &hdr, len(payload), s.recv, false)
+		fr, err := readFrame(bytes.NewReader(sealed), &hdr, len(payload), s.recv, false, nil)
 		require.NoError(t, err)
 		require.Equal(t, want.id, fr.id)
 		require.Equal(t, want.status, fr.status)
 		require.True(t, bytes.Equal(want.payload, fr.payload))
-		_, err = readFrame(bytes.NewReader(sealed), &hdr, len(payload), s.recv, false)
+		_, err = readFrame(bytes.NewReader(sealed), &hdr, len(payload), s.recv, false, nil)
 		require.ErrorIs(t, err, errFrameAuth, "a replayed frame")
 		c, s = fuzzSession()
 		altered := appendFrame(nil, want, c.send)
 		altered[int(id%uint64(len(altered)))] ^= 1 << (status % 8)
-		_, err = readFrame(bytes.NewReader(altered), &hdr, len(payload), s.recv, false)
+		_, err = readFrame(bytes.NewReader(altered), &hdr, len(payload), s.recv, false, nil)
 		require.Error(t, err, "an altered frame")
 		if len(payload) > 0 {
 			c, s = fuzzSession()
-			_, err = readFrame(bytes.NewReader(appendFrame(nil, want, c.send)), &hdr, len(payload)-1, s.recv, false)
+			_, err = readFrame(bytes.NewReader(appendFrame(nil, want, c.send)), &hdr, len(payload)-1, s.recv, false, nil)
 			require.ErrorIs(t, err, errFrameSize)
 		}
 	})

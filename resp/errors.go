@@ -167,7 +167,7 @@ func (s *Server) replyError(err error) string {
 	case errors.Is(err, version.ErrStaleContext):
 		msg = string(errStaleContext)
 	case errors.Is(err, version.ErrTooManyVersions):
-		msg = "ERR too many versions: the key's version vectors would exceed their limit"
+		msg = "ERR too many versions: the key's siblings would exceed their limits (max-siblings-size, or the version vectors'); read them with DGET and write with that context to resolve them"
 	case errors.Is(err, version.ErrCorruptRecord):
 		s.log.Error("corrupt record", "err", err)
 		msg = string(errCorrupt)

@@ -90,6 +90,44 @@ func (ss Siblings) Fits() bool {
 	return true
 }
 
+// The size of a record. A key's siblings are bounded by the bytes of their
+// record (coordinator.Config.MaxSiblingsSize), and what a peer frame must
+// carry is derived from that bound (conf.Config.PeerConfig), so both need
+// the exact size and its worst case.
+const (
+	// RecordOverhead is the most a record adds to its siblings: the format
+	// byte, the count and the CRC.
+	RecordOverhead = 1 + binary.MaxVarintLen64 + 4
+	// MaxSiblingOverhead is the most one sibling of a record that Fits adds
+	// to its value: dot, a Past of MaxVVEntries entries, timestamp, flags
+	// and the value's length.
+	MaxSiblingOverhead = 8 + binary.MaxVarintLen64 + // dot
+		binary.MaxVarintLen64 + MaxVVEntries*(8+binary.MaxVarintLen64) + // past
+		binary.MaxVarintLen64 + 1 + binary.MaxVarintLen64 // timestamp, flags, value length
+)
+
+// RecordSize returns len(EncodeRecord(ss)) without encoding.
+func (ss Siblings) RecordSize() int {
+	n := 1 + uvarintLen(uint64(len(ss))) + 4
+	for _, s := range ss {
+		n += 8 + uvarintLen(s.Dot.Counter) + uvarintLen(uint64(len(s.Past)))
+		for _, e := range s.Past {
+			n += 8 + uvarintLen(e.Counter)
+		}
+		n += uvarintLen(uint64(s.Timestamp<<1^(s.Timestamp>>63))) + 1 + uvarintLen(uint64(len(s.Value))) + len(s.Value)
+	}
+	return n
+}
+
+// uvarintLen returns the length of x as a uvarint.
+func uvarintLen(x uint64) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
+}
+
 // EncodeRecord returns the stored form of a sibling set.
 func EncodeRecord(ss Siblings) []byte {
 	size := 1 + binary.MaxVarintLen64 + 4

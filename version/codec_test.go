@@ -238,7 +238,9 @@ func TestRecordCodec_RoundTrip(t *testing.T) {
 	}
 	for _, tt := range fixed {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := DecodeRecord(EncodeRecord(tt.ss))
+			enc := EncodeRecord(tt.ss)
+			require.Equal(t, len(enc), tt.ss.RecordSize())
+			got, err := DecodeRecord(enc)
 			require.NoError(t, err)
 			require.Equal(t, canonSibs(tt.ss), canonSibs(got))
 		})
@@ -257,6 +259,7 @@ func TestRecordCodec_RoundTrip(t *testing.T) {
 			}
 			ss = normalizeSibs(ss)
 			enc := EncodeRecord(ss)
+			require.Equal(t, len(enc), ss.RecordSize())
 			got, err := DecodeRecord(enc)
 			require.NoError(t, err)
 			require.Equal(t, canonSibs(ss), canonSibs(got))
@@ -281,6 +284,24 @@ func toRefWithout(v VV, d Dot) refVV {
 		m[d.Actor] = d.Counter - 1
 	}
 	return m
+}
+
+// TestRecordSize_WorstCase: one sibling with the longest Past a record
+// holds, extreme counters and timestamp, is its value and
+// MaxSiblingOverhead, and a record adds at most RecordOverhead.
+func TestRecordSize_WorstCase(t *testing.T) {
+	past := make(VV, MaxVVEntries)
+	for i := range past {
+		past[i] = Entry{Actor: Actor(i + 2), Counter: math.MaxUint64}
+	}
+	s := Sibling{Dot: Dot{Actor: 1, Counter: math.MaxUint64}, Past: past, Timestamp: math.MinInt64, Value: []byte("value")}
+	ss := Siblings{s}
+	require.True(t, ss.Fits())
+	require.Equal(t, len(EncodeRecord(ss)), ss.RecordSize())
+	share := ss.RecordSize() - (1 + 1 + 4)
+	require.LessOrEqual(t, share, len(s.Value)+MaxSiblingOverhead, "the sibling's share")
+	require.Greater(t, share+2*binary.MaxVarintLen64, len(s.Value)+MaxSiblingOverhead, "and close to it: only the lengths' varints are short")
+	require.LessOrEqual(t, ss.RecordSize(), RecordOverhead+MaxSiblingOverhead+len(s.Value))
 }
 
 func TestDecodeRecord_Invalid(t *testing.T) {
@@ -536,7 +557,9 @@ func FuzzDecodeRecord(f *testing.F) {
 			return
 		}
 		checkInvariants(t, ss)
-		again, err := DecodeRecord(EncodeRecord(ss))
+		enc := EncodeRecord(ss)
+		require.Equal(t, len(enc), ss.RecordSize())
+		again, err := DecodeRecord(enc)
 		require.NoError(t, err)
 		require.Equal(t, canonSibs(ss), canonSibs(again))
 	})
