@@ -133,6 +133,8 @@ func TestClients(t *testing.T) {
 	}
 	start := time.Now()
 	server := requireInstalled(t, "redis-server", "apt-get install redis-server")
+	diffs, err := readDifferences(differencesFile)
+	require.NoError(t, err)
 	ctx := testContext(t)
 	addrs := map[string][]string{oracle: {startRedisServer(t, server)}}
 	addrs[oneNode] = []string{startNode(t, t.TempDir()).addr}
@@ -143,14 +145,49 @@ func TestClients(t *testing.T) {
 	t.Logf("servers ready in %s", time.Since(start).Round(time.Millisecond))
 
 	libs := clientLibs()
-	missing := map[string]string{} // library → why it cannot run here
-	outcomes := map[runKey]outcome{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	errs := map[string][]string{}  // library → what went wrong running it
-	times := map[string][]string{} // library → how long each target took
+	res := runClients(libs, addrs)
+	t.Logf("clients ran in %s", time.Since(start).Round(time.Millisecond))
+
+	verdict := judge(libs, res.outcomes, diffs)
 	for _, lib := range libs {
-		if missing[lib.name] = lib.missing(); missing[lib.name] != "" {
+		t.Run(lib.name, func(t *testing.T) {
+			if why := res.missing[lib.name]; why != "" {
+				skipLoudly(t, why)
+			}
+			for _, e := range res.errs[lib.name] {
+				t.Error(e)
+			}
+			for _, p := range verdict.problems[lib.name] {
+				t.Error(p)
+			}
+			slices.Sort(res.times[lib.name])
+			t.Logf("%s (took %s)", verdict.summary[lib.name], strings.Join(res.times[lib.name], ", "))
+		})
+	}
+	for _, p := range verdict.problems[""] {
+		t.Error(p)
+	}
+}
+
+// clientResults are the results of every library against every target.
+type clientResults struct {
+	missing  map[string]string   // library → why it cannot run here; "" when it ran
+	outcomes map[runKey]outcome  // what each library printed for each step
+	errs     map[string][]string // library → what went wrong running it
+	times    map[string][]string // library → how long it took against each target
+
+	mu sync.Mutex // guards the maps while the libraries run
+}
+
+// runClients runs every library that can run here against its targets
+// (cluster clients not against the oracle), all at once, and returns
+// when all are done.
+func runClients(libs []clientLib, addrs map[string][]string) *clientResults {
+	res := &clientResults{missing: map[string]string{}, outcomes: map[runKey]outcome{},
+		errs: map[string][]string{}, times: map[string][]string{}}
+	var wg sync.WaitGroup
+	for _, lib := range libs {
+		if res.missing[lib.name] = lib.missing(); res.missing[lib.name] != "" {
 			continue
 		}
 		for _, target := range targets {
@@ -166,47 +203,28 @@ func TestClients(t *testing.T) {
 				defer wg.Done()
 				began := time.Now()
 				out, err := lib.run(context.Background(), target, a)
-				took := time.Since(began)
-				steps, problems := parseSteps(out)
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					problems = append(problems, err.Error())
-				}
-				for _, p := range problems {
-					errs[lib.name] = append(errs[lib.name], target+": "+p)
-				}
-				for step, o := range steps {
-					outcomes[runKey{lib.name, target, step}] = o
-				}
-				times[lib.name] = append(times[lib.name], fmt.Sprintf("%s %s", target, took.Round(time.Millisecond)))
+				res.record(lib.name, target, out, err, time.Since(began))
 			}()
 		}
 	}
 	wg.Wait()
-	t.Logf("clients ran in %s", time.Since(start).Round(time.Millisecond))
+	return res
+}
 
-	diffs, err := readDifferences(differencesFile)
-	require.NoError(t, err)
-	verdict := judge(libs, outcomes, diffs)
-	for _, lib := range libs {
-		t.Run(lib.name, func(t *testing.T) {
-			if why := missing[lib.name]; why != "" {
-				skipLoudly(t, why)
-			}
-			for _, e := range errs[lib.name] {
-				t.Error(e)
-			}
-			for _, p := range verdict.problems[lib.name] {
-				t.Error(p)
-			}
-			slices.Sort(times[lib.name])
-			t.Logf("%s (took %s)", verdict.summary[lib.name], strings.Join(times[lib.name], ", "))
-		})
+func (r *clientResults) record(lib, target, out string, err error, took time.Duration) {
+	steps, problems := parseSteps(out)
+	if err != nil {
+		problems = append(problems, err.Error())
 	}
-	for _, p := range verdict.problems[""] {
-		t.Error(p)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range problems {
+		r.errs[lib] = append(r.errs[lib], target+": "+p)
 	}
+	for step, o := range steps {
+		r.outcomes[runKey{lib, target, step}] = o
+	}
+	r.times[lib] = append(r.times[lib], fmt.Sprintf("%s %s", target, took.Round(time.Millisecond)))
 }
 
 // requireInstalled returns the path of an executable, or skips the test
@@ -381,46 +399,22 @@ func judge(libs []clientLib, outcomes map[runKey]outcome, diffs []difference) ve
 			if lib.cluster && target == oracle {
 				continue
 			}
-			var pass, listed, skip int
+			count := map[string]int{}
 			for _, step := range clientSteps {
 				k := runKey{lib.name, target, step}
 				o, ok := outcomes[k]
 				if !ok {
 					continue // parseSteps reported it
 				}
-				switch {
-				case o.status == "PASS":
-					pass++
-					for _, d := range diffs {
-						if d.matches(k) {
-							v.problems[lib.name] = append(v.problems[lib.name],
-								fmt.Sprintf("%s %s: passes now, but %s lists it: remove or narrow that line", target, step, d))
-						}
-					}
-				case o.status == "SKIP" && (target == oracle || lib.cluster || outcomes[runKey{lib.name, oracle, step}].status == "SKIP"):
-					skip++
-				case target == oracle:
-					v.problems[lib.name] = append(v.problems[lib.name],
-						fmt.Sprintf("%s %s: %s: %s (every step must pass on the oracle: the script or the library is wrong, not dynkv)", target, step, o.status, o.reason))
-				case !lib.cluster && outcomes[runKey{lib.name, oracle, step}].status != "PASS":
-					// Reported on the oracle: nothing to compare with.
-				default:
-					i := slices.IndexFunc(diffs, func(d difference) bool { return d.matches(k) })
-					if i < 0 {
-						why := "it passes on redis-server"
-						if lib.cluster {
-							why = "a cluster client must pass every step on dynkv"
-						}
-						v.problems[lib.name] = append(v.problems[lib.name],
-							fmt.Sprintf("%s %s: %s: %s (%s: fix dynkv, or list it in %s with the reason from the README's compatibility table)",
-								target, step, o.status, o.reason, why, differencesFile))
-						continue
-					}
-					listed++
-					excused[diffs[i].line]++
+				kind, by, problems := judgeStep(lib, k, o, outcomes, diffs)
+				count[kind]++
+				if kind == "listed" {
+					excused[by]++
 				}
+				v.problems[lib.name] = append(v.problems[lib.name], problems...)
 			}
-			summary = append(summary, fmt.Sprintf("%s: %d passed, %d listed differences, %d skipped", target, pass, listed, skip))
+			summary = append(summary, fmt.Sprintf("%s: %d passed, %d listed differences, %d skipped",
+				target, count["passed"], count["listed"], count["skipped"]))
 		}
 		v.summary[lib.name] = strings.Join(summary, "; ")
 	}
@@ -430,4 +424,36 @@ func judge(libs []clientLib, outcomes map[runKey]outcome, diffs []difference) ve
 		}
 	}
 	return v
+}
+
+// judgeStep judges one outcome o of k: kind is passed, skipped, listed
+// (a failure excused by the difference on line by), failed or unjudged
+// (the oracle failed the step too, which is reported there).
+func judgeStep(lib clientLib, k runKey, o outcome, outcomes map[runKey]outcome, diffs []difference) (kind string, by int, problems []string) {
+	onOracle := outcomes[runKey{k.lib, oracle, k.step}].status
+	switch {
+	case o.status == "PASS":
+		for _, d := range diffs {
+			if d.matches(k) {
+				problems = append(problems, fmt.Sprintf("%s %s: passes now, but %s lists it: remove or narrow that line", k.target, k.step, d))
+			}
+		}
+		return "passed", 0, problems
+	case o.status == "SKIP" && (k.target == oracle || lib.cluster || onOracle == "SKIP"):
+		return "skipped", 0, nil
+	case k.target == oracle:
+		return "failed", 0, []string{fmt.Sprintf("%s %s: %s: %s (every step must pass on the oracle: the script or the library is wrong, not dynkv)",
+			k.target, k.step, o.status, o.reason)}
+	case !lib.cluster && onOracle != "PASS":
+		return "unjudged", 0, nil
+	}
+	if i := slices.IndexFunc(diffs, func(d difference) bool { return d.matches(k) }); i >= 0 {
+		return "listed", diffs[i].line, nil
+	}
+	why := "it passes on redis-server"
+	if lib.cluster {
+		why = "a cluster client must pass every step on dynkv"
+	}
+	return "failed", 0, []string{fmt.Sprintf("%s %s: %s: %s (%s: fix dynkv, or list it in %s with the reason from the README's compatibility table)",
+		k.target, k.step, o.status, o.reason, why, differencesFile)}
 }
