@@ -50,8 +50,9 @@ func goRedis(ctx context.Context, w io.Writer, cluster bool, target, prefix stri
 	}
 }
 
-// stepTimeout bounds one step, as in the scripts.
-const stepTimeout = 5 * time.Second
+// stepTimeout bounds one step, as in the scripts: far more than a step
+// takes, even under the race detector on a loaded 2-core machine.
+const stepTimeout = 10 * time.Second
 
 type goRedisSteps struct {
 	rdb     redis.UniversalClient

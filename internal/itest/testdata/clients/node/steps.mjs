@@ -13,7 +13,7 @@ export const STEPS = [
   "multi-exec", "watch", "scan", "pubsub", "dget", "error",
 ];
 
-const STEP_TIMEOUT_MS = 5000;
+const STEP_TIMEOUT_MS = 10000;
 
 // args returns the command line: mode, target, key prefix, addresses.
 export function args() {

@@ -20,7 +20,7 @@ STEPS = [
     "connect", "set-get", "set-ex", "ttl", "mset-mget", "del", "pipeline",
     "multi-exec", "watch", "scan", "pubsub", "dget", "error",
 ]
-STEP_TIMEOUT = 5  # seconds
+STEP_TIMEOUT = 10  # seconds
 
 
 class Skip(Exception):
@@ -147,13 +147,13 @@ def main():
         p = r.pubsub()
         try:
             p.subscribe(channel)
-            msg = p.get_message(timeout=2)
+            msg = p.get_message(timeout=5)
             check(msg is not None and msg["type"] == "subscribe", f"subscribe confirmation: {msg!r}")
             receivers = r.publish(channel, "hello")
             if not cluster:  # a cluster counts the receivers of one node
                 eq(receivers, 1, "PUBLISH receivers")
-            msg = p.get_message(timeout=2)
-            check(msg is not None, "no message within 2s")
+            msg = p.get_message(timeout=5)
+            check(msg is not None, "no message within 5s")
             eq((msg["type"], msg["channel"], msg["data"]), ("message", channel.encode(), b"hello"), "message")
         finally:
             p.close()
