@@ -47,6 +47,35 @@ func infoField(ctx context.Context, rdb *redis.Client, field string) string {
 	return ""
 }
 
+// startCluster starts size dynkv processes (N=3, R=2, W=2) as one cluster
+// on ports below the ephemeral range (a killed node's ports are still free
+// when it restarts) and waits until every node sees every member alive and
+// the ring's replicas. The processes are killed in t.Cleanup.
+func startCluster(t *testing.T, ctx context.Context, size int) ([]clusterNode, []*node) {
+	t.Helper()
+	base, err := launch.FreeRange(uint64(time.Now().UnixNano()), 3*size)
+	require.NoError(t, err)
+	port := func(i int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(base+i)) }
+	var nodes []clusterNode
+	for i := 1; i <= size; i++ {
+		nodes = append(nodes, clusterNode{id: fmt.Sprintf("n%d", i), dir: t.TempDir(),
+			client: port(3*i - 3), peer: port(3*i - 2), gossip: port(3*i - 1)})
+	}
+	seed := nodes[0].gossip
+	procs := []*node{startNode(t, nodes[0].dir, nodes[0].args("")...)}
+	for _, n := range nodes[1:] {
+		procs = append(procs, startNode(t, n.dir, n.args(seed)...))
+	}
+	replicas, members := strconv.Itoa(min(size, 3)), strconv.Itoa(size)
+	for i, p := range procs {
+		rdb := p.client()
+		waitFor(t, 30*time.Second, nodes[i].id+" sees "+members+" members", func() bool {
+			return infoField(ctx, rdb, "dynkv_replicas") == replicas && infoField(ctx, rdb, "members_alive") == members && infoField(ctx, rdb, "dynkv_cluster") == "1"
+		})
+	}
+	return nodes, procs
+}
+
 // TestCluster_KillOneNodeDuringWrites runs three real dynkv processes
 // (N=3, R=2, W=2), kills one with SIGKILL during writes, and checks that
 // writes keep succeeding, that the node gets every write it missed from
@@ -57,27 +86,8 @@ func TestCluster_KillOneNodeDuringWrites(t *testing.T) {
 		t.Skip("multi-process cluster test skipped in -short mode")
 	}
 	ctx := testContext(t)
-	// Ports below the ephemeral range: n3's must still be free when it
-	// restarts after kill -9.
-	base, err := launch.FreeRange(uint64(time.Now().UnixNano()), 9)
-	require.NoError(t, err)
-	port := func(i int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(base+i)) }
-	var nodes []clusterNode
-	for i := 1; i <= 3; i++ {
-		nodes = append(nodes, clusterNode{id: fmt.Sprintf("n%d", i), dir: t.TempDir(),
-			client: port(3*i - 3), peer: port(3*i - 2), gossip: port(3*i - 1)})
-	}
+	nodes, procs := startCluster(t, ctx, 3)
 	seed := nodes[0].gossip
-	procs := []*node{startNode(t, nodes[0].dir, nodes[0].args("")...)}
-	for _, n := range nodes[1:] {
-		procs = append(procs, startNode(t, n.dir, n.args(seed)...))
-	}
-	for i, p := range procs {
-		rdb := p.client()
-		waitFor(t, 30*time.Second, nodes[i].id+" sees three replicas", func() bool {
-			return infoField(ctx, rdb, "dynkv_replicas") == "3" && infoField(ctx, rdb, "members_alive") == "3" && infoField(ctx, rdb, "dynkv_cluster") == "1"
-		})
-	}
 
 	load := startWriteLoad(t, procs[0].addr, 8)
 	waitFor(t, time.Minute, "500 acknowledged writes", func() bool { return load.acked.Load() >= 500 })
