@@ -82,14 +82,14 @@ func (s *Server) clientAddr() string {
 // cluster counters (hinted handoff, read repair, forwarding).
 func (s *Server) infoCluster(b *infoBuilder) {
 	v := s.clusterView()
-	// Always 0. Cluster-aware clients (go-redis ClusterClient, ioredis
-	// Cluster, redis-py RedisCluster) never look at it: they are told
-	// they talk to a cluster and only need CLUSTER SLOTS, SHARDS or NODES
-	// (clustercmd.go). Tools that switch to Redis Cluster operations on
-	// cluster_enabled:1 (redis-cli --cluster, GUIs) would send MEET,
-	// ADDSLOTS or FAILOVER, which dynkv has no use for; as a standalone
-	// server every node still serves every key.
-	b.field("cluster_enabled", 0)
+	// Always 1: every dynkv node, even alone, answers the CLUSTER
+	// commands cluster-aware clients route by (clustercmd.go), and
+	// redis-py's RedisCluster refuses a node that says 0. Plain clients
+	// never look at it, and lose nothing: any node serves any key, with no
+	// MOVED or ASK. Tools that go further on 1 (redis-cli --cluster's
+	// MEET, ADDSLOTS, FAILOVER) get "unknown subcommand": the ring is
+	// managed with RING and dynkv join/leave instead.
+	b.field("cluster_enabled", 1)
 	b.field("dynkv_cluster", boolInt(v.enabled))
 	b.field("node_id", oneLine(v.self))
 	b.field("ring_version", v.version)

@@ -137,7 +137,7 @@ func TestInfoCluster(t *testing.T) {
 	t.Run("members and counters", func(t *testing.T) {
 		tc := newClusterClient(t, busyStats(), threeNodes())
 		require.Equal(t, "# Cluster\r\n"+
-			"cluster_enabled:0\r\ndynkv_cluster:1\r\n"+
+			"cluster_enabled:1\r\ndynkv_cluster:1\r\n"+
 			"node_id:n2\r\n"+
 			"ring_version:7\r\n"+
 			"ring_transfer_pending:0\r\n"+
@@ -185,7 +185,7 @@ func TestInfoCluster(t *testing.T) {
 	t.Run("no cluster", func(t *testing.T) {
 		e := newDefaultEnv(t) // a real one-node coordinator and store
 		require.Equal(t, "# Cluster\r\n"+
-			"cluster_enabled:0\r\ndynkv_cluster:0\r\nnode_id:local\r\nring_version:0\r\nring_transfer_pending:0\r\npartitions:1\r\n"+
+			"cluster_enabled:1\r\ndynkv_cluster:0\r\nnode_id:local\r\nring_version:0\r\nring_transfer_pending:0\r\npartitions:1\r\n"+
 			"members:1\r\nmembers_alive:1\r\nmembers_joining:0\r\nmembers_leaving:0\r\npartitions_owned:1\r\nreplicas:1\r\nn:3\r\nr:2\r\nw:2\r\n"+
 			"hints_held:0\r\nhints_written:0\r\nhints_handed_off:0\r\nread_repairs:0\r\nwrites_forwarded:0\r\npeers_suspected:0\r\npeer_suspicions:0\r\n",
 			infoText(t, e.client(), "cluster"))
@@ -194,7 +194,7 @@ func TestInfoCluster(t *testing.T) {
 		tc := newClusterClient(t, busyStats(), threeNodes())
 		for _, args := range [][]string{nil, {"default"}, {"all"}, {"everything"}} {
 			info := infoText(t, tc, args...)
-			require.Contains(t, info, "\r\n# Cluster\r\ncluster_enabled:0\r\ndynkv_cluster:1\r\n", "INFO %v", args)
+			require.Contains(t, info, "\r\n# Cluster\r\ncluster_enabled:1\r\ndynkv_cluster:1\r\n", "INFO %v", args)
 			require.Less(t, strings.Index(info, "# Replication"), strings.Index(info, "# Cluster"), "Redis's order")
 			require.Less(t, strings.Index(info, "# Cluster"), strings.Index(info, "# Keyspace"), "Redis's order")
 		}

@@ -24,7 +24,7 @@ import (
 // picks up the new topology when it next asks.
 //
 // Node ids are 40 hex digits, as Redis Cluster's: the SHA-1 of the dynkv
-// node id, the same on every node. INFO keeps cluster_enabled:0 (see
+// node id, the same on every node. INFO says cluster_enabled:1 (see
 // infoCluster).
 
 // clusterNodeID returns the Redis Cluster id of the dynkv node id.

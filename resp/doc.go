@@ -61,7 +61,7 @@
 //
 // Fields are only ever appended. INFO's cluster section (between
 // replication and keyspace, as in Redis, and in the default set) reports
-// cluster_enabled (always 0), dynkv_cluster (1 with an Admin), node_id,
+// cluster_enabled (always 1), dynkv_cluster (1 with an Admin), node_id,
 // ring_version (the ring state's highest stamp), ring_transfer_pending,
 // partitions (Q), members, members_alive, members_joining,
 // members_leaving, partitions_owned (this node's), replicas and n, r, w
@@ -89,10 +89,12 @@
 //   - DEL counts a key if plain reads saw a value; it also clears live
 //     siblings hidden behind a tombstone winner (without counting them).
 //   - DBSIZE and INFO's keyspace count this node's replica, not the cluster.
-//   - A dynkv cluster is not a Redis Cluster: there is no CLUSTER command
-//     and no MOVED or ASK redirection, as any node serves any key. INFO
-//     therefore always says cluster_enabled:0 (tools switch to Redis
-//     Cluster mode on 1) and reports dynkv's own cluster as dynkv_cluster.
+//   - A dynkv cluster is not a Redis Cluster: CLUSTER answers the topology
+//     cluster-aware clients route by (SLOTS, SHARDS, NODES, INFO, KEYSLOT,
+//     MYID) but manages nothing, and there is no MOVED or ASK redirection,
+//     as any node serves any key. INFO says cluster_enabled:1 (redis-py's
+//     RedisCluster requires it; plain clients ignore it) and reports
+//     dynkv's own cluster as dynkv_cluster.
 //   - CONFIG SET changes maxclients only; other known parameters are
 //     immutable, and parameters naming files (dir, dbfilename, logfile, ...)
 //     are refused with Redis's protected/immutable wording. CONFIG GET
