@@ -3,6 +3,8 @@ package replica
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -46,8 +48,9 @@ import (
 //     The store is not reopened or closed while such a commit runs.
 //  3. The recovery loop (run) reopens pebble read-only: flushes,
 //     compactions and their retry loop stop, and reads go on from what is
-//     on disk. Every ProbeInterval it writes and syncs a probe file next to
-//     the data; once that succeeds it reopens pebble read-write, with a new
+//     on disk. Every ProbeInterval it checks that the disk has room (room:
+//     pebble.Open would otherwise hang in a flush retry loop); once it
+//     has, it reopens pebble read-write, with a new
 //     actor identity (a failed write may have been read, with its dot,
 //     before it vanished with the memtable), and takes writes again.
 //  4. A wedged instance (a panic inside pebble's commit pipeline) cannot
@@ -120,9 +123,9 @@ func (s *Store) fail(op string, cause error) error {
 	}
 	h.mu.Unlock()
 	if first {
-		s.log.Error("store refuses writes", "err", err)
+		s.log.Error("store refuses writes", "err", err.Error())
 	} else {
-		s.errlog.Error("store write failed", "op", op, "err", cause)
+		s.errlog.Error("store write failed", "op", op, "err", cause.Error())
 	}
 	select {
 	case h.kick <- struct{}{}:
@@ -268,7 +271,7 @@ func (s *Store) eventListener() *pebble.EventListener {
 				_ = s.fail("background", err)
 				return
 			}
-			s.errlog.Error("pebble background error", "err", err)
+			s.errlog.Error("pebble background error", "err", err.Error())
 		},
 		DiskSlow: func(info pebble.DiskSlowInfo) {
 			s.errlog.Warn("disk slow", "op", info.OpType.String(), "path", info.Path, "duration", info.Duration.String())
@@ -306,33 +309,66 @@ func (s *Store) recoverOnce() {
 	ro, wedged := s.health.mu.readOnly, s.health.mu.wedged
 	s.health.mu.Unlock()
 	if wedged {
-		s.errlog.Error("store wedged: pebble cannot be closed after a failed write; restart the node to take writes again", "err", s.Fault())
+		s.errlog.Error("store wedged: pebble cannot be closed after a failed write; restart the node to take writes again", "err", s.Fault().Error())
 		return
 	}
 	if !ro {
 		if err := s.reopen(true); err != nil {
-			s.errlog.Error("reopen read-only failed", "err", err)
+			s.errlog.Error("reopen read-only failed", "err", err.Error())
 			return
 		}
 	}
-	if err := s.probe(); err != nil {
-		s.errlog.Warn("disk still refuses writes", "err", err)
+	if err := s.room(); err != nil {
+		s.errlog.Warn("disk still refuses writes", "err", err.Error())
 		return
 	}
 	if err := s.reopen(false); err != nil {
-		s.errlog.Error("reopen read-write failed", "err", err)
+		s.errlog.Error("reopen read-write failed", "err", err.Error())
 		return
 	}
 	s.clearFault()
 	s.log.Info("store takes writes again", "actor", fmt.Sprintf("%016x", s.actor.Load()))
 }
 
-// probeBytes is what a probe writes: room for a new WAL's first writes and
-// the store's opening records.
+// probeBytes is the room a store wants beyond what pebble needs to open:
+// a new WAL's first writes and the store's opening records.
 const probeBytes = 1 << 20
 
-// probe writes, syncs and removes a file of probeBytes next to the data.
-func (s *Store) probe() (err error) {
+// room reports (with an error that wraps ENOSPC, or the probe's) whether
+// the disk has room for pebble to open read-write. pebble.Open flushes the
+// WALs it replays and waits for the flush, retrying a failing one forever:
+// on a full disk it never returns. So the store opens read-write only when
+// the disk has the WALs' size and probeBytes free: as the filesystem
+// reports it, or else as a probe file of that size written and synced next
+// to the data shows. A directory not created yet needs nothing.
+func (s *Store) room() error {
+	names, err := s.fs.List(s.dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	need := int64(probeBytes)
+	for _, n := range names {
+		if strings.HasSuffix(n, ".log") {
+			if fi, err := s.fs.Stat(s.fs.PathJoin(s.dir, n)); err == nil {
+				need += fi.Size()
+			}
+		}
+	}
+	du, err := s.fs.GetDiskUsage(s.dir)
+	if err == nil {
+		if du.AvailBytes < uint64(need) {
+			return fmt.Errorf("replica: %d bytes free in %s, opening for writes needs %d: %w", du.AvailBytes, s.dir, need, syscall.ENOSPC)
+		}
+		return nil
+	}
+	return s.probe(need)
+}
+
+// probe writes, syncs and removes a file of size bytes next to the data.
+func (s *Store) probe(size int64) (err error) {
 	name := s.fs.PathJoin(s.dir, "dynkv-probe")
 	defer func() { _ = s.fs.Remove(name) }()
 	f, err := s.fs.Create(name, vfs.WriteCategoryUnspecified)
@@ -345,7 +381,7 @@ func (s *Store) probe() (err error) {
 		}
 	}()
 	buf := make([]byte, 64<<10)
-	for n := 0; n < probeBytes; n += len(buf) {
+	for n := int64(0); n < size; n += int64(len(buf)) {
 		if _, err := f.Write(buf); err != nil {
 			return err
 		}
@@ -382,7 +418,7 @@ func (s *Store) reopen(readOnly bool) error {
 			s.db = nil
 			return err
 		} else if err != nil {
-			s.errlog.Warn("close after a disk fault", "err", err) // closed nevertheless
+			s.errlog.Warn("close after a disk fault", "err", err.Error()) // closed nevertheless
 		}
 		s.db = nil
 	}

@@ -106,12 +106,15 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.CacheBytes > 0 {
 		s.cache = pebble.NewCache(cfg.CacheBytes)
 	}
-	err := s.openDB(false, false)
+	err := s.room()
+	if err == nil {
+		err = s.openDB(false, false)
+	}
 	if err != nil && isDiskError(err) {
 		if s.Fault() == nil {
 			_ = s.fail("open", err)
 		}
-		s.log.Warn("opening read-only: the disk refuses writes", "err", err)
+		s.log.Warn("opening read-only: the disk refuses writes", "err", err.Error())
 		if rerr := s.openDB(true, false); rerr != nil {
 			err = errors.Join(err, rerr)
 		} else {
@@ -172,7 +175,7 @@ func (s *Store) openDB(readOnly, reopened bool) error {
 	for _, step := range steps {
 		if err := step(); err != nil {
 			if cerr := s.closeDB(db, s.closeTimeout); cerr != nil {
-				s.log.Error("close after failed open", "err", cerr)
+				s.log.Error("close after failed open", "err", cerr.Error())
 			}
 			s.db = nil
 			return err
@@ -528,10 +531,10 @@ func (s *Store) Close() error {
 		select {
 		case err := <-done:
 			if err != nil {
-				s.log.Error("clear run marker failed", "err", err)
+				s.log.Error("clear run marker failed", "err", err.Error())
 			}
 		case <-faulted:
-			s.log.Error("clear run marker failed", "err", s.Fault())
+			s.log.Error("clear run marker failed", "err", s.Fault().Error())
 		case <-t.C:
 			return fmt.Errorf("replica: close: clearing the run marker took over %s", s.closeTimeout)
 		}
