@@ -153,6 +153,7 @@ func TestStore_DiskFullRefusesWritesAndRecovers(t *testing.T) {
 			require.ErrorIs(t, s.RotateActor(ctx), ErrDiskFull)
 			require.Less(t, time.Since(start), 5*time.Second, "refusals must be immediate")
 			requireValues(t, s, acked)
+			require.Equal(t, "disk_full", s.Stats().Fault)
 			waitFor(t, 10*time.Second, "store reopened read-only", s.readOnly)
 			requireValues(t, s, acked)
 			require.ErrorIs(t, put(ctx, s, "refused", "x"), ErrDiskFull)
@@ -163,6 +164,7 @@ func TestStore_DiskFullRefusesWritesAndRecovers(t *testing.T) {
 			require.NoError(t, put(ctx, s, "after", "y"))
 			require.False(t, s.readOnly())
 			require.NotEqual(t, actor, s.Actor(), "a store that failed a write takes a new actor")
+			require.Empty(t, s.Stats().Fault)
 			acked["after"] = "y"
 			requireValues(t, s, acked)
 			ss, err := s.Get(ctx, []byte("refused"))

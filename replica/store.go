@@ -488,6 +488,12 @@ func (s *Store) Stats() admin.StoreStats {
 		Hints:          s.hints.Load(),
 		TreeRebuilds:   s.treeRebuilds.Load(),
 	}
+	switch err := s.Fault(); {
+	case errors.Is(err, ErrDiskFull):
+		st.Fault = "disk_full"
+	case err != nil:
+		st.Fault = "disk_io_error"
+	}
 	s.open.RLock()
 	defer s.open.RUnlock()
 	if !s.closed.Load() && s.db != nil {

@@ -136,6 +136,10 @@ func TestDiskFull(t *testing.T) {
 	err, took := set(rdb, "restarted", "x")
 	require.EqualError(t, err, diskFullReply)
 	require.Less(t, took, refuseBound)
+	info, err := rdb.Info(context.Background(), "dynkv").Result()
+	require.NoError(t, err)
+	require.Contains(t, info, "dynkv_store_writable:0")
+	require.Contains(t, info, "dynkv_store_fault:disk_full")
 	logs := n.logs.String()
 	require.Less(t, strings.Count(logs, "\n"), 200, "errors are logged at a bounded rate")
 
@@ -150,6 +154,9 @@ func TestDiskFull(t *testing.T) {
 	})
 	acked["freed"] = "y"
 	requireReads(t, rdb, acked)
+	info, err = rdb.Info(context.Background(), "dynkv").Result()
+	require.NoError(t, err)
+	require.Contains(t, info, "dynkv_store_writable:1")
 	n.signal(syscall.SIGTERM)
 	require.Zero(t, n.wait(shutdownBound))
 }
