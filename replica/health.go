@@ -189,26 +189,45 @@ func (s *Store) commit(write func() error, release func()) error {
 	default:
 	}
 	s.pending.Add(1) // reopen and Close wait for it, not only for s.open
-	done := make(chan error, 1)
+	done := make(chan commitResult, 1)
 	go func() {
 		defer s.pending.Add(-1)
-		err := s.guard(write)
+		var res commitResult
+		func() {
+			defer func() { res.panic = recover() }()
+			res.err = s.guard(write)
+		}()
 		if release != nil {
 			release()
 		}
-		done <- err
+		done <- res
 	}()
 	select {
-	case err := <-done:
-		return err
+	case res := <-done:
+		return res.get()
 	case <-faulted:
 		select {
-		case err := <-done:
-			return err
+		case res := <-done:
+			return res.get()
 		default:
 			return s.refusal()
 		}
 	}
+}
+
+// commitResult is how a commit ended: an error, or a panic that guard
+// does not handle, raised again in the caller's goroutine (where resp
+// recovers a command's panic) rather than in commit's.
+type commitResult struct {
+	err   error
+	panic any
+}
+
+func (r commitResult) get() error {
+	if r.panic != nil {
+		panic(r.panic)
+	}
+	return r.err
 }
 
 // guard runs write and turns pebble's fatal commit errors and I/O panics
@@ -217,7 +236,7 @@ func (s *Store) guard(write func() error) (err error) {
 	defer func() {
 		r := recover()
 		if r == nil {
-			if err != nil {
+			if err != nil && !errors.Is(err, ErrDiskFull) && !errors.Is(err, ErrDiskIO) {
 				err = s.fail("commit", err)
 			}
 			return

@@ -313,3 +313,11 @@ func TestLogLimiter(t *testing.T) {
 	}
 	require.Equal(t, int64(7), logs.Load())
 }
+
+func TestCommit_OtherPanicsReachTheCaller(t *testing.T) {
+	s, _ := openMem(t, DurabilityProcess)
+	require.PanicsWithValue(t, "boom", func() { _ = s.commit(func() error { panic("boom") }, nil) },
+		"a panic that is not a disk failure is the caller's, as before commits ran in their own goroutine")
+	require.NoError(t, s.Fault())
+	require.NoError(t, put(context.Background(), s, "k", "v"))
+}
