@@ -96,8 +96,9 @@ func (s *Store) loadActor() error {
 	}
 	v, closer, err := s.db.Get(metaActor)
 	if err == nil && unclean && (s.wo != pebble.Sync || s.processMode) {
+		old := fmt.Sprintf("%x", v) // v belongs to pebble only until closer.Close
 		_ = closer.Close()
-		s.log.Warn("unclean shutdown: new actor identity", "old", fmt.Sprintf("%016x", binary.BigEndian.Uint64(v)))
+		s.log.Warn("unclean shutdown: new actor identity", "old", old)
 		err = pebble.ErrNotFound
 	}
 	if err == nil {
