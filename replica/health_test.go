@@ -19,9 +19,13 @@ import (
 	"github.com/dynkv/dynkv/version"
 )
 
-// diskFull is an errorfs injector that, while on, fails with ENOSPC every
-// operation that needs room on the disk, as a full filesystem does.
-type diskFull struct{ on atomic.Bool }
+// diskFull is an errorfs injector that, while on, fails with ENOSPC (or
+// errno, when set) every operation that needs room on the disk, as a full
+// filesystem does.
+type diskFull struct {
+	on    atomic.Bool
+	errno syscall.Errno
+}
 
 func (d *diskFull) String() string { return "disk full" }
 
@@ -32,7 +36,11 @@ func (d *diskFull) MaybeError(op errorfs.Op) error {
 	switch op.Kind {
 	case errorfs.OpCreate, errorfs.OpReuseForWrite, errorfs.OpFileWrite, errorfs.OpFileWriteAt,
 		errorfs.OpFilePreallocate, errorfs.OpFileSync, errorfs.OpFileSyncData, errorfs.OpFileSyncTo:
-		return &os.PathError{Op: "write", Path: op.Path, Err: syscall.ENOSPC}
+		errno := d.errno
+		if errno == 0 {
+			errno = syscall.ENOSPC
+		}
+		return &os.PathError{Op: "write", Path: op.Path, Err: errno}
 	}
 	return nil
 }
@@ -320,4 +328,24 @@ func TestCommit_OtherPanicsReachTheCaller(t *testing.T) {
 		"a panic that is not a disk failure is the caller's, as before commits ran in their own goroutine")
 	require.NoError(t, s.Fault())
 	require.NoError(t, put(context.Background(), s, "k", "v"))
+}
+
+func TestStore_IOErrorRefusesWritesAsDiskIO(t *testing.T) {
+	var logs atomic.Int64
+	inj := &diskFull{errno: syscall.EIO}
+	s, err := Open(Config{Dir: "db", FS: newErrFS(inj), Durability: DurabilityFsync, ProbeInterval: 10 * time.Millisecond,
+		Logger: testLogger(t, &logs)})
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, put(ctx, s, "a", "1"))
+	inj.on.Store(true)
+	err = put(ctx, s, "b", "2")
+	require.ErrorIs(t, err, ErrDiskIO)
+	require.NotErrorIs(t, err, ErrDiskFull)
+	require.Equal(t, "disk_io_error", s.Stats().Fault)
+	requireValues(t, s, map[string]string{"a": "1"})
+	inj.on.Store(false)
+	waitFor(t, 10*time.Second, "store takes writes again", func() bool { return s.Fault() == nil })
+	require.NoError(t, put(ctx, s, "b", "2"))
+	require.NoError(t, s.Close())
 }
