@@ -11,4 +11,7 @@ type StoreStats struct {
 	// TreeRebuilds is 1 when Open rebuilt the hash tree from the data (it
 	// was missing or corrupt), 0 when it loaded the persisted one.
 	TreeRebuilds int64
+	// Fault is why the store refuses writes ("disk_full",
+	// "disk_io_error"), or "" while it takes them.
+	Fault string
 }

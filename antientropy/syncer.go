@@ -2,6 +2,7 @@ package antientropy
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -157,6 +158,12 @@ type Round struct {
 // ctx is done.
 func (s *Syncer) RunRound(ctx context.Context) (Round, error) {
 	var rd Round
+	refused := 0 // exchanges failed because a store (here or the peer's) refuses writes
+	defer func() {
+		if refused > 0 {
+			s.log.Warn("anti-entropy exchanges failed: a replica refuses writes (disk full or failing)", "partitions", refused)
+		}
+	}()
 	r, self := s.cluster.Ring(), s.cluster.Self()
 	for p := range r.Partitions() {
 		if err := ctx.Err(); err != nil {
@@ -185,6 +192,11 @@ func (s *Syncer) RunRound(ctx context.Context) (Round, error) {
 				return rd, ctx.Err()
 			}
 			rd.Failures++
+			if errors.Is(err, replica.ErrDiskFull) || errors.Is(err, replica.ErrDiskIO) {
+				// Every partition would fail alike: one line for the round.
+				refused++
+				continue
+			}
 			s.log.Warn("anti-entropy exchange failed", "partition", p, "peer", peer, "err", err)
 			continue
 		}

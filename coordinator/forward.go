@@ -10,6 +10,7 @@ import (
 
 	"github.com/dynkv/dynkv/errdefs"
 	"github.com/dynkv/dynkv/peer"
+	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -24,6 +25,13 @@ import (
 var forwardErrors = []error{
 	ErrCondition, ErrQuorum, ErrBadQuorum, version.ErrInvalidContext,
 	peer.ErrBadRequest, ErrTooLarge, version.ErrTooManyVersions, ErrForwardUnknown,
+	replica.ErrDiskFull, replica.ErrDiskIO,
+}
+
+// diskRefused reports a write refused by a store whose disk is full or
+// failing.
+func diskRefused(err error) bool {
+	return errors.Is(err, replica.ErrDiskFull) || errors.Is(err, replica.ErrDiskIO)
 }
 
 // ErrForward stands for an error of the node a write was forwarded to that
@@ -152,7 +160,9 @@ func (c *Coordinator) Serve(ctx context.Context, req []byte) []byte {
 // a DPUT, SETRANGE) moves on after any failure; APPEND, SETBIT (which
 // reports the bit it replaced) and conditional writes move on
 // only when the request provably never left, and otherwise report that
-// their outcome is unknown.
+// their outcome is unknown. A home whose disk refuses the write
+// (ErrDiskFull, ErrDiskIO) is passed over for the next one by writes that
+// may be resent. This node itself is never asked.
 func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write) (prev version.Siblings, ok bool, err error) {
 	req := encodeForward(key, w)
 	resend := (w.Op == OpSet || w.Op == OpDelete || w.Op == OpSetRange) && w.Cond == CondNone
@@ -162,6 +172,7 @@ func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write)
 	var alive, suspected []string
 	for _, home := range p.home {
 		switch {
+		case home == c.cluster.Self():
 		case c.alive(home):
 			alive = append(alive, home)
 		case c.lastResort(home):
@@ -183,8 +194,11 @@ func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write)
 		cancel()
 		if err == nil {
 			c.suspects.clear(home)
-			c.forwarded.Add(1)
 			prev, err := decodeForwardResult(resp)
+			if resend && diskRefused(err) && i < len(alive)-1 {
+				continue
+			}
+			c.forwarded.Add(1)
 			return prev, true, err
 		}
 		if ctx.Err() != nil {

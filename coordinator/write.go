@@ -236,6 +236,12 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 	if errors.Is(err, ErrCondition) {
 		return prev, err
 	}
+	if err != nil && diskRefused(err) && mayForward && w.Value == nil && c.tr != nil && !local && w.Op != OpAppend && w.Cond == CondNone {
+		// This node's disk refuses writes: another home may coordinate it.
+		if prev, ok, ferr := c.forward(ctx, p, key, w); ok {
+			return prev, ferr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +328,8 @@ func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []b
 func (c *Coordinator) keepHint(ctx context.Context, node string, key []byte, ss version.Siblings) {
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
 	defer cancel()
-	if err := c.local.PutHint(hctx, node, key, ss); err != nil && !errors.Is(err, replica.ErrClosed) {
+	if err := c.local.PutHint(hctx, node, key, ss); err != nil && !errors.Is(err, replica.ErrClosed) && !diskRefused(err) {
+		// A store refusing writes logs that itself, at a bounded rate.
 		c.log.Error("keep hint failed", "node", node, "err", err)
 	} else if err == nil {
 		c.hinted.Add(1)

@@ -24,6 +24,14 @@ var (
 	// ErrBadRequest reports a request (a store call's arguments, a peer
 	// message) that is malformed or out of range; nothing was changed.
 	ErrBadRequest = errors.New("replica: bad peer request")
+	// ErrDiskFull is returned by a store that cannot store a write because
+	// its disk is full (ENOSPC, EDQUOT). Nothing was stored; reads still
+	// work, and writes are refused until the store recovers.
+	ErrDiskFull = errors.New("replica: disk full")
+	// ErrDiskIO is returned by a store that cannot store a write because of
+	// an I/O error other than a full disk. Nothing was stored; reads still
+	// work, and writes are refused until the store recovers.
+	ErrDiskIO = errors.New("replica: disk i/o error")
 	// ErrRemote stands for an error of another node that has no code.
 	ErrRemote = errors.New("replica: remote error")
 

@@ -12,7 +12,9 @@ import (
 // the store's, the coordinator's (forwarded writes) and the transport's.
 // An error without a code travels as ErrRemote. Renumbering the table, or
 // giving a code to another error, bumps ProtocolVersion (version 1 had two
-// tables, for store ops and for forwarded writes).
+// tables, for store ops and for forwarded writes). A new code appended at
+// the end does not: a node that does not know it reads it as ErrRemote,
+// what the error travelled as before (15 and 16 were appended so).
 var codes = []struct {
 	code byte
 	err  error
@@ -31,6 +33,8 @@ var codes = []struct {
 	{12, errdefs.ErrTooLarge},
 	{13, version.ErrTooManyVersions},
 	{14, errdefs.ErrForwardUnknown},
+	{15, errdefs.ErrDiskFull},
+	{16, errdefs.ErrDiskIO},
 }
 
 // Code returns the code of err: the first error of the table err is (as

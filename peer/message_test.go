@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -72,6 +73,11 @@ func TestPeerCodec_RoundTrip(t *testing.T) {
 		r, err := DecodeResponse(EncodeResponse(Response{Err: e}))
 		require.NoError(t, err)
 		require.Error(t, r.Err)
+	}
+	for _, e := range []error{errdefs.ErrDiskFull, errdefs.ErrDiskIO} {
+		r, err := DecodeResponse(EncodeResponse(Response{Err: fmt.Errorf("replica: write refused: %w", e)}))
+		require.NoError(t, err)
+		require.ErrorIs(t, r.Err, e, "a replica that cannot store says why")
 	}
 	_, err := DecodeRequest(EncodeRequest(Request{Op: OpHint, Key: []byte("k"), Siblings: ss}))
 	require.ErrorIs(t, err, ErrBadRequest, "a hint must name its node")

@@ -40,6 +40,13 @@ type Config struct {
 	// beyond it is refused (ErrHintsFull) and the write's home node is left
 	// to read repair and anti-entropy. Default 1,000,000.
 	MaxHints int64
+	// CloseTimeout bounds how long Close (and a reopen after a disk fault)
+	// waits for operations in flight and for pebble to close: a pebble
+	// wedged by a failed write never does. 0 means the default, 10s.
+	CloseTimeout time.Duration
+	// ProbeInterval is how often a store whose disk refused a write tries
+	// the disk again (see health.go). 0 means the default, 1s.
+	ProbeInterval time.Duration
 	// Logger receives the store's logs; nil discards them.
 	Logger *slog.Logger
 	// Clock is the wall clock of the dots' counters (NextCounter); nil
@@ -49,7 +56,8 @@ type Config struct {
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
-	return Config{Dir: "dynkv-data", Durability: DurabilityProcess, CacheBytes: 64 << 20, MaxHints: 1_000_000}
+	return Config{Dir: "dynkv-data", Durability: DurabilityProcess, CacheBytes: 64 << 20, MaxHints: 1_000_000,
+		CloseTimeout: 10 * time.Second, ProbeInterval: time.Second}
 }
 
 // Validate reports the first invalid field.
@@ -64,6 +72,12 @@ func (c Config) Validate() error {
 	}
 	if c.CacheBytes < 0 {
 		return fmt.Errorf("replica: cache size: must not be negative")
+	}
+	if c.CloseTimeout < 0 {
+		return fmt.Errorf("replica: close timeout: must not be negative")
+	}
+	if c.ProbeInterval < 0 {
+		return fmt.Errorf("replica: probe interval: must not be negative")
 	}
 	if c.MaxHints < 0 {
 		return fmt.Errorf("replica: hints.max: must not be negative")

@@ -73,7 +73,8 @@ func (s *Store) loadClock() error {
 // issues: at least atLeast (version.NextCounter for the key being written),
 // above every counter it returned before, and, when the wall clock is
 // ahead of both, the wall clock's reading. It fails only if the
-// reservation cannot be written.
+// reservation cannot be written. The caller holds s.open for reading (it
+// runs inside Update's fn, as the coordinator calls it).
 func (s *Store) NextCounter(atLeast uint64) (uint64, error) {
 	c := &s.clock
 	c.mu.Lock()
@@ -84,7 +85,8 @@ func (s *Store) NextCounter(atLeast uint64) (uint64, error) {
 	}
 	if next > c.reserved {
 		r := next + clockReserve
-		if err := s.db.Set(metaClock, binary.BigEndian.AppendUint64(nil, r), pebble.Sync); err != nil {
+		// Through commit, as every write: a failing disk refuses it at once.
+		if err := s.commit(func() error { return s.db.Set(metaClock, binary.BigEndian.AppendUint64(nil, r), pebble.Sync) }, nil); err != nil {
 			return 0, fmt.Errorf("replica: reserve dot clock: %w", err)
 		}
 		c.reserved = r

@@ -75,6 +75,32 @@ func (s *Store) checkFormat() error {
 	if !errors.Is(err, pebble.ErrNotFound) {
 		return fmt.Errorf("replica: read format: %w", err)
 	}
+	if err := s.checkNoOldData(); err != nil {
+		return err
+	}
+	if err := s.setDurable(metaFormat, []byte{layoutVersion}); err != nil {
+		return fmt.Errorf("replica: write format: %w", err)
+	}
+	return nil
+}
+
+// checkFormatReadOnly is checkFormat for a store opened read-only, which
+// cannot mark a new directory.
+func (s *Store) checkFormatReadOnly() error {
+	_, closer, err := s.db.Get(metaFormat)
+	switch {
+	case err == nil:
+		_ = closer.Close()
+		return s.checkFormat() // it writes nothing for a marked directory
+	case !errors.Is(err, pebble.ErrNotFound):
+		return fmt.Errorf("replica: read format: %w", err)
+	}
+	return s.checkNoOldData()
+}
+
+// checkNoOldData refuses a directory with data but no format record: a
+// directory of layout 1.
+func (s *Store) checkNoOldData() error {
 	for _, space := range []byte{spaceData, spaceHint, spaceTree, spaceTombs} {
 		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{space}, UpperBound: []byte{space + 1}})
 		if err != nil {
@@ -87,9 +113,6 @@ func (s *Store) checkFormat() error {
 		if found {
 			return fmt.Errorf("%w: %s has data in format version 1 (before hash slots), this dynkv reads format version %d; start on an empty data directory", ErrFormat, s.dir, layoutVersion)
 		}
-	}
-	if err := s.setDurable(metaFormat, []byte{layoutVersion}); err != nil {
-		return fmt.Errorf("replica: write format: %w", err)
 	}
 	return nil
 }

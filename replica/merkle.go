@@ -155,10 +155,25 @@ func (s *Store) loadTree() error {
 		s.log.Warn("rebuilding hash tree", "reason", reason)
 		s.treeRebuilds.Add(1)
 	}
+	if s.readOnly() {
+		// Nothing can be persisted: the leaves live in memory until the
+		// store is reopened for writing, which rebuilds them again.
+		leaves, err := s.leavesFromRecords(func([]byte) {})
+		if err != nil {
+			return fmt.Errorf("replica: rebuild tree: %w", err)
+		}
+		for i, v := range leaves {
+			s.tree.leaves[i].Store(v)
+		}
+		return nil
+	}
 	return s.rebuildTree()
 }
 
 func (s *Store) readLeaves() error {
+	for i := range s.tree.leaves { // a reopened store may hold older leaves
+		s.tree.leaves[i].Store(0)
+	}
 	return s.storedLeaves(func(leaf int, h uint64) { s.tree.leaves[leaf].Store(h) })
 }
 
@@ -219,7 +234,7 @@ func (s *Store) rebuildTree() error {
 			_ = b.Set(treeKey(i), binary.BigEndian.AppendUint64(nil, v), nil)
 		}
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if err := s.commit(func() error { return b.Commit(pebble.NoSync) }, nil); err != nil {
 		return fmt.Errorf("replica: rebuild tree: %w", err)
 	}
 	if err := s.setDurable(metaTree, nil); err != nil {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,21 +35,38 @@ const lockStripes = 1024
 // Store is a node's local replica: the sibling sets of the keys it holds,
 // in pebble. All methods are safe for concurrent use.
 type Store struct {
-	db    *pebble.DB
+	db    *pebble.DB // guarded by open; nil only after a failed reopen
+	cfg   Config     // as given to Open, for reopening
+	fs    vfs.FS     // Config.FS or the operating system's
+	cache *pebble.Cache
 	dir   string // Config.Dir, for errors
 	log   *slog.Logger
-	wo    *pebble.WriteOptions
-	actor atomic.Uint64 // Actor; changes only by RotateActor
-	seed  maphash.Seed
+	// errlog logs failures that may repeat at every write, at a bounded
+	// rate.
+	errlog *logLimiter
+	wo     *pebble.WriteOptions
+	actor  atomic.Uint64 // Actor; changes only by RotateActor
+	seed   maphash.Seed
 	// processMode: WAL syncs are no-ops (DurabilityProcess).
 	processMode bool
 	maxHints    int64 // Config.MaxHints
 	tree        *tree // the hash tree's leaves; see merkle.go
 	clock       dotClock
 
-	// Lock order: open before locks[i].
-	open  sync.RWMutex            // read-held by every operation; Close write-holds it
-	locks [lockStripes]sync.Mutex // striped by key; held across read-modify-write
+	closeTimeout  time.Duration // Config.CloseTimeout or its default
+	probeInterval time.Duration // Config.ProbeInterval or its default
+	health        health        // the disk's faults; see health.go
+	done          chan struct{} // closed by Close: the recovery loop ends
+	wg            sync.WaitGroup
+
+	// Lock order: open before locks[i]. open is write-locked only with
+	// TryLock (lockWithin), so that waiting for it holds up no reader.
+	open    sync.RWMutex            // read-held by every operation; Close and reopen write-hold it
+	locks   [lockStripes]sync.Mutex // striped by key; held across read-modify-write
+	pending atomic.Int64            // commits running, some perhaps abandoned (see commit)
+	// pause, while set, holds new operations back so that reopen can
+	// write-lock open; closed when the reopen is over.
+	pause atomic.Pointer[chan struct{}]
 
 	live    atomic.Int64 // keys whose Value() is present
 	hints   atomic.Int64 // hint records held
@@ -60,59 +76,6 @@ type Store struct {
 	closed  atomic.Bool
 
 	treeRebuilds atomic.Int64 // times Open rebuilt the hash tree from the data
-}
-
-// Open opens (creating if needed) the store in cfg.Dir.
-func Open(cfg Config) (*Store, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	fs := cfg.FS
-	if fs == nil {
-		fs = vfs.Default
-	}
-	opts := &pebble.Options{FS: fs, Logger: pebbleLogger{log(cfg.Logger)}, Merger: xorMerger}
-	if cfg.CacheBytes > 0 {
-		cache := pebble.NewCache(cfg.CacheBytes)
-		defer cache.Unref()
-		opts.Cache = cache
-	}
-	wo := pebble.Sync
-	switch cfg.Durability {
-	case DurabilityNone:
-		wo = pebble.NoSync
-	case DurabilityProcess:
-		opts.FS = processFS{fs}
-	}
-	db, err := pebble.Open(cfg.Dir, opts)
-	if err != nil && strings.Contains(err.Error(), "merger name") {
-		// A directory of a dynkv before the hash tree (layout 1).
-		return nil, fmt.Errorf("replica: open %s: %w: %w", cfg.Dir, ErrFormat, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("replica: open %s: %w", cfg.Dir, err)
-	}
-	s := &Store{db: db, dir: cfg.Dir, log: log(cfg.Logger), wo: wo, seed: maphash.MakeSeed(), processMode: cfg.Durability == DurabilityProcess,
-		maxHints: cfg.MaxHints, tree: &tree{}}
-	s.clock.now = cfg.Clock
-	if s.clock.now == nil {
-		s.clock.now = time.Now
-	}
-	for _, step := range []func() error{s.checkFormat, s.loadActor, s.loadClock, s.countLive, s.loadTree} {
-		if err := step(); err != nil {
-			_ = db.Close()
-			return nil, err
-		}
-	}
-	s.log.Info("store opened", "dir", cfg.Dir, "durability", cfg.Durability, "actor", fmt.Sprintf("%016x", s.actor.Load()), "keys", s.live.Load())
-	return s, nil
-}
-
-func log(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return l
 }
 
 // loadActor reads the store's actor identity, drawing and persisting a new
@@ -129,13 +92,14 @@ func (s *Store) loadActor() error {
 	} else if !errors.Is(err, pebble.ErrNotFound) {
 		return fmt.Errorf("replica: read run marker: %w", err)
 	}
-	if err := s.setDurable(metaRunning, nil); err != nil {
-		return fmt.Errorf("replica: write run marker: %w", err)
+	if err := s.markRunning(); err != nil {
+		return err
 	}
 	v, closer, err := s.db.Get(metaActor)
 	if err == nil && unclean && (s.wo != pebble.Sync || s.processMode) {
+		old := fmt.Sprintf("%x", v) // v belongs to pebble only until closer.Close
 		_ = closer.Close()
-		s.log.Warn("unclean shutdown: new actor identity", "old", fmt.Sprintf("%016x", binary.BigEndian.Uint64(v)))
+		s.log.Warn("unclean shutdown: new actor identity", "old", old)
 		err = pebble.ErrNotFound
 	}
 	if err == nil {
@@ -150,6 +114,31 @@ func (s *Store) loadActor() error {
 		return fmt.Errorf("replica: read actor: %w", err)
 	}
 	return s.newActor()
+}
+
+// markRunning marks the store running until Close.
+func (s *Store) markRunning() error {
+	if err := s.setDurable(metaRunning, nil); err != nil {
+		return fmt.Errorf("replica: write run marker: %w", err)
+	}
+	return nil
+}
+
+// readActor reads the actor identity of a store opened read-only, which
+// coordinates no write (0 if the directory has none yet).
+func (s *Store) readActor() error {
+	v, closer, err := s.db.Get(metaActor)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("replica: read actor: %w", err)
+	}
+	defer closer.Close()
+	if len(v) == 8 {
+		s.actor.Store(binary.BigEndian.Uint64(v))
+	}
+	return nil
 }
 
 // newActor draws a new actor identity, persists it and makes it current.
@@ -170,7 +159,7 @@ func (s *Store) newActor() error {
 // versions its current actor issued (handing a partition's records off):
 // without them it would issue those dots again for other values.
 func (s *Store) RotateActor(ctx context.Context) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.open.RUnlock()
@@ -184,15 +173,21 @@ func (s *Store) RotateActor(ctx context.Context) error {
 
 // setDurable writes k and makes it survive a machine crash in every
 // durability mode: in DurabilityProcess WAL syncs are no-ops, so the
-// memtable is flushed to an (fsynced) sstable.
+// memtable is flushed to an (fsynced) sstable. It is refused while the
+// store has a fault.
 func (s *Store) setDurable(k, v []byte) error {
-	if err := s.db.Set(k, v, pebble.Sync); err != nil {
-		return err
+	if s.health.refusing.Load() {
+		return s.refusal()
 	}
-	if s.wo == pebble.Sync && !s.processMode {
-		return nil
-	}
-	return s.db.Flush()
+	return s.commit(func() error {
+		if err := s.db.Set(k, v, pebble.Sync); err != nil {
+			return err
+		}
+		if s.wo == pebble.Sync && !s.processMode {
+			return nil
+		}
+		return s.flush()
+	}, nil)
 }
 
 func (s *Store) countLive() error {
@@ -276,13 +271,18 @@ func (s *Store) Update(ctx context.Context, key []byte, fn func(cur version.Sibl
 
 // update is Update of the record under the pebble key k, in any key space.
 func (s *Store) update(ctx context.Context, k []byte, fn func(cur version.Siblings) (version.Siblings, error)) (version.Siblings, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return nil, err
 	}
 	defer s.open.RUnlock()
 	mu := &s.locks[maphash.Bytes(s.seed, k)%lockStripes]
 	mu.Lock()
-	defer mu.Unlock()
+	locked := true // until commit takes the lock over
+	defer func() {
+		if locked {
+			mu.Unlock()
+		}
+	}()
 	cur, err := s.getRaw(k)
 	if err != nil {
 		return nil, err
@@ -297,15 +297,15 @@ func (s *Store) update(ctx context.Context, k []byte, fn func(cur version.Siblin
 	if !next.Fits() {
 		return nil, version.ErrTooManyVersions
 	}
+	write := func() error { return s.db.Set(k, version.EncodeRecord(next), s.wo) }
 	switch {
 	case k[0] == spaceData:
-		err = s.writeData(k, cur, next)
+		write = func() error { return s.writeData(k, cur, next) }
 	case len(next) == 0:
-		err = s.db.Delete(k, s.wo)
-	default:
-		err = s.db.Set(k, version.EncodeRecord(next), s.wo)
+		write = func() error { return s.db.Delete(k, s.wo) }
 	}
-	if err != nil {
+	locked = false
+	if err := s.commit(write, mu.Unlock); err != nil {
 		return nil, fmt.Errorf("replica: write: %w", err)
 	}
 	s.writes.Add(1)
@@ -376,29 +376,64 @@ func (s *Store) Stats() admin.StoreStats {
 		Hints:          s.hints.Load(),
 		TreeRebuilds:   s.treeRebuilds.Load(),
 	}
+	switch err := s.Fault(); {
+	case errors.Is(err, ErrDiskFull):
+		st.Fault = "disk_full"
+	case err != nil:
+		st.Fault = "disk_io_error"
+	}
 	s.open.RLock()
 	defer s.open.RUnlock()
-	if !s.closed.Load() {
+	if !s.closed.Load() && s.db != nil {
 		st.DiskBytes = s.db.Metrics().DiskSpaceUsage()
 	}
 	return st
 }
 
-// Close flushes nothing further and closes pebble. Writes acknowledged
-// before Close are durable as configured. Later calls return ErrClosed.
+// Close waits for the operations in flight, clears the run marker and
+// closes pebble, giving up after Config.CloseTimeout (a pebble wedged by a
+// failed write never closes: see health.go). Writes acknowledged before
+// Close are durable as configured. Later calls return ErrClosed.
 func (s *Store) Close() error {
-	s.open.Lock() // waits for operations in flight
-	defer s.open.Unlock()
 	if s.closed.Swap(true) {
 		return ErrClosed
 	}
-	if err := s.db.Delete(metaRunning, pebble.Sync); err != nil {
-		s.log.Error("clear run marker failed", "err", err)
+	close(s.done)
+	s.wg.Wait() // the recovery loop
+	if s.cache != nil {
+		defer s.cache.Unref()
 	}
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("replica: close: %w", err)
+	if !s.quiesce(s.closeTimeout) {
+		return fmt.Errorf("replica: close: operations still inside pebble after %s", s.closeTimeout)
 	}
-	return nil
+	defer s.open.Unlock()
+	s.health.mu.Lock()
+	wedged, clean := s.health.mu.wedged, s.health.mu.fault == nil && !s.health.mu.readOnly
+	s.health.mu.Unlock()
+	if wedged {
+		return fmt.Errorf("replica: close: pebble is wedged after a failed write: %w", s.Fault())
+	}
+	if s.db == nil {
+		return nil
+	}
+	if clean {
+		faulted := s.health.faulted()
+		done := make(chan error, 1)
+		go func() { done <- s.guard(func() error { return s.db.Delete(metaRunning, pebble.Sync) }) }()
+		t := time.NewTimer(s.closeTimeout)
+		defer t.Stop()
+		select {
+		case err := <-done:
+			if err != nil {
+				s.log.Error("clear run marker failed", "err", err.Error())
+			}
+		case <-faulted:
+			s.log.Error("clear run marker failed", "err", s.Fault().Error())
+		case <-t.C:
+			return fmt.Errorf("replica: close: clearing the run marker took over %s", s.closeTimeout)
+		}
+	}
+	return s.closeDB(s.db, s.closeTimeout)
 }
 
 // enter admits an operation: on success the caller holds s.open for reading
@@ -407,24 +442,34 @@ func (s *Store) enter(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if p := s.pause.Load(); p != nil {
+		select {
+		case <-*p:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	s.open.RLock()
 	if s.closed.Load() {
 		s.open.RUnlock()
 		return ErrClosed
 	}
+	if s.db == nil {
+		s.open.RUnlock()
+		return fmt.Errorf("replica: store unavailable: %w", s.refusal())
+	}
 	return nil
 }
 
-// pebbleLogger adapts slog to pebble's logger.
-type pebbleLogger struct{ l *slog.Logger }
-
-func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Debug("pebble", "msg", fmt.Sprintf(format, args...))
-}
-func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error("pebble", "msg", fmt.Sprintf(format, args...))
-}
-func (p pebbleLogger) Fatalf(format string, args ...any) {
-	p.l.Error("pebble fatal", "msg", fmt.Sprintf(format, args...))
-	panic(fmt.Sprintf(format, args...))
+// enterWrite is enter for an operation that writes: it is refused at once
+// while the store has a fault.
+func (s *Store) enterWrite(ctx context.Context) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	if s.health.refusing.Load() {
+		s.open.RUnlock()
+		return s.refusal()
+	}
+	return nil
 }

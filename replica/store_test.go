@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -694,6 +695,10 @@ func TestConfig_Validate(t *testing.T) {
 		{name: "unknown durability", mutate: func(c *Config) { c.Durability = "sometimes" }, wantErr: "durability"},
 		{name: "empty durability", mutate: func(c *Config) { c.Durability = "" }, wantErr: "durability"},
 		{name: "negative cache", mutate: func(c *Config) { c.CacheBytes = -1 }, wantErr: "cache"},
+		{name: "default close timeout", mutate: func(c *Config) { c.CloseTimeout = 0 }},
+		{name: "negative close timeout", mutate: func(c *Config) { c.CloseTimeout = -1 }, wantErr: "close timeout"},
+		{name: "default probe interval", mutate: func(c *Config) { c.ProbeInterval = 0 }},
+		{name: "negative probe interval", mutate: func(c *Config) { c.ProbeInterval = -1 }, wantErr: "probe interval"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -711,5 +716,6 @@ func TestConfig_Validate(t *testing.T) {
 			require.Nil(t, s)
 		})
 	}
-	require.Equal(t, Config{Dir: "dynkv-data", Durability: DurabilityProcess, CacheBytes: 64 << 20, MaxHints: 1_000_000}, DefaultConfig())
+	require.Equal(t, Config{Dir: "dynkv-data", Durability: DurabilityProcess, CacheBytes: 64 << 20, MaxHints: 1_000_000,
+		CloseTimeout: 10 * time.Second, ProbeInterval: time.Second}, DefaultConfig())
 }

@@ -47,6 +47,8 @@ const (
 	errNoCluster        replyErr = "ERR this node is not in a cluster (start it with cluster settings)"
 	errNoAntiEntropy    replyErr = "ERR anti-entropy is off on this node"
 	errWeight           replyErr = "ERR weight must be an integer between 1 and 1048576"
+	errDiskFull         replyErr = "ERR disk full: write refused"
+	errDiskIO           replyErr = "ERR disk i/o error: write refused"
 )
 
 // keyTooLargeError refuses a key of n bytes over the limit max.
@@ -168,6 +170,10 @@ func (s *Server) replyError(err error) string {
 		msg = string(errStaleContext)
 	case errors.Is(err, version.ErrTooManyVersions):
 		msg = "ERR too many versions: the key's siblings would exceed their limits (max-siblings-size, or the version vectors'); read them with DGET and write with that context to resolve them"
+	case errors.Is(err, errdefs.ErrDiskFull):
+		msg = string(errDiskFull)
+	case errors.Is(err, errdefs.ErrDiskIO):
+		msg = string(errDiskIO)
 	case errors.Is(err, version.ErrCorruptRecord):
 		s.log.Error("corrupt record", "err", err)
 		msg = string(errCorrupt)

@@ -218,6 +218,14 @@ func (s *Server) infoDynkv(b *infoBuilder) {
 	b.field("dynkv_store_writes", b.store.Writes)
 	b.field("dynkv_store_corrupt_records", b.store.CorruptRecords)
 	b.field("dynkv_store_disk_bytes", b.store.DiskBytes)
+	writable, fault := 1, b.store.Fault
+	if fault != "" {
+		writable = 0
+	} else {
+		fault = "none"
+	}
+	b.field("dynkv_store_writable", writable)
+	b.field("dynkv_store_fault", fault)
 }
 
 // cmdDBSize replies with the live keys of this node's replica.

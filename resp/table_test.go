@@ -3,6 +3,7 @@ package resp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -271,6 +272,8 @@ func TestReplyError(t *testing.T) {
 		{"deadline", context.DeadlineExceeded, "TRYAGAIN the operation timed out, retry"},
 		{"cancelled", context.Canceled, "ERR server is shutting down"},
 		{"store closed", replica.ErrClosed, "ERR server is shutting down"},
+		{"disk full", fmt.Errorf("replica: write refused: %w", replica.ErrDiskFull), "ERR disk full: write refused"},
+		{"disk i/o", fmt.Errorf("replica: write refused: %w", replica.ErrDiskIO), "ERR disk i/o error: write refused"},
 		{"corrupt", version.ErrCorruptRecord, "ERR corrupt record: the key's stored versions failed to verify"},
 		{"unknown", errors.New("disk on fire\r\nsecret detail"), "ERR internal error"},
 		{"newlines", replyErr("ERR a\r\nb\nc"), "ERR a  b c"},

@@ -38,8 +38,9 @@ type Node struct {
 	Coord *coordinator.Coordinator // nil while the node is down
 	AE    *antientropy.Syncer      // nil while the node is down
 	fs    *vfs.MemFS
-	srv   *serving   // nil while the node is down
-	n     *node.Node // nil while the node is down
+	full  atomic.Bool // the disk is full (DiskFull)
+	srv   *serving    // nil while the node is down
+	n     *node.Node  // nil while the node is down
 }
 
 // serving tracks the peer requests a running node is serving, so that a
@@ -162,7 +163,8 @@ func NewAE(t testing.TB, n int, cfg coordinator.Config, ae antientropy.Config) *
 // serving. The store stays the harness's, so that crash can clone the
 // filesystem between closing the node and closing the store.
 func (c *Cluster) start(nd *Node) {
-	st, err := replica.Open(replica.Config{Dir: "db", FS: nd.fs, Durability: replica.DurabilityProcess})
+	st, err := replica.Open(replica.Config{Dir: "db", FS: newDiskFS(nd.fs, &nd.full), Durability: replica.DurabilityProcess,
+		ProbeInterval: 10 * time.Millisecond})
 	if err != nil {
 		c.t.Fatalf("open %s: %v", nd.ID, err)
 	}

@@ -1,0 +1,160 @@
+package replica
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Open opens (creating if needed) the store in cfg.Dir. A directory the
+// disk will not let pebble open for writing (full, or failing) is opened
+// read-only: the store serves reads, refuses writes (ErrDiskFull,
+// ErrDiskIO) and takes them again once the disk does (see health.go).
+func Open(cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Store{cfg: cfg, fs: cfg.FS, dir: cfg.Dir, log: log(cfg.Logger), wo: pebble.Sync, seed: maphash.MakeSeed(),
+		processMode: cfg.Durability == DurabilityProcess, maxHints: cfg.MaxHints, tree: &tree{},
+		closeTimeout: cfg.CloseTimeout, probeInterval: cfg.ProbeInterval, done: make(chan struct{})}
+	if s.fs == nil {
+		s.fs = vfs.Default
+	}
+	s.clock.now = cfg.Clock
+	if s.clock.now == nil {
+		s.clock.now = time.Now
+	}
+	if s.closeTimeout == 0 {
+		s.closeTimeout = DefaultConfig().CloseTimeout
+	}
+	if s.probeInterval == 0 {
+		s.probeInterval = DefaultConfig().ProbeInterval
+	}
+	if cfg.Durability == DurabilityNone {
+		s.wo = pebble.NoSync
+	}
+	s.errlog = newLogLimiter(s.log, time.Now, logInterval, logBurst)
+	s.health.init()
+	if cfg.CacheBytes > 0 {
+		s.cache = pebble.NewCache(cfg.CacheBytes)
+	}
+	err := s.room()
+	if err == nil {
+		err = s.openDB(false, false)
+	}
+	if err != nil && isDiskError(err) {
+		if s.Fault() == nil {
+			_ = s.fail("open", err)
+		}
+		s.log.Warn("opening read-only: the disk refuses writes", "err", err.Error())
+		if rerr := s.openDB(true, false); rerr != nil {
+			err = errors.Join(err, rerr)
+		} else {
+			err = nil
+		}
+	}
+	if err != nil {
+		if s.cache != nil {
+			s.cache.Unref()
+		}
+		return nil, err
+	}
+	s.wg.Add(1)
+	go s.run()
+	s.log.Info("store opened", "dir", cfg.Dir, "durability", cfg.Durability, "actor", fmt.Sprintf("%016x", s.actor.Load()),
+		"keys", s.live.Load(), "read_only", s.readOnly())
+	return s, nil
+}
+
+// readOnly reports whether pebble is open read-only.
+func (s *Store) readOnly() bool {
+	s.health.mu.Lock()
+	defer s.health.mu.Unlock()
+	return s.health.mu.readOnly
+}
+
+// openDB opens pebble (read-only or not) into s.db and loads the store's
+// state from it. reopened says the store had a fault: a read-write
+// instance then takes a new actor identity. The caller holds s.open for
+// writing, or is Open.
+func (s *Store) openDB(readOnly, reopened bool) error {
+	opts := &pebble.Options{FS: s.fs, Logger: pebbleLogger{s.log, s.errlog}, Merger: xorMerger, Cache: s.cache,
+		EventListener: s.eventListener(), ReadOnly: readOnly}
+	if s.processMode {
+		opts.FS = processFS{s.fs}
+	}
+	db, err := pebble.Open(s.dir, opts)
+	if err != nil && strings.Contains(err.Error(), "merger name") {
+		// A directory of a dynkv before the hash tree (layout 1).
+		return fmt.Errorf("replica: open %s: %w: %w", s.dir, ErrFormat, err)
+	}
+	if err != nil {
+		return fmt.Errorf("replica: open %s: %w", s.dir, err)
+	}
+	s.db = db
+	s.health.mu.Lock()
+	s.health.mu.readOnly = readOnly
+	s.health.mu.Unlock()
+	s.live.Store(0)
+	s.hints.Store(0)
+	s.corrupt.Store(0)
+	steps := []func() error{s.checkFormat, s.loadActor, s.loadClock, s.countLive, s.loadTree}
+	if readOnly {
+		steps = []func() error{s.checkFormatReadOnly, s.readActor, s.loadClock, s.countLive, s.loadTree}
+	} else if reopened {
+		steps = []func() error{s.checkFormat, s.markRunning, s.newActor, s.loadClock, s.countLive, s.loadTree}
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			if cerr := s.closeDB(db, s.closeTimeout); cerr != nil {
+				s.log.Error("close after failed open", "err", cerr.Error())
+			}
+			s.db = nil
+			return err
+		}
+	}
+	return nil
+}
+
+func log(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
+
+// pebbleLogger adapts slog to pebble's logger. Errors are logged at a
+// bounded rate: pebble logs some at every retry of a failing flush.
+type pebbleLogger struct {
+	l       *slog.Logger
+	limited *logLimiter
+}
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug("pebble", "msg", fmt.Sprintf(format, args...))
+}
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.limited.Error("pebble", "msg", fmt.Sprintf(format, args...))
+}
+
+// Fatalf panics with a pebbleFatal: after a fatal commit error pebble must
+// not return to the committer (DB.Apply would report success), and
+// Store.guard turns the panic into the store's fault.
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.limited.Error("pebble fatal", "msg", msg)
+	f := pebbleFatal{msg: msg}
+	for _, a := range args {
+		if err, ok := a.(error); ok {
+			f.err = err
+			break
+		}
+	}
+	panic(f)
+}
