@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"os"
@@ -111,7 +112,7 @@ func (c *conn) readFailed(err error) {
 		}
 		return
 	}
-	c.s.log.Debug("protocol error", "client", c.sess.id, "remote", c.sess.addr, "err", pe)
+	c.s.rlog.Log(slog.LevelDebug, "protocol error", "client", c.sess.id, "remote", c.sess.addr, "err", pe)
 	c.s.stats.errorReplies.Add(1)
 	c.sess.w.errorReply(c.s.replyError(pe))
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
@@ -197,7 +198,7 @@ func (s *Server) authenticate(c *session, user, pass []byte) bool {
 	ok := string(user) == defaultUser &&
 		(s.cfg.RequirePass == "" || subtle.ConstantTimeCompare(pass, []byte(s.cfg.RequirePass)) == 1)
 	if !ok {
-		s.log.Info("authentication failed", "client", c.id, "remote", c.addr)
+		s.rlog.Log(slog.LevelInfo, "authentication failed", "client", c.id, "remote", c.addr)
 		return false
 	}
 	c.authed = true

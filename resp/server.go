@@ -56,6 +56,7 @@ type Server struct {
 	store   StoreStats
 	admin   Admin // nil for a one-node server; set by SetAdmin before Serve
 	log     *slog.Logger
+	rlog    *rateLog // lines outsiders can cause, at a bounded rate
 	now     func() time.Time
 	table   *table
 	started time.Time
@@ -128,6 +129,7 @@ func New(cfg Config, backend Backend, store StoreStats, log *slog.Logger) (*Serv
 		table: newTable(), started: now(), runID: hex.EncodeToString(id[:]),
 		stop: make(chan struct{}), closed: make(chan struct{}),
 	}
+	s.rlog = newRateLog(log, now, logBurst, logWindow)
 	s.lifetime, s.cancel = context.WithCancel(context.Background())
 	s.maxClients.Store(int64(cfg.MaxClients))
 	s.base.Store(&baseline{})
@@ -297,7 +299,7 @@ func (s *Server) accept(nc net.Conn) {
 
 // reject tells a client over maxclients so, as Redis does, and closes it.
 func (s *Server) reject(nc net.Conn) {
-	s.log.Info("max number of clients reached", "remote", nc.RemoteAddr().String(), "maxclients", s.maxClients.Load())
+	s.rlog.Log(slog.LevelInfo, "max number of clients reached", "remote", nc.RemoteAddr().String(), "maxclients", s.maxClients.Load())
 	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
 	_, _ = nc.Write([]byte("-" + s.replyError(errMaxClients) + "\r\n"))
 	_ = nc.Close()
