@@ -20,6 +20,8 @@ func TestConfig_Validate(t *testing.T) {
 		{"max request size", func(c *Config) { c.MaxRequestSize = c.MaxValueSize - 1 }, "resp: max-request-size:"},
 		{"pipeline window 0", func(c *Config) { c.PipelineWindow = 0 }, "resp: pipeline-window:"},
 		{"pipeline window too big", func(c *Config) { c.PipelineWindow = 1025 }, "resp: pipeline-window:"},
+		{"idle timeout", func(c *Config) { c.IdleTimeout = -1 }, "resp: client-idle-timeout:"},
+		{"auth grace", func(c *Config) { c.AuthGrace = -1 }, "resp: auth-grace:"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := DefaultConfig()

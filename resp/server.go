@@ -63,7 +63,12 @@ type Server struct {
 	runID   string // 40 hex digits, new for every Server, as Redis's run_id
 
 	maxClients atomic.Int64 // Config.MaxClients, changed by CONFIG SET maxclients
-	nextID     atomic.Int64 // the last client id handed out
+	idle       atomic.Int64 // Config.IdleTimeout in nanoseconds, changed by CONFIG SET timeout
+	protected  atomic.Bool  // !Config.NoProtectedMode, changed by CONFIG SET protected-mode
+	throttle   *authThrottle
+	sleep      func(ctx context.Context, d time.Duration) error // waits for the AUTH throttle; tests replace it
+	noSweeper  bool                                             // tests that move the clock call sweep themselves; set before Serve
+	nextID     atomic.Int64                                     // the last client id handed out
 	stats      serverStats
 	base       atomic.Pointer[baseline] // backend and store counters at the last CONFIG RESETSTAT
 
@@ -78,6 +83,7 @@ type Server struct {
 		closing   bool
 		listeners []net.Listener
 		clients   map[*session]struct{}
+		sweeping  bool // the sweeper runs (from the first Serve)
 	}
 }
 
@@ -132,6 +138,9 @@ func New(cfg Config, backend Backend, store StoreStats, log *slog.Logger) (*Serv
 	s.rlog = newRateLog(log, now, logBurst, logWindow)
 	s.lifetime, s.cancel = context.WithCancel(context.Background())
 	s.maxClients.Store(int64(cfg.MaxClients))
+	s.idle.Store(int64(cfg.IdleTimeout))
+	s.protected.Store(!cfg.NoProtectedMode)
+	s.throttle, s.sleep = newAuthThrottle(), sleepCtx
 	s.base.Store(&baseline{})
 	s.mu.clients = map[*session]struct{}{}
 	return s, nil
@@ -159,6 +168,11 @@ func (s *Server) Serve(ln net.Listener) error {
 		return ErrClosed
 	}
 	s.mu.listeners = append(s.mu.listeners, ln)
+	if !s.mu.sweeping && !s.noSweeper {
+		s.mu.sweeping = true
+		s.wg.Add(1)
+		go s.runSweeper()
+	}
 	s.mu.Unlock()
 	s.warnIfExposed(ln.Addr())
 	s.log.Info("serving", "addr", ln.Addr().String())
@@ -264,14 +278,20 @@ func (s *Server) stopping() bool {
 	}
 }
 
-// warnIfExposed logs loudly when the server listens beyond loopback with no
-// password: anyone who can reach it can read and write every key.
+// warnIfExposed logs when the server listens beyond loopback with no
+// password: in protected mode only loopback clients are served; without
+// it anyone who can reach it can read and write every key.
 func (s *Server) warnIfExposed(addr net.Addr) {
 	tcp, ok := addr.(*net.TCPAddr)
 	if !ok || tcp.IP.IsLoopback() || s.cfg.RequirePass != "" {
 		return
 	}
-	s.log.Warn("listening on a non-loopback address without requirepass: anyone who can reach it can read and write every key; set requirepass or bind to 127.0.0.1",
+	if s.protected.Load() {
+		s.log.Warn("listening on a non-loopback address without requirepass: protected mode refuses every client not on loopback; set requirepass to serve them",
+			"addr", addr.String())
+		return
+	}
+	s.log.Warn("listening on a non-loopback address without requirepass and with protected mode off: anyone who can reach it can read and write every key; set requirepass or bind to 127.0.0.1",
 		"addr", addr.String())
 }
 

@@ -1,0 +1,163 @@
+package resp
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/version"
+)
+
+func TestIdleTimeout_ClosesIdleClients(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.IdleTimeout = 10 * time.Second
+	e := newConnEnv(t, cfg, nil, nil)
+	a, b := e.dial(), e.dial()
+	require.Equal(t, "+PONG\r\n", a.do("PING"))
+	require.Equal(t, "+PONG\r\n", b.do("PING"))
+
+	e.clock.Advance(5 * time.Second)
+	require.Equal(t, "+PONG\r\n", b.do("PING"))
+	e.clock.Advance(5 * time.Second)
+	e.s.sweep()
+	require.Equal(t, "+PONG\r\n", a.do("PING"), "idle for exactly the timeout is not past it")
+
+	e.clock.Advance(10*time.Second + time.Millisecond)
+	require.Equal(t, "+PONG\r\n", b.do("PING"))
+	e.s.sweep()
+	require.Empty(t, a.waitClosed(), "closed without a reply, as Redis")
+	require.Equal(t, "+PONG\r\n", b.do("PING"), "an active client stays")
+	waitUntil(t, "the idle client is gone", func() bool { return len(e.s.clientsSnapshot()) == 1 })
+}
+
+func TestIdleTimeout_ZeroIsNever(t *testing.T) {
+	e := newConnEnv(t, DefaultConfig(), nil, nil)
+	a := e.dial()
+	require.Equal(t, "+PONG\r\n", a.do("PING"))
+	e.clock.Advance(1000 * time.Hour)
+	e.s.sweep()
+	require.Equal(t, "+PONG\r\n", a.do("PING"))
+
+	t.Run("CONFIG SET timeout turns it on", func(t *testing.T) {
+		require.Equal(t, "+OK\r\n", a.do("CONFIG SET timeout 60"))
+		e.clock.Advance(time.Minute + time.Second)
+		e.s.sweep()
+		require.Empty(t, a.waitClosed())
+	})
+}
+
+// TestIdleTimeout_SlowRequestIsNotIdle: bytes that arrive count as
+// activity before a command is complete.
+func TestIdleTimeout_SlowRequestIsNotIdle(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.IdleTimeout = 10 * time.Second
+	e := newConnEnv(t, cfg, nil, nil)
+	a := e.dial()
+	sess := e.session(a)
+	e.clock.Advance(8 * time.Second)
+	a.send("*1\r\n$4\r\nPI")
+	at := e.clock.Now().UnixNano()
+	waitUntil(t, "the server read the first bytes", func() bool { return sess.lastActive.Load() == at })
+	e.clock.Advance(8 * time.Second)
+	e.s.sweep()
+	a.send("NG\r\n")
+	require.Equal(t, "+PONG\r\n", a.line())
+}
+
+// blockingBackend's Get blocks until release is closed.
+type blockingBackend struct {
+	Backend
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingBackend) Get(ctx context.Context, key []byte, opt coordinator.ReadOptions) (version.Siblings, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.Backend.Get(ctx, key, opt)
+}
+
+// TestIdleTimeout_RunningCommandIsNotIdle: a client waiting for its
+// command is not idle, as a blocked client in Redis.
+func TestIdleTimeout_RunningCommandIsNotIdle(t *testing.T) {
+	inner := newDefaultEnv(t)
+	bb := &blockingBackend{Backend: inner.co, entered: make(chan struct{}, 1), release: make(chan struct{})}
+	cfg := DefaultConfig()
+	cfg.IdleTimeout = 10 * time.Second
+	e := newConnEnv(t, cfg, bb, nil)
+	a := e.dial()
+	a.send("GET k\r\n")
+	<-bb.entered
+	e.clock.Advance(time.Hour)
+	e.s.sweep()
+	close(bb.release)
+	require.Equal(t, "$-1\r\n", a.line())
+	e.s.sweep()
+	require.Equal(t, "+PONG\r\n", a.do("PING"), "the reply is activity")
+}
+
+func TestAuthGrace(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.RequirePass = "pw"
+	cfg.AuthGrace = 10 * time.Second
+	e := newConnEnv(t, cfg, nil, nil)
+	silent, wrong, authed := e.dial(), e.dial(), e.dial()
+	require.Equal(t, "+OK\r\n", authed.do("AUTH pw"))
+	require.Equal(t, "-WRONGPASS invalid username-password pair or user is disabled.\r\n", wrong.do("AUTH nope"))
+	require.Equal(t, "-NOAUTH Authentication required.\r\n", silent.do("PING"))
+	e.session(silent)
+
+	e.clock.Advance(10*time.Second - time.Millisecond)
+	e.s.sweep()
+	require.Equal(t, "-NOAUTH Authentication required.\r\n", silent.do("PING"), "within the grace")
+
+	e.clock.Advance(time.Millisecond)
+	e.s.sweep()
+	require.Empty(t, silent.waitClosed())
+	require.Empty(t, wrong.waitClosed(), "a failed AUTH does not count")
+	require.Equal(t, "+PONG\r\n", authed.do("PING"))
+	require.Equal(t, 2, e.logs.Count("closing client that did not authenticate"))
+
+	t.Run("not without a password", func(t *testing.T) {
+		e := newConnEnv(t, DefaultConfig(), nil, nil)
+		a := e.dial()
+		e.session(a)
+		e.clock.Advance(time.Hour)
+		e.s.sweep()
+		require.Equal(t, "+PONG\r\n", a.do("PING"))
+	})
+	t.Run("ends an AUTH waiting on the throttle", func(t *testing.T) {
+		e := newConnEnv(t, cfg, nil, nil)
+		a := e.dial()
+		sess := e.session(a)
+		waiting := make(chan struct{}, 1)
+		e.s.sleep = func(ctx context.Context, _ time.Duration) error {
+			waiting <- struct{}{}
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		require.Equal(t, "-WRONGPASS invalid username-password pair or user is disabled.\r\n", a.do("AUTH nope"))
+		a.send("AUTH pw\r\n")
+		<-waiting
+		require.True(t, sess.busy.Load())
+		e.clock.Advance(10 * time.Second)
+		e.s.sweep()
+		a.waitClosed()
+	})
+}
+
+func TestSweepInterval(t *testing.T) {
+	cfg := DefaultConfig()
+	e := newTestEnv(t, cfg)
+	require.Equal(t, time.Second, e.s.sweepInterval(), "no limit in force")
+	e.s.idle.Store(int64(2 * time.Second))
+	require.Equal(t, 500*time.Millisecond, e.s.sweepInterval())
+	e.s.idle.Store(int64(time.Millisecond))
+	require.Equal(t, minSweepInterval, e.s.sweepInterval())
+
+	cfg.RequirePass, cfg.AuthGrace = "pw", 200*time.Millisecond
+	require.Equal(t, 50*time.Millisecond, newTestEnv(t, cfg).s.sweepInterval())
+}
