@@ -48,6 +48,8 @@ type Config struct {
 	// protected-mode (yes means false); CONFIG SET protected-mode changes
 	// it at run time. Default false: protected.
 	NoProtectedMode bool
+	// TLS configures the TLS client port (Redis's tls-* parameters).
+	TLS TLSConfig
 	// PipelineWindow is the most commands of one connection's pipeline
 	// that run at once: plain single-key commands on different keys
 	// overlap up to this many (see the package documentation), with
@@ -86,12 +88,14 @@ func DefaultConfig() Config {
 		MaxRequestSize: 512 << 20,
 		PipelineWindow: DefaultPipelineWindow,
 		AuthGrace:      10 * time.Second,
+		TLS:            TLSConfig{AuthClients: TLSAuthYes},
 	}
 }
 
 // Validate reports the first invalid field.
 func (c Config) Validate() error {
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+	_, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
 		return fmt.Errorf("resp: listen: %q is not host:port: %w", c.Listen, err)
 	}
 	switch {
@@ -110,5 +114,5 @@ func (c Config) Validate() error {
 	case c.AuthGrace < 0:
 		return fmt.Errorf("resp: auth-grace: must not be negative, got %s", c.AuthGrace)
 	}
-	return nil
+	return c.TLS.validate(port)
 }

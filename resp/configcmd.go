@@ -37,6 +37,8 @@ func configParams() []configParam {
 		{name: "save", get: fixed("")},
 		{name: "appendonly", get: fixed("no")},
 		{name: "cluster-enabled", get: fixed("no")},
+		{name: "tls-port", get: func(s *Server) string { return strconv.Itoa(s.cfg.TLS.Port) }},
+		{name: "tls-auth-clients", get: func(s *Server) string { return s.cfg.TLS.authClients() }},
 		{name: "protected-mode", get: func(s *Server) string { return yesNo(s.protected.Load()) }, set: setProtectedMode},
 	}
 }

@@ -56,6 +56,9 @@ func (s *Server) newConn(nc net.Conn) *conn {
 func (c *conn) serve() {
 	defer c.s.wg.Done()
 	defer c.end()
+	if !c.handshake() {
+		return
+	}
 	if c.s.denied(c.nc.RemoteAddr()) {
 		c.deny()
 		return

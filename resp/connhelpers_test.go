@@ -112,6 +112,17 @@ type connEnv struct {
 // coordinator over an in-memory store) on 127.0.0.1:0, its listener
 // wrapped by wrap when not nil. The server is closed when the test ends.
 func newConnEnv(t *testing.T, cfg Config, backend Backend, wrap func(net.Listener) net.Listener) *connEnv {
+	return newConnEnvWith(t, cfg, backend, func(s *Server, ln net.Listener) error {
+		if wrap != nil {
+			ln = wrap(ln)
+		}
+		return s.Serve(ln)
+	}, nil)
+}
+
+// newConnEnvWith builds the Server as newConnEnv does, lets setup change
+// it, and serves it on 127.0.0.1:0 with serve.
+func newConnEnvWith(t *testing.T, cfg Config, backend Backend, serve func(*Server, net.Listener) error, setup func(*Server)) *connEnv {
 	t.Helper()
 	st, err := replica.Open(replica.Config{Dir: "db", FS: vfs.NewMem(), Durability: replica.DurabilityNone})
 	require.NoError(t, err)
@@ -127,14 +138,14 @@ func newConnEnv(t *testing.T, cfg Config, backend Backend, wrap func(net.Listene
 	s, err := New(cfg, backend, st, slog.New(teeHandler{rec, testLogger(t).Handler()}))
 	require.NoError(t, err)
 	s.noSweeper = true
+	if setup != nil {
+		setup(s)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
-	if wrap != nil {
-		ln = wrap(ln)
-	}
 	served := make(chan error, 1)
-	go func() { served <- s.Serve(ln) }()
+	go func() { served <- serve(s, ln) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -3,6 +3,7 @@ package resp
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -62,15 +63,17 @@ type Server struct {
 	started time.Time
 	runID   string // 40 hex digits, new for every Server, as Redis's run_id
 
-	maxClients atomic.Int64 // Config.MaxClients, changed by CONFIG SET maxclients
-	idle       atomic.Int64 // Config.IdleTimeout in nanoseconds, changed by CONFIG SET timeout
-	protected  atomic.Bool  // !Config.NoProtectedMode, changed by CONFIG SET protected-mode
-	throttle   *authThrottle
-	sleep      func(ctx context.Context, d time.Duration) error // waits for the AUTH throttle; tests replace it
-	noSweeper  bool                                             // tests that move the clock call sweep themselves; set before Serve
-	nextID     atomic.Int64                                     // the last client id handed out
-	stats      serverStats
-	base       atomic.Pointer[baseline] // backend and store counters at the last CONFIG RESETSTAT
+	maxClients       atomic.Int64 // Config.MaxClients, changed by CONFIG SET maxclients
+	idle             atomic.Int64 // Config.IdleTimeout in nanoseconds, changed by CONFIG SET timeout
+	protected        atomic.Bool  // !Config.NoProtectedMode, changed by CONFIG SET protected-mode
+	throttle         *authThrottle
+	sleep            func(ctx context.Context, d time.Duration) error // waits for the AUTH throttle; tests replace it
+	noSweeper        bool                                             // tests that move the clock call sweep themselves; set before Serve
+	tls              *tls.Config                                      // of the TLS port; nil without one
+	handshakeTimeout time.Duration                                    // tlsHandshakeTimeout; tests shorten it
+	nextID           atomic.Int64                                     // the last client id handed out
+	stats            serverStats
+	base             atomic.Pointer[baseline] // backend and store counters at the last CONFIG RESETSTAT
 
 	lifetime context.Context    // parent of every client's context
 	cancel   context.CancelFunc // cancels lifetime, when Close stops waiting
@@ -115,6 +118,10 @@ func New(cfg Config, backend Backend, store StoreStats, log *slog.Logger) (*Serv
 	if backend == nil || store == nil {
 		return nil, errors.New("resp: new: backend and store must not be nil")
 	}
+	tlsCfg, err := cfg.TLS.load()
+	if err != nil {
+		return nil, err
+	}
 	if log == nil {
 		log = cfg.Logger
 	}
@@ -141,6 +148,7 @@ func New(cfg Config, backend Backend, store StoreStats, log *slog.Logger) (*Serv
 	s.idle.Store(int64(cfg.IdleTimeout))
 	s.protected.Store(!cfg.NoProtectedMode)
 	s.throttle, s.sleep = newAuthThrottle(), sleepCtx
+	s.tls, s.handshakeTimeout = tlsCfg, tlsHandshakeTimeout
 	s.base.Store(&baseline{})
 	s.mu.clients = map[*session]struct{}{}
 	return s, nil
@@ -318,10 +326,14 @@ func (s *Server) accept(nc net.Conn) {
 }
 
 // reject tells a client over maxclients so, as Redis does, and closes it.
+// A TLS client is closed without a reply, as in Redis: the reply would
+// need a handshake first, on the goroutine that accepts connections.
 func (s *Server) reject(nc net.Conn) {
 	s.rlog.Log(slog.LevelInfo, "max number of clients reached", "remote", nc.RemoteAddr().String(), "maxclients", s.maxClients.Load())
-	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = nc.Write([]byte("-" + s.replyError(errMaxClients) + "\r\n"))
+	if _, ok := nc.(*tls.Conn); !ok {
+		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = nc.Write([]byte("-" + s.replyError(errMaxClients) + "\r\n"))
+	}
 	_ = nc.Close()
 }
 
