@@ -34,7 +34,9 @@ type Config struct {
 	// timeout).
 	Coordinator coordinator.Config
 	// Resp configures the client front end (keys listen, requirepass,
-	// maxclients, max-value-size, max-request-size).
+	// maxclients, client-idle-timeout, auth-grace, protected-mode, the
+	// tls-* keys, pipeline-window, max-value-size, max-key-size,
+	// max-request-size).
 	Resp resp.Config
 	// Peer configures the peer transport (keys peer.listen, cluster.secret).
 	// An empty Peer.Listen means the client port + 10000 on the client
