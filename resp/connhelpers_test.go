@@ -265,3 +265,12 @@ func (s *Server) clientsSnapshot() []*session {
 	defer s.mu.Unlock()
 	return s.clientsLocked()
 }
+
+// writeBlocks reports whether writing b does not complete within 100ms:
+// the server no longer reads.
+func (c *rawConn) writeBlocks(b []byte) bool {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	_, err := c.nc.Write(b)
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

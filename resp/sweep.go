@@ -51,10 +51,11 @@ func (s *Server) runSweeper() {
 	}
 }
 
-// sweep closes the clients past a limit, once: shutdown stops a client
-// after the commands it is running (it is blocked reading otherwise).
-// A client past the auth grace also has its context cancelled, which ends
-// an AUTH waiting on the throttle.
+// sweep closes the clients past a limit. An idle client is blocked
+// reading: shutdown stops it, after the commands it may just have read. A
+// client past the auth grace is closed at once, whatever it is doing (it
+// may be blocked sending replies to a client that does not read them), and
+// its context cancelled, which ends an AUTH waiting on the throttle.
 func (s *Server) sweep() {
 	now := s.now()
 	idle, grace := s.idleTimeout(), s.authGrace()
@@ -72,8 +73,8 @@ func (s *Server) sweep() {
 			switch {
 			case grace > 0 && !c.authDone.Load() && now.Sub(c.created) >= grace:
 				s.rlog.Log(slog.LevelInfo, "closing client that did not authenticate", "client", c.id, "remote", c.addr, "auth_grace", grace)
-				c.shutdown()
 				c.cancel()
+				c.kill()
 			case idle > 0 && !c.busy.Load() && now.Sub(time.Unix(0, c.lastActive.Load())) > idle:
 				s.rlog.Log(slog.LevelDebug, "closing idle client", "client", c.id, "remote", c.addr, "timeout", idle)
 				c.shutdown()

@@ -161,3 +161,57 @@ func TestSweepInterval(t *testing.T) {
 	cfg.RequirePass, cfg.AuthGrace = "pw", 200*time.Millisecond
 	require.Equal(t, 50*time.Millisecond, newTestEnv(t, cfg).s.sweepInterval())
 }
+
+// TestAuthGrace_SlowlorisAgainstMaxclients is issue 12's probe: clients
+// that connect and never authenticate fill maxclients and lock real
+// clients out, until the auth grace frees their slots.
+func TestAuthGrace_SlowlorisAgainstMaxclients(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.RequirePass, cfg.MaxClients = "pw", 2
+	e := newConnEnv(t, cfg, nil, nil)
+	for range 2 {
+		c := e.dial()
+		c.send("*3\r\n$3\r\nSET\r\n") // half a command, never finished
+		e.session(c)
+	}
+	require.Equal(t, "-ERR max number of clients reached\r\n", e.dial().waitClosed())
+	e.clock.Advance(cfg.AuthGrace)
+	e.s.sweep()
+	waitUntil(t, "the silent clients are gone", func() bool { return len(e.s.clientsSnapshot()) == 0 })
+	c := e.dial()
+	require.Equal(t, "+OK\r\n", c.do("AUTH pw"))
+	require.Equal(t, "+PONG\r\n", c.do("PING"))
+}
+
+// TestAuthGrace_ClientThatDoesNotRead: an unauthenticated client that
+// sends commands and never reads the replies is closed too, though its
+// connection is blocked sending them.
+func TestAuthGrace_ClientThatDoesNotRead(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.RequirePass = "pw"
+	e := newConnEnv(t, cfg, nil, nil)
+	c := e.dial()
+	sess := e.session(c)
+	ping := []byte("PING\r\n")
+	flood := make([]byte, 0, 64<<10)
+	for len(flood)+len(ping) <= cap(flood) {
+		flood = append(flood, ping...)
+	}
+	// Send until the server is stuck sending replies: our writes block, and
+	// its count of bytes sent stays put over three writes in a row (until
+	// then, writes may block on a server busy between commands).
+	stuck := 0
+	waitUntil(t, "the server blocks sending replies", func() bool {
+		out := e.s.stats.netOut.Load()
+		if c.writeBlocks(flood) && sess.busy.Load() && e.s.stats.netOut.Load() == out {
+			stuck++
+		} else {
+			stuck = 0
+		}
+		return stuck == 3
+	})
+	require.Len(t, e.s.clientsSnapshot(), 1, "the client is still served")
+	e.clock.Advance(cfg.AuthGrace)
+	e.s.sweep()
+	waitUntil(t, "the client is gone", func() bool { return len(e.s.clientsSnapshot()) == 0 })
+}
