@@ -57,6 +57,11 @@ func New(cfg conf.Config, log *slog.Logger) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// Read the TLS certificates before anything opens: a bad file is a
+	// configuration error (resp.New reads them again).
+	if _, err := cfg.Resp.TLS.Load(); err != nil {
+		return nil, err
+	}
 	return Build(cfg, Deps{}, log)
 }
 

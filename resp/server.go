@@ -118,7 +118,7 @@ func New(cfg Config, backend Backend, store StoreStats, log *slog.Logger) (*Serv
 	if backend == nil || store == nil {
 		return nil, errors.New("resp: new: backend and store must not be nil")
 	}
-	tlsCfg, err := cfg.TLS.load()
+	tlsCfg, err := cfg.TLS.Load()
 	if err != nil {
 		return nil, err
 	}

@@ -130,15 +130,16 @@ func TestAuthGrace(t *testing.T) {
 		require.Equal(t, "+PONG\r\n", a.do("PING"))
 	})
 	t.Run("ends an AUTH waiting on the throttle", func(t *testing.T) {
-		e := newConnEnv(t, cfg, nil, nil)
+		waiting := make(chan struct{}, 1)
+		e := newConnEnvWith(t, cfg, nil, (*Server).Serve, func(s *Server) {
+			s.sleep = func(ctx context.Context, _ time.Duration) error {
+				waiting <- struct{}{}
+				<-ctx.Done()
+				return ctx.Err()
+			}
+		})
 		a := e.dial()
 		sess := e.session(a)
-		waiting := make(chan struct{}, 1)
-		e.s.sleep = func(ctx context.Context, _ time.Duration) error {
-			waiting <- struct{}{}
-			<-ctx.Done()
-			return ctx.Err()
-		}
 		require.Equal(t, "-WRONGPASS invalid username-password pair or user is disabled.\r\n", a.do("AUTH nope"))
 		a.send("AUTH pw\r\n")
 		<-waiting

@@ -103,9 +103,10 @@ func (c TLSConfig) authClients() string {
 	return c.AuthClients
 }
 
-// load reads the certificates and returns the server's tls.Config, or nil
-// when Port is 0.
-func (c TLSConfig) load() (*tls.Config, error) {
+// Load reads the certificates and returns the server's tls.Config, or nil
+// when Port is 0. New calls it; a caller may call it first to find bad
+// files before it opens anything else.
+func (c TLSConfig) Load() (*tls.Config, error) {
 	if c.Port == 0 {
 		return nil, nil
 	}
