@@ -63,17 +63,19 @@ type Server struct {
 	started time.Time
 	runID   string // 40 hex digits, new for every Server, as Redis's run_id
 
-	maxClients       atomic.Int64 // Config.MaxClients, changed by CONFIG SET maxclients
+	maxClients atomic.Int64 // Config.MaxClients, changed by CONFIG SET maxclients
+	nextID     atomic.Int64 // the last client id handed out
+	stats      serverStats
+	base       atomic.Pointer[baseline] // backend and store counters at the last CONFIG RESETSTAT
+
+	// Connections (sweep.go, protected.go, throttle.go, tls.go).
 	idle             atomic.Int64 // Config.IdleTimeout in nanoseconds, changed by CONFIG SET timeout
 	protected        atomic.Bool  // !Config.NoProtectedMode, changed by CONFIG SET protected-mode
 	throttle         *authThrottle
-	sleep            func(ctx context.Context, d time.Duration) error // waits for the AUTH throttle; tests replace it
+	sleep            func(ctx context.Context, d time.Duration) error // waits for the AUTH throttle; tests replace it before Serve
 	noSweeper        bool                                             // tests that move the clock call sweep themselves; set before Serve
 	tls              *tls.Config                                      // of the TLS port; nil without one
-	handshakeTimeout time.Duration                                    // tlsHandshakeTimeout; tests shorten it
-	nextID           atomic.Int64                                     // the last client id handed out
-	stats            serverStats
-	base             atomic.Pointer[baseline] // backend and store counters at the last CONFIG RESETSTAT
+	handshakeTimeout time.Duration                                    // tlsHandshakeTimeout; tests shorten it before Serve
 
 	lifetime context.Context    // parent of every client's context
 	cancel   context.CancelFunc // cancels lifetime, when Close stops waiting
