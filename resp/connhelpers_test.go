@@ -274,3 +274,11 @@ func (c *rawConn) writeBlocks(b []byte) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// settled waits until the server has finished with the client's last
+// commands: their replies are sent and its idle time starts.
+func (e *connEnv) settled(c *rawConn) {
+	e.t.Helper()
+	sess := e.session(c)
+	waitUntil(e.t, "the client's commands are done", func() bool { return !sess.busy.Load() })
+}

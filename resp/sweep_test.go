@@ -2,6 +2,7 @@ package resp
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -16,17 +17,24 @@ func TestIdleTimeout_ClosesIdleClients(t *testing.T) {
 	cfg.IdleTimeout = 10 * time.Second
 	e := newConnEnv(t, cfg, nil, nil)
 	a, b := e.dial(), e.dial()
+	// Each reply is followed by settled: the server notes the time after
+	// sending it, and the clock must not move before.
 	require.Equal(t, "+PONG\r\n", a.do("PING"))
 	require.Equal(t, "+PONG\r\n", b.do("PING"))
+	e.settled(a)
+	e.settled(b)
 
 	e.clock.Advance(5 * time.Second)
 	require.Equal(t, "+PONG\r\n", b.do("PING"))
+	e.settled(b)
 	e.clock.Advance(5 * time.Second)
 	e.s.sweep()
 	require.Equal(t, "+PONG\r\n", a.do("PING"), "idle for exactly the timeout is not past it")
+	e.settled(a)
 
 	e.clock.Advance(10*time.Second + time.Millisecond)
 	require.Equal(t, "+PONG\r\n", b.do("PING"))
+	e.settled(b)
 	e.s.sweep()
 	require.Empty(t, a.waitClosed(), "closed without a reply, as Redis")
 	require.Equal(t, "+PONG\r\n", b.do("PING"), "an active client stays")
@@ -37,16 +45,17 @@ func TestIdleTimeout_ZeroIsNever(t *testing.T) {
 	e := newConnEnv(t, DefaultConfig(), nil, nil)
 	a := e.dial()
 	require.Equal(t, "+PONG\r\n", a.do("PING"))
+	e.settled(a)
 	e.clock.Advance(1000 * time.Hour)
 	e.s.sweep()
 	require.Equal(t, "+PONG\r\n", a.do("PING"))
 
-	t.Run("CONFIG SET timeout turns it on", func(t *testing.T) {
-		require.Equal(t, "+OK\r\n", a.do("CONFIG SET timeout 60"))
-		e.clock.Advance(time.Minute + time.Second)
-		e.s.sweep()
-		require.Empty(t, a.waitClosed())
-	})
+	// CONFIG SET timeout turns it on.
+	require.Equal(t, "+OK\r\n", a.do("CONFIG SET timeout 60"))
+	e.settled(a)
+	e.clock.Advance(time.Minute + time.Second)
+	e.s.sweep()
+	require.Empty(t, a.waitClosed())
 }
 
 // TestIdleTimeout_SlowRequestIsNotIdle: bytes that arrive count as
@@ -190,29 +199,42 @@ func TestAuthGrace_SlowlorisAgainstMaxclients(t *testing.T) {
 func TestAuthGrace_ClientThatDoesNotRead(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.RequirePass = "pw"
-	e := newConnEnv(t, cfg, nil, nil)
+	// Small socket buffers fill with few replies.
+	e := newConnEnv(t, cfg, nil, func(ln net.Listener) net.Listener { return smallBuffers{ln} })
 	c := e.dial()
+	require.NoError(t, c.nc.(*net.TCPConn).SetReadBuffer(4<<10))
 	sess := e.session(c)
 	ping := []byte("PING\r\n")
 	flood := make([]byte, 0, 64<<10)
 	for len(flood)+len(ping) <= cap(flood) {
 		flood = append(flood, ping...)
 	}
-	// Send until the server is stuck sending replies: our writes block, and
-	// its count of bytes sent stays put over three writes in a row (until
-	// then, writes may block on a server busy between commands).
-	stuck := 0
+	// Send until the server is stuck sending replies: it is busy and its
+	// count of bytes sent stays put for 300ms while we keep sending.
+	lastOut, since := int64(-1), time.Now()
 	waitUntil(t, "the server blocks sending replies", func() bool {
+		c.writeBlocks(flood)
 		out := e.s.stats.netOut.Load()
-		if c.writeBlocks(flood) && sess.busy.Load() && e.s.stats.netOut.Load() == out {
-			stuck++
-		} else {
-			stuck = 0
+		if !sess.busy.Load() || out != lastOut {
+			lastOut, since = out, time.Now()
+			return false
 		}
-		return stuck == 3
+		return time.Since(since) > 300*time.Millisecond
 	})
 	require.Len(t, e.s.clientsSnapshot(), 1, "the client is still served")
 	e.clock.Advance(cfg.AuthGrace)
 	e.s.sweep()
 	waitUntil(t, "the client is gone", func() bool { return len(e.s.clientsSnapshot()) == 0 })
+}
+
+// smallBuffers gives the connections it accepts 4 KiB socket buffers.
+type smallBuffers struct{ net.Listener }
+
+func (l smallBuffers) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4 << 10)
+		_ = tc.SetReadBuffer(4 << 10)
+	}
+	return nc, err
 }

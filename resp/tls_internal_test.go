@@ -89,6 +89,7 @@ func TestTLS_ProtectedModeAndIdleTimeout(t *testing.T) {
 		e, pool := newTLSConnEnv(t, cfg, tlsHandshakeTimeout, nil)
 		c := e.dialTLS(pool)
 		require.Equal(t, "+PONG\r\n", c.do("PING"))
+		e.settled(c)
 		e.clock.Advance(11 * time.Second)
 		e.s.sweep()
 		require.Empty(t, c.waitClosed())
