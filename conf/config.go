@@ -37,7 +37,9 @@ type Config struct {
 	// max-value-size: see MaxSiblingsSize.
 	Coordinator coordinator.Config
 	// Resp configures the client front end (keys listen, requirepass,
-	// maxclients, max-value-size, max-request-size).
+	// maxclients, client-idle-timeout, auth-grace, protected-mode, the
+	// tls-* keys, pipeline-window, max-value-size, max-key-size,
+	// max-request-size).
 	Resp resp.Config
 	// Peer configures the peer transport (keys peer.listen, cluster.secret,
 	// peer.receive-buffer, peer.max-connections, peer.max-handshakes).

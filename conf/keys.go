@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/replica"
+	"github.com/dynkv/dynkv/resp"
 )
 
 // EnvPrefix starts the name of every environment variable Load reads.
@@ -79,6 +80,49 @@ func Keys() []Key {
 		},
 		intKey("maxclients", "maximum number of connected clients", "50",
 			func(c *Config) *int { return &c.Resp.MaxClients }),
+		{
+			Name: "client-idle-timeout", Type: "duration",
+			Usage:   "close a client idle this long, as Redis's timeout (CONFIG GET/SET timeout, in seconds); a client whose command runs is not idle; 0s: never",
+			set:     durationSetter(func(c *Config) *time.Duration { return &c.Resp.IdleTimeout }),
+			get:     func(c Config) string { return c.Resp.IdleTimeout.String() },
+			example: "5m0s",
+		},
+		{
+			Name: "auth-grace", Type: "duration",
+			Usage:   "with requirepass, close a client that has not authenticated this long after connecting; 0s: never",
+			set:     durationSetter(func(c *Config) *time.Duration { return &c.Resp.AuthGrace }),
+			get:     func(c Config) string { return c.Resp.AuthGrace.String() },
+			example: "30s",
+		},
+		{
+			Name: "protected-mode", Type: "yes|no",
+			Usage: "Redis's protected mode: with no requirepass, clients from non-loopback addresses get Redis's DENIED error and are closed (CONFIG SET protected-mode changes it)",
+			set: func(c *Config, s string) error {
+				b, err := parseYesNo(s)
+				c.Resp.NoProtectedMode = !b
+				return err
+			},
+			get:     func(c Config) string { return formatYesNo(!c.Resp.NoProtectedMode) },
+			example: "no",
+		},
+		intKey("tls-port", "client port that speaks TLS (1.2 at least), on the host of listen, serving the same commands; 0: none", "6380",
+			func(c *Config) *int { return &c.Resp.TLS.Port }),
+		stringKey("tls-cert-file", "server certificate for tls-port, PEM, followed by its chain", "/etc/dynkv/tls/dynkv.crt",
+			func(c *Config) *string { return &c.Resp.TLS.CertFile }),
+		stringKey("tls-key-file", "private key of tls-cert-file, PEM", "/etc/dynkv/tls/dynkv.key",
+			func(c *Config) *string { return &c.Resp.TLS.KeyFile }),
+		stringKey("tls-ca-cert-file", "certificates, PEM, of the authorities that sign client certificates (required with tls-port unless tls-auth-clients is no)", "/etc/dynkv/tls/ca.crt",
+			func(c *Config) *string { return &c.Resp.TLS.CAFile }),
+		{
+			Name: "tls-auth-clients", Type: "yes|no|optional",
+			Usage: "whether TLS clients must present a certificate signed by tls-ca-cert-file: yes, optional (one given must verify) or no",
+			set: func(c *Config, s string) (err error) {
+				c.Resp.TLS.AuthClients, err = parseEnum(s, resp.TLSAuthYes, resp.TLSAuthNo, resp.TLSAuthOptional)
+				return err
+			},
+			get:     func(c Config) string { return c.Resp.TLS.AuthClients },
+			example: "optional",
+		},
 		intKey("pipeline-window", "pipelined commands of one connection on different keys that may run at once, replies in order (1: one after another; more pays with durability fsync)", "32",
 			func(c *Config) *int { return &c.Resp.PipelineWindow }),
 		sizeKey("max-value-size", "largest value or argument a request may carry", "1mb",

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -122,6 +123,9 @@ func TestKeys_EnvSetsEveryKey(t *testing.T) {
 			env := "DYNKV_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(k.Name))
 			require.Equal(t, env, k.Env())
 			t.Setenv(env, k.example)
+			for _, n := range companions(k) {
+				t.Setenv(n.Env(), n.example)
+			}
 			c, err := Load(Source{Flags: flags(t)})
 			require.NoError(t, err)
 			require.Equal(t, normalized(t, k, k.example), k.Value(c))
@@ -129,11 +133,28 @@ func TestKeys_EnvSetsEveryKey(t *testing.T) {
 	}
 }
 
+// companions returns the keys whose examples k's example needs to make a
+// valid configuration: a TLS port needs its certificate, key and CA.
+func companions(k Key) []Key {
+	need := map[string][]string{"tls-port": {"tls-cert-file", "tls-key-file", "tls-ca-cert-file"}}[k.Name]
+	var out []Key
+	for _, n := range Keys() {
+		if slices.Contains(need, n.Name) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 func TestKeys_FlagSetsEveryKey(t *testing.T) {
 	for _, k := range Keys() {
 		t.Run(k.Name, func(t *testing.T) {
 			clearEnv(t)
-			c, err := Load(Source{Flags: flags(t, "--"+k.Name+"="+k.example)})
+			args := []string{"--" + k.Name + "=" + k.example}
+			for _, n := range companions(k) {
+				args = append(args, "--"+n.Name+"="+n.example)
+			}
+			c, err := Load(Source{Flags: flags(t, args...)})
 			require.NoError(t, err)
 			require.Equal(t, normalized(t, k, k.example), k.Value(c))
 		})
@@ -274,6 +295,13 @@ func TestLoad_ValidationMessages(t *testing.T) {
 		{name: "log.level", env: map[string]string{"DYNKV_LOG_LEVEL": "loud"},
 			want: `log.level: "loud" is not one of debug, info, warn, error`},
 		{name: "log.format", args: []string{"--log.format", "xml"}, want: `log.format: "xml" is not one of text, json`},
+		{name: "client-idle-timeout", args: []string{"--client-idle-timeout", "-1s"}, want: "client-idle-timeout: must not be negative"},
+		{name: "auth-grace", env: map[string]string{"DYNKV_AUTH_GRACE": "-5s"}, want: "auth-grace: must not be negative"},
+		{name: "protected-mode", args: []string{"--protected-mode", "maybe"}, want: `protected-mode: "maybe" is not one of yes, no`},
+		{name: "tls-port without a certificate", args: []string{"--tls-port", "6380"}, want: "tls-cert-file: required with tls-port"},
+		{name: "tls-port without a CA", args: []string{"--tls-port", "6380", "--tls-cert-file", "c.pem", "--tls-key-file", "k.pem"},
+			want: "tls-ca-cert-file: required with tls-port unless tls-auth-clients is no"},
+		{name: "tls-auth-clients", args: []string{"--tls-auth-clients", "sometimes"}, want: `tls-auth-clients: "sometimes" is not one of yes, no, optional`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -77,6 +77,26 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// parseYesNo parses a yes/no setting as redis.conf writes it; true and
+// false (what a YAML or TOML boolean reads as) are accepted too.
+func parseYesNo(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "yes", "true":
+		return true, nil
+	case "no", "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not one of yes, no", s)
+}
+
+// formatYesNo returns the text parseYesNo reads back as b.
+func formatYesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
 // parseEnum checks that s is one of allowed.
 func parseEnum(s string, allowed ...string) (string, error) {
 	for _, a := range allowed {

@@ -78,3 +78,18 @@ func TestSanitizeNodeID(t *testing.T) {
 	}
 	require.NoError(t, validateNodeID(defaultNodeID()))
 }
+
+func TestParseYesNo(t *testing.T) {
+	for in, want := range map[string]bool{"yes": true, "YES": true, " no ": false, "true": true, "false": false} {
+		got, err := parseYesNo(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+		back, err := parseYesNo(formatYesNo(got))
+		require.NoError(t, err)
+		require.Equal(t, got, back)
+	}
+	for _, bad := range []string{"", "y", "1", "maybe"} {
+		_, err := parseYesNo(bad)
+		require.EqualError(t, err, `"`+bad+`" is not one of yes, no`)
+	}
+}

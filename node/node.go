@@ -37,10 +37,12 @@ type Node struct {
 	ae       *antientropy.Syncer // nil for a standalone node
 	srv      *resp.Server        // nil with Deps.NoClients
 	ln       net.Listener        // the client listener; nil with Deps.NoClients
+	tlsLn    net.Listener        // the TLS client listener; nil without tls-port or with Deps.NoClients
 	peerAddr net.Addr            // the peer port; nil unless Build bound it
 
 	served      chan struct{}      // closed when Serve returned, once Start ran
 	serveErr    error              // Serve's result; read after served is closed
+	tlsServed   chan struct{}      // closed when ServeTLS returned, once Start ran with a TLS listener
 	stopHandoff context.CancelFunc // stops the background loops; nil when none run
 	wg          sync.WaitGroup
 	closeOnce   sync.Once
@@ -53,6 +55,11 @@ type Node struct {
 // the zero Deps.
 func New(cfg conf.Config, log *slog.Logger) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	// Read the TLS certificates before anything opens: a bad file is a
+	// configuration error (resp.New reads them again).
+	if _, err := cfg.Resp.TLS.Load(); err != nil {
 		return nil, err
 	}
 	return Build(cfg, Deps{}, log)
@@ -95,6 +102,12 @@ func Build(cfg conf.Config, deps Deps, log *slog.Logger) (_ *Node, err error) {
 			return nil, fmt.Errorf("listen: %w", err)
 		}
 		undo = append(undo, func() { _ = n.ln.Close() })
+		if addr := cfg.Resp.TLSListen(); addr != "" {
+			if n.tlsLn, err = net.Listen("tcp", addr); err != nil {
+				return nil, fmt.Errorf("tls-port: %w", err)
+			}
+			undo = append(undo, func() { _ = n.tlsLn.Close() })
+		}
 	}
 	undo = append(undo, func() { _ = n.closeCluster() })
 	if deps.Standalone {
@@ -230,12 +243,22 @@ func (n *Node) gossip(peerAddr string) error {
 	return nil
 }
 
-// Start serves clients on the bound address. Done reports when serving
-// stopped by itself (a listener failure). With Deps.NoClients Start does
-// nothing.
+// Start serves clients on the bound address, and on the TLS port when
+// tls-port is set. Done reports when serving the plain port stopped by
+// itself (a listener failure). With Deps.NoClients Start does nothing.
 func (n *Node) Start() {
 	if n.srv == nil {
 		return
+	}
+	if n.tlsLn != nil {
+		n.tlsServed = make(chan struct{})
+		go func() { // awaited by Close
+			defer close(n.tlsServed)
+			if err := n.srv.ServeTLS(n.tlsLn); err != nil && !errors.Is(err, resp.ErrClosed) {
+				n.log.Error("tls port stopped", "err", err)
+			}
+		}()
+		n.log.Info("tls ready", "addr", n.tlsLn.Addr().String())
 	}
 	n.served = make(chan struct{})
 	go func() { // awaited by Close
@@ -243,6 +266,15 @@ func (n *Node) Start() {
 		n.serveErr = n.srv.Serve(n.ln)
 	}()
 	n.log.Info("ready", "addr", n.ln.Addr().String())
+}
+
+// TLSAddr returns the address of the TLS client port, or nil without
+// tls-port.
+func (n *Node) TLSAddr() net.Addr {
+	if n.tlsLn == nil {
+		return nil
+	}
+	return n.tlsLn.Addr()
 }
 
 // PeerAddr returns the address of the node's peer port, or nil when Deps
@@ -301,6 +333,9 @@ func (n *Node) close(ctx context.Context) error {
 			cerr = nil
 		}
 		<-n.served
+		if n.tlsServed != nil {
+			<-n.tlsServed
+		}
 		serr = n.serveErr
 		if serr == nil || errors.Is(serr, net.ErrClosed) || errors.Is(serr, resp.ErrClosed) {
 			serr = nil
@@ -309,6 +344,9 @@ func (n *Node) close(ctx context.Context) error {
 	case n.srv != nil: // never started: nothing is served
 		_ = n.srv.Close(ctx)
 		_ = n.ln.Close()
+		if n.tlsLn != nil {
+			_ = n.tlsLn.Close()
+		}
 	}
 	cerr := n.closeCluster()
 	if cerr != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dynkv/dynkv/conf"
 	"github.com/dynkv/dynkv/peer"
+	"github.com/dynkv/dynkv/resp"
 	"github.com/dynkv/dynkv/ring"
 )
 
@@ -75,4 +76,12 @@ func (fakeMembership) Ready(uint64, uint64) {}
 func (fakeMembership) Drained()             {}
 func (fakeTransport) Call(context.Context, string, []byte) ([]byte, error) {
 	return nil, peer.ErrUnreachable
+}
+
+func TestNew_BadTLSFilesOpenNothing(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Resp.TLS = resp.TLSConfig{Port: 6390, CertFile: "nope.pem", KeyFile: "nope-key.pem", AuthClients: resp.TLSAuthNo}
+	_, err := New(cfg, nil)
+	require.ErrorContains(t, err, "resp: tls-cert-file, tls-key-file:")
+	require.NoDirExists(t, cfg.Replica.Dir, "nothing was opened")
 }

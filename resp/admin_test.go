@@ -65,6 +65,13 @@ func TestConfigSet(t *testing.T) {
 		{"known but fixed", []string{"requirepass", "x"}, errReply("ERR CONFIG SET failed (possibly related to argument 'requirepass') - can't set immutable config")},
 		{"unknown", []string{"nosuch", "1"}, errReply("ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'")},
 		{"all or nothing", []string{"maxclients", "7", "dir", "/tmp"}, errReply("ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config")},
+		{"timeout", []string{"timeout", "7"}, okReply},
+		{"timeout not an integer", []string{"timeout", "1.5"}, errReply("ERR CONFIG SET failed (possibly related to argument 'timeout') - argument couldn't be parsed into an integer")},
+		{"timeout negative", []string{"timeout", "-1"}, errReply("ERR CONFIG SET failed (possibly related to argument 'timeout') - argument must be between 0 and 2147483647 inclusive")},
+		{"timeout too big", []string{"timeout", "3000000000"}, errReply("ERR CONFIG SET failed (possibly related to argument 'timeout') - argument must be between 0 and 2147483647 inclusive")},
+		{"protected-mode", []string{"protected-mode", "NO"}, okReply},
+		{"protected-mode not a bool", []string{"protected-mode", "maybe"}, errReply("ERR CONFIG SET failed (possibly related to argument 'protected-mode') - argument must be 'yes' or 'no'")},
+		{"tls files are immutable", []string{"tls-cert-file", "/tmp/x"}, errReply("ERR CONFIG SET failed (possibly related to argument 'tls-cert-file') - can't set immutable config")},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			require.Equal(t, tt.want, tc.do(append([]string{"CONFIG", "SET"}, tt.args...)...))
@@ -72,6 +79,17 @@ func TestConfigSet(t *testing.T) {
 	}
 	require.Equal(t, arr(bulk("maxclients"), bulk("6")), tc.do("CONFIG", "GET", "maxclients"), "the failed multi-set changed nothing")
 	require.Equal(t, int64(6), e.s.maxClients.Load())
+	require.Equal(t, arr(bulk("timeout"), bulk("7"), bulk("protected-mode"), bulk("no")), tc.do("CONFIG", "GET", "timeout", "protected-mode"))
+	require.Equal(t, 7*time.Second, e.s.idleTimeout())
+	require.False(t, e.s.protected.Load())
+}
+
+func TestConfigGet_TimeoutAndProtectedMode(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.IdleTimeout = 1500 * time.Millisecond
+	tc := newTestEnv(t, cfg).client()
+	require.Equal(t, arr(bulk("timeout"), bulk("2"), bulk("protected-mode"), bulk("yes")), tc.do("CONFIG", "GET", "timeout", "protected-mode"),
+		"seconds rounded up, protected by default")
 }
 
 func TestInfo(t *testing.T) {

@@ -30,6 +30,26 @@ type Config struct {
 	// MaxRequestSize is the largest request (all bulk strings of one
 	// command together), in bytes. Default 512 MiB.
 	MaxRequestSize int64
+	// IdleTimeout closes a client that has sent nothing and been sent
+	// nothing for longer than this, as Redis's timeout: a client whose
+	// command is running is not idle. 0 means never. Key
+	// client-idle-timeout; CONFIG GET and SET timeout read and change it
+	// in seconds. Default 0.
+	IdleTimeout time.Duration
+	// AuthGrace closes a client that has not authenticated this long
+	// after it connected, when RequirePass is set, so that connections
+	// that never authenticate do not hold client slots. 0 means never. Key
+	// auth-grace. Default 10s.
+	AuthGrace time.Duration
+	// NoProtectedMode turns Redis's protected mode off. While it is on
+	// and RequirePass is empty, a client connecting from a non-loopback
+	// address gets Redis's DENIED error and is closed (a server that
+	// listens on loopback only ever sees loopback clients). Key
+	// protected-mode (yes means false); CONFIG SET protected-mode changes
+	// it at run time. Default false: protected.
+	NoProtectedMode bool
+	// TLS configures the TLS client port (Redis's tls-* parameters).
+	TLS TLSConfig
 	// PipelineWindow is the most commands of one connection's pipeline
 	// that run at once: plain single-key commands on different keys
 	// overlap up to this many (see the package documentation), with
@@ -71,12 +91,15 @@ func DefaultConfig() Config {
 		MaxKeySize:     64 << 10,
 		MaxRequestSize: 512 << 20,
 		PipelineWindow: DefaultPipelineWindow,
+		AuthGrace:      10 * time.Second,
+		TLS:            TLSConfig{AuthClients: TLSAuthYes},
 	}
 }
 
 // Validate reports the first invalid field.
 func (c Config) Validate() error {
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+	_, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
 		return fmt.Errorf("resp: listen: %q is not host:port: %w", c.Listen, err)
 	}
 	switch {
@@ -90,6 +113,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("resp: max-request-size: must be at least max-value-size (%d), got %d", c.MaxValueSize, c.MaxRequestSize)
 	case c.PipelineWindow < 1 || c.PipelineWindow > maxPipelineWindow:
 		return fmt.Errorf("resp: pipeline-window: must be from 1 to %d, got %d", maxPipelineWindow, c.PipelineWindow)
+	case c.IdleTimeout < 0:
+		return fmt.Errorf("resp: client-idle-timeout: must not be negative, got %s", c.IdleTimeout)
+	case c.AuthGrace < 0:
+		return fmt.Errorf("resp: auth-grace: must not be negative, got %s", c.AuthGrace)
 	}
-	return nil
+	return c.TLS.validate(port)
 }

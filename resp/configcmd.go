@@ -2,10 +2,12 @@ package resp
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"path"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // configParam is one parameter CONFIG GET reports.
@@ -31,11 +33,13 @@ func configParams() []configParam {
 		{name: "databases", get: fixed("1")},
 		{name: "maxmemory", get: fixed("0")},
 		{name: "maxmemory-policy", get: fixed("noeviction")},
-		{name: "timeout", get: fixed("0")},
+		{name: "timeout", get: func(s *Server) string { return strconv.FormatInt(ceilSeconds(s.idleTimeout()), 10) }, set: setTimeout},
 		{name: "save", get: fixed("")},
 		{name: "appendonly", get: fixed("no")},
 		{name: "cluster-enabled", get: fixed("no")},
-		{name: "protected-mode", get: fixed("no")},
+		{name: "tls-port", get: func(s *Server) string { return strconv.Itoa(s.cfg.TLS.Port) }},
+		{name: "tls-auth-clients", get: func(s *Server) string { return s.cfg.TLS.authClients() }},
+		{name: "protected-mode", get: func(s *Server) string { return yesNo(s.protected.Load()) }, set: setProtectedMode},
 	}
 }
 
@@ -64,6 +68,41 @@ func setMaxClients(s *Server, v []byte) (func(), string) {
 		return nil, "argument must be between 1 and 4294967295 inclusive"
 	}
 	return func() { s.maxClients.Store(n) }, ""
+}
+
+// setTimeout sets the idle timeout, Redis's timeout, in seconds.
+func setTimeout(s *Server, v []byte) (func(), string) {
+	n, ok := parseInt(v)
+	switch {
+	case !ok:
+		return nil, "argument couldn't be parsed into an integer"
+	case n < 0 || n > math.MaxInt32:
+		return nil, "argument must be between 0 and 2147483647 inclusive"
+	}
+	return func() { s.idle.Store(int64(time.Duration(n) * time.Second)) }, ""
+}
+
+func setProtectedMode(s *Server, v []byte) (func(), string) {
+	switch {
+	case equalFold(v, "yes"):
+		return func() { s.protected.Store(true) }, ""
+	case equalFold(v, "no"):
+		return func() { s.protected.Store(false) }, ""
+	}
+	return nil, "argument must be 'yes' or 'no'"
+}
+
+// ceilSeconds returns d in whole seconds, rounded up: CONFIG GET timeout
+// of a timeout under a second is not 0, which would mean none.
+func ceilSeconds(d time.Duration) int64 {
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // cmdConfigGet implements CONFIG GET pattern [pattern ...]: glob patterns
@@ -98,8 +137,9 @@ func (s *Server) cmdConfigGet(c *session, args [][]byte) error {
 }
 
 // cmdConfigSet implements CONFIG SET name value [name value ...], all or
-// nothing as in Redis 7. Only maxclients can change at run time; the other
-// parameters come from dynkv's configuration at start.
+// nothing as in Redis 7. Only maxclients, timeout and protected-mode can
+// change at run time; the other parameters come from dynkv's configuration
+// at start.
 func (s *Server) cmdConfigSet(c *session, args [][]byte) error {
 	if len(args)%2 != 0 {
 		return arityError("config|set")

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"os"
@@ -43,7 +44,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 	c.sess = s.newSession(newWriter(nc), nc.RemoteAddr().String(), nc.LocalAddr().String())
 	c.sess.shutdown = c.shutdown
 	c.sess.kill = func() { _ = nc.Close() }
-	c.guard = newGuard(nc, s.guardLimits(), func() bool { return c.sess.authed })
+	c.guard = newGuard(activityReader{nc, c.sess, s.now}, s.guardLimits(), func() bool { return c.sess.authed })
 	c.rd = redcon.NewReader(c.guard)
 	return c
 }
@@ -55,6 +56,13 @@ func (s *Server) newConn(nc net.Conn) *conn {
 func (c *conn) serve() {
 	defer c.s.wg.Done()
 	defer c.end()
+	if !c.handshake() {
+		return
+	}
+	if c.s.denied(c.nc.RemoteAddr()) {
+		c.deny()
+		return
+	}
 	for {
 		cmds, err := c.rd.ReadCommands()
 		c.countInput()
@@ -62,6 +70,7 @@ func (c *conn) serve() {
 			c.readFailed(err)
 			return
 		}
+		c.sess.busy.Store(true)
 		c.sess.lastActive.Store(c.s.now().UnixNano())
 		if err := c.runBatch(cmds); err != nil {
 			return
@@ -69,6 +78,8 @@ func (c *conn) serve() {
 		if err := c.flush(); err != nil || c.sess.quit || c.closing.Load() {
 			return
 		}
+		c.sess.lastActive.Store(c.s.now().UnixNano())
+		c.sess.busy.Store(false)
 	}
 }
 
@@ -111,7 +122,7 @@ func (c *conn) readFailed(err error) {
 		}
 		return
 	}
-	c.s.log.Debug("protocol error", "client", c.sess.id, "remote", c.sess.addr, "err", pe)
+	c.s.rlog.Log(slog.LevelDebug, "protocol error", "client", c.sess.id, "remote", c.sess.addr, "err", pe)
 	c.s.stats.errorReplies.Add(1)
 	c.sess.w.errorReply(c.s.replyError(pe))
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
@@ -184,24 +195,35 @@ func (s *Server) cmdAuth(c *session, args [][]byte) error {
 	default:
 		return errSyntax
 	}
-	if !s.authenticate(c, user, pass) {
-		return errWrongPass
+	if err := s.authenticate(c, user, pass); err != nil {
+		return err
 	}
 	c.w.ok()
 	return nil
 }
 
 // authenticate checks a username and password and, when they are right,
-// marks the client authenticated. A failure leaves the client as it was.
-func (s *Server) authenticate(c *session, user, pass []byte) bool {
+// marks the client authenticated; otherwise it returns errWrongPass and
+// leaves the client as it was. It first waits as the AUTH throttle asks
+// (throttle.go), or until the client's context ends, whose error it then
+// returns.
+func (s *Server) authenticate(c *session, user, pass []byte) error {
+	if d := s.throttle.delay(c, s.now()); d > 0 {
+		if err := s.sleep(c.ctx, d); err != nil {
+			return err
+		}
+	}
 	ok := string(user) == defaultUser &&
 		(s.cfg.RequirePass == "" || subtle.ConstantTimeCompare(pass, []byte(s.cfg.RequirePass)) == 1)
 	if !ok {
-		s.log.Info("authentication failed", "client", c.id, "remote", c.addr)
-		return false
+		s.throttle.failed(c, s.now())
+		s.rlog.Log(slog.LevelInfo, "authentication failed", "client", c.id, "remote", c.addr, "failures_in_a_row", c.authFails)
+		return errWrongPass
 	}
+	c.authFails = 0
 	c.authed = true
-	return true
+	c.authDone.Store(true)
+	return nil
 }
 
 // cmdHello implements HELLO [protover [AUTH username password] [SETNAME
@@ -239,8 +261,10 @@ func (s *Server) cmdHello(c *session, args [][]byte) error {
 			return replyErr("ERR Syntax error in HELLO option '" + string(args[j]) + "'")
 		}
 	}
-	if hasAuth && !s.authenticate(c, user, pass) {
-		return errWrongPass
+	if hasAuth {
+		if err := s.authenticate(c, user, pass); err != nil {
+			return err
+		}
 	}
 	if !c.authed {
 		return errHelloNoAuth

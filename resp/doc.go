@@ -95,14 +95,43 @@
 //     as any node serves any key. INFO says cluster_enabled:1 (redis-py's
 //     RedisCluster requires it; plain clients ignore it) and reports
 //     dynkv's own cluster as dynkv_cluster.
-//   - CONFIG SET changes maxclients only; other known parameters are
-//     immutable, and parameters naming files (dir, dbfilename, logfile, ...)
+//   - CONFIG SET changes maxclients, timeout and protected-mode only; other
+//     known parameters are immutable, and parameters naming files (dir, dbfilename, logfile, ...)
 //     are refused with Redis's protected/immutable wording. CONFIG GET
 //     requirepass returns the password, as Redis does, to clients that have
 //     authenticated with it.
 //   - Framing: a multibulk count of zero or less ("*0"), which Redis
 //     skips, and a bulk payload not followed by "\r\n", which Redis does not
 //     check, are protocol errors.
+//   - Connections: Config.AuthGrace (Redis has none) closes clients that do
+//     not authenticate, and failed AUTH is throttled (Redis answers at
+//     once); CONFIG GET timeout reports Config.IdleTimeout in whole seconds,
+//     rounded up.
+//
+// # Connections
+//
+// Redis's protections, with Redis's names where Redis has them:
+//
+//   - Protected mode (protected.go): with Config.NoProtectedMode false (the
+//     default, CONFIG SET protected-mode) and no RequirePass, a client from a
+//     non-loopback address gets Redis 7's DENIED error and is closed.
+//   - The idle timeout (Config.IdleTimeout, Redis's timeout) and the auth
+//     grace (Config.AuthGrace) are enforced by a sweeper (sweep.go) on the
+//     server's clock: a client idle past the timeout is closed once its
+//     commands have replied (one whose command runs is not idle; bytes that
+//     arrive count); one that has not authenticated within the grace is
+//     closed at once.
+//   - Failed AUTH and HELLO AUTH are throttled per connection and per source
+//     address (throttle.go): the next attempt waits before its password is
+//     checked, and still gets OK or WRONGPASS.
+//   - Lines a stranger can cause (failed AUTH, refused connections, protocol
+//     errors, failed TLS handshakes, closed clients) are logged at most
+//     10 per message per second; the dropped ones are counted and reported
+//     (ratelog.go).
+//   - TLS (tls.go): ServeTLS serves the same commands on the port of
+//     Config.TLS (Redis's tls-port, tls-cert-file, tls-key-file,
+//     tls-ca-cert-file, tls-auth-clients), TLS 1.2 at least, client
+//     certificates required by default as in Redis.
 //
 // # Invariants
 //
@@ -121,7 +150,8 @@
 //     Config.RequirePass is set) Redis 7's tighter limits apply: 10 arguments,
 //     16 KiB per argument.
 //   - Beyond Config.MaxClients a new connection gets "ERR max number of
-//     clients reached" and is closed.
+//     clients reached" and is closed (a TLS one without the reply, as in
+//     Redis).
 //   - Values and passwords are never logged.
 //
 // # Concurrency
@@ -144,7 +174,9 @@
 // Each connection has a context, derived from the Server's lifetime, that
 // is passed to the Backend and cancelled when the connection ends or when
 // Close stops waiting. Close stops accepting, lets the commands in flight
-// finish and their replies go out, then closes every connection.
+// finish and their replies go out, then closes every connection. The
+// sweeper is one more goroutine of the Server, started by the first Serve
+// and stopped by Close.
 //
 // Lock order: Server.mu before session.mu (no code holds both today).
 package resp

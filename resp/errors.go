@@ -49,6 +49,10 @@ const (
 	errWeight           replyErr = "ERR weight must be an integer between 1 and 1048576"
 	errDiskFull         replyErr = "ERR disk full: write refused"
 	errDiskIO           replyErr = "ERR disk i/o error: write refused"
+	// errDenied is Redis 7.0's reply to a client refused by protected
+	// mode, word for word: it names Redis's own remedies, which dynkv
+	// accepts too (CONFIG SET protected-mode no, --protected-mode no).
+	errDenied replyErr = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside."
 )
 
 // keyTooLargeError refuses a key of n bytes over the limit max.

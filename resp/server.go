@@ -3,6 +3,7 @@ package resp
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -56,6 +57,7 @@ type Server struct {
 	store   StoreStats
 	admin   Admin // nil for a one-node server; set by SetAdmin before Serve
 	log     *slog.Logger
+	rlog    *rateLog // lines outsiders can cause, at a bounded rate
 	now     func() time.Time
 	table   *table
 	started time.Time
@@ -65,6 +67,15 @@ type Server struct {
 	nextID     atomic.Int64 // the last client id handed out
 	stats      serverStats
 	base       atomic.Pointer[baseline] // backend and store counters at the last CONFIG RESETSTAT
+
+	// Connections (sweep.go, protected.go, throttle.go, tls.go).
+	idle             atomic.Int64 // Config.IdleTimeout in nanoseconds, changed by CONFIG SET timeout
+	protected        atomic.Bool  // !Config.NoProtectedMode, changed by CONFIG SET protected-mode
+	throttle         *authThrottle
+	sleep            func(ctx context.Context, d time.Duration) error // waits for the AUTH throttle; tests replace it before Serve
+	noSweeper        bool                                             // tests that move the clock call sweep themselves; set before Serve
+	tls              *tls.Config                                      // of the TLS port; nil without one
+	handshakeTimeout time.Duration                                    // tlsHandshakeTimeout; tests shorten it before Serve
 
 	lifetime context.Context    // parent of every client's context
 	cancel   context.CancelFunc // cancels lifetime, when Close stops waiting
@@ -77,6 +88,7 @@ type Server struct {
 		closing   bool
 		listeners []net.Listener
 		clients   map[*session]struct{}
+		sweeping  bool // the sweeper runs (from the first Serve)
 	}
 }
 
@@ -108,6 +120,10 @@ func New(cfg Config, backend Backend, store StoreStats, log *slog.Logger) (*Serv
 	if backend == nil || store == nil {
 		return nil, errors.New("resp: new: backend and store must not be nil")
 	}
+	tlsCfg, err := cfg.TLS.Load()
+	if err != nil {
+		return nil, err
+	}
 	if log == nil {
 		log = cfg.Logger
 	}
@@ -128,8 +144,13 @@ func New(cfg Config, backend Backend, store StoreStats, log *slog.Logger) (*Serv
 		table: newTable(), started: now(), runID: hex.EncodeToString(id[:]),
 		stop: make(chan struct{}), closed: make(chan struct{}),
 	}
+	s.rlog = newRateLog(log, now, logBurst, logWindow)
 	s.lifetime, s.cancel = context.WithCancel(context.Background())
 	s.maxClients.Store(int64(cfg.MaxClients))
+	s.idle.Store(int64(cfg.IdleTimeout))
+	s.protected.Store(!cfg.NoProtectedMode)
+	s.throttle, s.sleep = newAuthThrottle(), sleepCtx
+	s.tls, s.handshakeTimeout = tlsCfg, tlsHandshakeTimeout
 	s.base.Store(&baseline{})
 	s.mu.clients = map[*session]struct{}{}
 	return s, nil
@@ -157,6 +178,11 @@ func (s *Server) Serve(ln net.Listener) error {
 		return ErrClosed
 	}
 	s.mu.listeners = append(s.mu.listeners, ln)
+	if !s.mu.sweeping && !s.noSweeper {
+		s.mu.sweeping = true
+		s.wg.Add(1)
+		go s.runSweeper()
+	}
 	s.mu.Unlock()
 	s.warnIfExposed(ln.Addr())
 	s.log.Info("serving", "addr", ln.Addr().String())
@@ -262,14 +288,20 @@ func (s *Server) stopping() bool {
 	}
 }
 
-// warnIfExposed logs loudly when the server listens beyond loopback with no
-// password: anyone who can reach it can read and write every key.
+// warnIfExposed logs when the server listens beyond loopback with no
+// password: in protected mode only loopback clients are served; without
+// it anyone who can reach it can read and write every key.
 func (s *Server) warnIfExposed(addr net.Addr) {
 	tcp, ok := addr.(*net.TCPAddr)
 	if !ok || tcp.IP.IsLoopback() || s.cfg.RequirePass != "" {
 		return
 	}
-	s.log.Warn("listening on a non-loopback address without requirepass: anyone who can reach it can read and write every key; set requirepass or bind to 127.0.0.1",
+	if s.protected.Load() {
+		s.log.Warn("listening on a non-loopback address without requirepass: protected mode refuses every client not on loopback; set requirepass to serve them",
+			"addr", addr.String())
+		return
+	}
+	s.log.Warn("listening on a non-loopback address without requirepass and with protected mode off: anyone who can reach it can read and write every key; set requirepass or bind to 127.0.0.1",
 		"addr", addr.String())
 }
 
@@ -296,10 +328,14 @@ func (s *Server) accept(nc net.Conn) {
 }
 
 // reject tells a client over maxclients so, as Redis does, and closes it.
+// A TLS client is closed without a reply, as in Redis: the reply would
+// need a handshake first, on the goroutine that accepts connections.
 func (s *Server) reject(nc net.Conn) {
-	s.log.Info("max number of clients reached", "remote", nc.RemoteAddr().String(), "maxclients", s.maxClients.Load())
-	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = nc.Write([]byte("-" + s.replyError(errMaxClients) + "\r\n"))
+	s.rlog.Log(slog.LevelInfo, "max number of clients reached", "remote", nc.RemoteAddr().String(), "maxclients", s.maxClients.Load())
+	if _, ok := nc.(*tls.Conn); !ok {
+		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = nc.Write([]byte("-" + s.replyError(errMaxClients) + "\r\n"))
+	}
 	_ = nc.Close()
 }
 

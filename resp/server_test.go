@@ -373,20 +373,22 @@ func TestServer_ListenAndServe(t *testing.T) {
 // without a password, with a listener that only claims such an address.
 func TestServer_WarnsWhenExposed(t *testing.T) {
 	for _, tt := range []struct {
-		name string
-		ip   string
-		pass string
-		warn bool
+		name        string
+		ip          string
+		pass        string
+		unprotected bool
+		warn        string // what the warning says; empty: none
 	}{
-		{"loopback", "127.0.0.1", "", false},
-		{"any address", "0.0.0.0", "", true},
-		{"private address", "10.1.2.3", "", true},
-		{"with a password", "0.0.0.0", "pw", false},
+		{"loopback", "127.0.0.1", "", false, ""},
+		{"any address", "0.0.0.0", "", false, "protected mode refuses every client not on loopback"},
+		{"private address", "10.1.2.3", "", false, "protected mode refuses every client not on loopback"},
+		{"protected mode off", "0.0.0.0", "", true, "anyone who can reach it can read and write every key"},
+		{"with a password", "0.0.0.0", "pw", true, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			logs := &logRecorder{}
 			cfg := resp.DefaultConfig()
-			cfg.RequirePass = tt.pass
+			cfg.RequirePass, cfg.NoProtectedMode = tt.pass, tt.unprotected
 			co, st := resptest.Backend(t)
 			srv, err := resp.New(cfg, co, st, logs.logger())
 			require.NoError(t, err)
@@ -396,7 +398,10 @@ func TestServer_WarnsWhenExposed(t *testing.T) {
 			require.Eventually(t, func() bool { return srv.Addr() != nil }, resptest.Timeout, time.Millisecond)
 			require.NoError(t, srv.Close(t.Context()))
 			require.ErrorIs(t, <-served, resp.ErrClosed)
-			require.Equal(t, tt.warn, logs.has("WARN", "non-loopback address without requirepass"))
+			require.Equal(t, tt.warn != "", logs.has("WARN", "non-loopback address without requirepass"))
+			if tt.warn != "" {
+				require.True(t, logs.has("WARN", tt.warn))
+			}
 		})
 	}
 }

@@ -21,13 +21,17 @@ type session struct {
 	created time.Time
 
 	// Owned by the goroutine that runs the client's commands.
-	authed bool    // no password is required, or the client authenticated
-	quit   bool    // QUIT: close once the reply is sent
-	tx     txState // MULTI and WATCH (multi.go)
+	authed       bool      // no password is required, or the client authenticated
+	quit         bool      // QUIT: close once the reply is sent
+	authFails    int       // failed AUTH in a row (throttle.go)
+	lastAuthFail time.Time // of the last failed AUTH
+	tx           txState   // MULTI and WATCH (multi.go)
 
-	// Read by other clients (CLIENT LIST).
+	// Read by other clients (CLIENT LIST) and the sweeper.
 	lastCmd    atomic.Pointer[command]
-	lastActive atomic.Int64 // unix nanoseconds of the last command
+	lastActive atomic.Int64 // unix nanoseconds of the last bytes read from or replies sent to the client
+	busy       atomic.Bool  // commands read from the client are running or their replies being sent
+	authDone   atomic.Bool  // the client authenticated once: auth-grace no longer applies
 	mu         struct {
 		sync.Mutex
 		name    string

@@ -109,7 +109,8 @@ func startNode(t *testing.T, dir string, extraArgs ...string) *node {
 		require.True(t, n.running(), "dynkv exited while starting")
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		return rdb.Ping(ctx).Err() == nil
+		err := rdb.Ping(ctx).Err()
+		return err == nil || strings.HasPrefix(err.Error(), "NOAUTH") // served, with requirepass
 	})
 	return n
 }
