@@ -36,6 +36,8 @@ func configParams() []configParam {
 		{name: "appendonly", get: fixed("no")},
 		{name: "cluster-enabled", get: fixed("no")},
 		{name: "protected-mode", get: fixed("no")},
+		outputLimitParam(),
+		maxMemoryClientsParam(),
 	}
 }
 
@@ -98,7 +100,8 @@ func (s *Server) cmdConfigGet(c *session, args [][]byte) error {
 }
 
 // cmdConfigSet implements CONFIG SET name value [name value ...], all or
-// nothing as in Redis 7. Only maxclients can change at run time; the other
+// nothing as in Redis 7. Only maxclients, client-output-buffer-limit and
+// maxmemory-clients can change at run time; the other
 // parameters come from dynkv's configuration at start.
 func (s *Server) cmdConfigSet(c *session, args [][]byte) error {
 	if len(args)%2 != 0 {

@@ -40,7 +40,7 @@ type conn struct {
 func (s *Server) newConn(nc net.Conn) *conn {
 	c := &conn{s: s, nc: nc}
 	c.pool.s, c.pool.idleAfter = s, workerIdle
-	c.sess = s.newSession(newWriter(nc), nc.RemoteAddr().String(), nc.LocalAddr().String())
+	c.sess = s.newSession(newWriter(c), nc.RemoteAddr().String(), nc.LocalAddr().String())
 	c.sess.shutdown = c.shutdown
 	c.sess.kill = func() { _ = nc.Close() }
 	c.guard = newGuard(nc, s.guardLimits(), func() bool { return c.sess.authed })
@@ -83,12 +83,13 @@ func (c *conn) end() {
 	c.pool.close() // every task has been collected: runBatch waits for them
 	c.sess.cancel()
 	_ = c.nc.Close()
+	c.sess.mem.release()
 	c.s.removeClient(c.sess)
 }
 
+// flush sends the buffered replies (conn.Write counts them).
 func (c *conn) flush() error {
-	n, err := c.sess.w.flush()
-	c.s.stats.netOut.Add(int64(n))
+	_, err := c.sess.w.flush()
 	return err
 }
 

@@ -64,6 +64,7 @@ type Server struct {
 	maxClients atomic.Int64 // Config.MaxClients, changed by CONFIG SET maxclients
 	nextID     atomic.Int64 // the last client id handed out
 	stats      serverStats
+	mem        memLimits                // client memory limits and total (memory.go)
 	base       atomic.Pointer[baseline] // backend and store counters at the last CONFIG RESETSTAT
 
 	lifetime context.Context    // parent of every client's context
@@ -130,6 +131,7 @@ func New(cfg Config, backend Backend, store StoreStats, log *slog.Logger) (*Serv
 	}
 	s.lifetime, s.cancel = context.WithCancel(context.Background())
 	s.maxClients.Store(int64(cfg.MaxClients))
+	s.mem.set(cfg)
 	s.base.Store(&baseline{})
 	s.mu.clients = map[*session]struct{}{}
 	return s, nil
