@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/tidwall/redcon"
 )
 
 // flushThreshold is the size of buffered replies that is sent before the
@@ -27,7 +25,7 @@ type conn struct {
 	nc      net.Conn
 	sess    *session
 	guard   *guard
-	rd      *redcon.Reader
+	rd      *reader
 	counted int64       // guard.passed already added to the server's stats
 	closing atomic.Bool // Close asked the connection to stop
 
@@ -44,7 +42,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 	c.sess.shutdown = c.shutdown
 	c.sess.kill = func() { _ = nc.Close() }
 	c.guard = newGuard(nc, s.guardLimits(), func() bool { return c.sess.authed })
-	c.rd = redcon.NewReader(c.guard)
+	c.rd = newReader(c.guard, c.sess.mem)
 	return c
 }
 

@@ -329,3 +329,39 @@ func TestConfig_ValidateMemory(t *testing.T) {
 	cfg.OutputBufferHard, cfg.MaxMemoryClients = 0, 0
 	require.NoError(t, cfg.Validate(), "0 is no limit, as in Redis")
 }
+
+// TestMaxMemoryClients_PartialRequests is the slowloris probe of issue 12:
+// clients that send the start of big requests and stop. Each holds exactly
+// the arguments it announced (allocated at their length line), and when
+// their sum passes maxmemory-clients the biggest is closed.
+func TestMaxMemoryClients_PartialRequests(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxValueSize = 1 << 20
+	cfg.MaxMemoryClients = 2_500_000
+	e := newMemEnv(t, cfg)
+	partial := func(size int) *slowClient {
+		c := e.dialSlow(t)
+		_, err := io.WriteString(c.nc, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$"+strconv.Itoa(size)+"\r\n"+strings.Repeat("v", 1000))
+		require.NoError(t, err)
+		want := int64(3 + 1 + size)
+		waitFor(t, func() bool { s := e.session(c.id); return s != nil && s.mem.query.Load() == want },
+			"client %d holds its partial request, %d bytes", c.id, want)
+		return c
+	}
+	a := partial(1_000_000)
+	b := partial(900_000)
+	require.Equal(t, int64(1_900_008), e.s.mem.total.Load())
+	require.Contains(t, e.client().do("CLIENT", "LIST", "ID", strconv.FormatInt(a.id, 10)), " qbuf=1000004 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=1000004 ")
+	c := partial(700_000)
+	e.waitClosed(t, a.id)
+	require.Equal(t, int64(1), e.s.mem.evicted.Load())
+	require.NotNil(t, e.session(b.id))
+	require.NotNil(t, e.session(c.id))
+	require.Equal(t, int64(1_600_008), e.s.mem.total.Load())
+
+	_, err := io.WriteString(c.nc, strings.Repeat("v", 700_000-1000)+"\r\n")
+	require.NoError(t, err)
+	line, err := c.r.ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, okReply, line, "a client under the limit finishes its request")
+}
