@@ -34,7 +34,8 @@ type Config struct {
 	// timeout).
 	Coordinator coordinator.Config
 	// Resp configures the client front end (keys listen, requirepass,
-	// maxclients, max-value-size, max-request-size).
+	// maxclients, pipeline-window, max-value-size, max-key-size,
+	// max-request-size, client-output-buffer-limit, maxmemory-clients).
 	Resp resp.Config
 	// Peer configures the peer transport (keys peer.listen, cluster.secret).
 	// An empty Peer.Listen means the client port + 10000 on the client
