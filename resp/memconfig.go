@@ -40,7 +40,12 @@ func maxMemoryClientsParam() configParam {
 			if min := s.cfg.MaxValueSize + outputSlack; n != 0 && n < min {
 				return nil, fmt.Sprintf("must be 0 (none) or at least max-value-size + 64kb (%d)", min)
 			}
-			return func() { s.mem.maxClients.Store(n) }, ""
+			return func() {
+				s.mem.maxClients.Store(n)
+				if n > 0 && s.mem.total.Load() > n {
+					s.evictClients(n) // as Redis, at once rather than at the next allocation
+				}
+			}, ""
 		},
 	}
 }

@@ -365,3 +365,23 @@ func TestMaxMemoryClients_PartialRequests(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, okReply, line, "a client under the limit finishes its request")
 }
+
+// TestConfigSet_MaxMemoryClientsEvictsAtOnce: lowering maxmemory-clients
+// below what the clients hold evicts at once, not at the next allocation.
+func TestConfigSet_MaxMemoryClientsEvictsAtOnce(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxValueSize = 1 << 20
+	e := newMemEnv(t, cfg)
+	var ids []int64
+	for range 2 {
+		c := e.dialSlow(t)
+		_, err := io.WriteString(c.nc, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048576\r\nv")
+		require.NoError(t, err)
+		waitFor(t, func() bool { s := e.session(c.id); return s != nil && s.mem.query.Load() == 3+1+1<<20 }, "the partial request is held")
+		ids = append(ids, c.id)
+	}
+	require.Equal(t, okReply, e.client().do("CONFIG", "SET", "maxmemory-clients", "1200000"))
+	waitFor(t, func() bool { return (e.session(ids[0]) == nil) != (e.session(ids[1]) == nil) }, "one of the two was closed")
+	require.Equal(t, int64(1), e.s.mem.evicted.Load())
+	require.Equal(t, int64(3+1+1<<20), e.s.mem.total.Load())
+}
