@@ -19,7 +19,7 @@ const maxIdleTaskBuffer = 4 << 10
 // after it starts before it has. Replies are written in command order
 // whatever order the commands finish in.
 //
-// Commands read together (one redcon.Reader.ReadCommands) form a batch; a
+// Commands read together (one reader.ReadCommands) form a batch; a
 // batch has finished, and every goroutine it started has ended, before the
 // connection reads again or ends.
 
