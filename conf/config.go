@@ -39,7 +39,7 @@ type Config struct {
 	// Resp configures the client front end (keys listen, requirepass,
 	// maxclients, client-idle-timeout, auth-grace, protected-mode, the
 	// tls-* keys, pipeline-window, max-value-size, max-key-size,
-	// max-request-size).
+	// max-request-size, client-output-buffer-limit, maxmemory-clients).
 	Resp resp.Config
 	// Peer configures the peer transport (keys peer.listen, cluster.secret,
 	// peer.receive-buffer, peer.max-connections, peer.max-handshakes).

@@ -133,6 +133,18 @@ func Keys() []Key {
 			func(c *Config) *int64 { return &c.Resp.MaxRequestSize }),
 		sizeKey("max-siblings-size", "largest record of a key's siblings (values and versions) a write may leave; a write over it is refused until a client resolves the siblings; the peer frame limit derives from it (0: two values of max-value-size and their versions)", "256mb",
 			func(c *Config) *int64 { return &c.Coordinator.MaxSiblingsSize }),
+		{
+			Name: "client-output-buffer-limit", Type: "hard soft seconds",
+			Usage: "a client's replies waiting for its socket: closed beyond hard, or above soft for soft seconds, as Redis's client-output-buffer-limit for normal clients; 0: no limit (hard: 0 or at least max-value-size + 64kb)",
+			set:   setOutputLimit,
+			get: func(c Config) string {
+				return formatSize(c.Resp.OutputBufferHard) + " " + formatSize(c.Resp.OutputBufferSoft) + " " +
+					strconv.FormatInt(int64(c.Resp.OutputBufferSoftTime/time.Second), 10)
+			},
+			example: "256mb 64mb 60",
+		},
+		sizeKey("maxmemory-clients", "all clients' buffers together (requests being read, replies waiting); beyond it the client using the most is closed, as Redis's maxmemory-clients; 0: no limit", "2gb",
+			func(c *Config) *int64 { return &c.Resp.MaxMemoryClients }),
 		intKey("n", "replicas of each key", "5", func(c *Config) *int { return &c.Coordinator.N }),
 		intKey("r", "replicas that must answer a read", "1", func(c *Config) *int { return &c.Coordinator.R }),
 		intKey("w", "replicas that must acknowledge a write", "3", func(c *Config) *int { return &c.Coordinator.W }),
@@ -258,6 +270,33 @@ func Keys() []Key {
 			example: "json",
 		},
 	}
+}
+
+// setOutputLimit parses "hard soft seconds", or Redis's "normal hard soft
+// seconds".
+func setOutputLimit(c *Config, s string) error {
+	f := strings.Fields(s)
+	if len(f) == 4 && strings.EqualFold(f[0], "normal") {
+		f = f[1:]
+	}
+	if len(f) != 3 {
+		return fmt.Errorf("%q is not <hard> <soft> <soft-seconds> (example: 128mb 32mb 60)", s)
+	}
+	hard, err := parseSize(f[0])
+	if err != nil {
+		return err
+	}
+	soft, err := parseSize(f[1])
+	if err != nil {
+		return err
+	}
+	secs, err := strconv.ParseUint(f[2], 10, 31)
+	if err != nil {
+		return fmt.Errorf("%q is not a number of seconds", f[2])
+	}
+	c.Resp.OutputBufferHard, c.Resp.OutputBufferSoft = hard, soft
+	c.Resp.OutputBufferSoftTime = time.Duration(secs) * time.Second
+	return nil
 }
 
 func stringKey(name, usage, example string, field func(*Config) *string) Key {

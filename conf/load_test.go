@@ -276,7 +276,7 @@ func TestLoad_ValidationMessages(t *testing.T) {
 			want: "max-request-size: must be at least max-value-size"},
 		{name: "max-siblings-size below one value", args: []string{"--max-value-size", "1mb", "--max-siblings-size", "1mb"},
 			want: "max-siblings-size: must be at least a record of one value of max-value-size"},
-		{name: "peer frame over 4 GiB", args: []string{"--max-value-size", "3gb", "--max-request-size", "3gb"},
+		{name: "peer frame over 4 GiB", args: []string{"--max-value-size", "3gb", "--max-request-size", "3gb", "--client-output-buffer-limit", "0 0 0", "--maxmemory-clients", "0"},
 			want: "max-siblings-size: the peer frame limit derived from it, max-key-size and max-value-size exceeds 4 GiB"},
 		{name: "peer.receive-buffer below a frame", args: []string{"--peer.receive-buffer", "1mb"},
 			want: "peer.receive-buffer: must be at least the peer frame limit"},

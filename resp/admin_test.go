@@ -22,8 +22,9 @@ func TestConfigGet(t *testing.T) {
 	}{
 		{"exact", []string{"maxclients"}, []string{"maxclients", "10000"}},
 		{"exact keeps the client's spelling", []string{"MAXCLIENTS"}, []string{"MAXCLIENTS", "10000"}},
-		{"glob", []string{"max*"}, []string{"maxclients", "10000", "maxmemory", "0", "maxmemory-policy", "noeviction"}},
-		{"glob ignores case", []string{"MAXMEM*"}, []string{"maxmemory", "0", "maxmemory-policy", "noeviction"}},
+		{"glob", []string{"max*"}, []string{"maxclients", "10000", "maxmemory", "0", "maxmemory-policy", "noeviction", "maxmemory-clients", "1073741824"}},
+		{"glob ignores case", []string{"MAXMEM*"}, []string{"maxmemory", "0", "maxmemory-policy", "noeviction", "maxmemory-clients", "1073741824"}},
+		{"output buffer limit", []string{"client-output-buffer-limit"}, []string{"client-output-buffer-limit", "normal 134217728 0 0"}},
 		{"question mark and class", []string{"[bp]??t"}, []string{"port", "6379"}},
 		{"benchmark's", []string{"save"}, []string{"save", ""}},
 		{"several, each once", []string{"appendonly", "save", "appendonly"}, []string{"appendonly", "no", "save", ""}},

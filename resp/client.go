@@ -115,7 +115,8 @@ func (s *Server) cmdClientHelp(c *session, _ [][]byte) error {
 }
 
 // clientLine formats one client as Redis 7.2's CLIENT LIST does. Fields
-// that describe Redis internals dynkv does not have read 0.
+// that describe Redis internals dynkv does not have read 0; qbuf, omem and
+// tot-mem are the client's accounted query and output bytes (memory.go).
 func clientLine(c *session, now time.Time) string {
 	c.mu.Lock()
 	name, libName, libVer := c.mu.name, c.mu.libName, c.mu.libVer
@@ -126,10 +127,11 @@ func clientLine(c *session, now time.Time) string {
 	}
 	age := int64(now.Sub(c.created) / time.Second)
 	idle := int64(now.Sub(time.Unix(0, c.lastActive.Load())) / time.Second)
+	qbuf, omem := c.mem.query.Load(), c.mem.output()
 	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 "+
-		"qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s "+
+		"qbuf=%d qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s "+
 		"user=default redir=-1 resp=2 lib-name=%s lib-ver=%s",
-		c.id, c.addr, c.laddr, name, max(age, 0), max(idle, 0), cmd, libName, libVer)
+		c.id, c.addr, c.laddr, name, max(age, 0), max(idle, 0), qbuf, omem, qbuf+omem, cmd, libName, libVer)
 }
 
 // writeHelp writes a HELP reply: an array of status lines.

@@ -56,6 +56,24 @@ type Config struct {
 	// replies still in order. 1 runs every command after the one before.
 	// At most 1024. Default DefaultPipelineWindow.
 	PipelineWindow int
+	// OutputBufferHard is the client output buffer limit's hard limit
+	// (Redis's client-output-buffer-limit for normal clients), bytes: a
+	// client whose replies waiting for its socket exceed it is closed. At
+	// least MaxValueSize plus 64 KiB, so that a reply of the largest value
+	// always fits; 0 means no limit. Default DefaultOutputBufferHard.
+	OutputBufferHard int64
+	// OutputBufferSoft is the soft limit, bytes: a client whose waiting
+	// replies stay above it for OutputBufferSoftTime is closed. 0 means
+	// none. Default 0.
+	OutputBufferSoft int64
+	// OutputBufferSoftTime is how long the output may stay above
+	// OutputBufferSoft, whole seconds as in Redis. Default 0.
+	OutputBufferSoftTime time.Duration
+	// MaxMemoryClients bounds the bytes all clients' buffers hold
+	// together (requests being read and replies waiting), bytes: beyond it
+	// the client using the most is closed, as Redis's maxmemory-clients.
+	// 0 means no limit. Default DefaultMaxMemoryClients.
+	MaxMemoryClients int64
 	// Logger receives the front end's logs; nil discards them. The logger
 	// passed to New, when not nil, takes precedence.
 	Logger *slog.Logger
@@ -75,6 +93,22 @@ type Config struct {
 	AcceptedContextKey version.ContextKey
 }
 
+// DefaultOutputBufferHard is Config.OutputBufferHard's default: twice the
+// default MaxValueSize, so that a client reading the largest values keeps
+// one in its buffer and one more on the way. Redis has no limit for normal
+// clients; dynkv must be bounded (one MGET made a node hold gigabytes).
+const DefaultOutputBufferHard = 128 << 20
+
+// DefaultMaxMemoryClients is Config.MaxMemoryClients' default: room for the
+// largest request (the default MaxRequestSize, 512 MiB) and as much again
+// for everyone else. Redis has no limit by default; dynkv must be bounded:
+// a few clients holding partial requests grew memory without one.
+const DefaultMaxMemoryClients = 1 << 30
+
+// outputSlack is what Config.OutputBufferHard must allow beyond the
+// largest value: the rest of a buffer of replies.
+const outputSlack = flushThreshold
+
 // DefaultPipelineWindow is Config.PipelineWindow's default.
 const DefaultPipelineWindow = 1
 
@@ -85,14 +119,16 @@ const maxPipelineWindow = 1024
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
 	return Config{
-		Listen:         "127.0.0.1:6379",
-		MaxClients:     10000,
-		MaxValueSize:   64 << 20,
-		MaxKeySize:     64 << 10,
-		MaxRequestSize: 512 << 20,
-		PipelineWindow: DefaultPipelineWindow,
-		AuthGrace:      10 * time.Second,
-		TLS:            TLSConfig{AuthClients: TLSAuthYes},
+		Listen:           "127.0.0.1:6379",
+		MaxClients:       10000,
+		MaxValueSize:     64 << 20,
+		MaxKeySize:       64 << 10,
+		MaxRequestSize:   512 << 20,
+		PipelineWindow:   DefaultPipelineWindow,
+		AuthGrace:        10 * time.Second,
+		TLS:              TLSConfig{AuthClients: TLSAuthYes},
+		OutputBufferHard: DefaultOutputBufferHard,
+		MaxMemoryClients: DefaultMaxMemoryClients,
 	}
 }
 
@@ -118,5 +154,25 @@ func (c Config) Validate() error {
 	case c.AuthGrace < 0:
 		return fmt.Errorf("resp: auth-grace: must not be negative, got %s", c.AuthGrace)
 	}
+	if err := c.validateMemory(); err != nil {
+		return err
+	}
 	return c.TLS.validate(port)
+}
+
+// validateMemory checks the client memory limits.
+func (c Config) validateMemory() error {
+	switch {
+	case c.OutputBufferHard != 0 && c.OutputBufferHard < c.MaxValueSize+outputSlack:
+		return fmt.Errorf("resp: client-output-buffer-limit: hard limit must be 0 (none) or at least max-value-size + 64kb (%d): a reply of the largest value would close its client; got %d",
+			c.MaxValueSize+outputSlack, c.OutputBufferHard)
+	case c.OutputBufferSoft < 0:
+		return fmt.Errorf("resp: client-output-buffer-limit: soft limit must not be negative, got %d", c.OutputBufferSoft)
+	case c.OutputBufferSoftTime < 0 || c.OutputBufferSoftTime%time.Second != 0:
+		return fmt.Errorf("resp: client-output-buffer-limit: soft seconds must be whole seconds, not negative, got %s", c.OutputBufferSoftTime)
+	case c.MaxMemoryClients != 0 && c.MaxMemoryClients < c.MaxValueSize+outputSlack:
+		return fmt.Errorf("resp: maxmemory-clients: must be 0 (none) or at least max-value-size + 64kb (%d), got %d",
+			c.MaxValueSize+outputSlack, c.MaxMemoryClients)
+	}
+	return nil
 }

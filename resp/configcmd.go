@@ -40,6 +40,8 @@ func configParams() []configParam {
 		{name: "tls-port", get: func(s *Server) string { return strconv.Itoa(s.cfg.TLS.Port) }},
 		{name: "tls-auth-clients", get: func(s *Server) string { return s.cfg.TLS.authClients() }},
 		{name: "protected-mode", get: func(s *Server) string { return yesNo(s.protected.Load()) }, set: setProtectedMode},
+		outputLimitParam(),
+		maxMemoryClientsParam(),
 	}
 }
 
@@ -137,9 +139,9 @@ func (s *Server) cmdConfigGet(c *session, args [][]byte) error {
 }
 
 // cmdConfigSet implements CONFIG SET name value [name value ...], all or
-// nothing as in Redis 7. Only maxclients, timeout and protected-mode can
-// change at run time; the other parameters come from dynkv's configuration
-// at start.
+// nothing as in Redis 7. Only maxclients, timeout, protected-mode,
+// client-output-buffer-limit and maxmemory-clients can change at run time;
+// the other parameters come from dynkv's configuration at start.
 func (s *Server) cmdConfigSet(c *session, args [][]byte) error {
 	if len(args)%2 != 0 {
 		return arityError("config|set")

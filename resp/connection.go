@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/tidwall/redcon"
 )
 
 // flushThreshold is the size of buffered replies that is sent before the
@@ -28,7 +26,7 @@ type conn struct {
 	nc      net.Conn
 	sess    *session
 	guard   *guard
-	rd      *redcon.Reader
+	rd      *reader
 	counted int64       // guard.passed already added to the server's stats
 	closing atomic.Bool // Close asked the connection to stop
 
@@ -41,11 +39,11 @@ type conn struct {
 func (s *Server) newConn(nc net.Conn) *conn {
 	c := &conn{s: s, nc: nc}
 	c.pool.s, c.pool.idleAfter = s, workerIdle
-	c.sess = s.newSession(newWriter(nc), nc.RemoteAddr().String(), nc.LocalAddr().String())
+	c.sess = s.newSession(newWriter(c), nc.RemoteAddr().String(), nc.LocalAddr().String())
 	c.sess.shutdown = c.shutdown
 	c.sess.kill = func() { _ = nc.Close() }
 	c.guard = newGuard(activityReader{nc, c.sess, s.now}, s.guardLimits(), func() bool { return c.sess.authed })
-	c.rd = redcon.NewReader(c.guard)
+	c.rd = newReader(c.guard, c.sess.mem)
 	return c
 }
 
@@ -94,12 +92,13 @@ func (c *conn) end() {
 	c.pool.close() // every task has been collected: runBatch waits for them
 	c.sess.cancel()
 	_ = c.nc.Close()
+	c.sess.mem.release()
 	c.s.removeClient(c.sess)
 }
 
+// flush sends the buffered replies (conn.Write counts them).
 func (c *conn) flush() error {
-	n, err := c.sess.w.flush()
-	c.s.stats.netOut.Add(int64(n))
+	_, err := c.sess.w.flush()
 	return err
 }
 

@@ -2,8 +2,9 @@
 // (RESP2) so that redis-cli, redis-benchmark and ordinary Redis client
 // libraries can talk to a dynkv node.
 //
-// A Server accepts connections, decodes commands with
-// github.com/tidwall/redcon's reader, looks each one up in a single command
+// A Server accepts connections, decodes commands with its own reader
+// (reader.go; inline commands with github.com/tidwall/redcon's parser),
+// looks each one up in a single command
 // table (commands.go), validates its arity and arguments with Redis 7's own
 // error wording, and runs it against a Backend (the coordinator). It knows
 // nothing of quorums, rings or replicas: the coordinator does. It only
@@ -95,8 +96,11 @@
 //     as any node serves any key. INFO says cluster_enabled:1 (redis-py's
 //     RedisCluster requires it; plain clients ignore it) and reports
 //     dynkv's own cluster as dynkv_cluster.
-//   - CONFIG SET changes maxclients, timeout and protected-mode only; other
-//     known parameters are immutable, and parameters naming files (dir, dbfilename, logfile, ...)
+//   - CONFIG SET changes maxclients, timeout, protected-mode,
+//     client-output-buffer-limit and maxmemory-clients only (the last two in
+//     bytes: dynkv has no maxmemory for a percentage, and only normal
+//     clients); other known parameters are immutable, and parameters naming
+//     files (dir, dbfilename, logfile, ...)
 //     are refused with Redis's protected/immutable wording. CONFIG GET
 //     requirepass returns the password, as Redis does, to clients that have
 //     authenticated with it.
@@ -139,16 +143,21 @@
 //     error it does not know becomes "ERR internal error" and is logged.
 //   - A command writes exactly one complete reply: when it fails, its
 //     partial reply is discarded and replaced by one error reply. A panicking
-//     command is recovered the same way and its stack logged.
+//     command is recovered the same way and its stack logged. The exception
+//     is a streamed reply (MGET) that has begun to leave: a key that fails
+//     then gets an error reply as its element, and a panic closes the
+//     connection.
 //   - Untrusted framing never allocates: a guard (guard.go) checks the RESP
-//     framing of every byte read from a client before redcon's reader sees
-//     it. An oversized bulk string (Config.MaxValueSize) or request
+//     framing of every byte read from a client before the reader sees it,
+//     and the reader allocates an argument at its exact length once the
+//     guard has let its length line through. An oversized bulk string (Config.MaxValueSize) or request
 //     (Config.MaxRequestSize), an inline line over 64 KiB, more than 2^20
 //     arguments or malformed framing is refused from the header alone: the
 //     commands before it are answered, then "ERR Protocol error: ...", then
 //     the connection closes. Before a client authenticates (when
 //     Config.RequirePass is set) Redis 7's tighter limits apply: 10 arguments,
 //     16 KiB per argument.
+//   - Client memory is bounded and accounted (memory.go): see below.
 //   - Beyond Config.MaxClients a new connection gets "ERR max number of
 //     clients reached" and is closed (a TLS one without the reply, as in
 //     Redis).
@@ -177,6 +186,26 @@
 // finish and their replies go out, then closes every connection. The
 // sweeper is one more goroutine of the Server, started by the first Serve
 // and stopped by Close.
+//
+// # Client memory
+//
+// Each client's buffers are accounted exactly, in bytes (CLIENT LIST qbuf,
+// omem, tot-mem; INFO mem_clients_normal): its query bytes are what its
+// reader holds (the unparsed input, the arguments of the command being read
+// — a big one counts whole from its length line — and the arguments of the
+// commands it is running); its output bytes are its replies the socket has
+// not taken (a reply buffer while it is being sent, and the replies of
+// pipelined commands that have finished and wait for their turn). Replies
+// are sent as they are produced, with backpressure: a send blocks until the
+// client's socket takes it, and MGET sends each value (a big one straight
+// from the value read, without a copy) before it reads the next key, so a
+// client holds at most one value and a buffer of 64 KiB whatever it asks
+// for. Over Config.OutputBufferHard, or above Config.OutputBufferSoft for
+// Config.OutputBufferSoftTime, a client is closed and logged (Redis's
+// client-output-buffer-limit); when all clients together pass
+// Config.MaxMemoryClients, the one using the most is closed and logged, and
+// the next, until the rest fit (Redis's client eviction). Both are bounded
+// by default, unlike Redis's.
 //
 // Lock order: Server.mu before session.mu (no code holds both today).
 package resp

@@ -47,7 +47,7 @@ const (
 
 // guard is an io.Reader over a client's connection that checks the RESP
 // framing of every byte as it passes, so that limits are enforced from the
-// length headers, before redcon's reader buffers (and allocates for) the
+// length headers, before the reader (reader.go) allocates for the
 // bytes they announce. It passes well-formed input through unchanged.
 //
 // On the first violation it passes on the bytes before it, then returns a
@@ -56,7 +56,7 @@ const (
 //
 // While the client is not authenticated, a Read returns at most one command
 // (it ends at the command's last byte and keeps the rest for the next Read),
-// so that redcon hands over, and the server runs, AUTH before the guard
+// so that the reader hands over, and the server runs, AUTH before the guard
 // judges the next command's length headers by the pre-authentication limits.
 //
 // Accepted framing is what both Redis and redcon accept, with two

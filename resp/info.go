@@ -111,13 +111,22 @@ func (s *Server) infoServer(b *infoBuilder) {
 	b.field("uptime_in_days", uptime/86400)
 }
 
+// infoClients reports the clients. client_recent_max_input_buffer and
+// client_recent_max_output_buffer are the largest query and output bytes
+// of a connected client now (Redis's are over the last seconds).
 func (s *Server) infoClients(b *infoBuilder) {
 	s.mu.Lock()
 	n := len(s.mu.clients)
+	var maxIn, maxOut int64
+	for c := range s.mu.clients {
+		maxIn, maxOut = max(maxIn, c.mem.query.Load()), max(maxOut, c.mem.output())
+	}
 	s.mu.Unlock()
 	b.field("connected_clients", n)
 	b.field("cluster_connections", 0)
 	b.field("maxclients", s.maxClients.Load())
+	b.field("client_recent_max_input_buffer", maxIn)
+	b.field("client_recent_max_output_buffer", maxOut)
 	b.field("blocked_clients", 0)
 	b.field("tracking_clients", 0)
 }
@@ -135,6 +144,8 @@ func (s *Server) infoMemory(b *infoBuilder) {
 	b.field("used_memory_rss_human", humanBytes(total))
 	b.field("maxmemory", 0)
 	b.field("maxmemory_policy", "noeviction")
+	b.field("mem_clients_normal", s.mem.total.Load())
+	b.field("maxmemory_clients", s.mem.maxClients.Load())
 	b.field("mem_allocator", "go")
 }
 
@@ -187,6 +198,8 @@ func (s *Server) infoStats(b *infoBuilder) {
 	b.field("keyspace_hits", st.hits.Load())
 	b.field("keyspace_misses", st.misses.Load())
 	b.field("total_error_replies", st.errorReplies.Load())
+	b.field("evicted_clients", s.mem.evicted.Load())
+	b.field("client_output_buffer_limit_disconnections", s.mem.outputDisconnections.Load())
 }
 
 func (s *Server) infoReplication(b *infoBuilder) {

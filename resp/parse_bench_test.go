@@ -6,13 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/tidwall/redcon"
 )
 
 // BenchmarkParse measures reading a pipeline of 16 SET commands (100-byte
-// values) through the guard and redcon's reader, as a connection does. One
-// op is one pipeline, with a new reader (its buffer counts in the allocations).
+// values) through the guard and the reader, as a connection does. One op
+// is one pipeline, with a new reader (its buffer counts in the allocations).
 func BenchmarkParse(b *testing.B) {
 	var in []byte
 	for i := range 16 {
@@ -24,7 +22,7 @@ func BenchmarkParse(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		br.Reset(in)
-		rd := redcon.NewReader(newGuard(br, limits, yes))
+		rd := newReader(newGuard(br, limits, yes), nil)
 		n := 0
 		for {
 			cmds, err := rd.ReadCommands()

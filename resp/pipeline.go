@@ -19,7 +19,7 @@ const maxIdleTaskBuffer = 4 << 10
 // after it starts before it has. Replies are written in command order
 // whatever order the commands finish in.
 //
-// Commands read together (one redcon.Reader.ReadCommands) form a batch; a
+// Commands read together (one reader.ReadCommands) form a batch; a
 // batch has finished, and every goroutine it started has ended, before the
 // connection reads again or ends.
 
@@ -29,7 +29,8 @@ type task struct {
 	key   []byte
 	after chan struct{} // closed when the previous command on key has finished; nil if none was running
 	done  chan struct{} // closed once the command has finished and its reply is in sess.w
-	sess  *session      // the client's id and context, with the task's own writer
+	sess  *session      // the client's id, context and accounting, with the task's own writer
+	held  int64         // bytes of the reply accounted as the client's output until collected
 }
 
 // exec runs the task's command once the previous one on its key has
@@ -39,6 +40,10 @@ func (t *task) exec(s *Server) {
 		<-t.after
 	}
 	s.exec(t.sess, t.args)
+	if m := t.sess.mem; m != nil {
+		t.held = int64(t.sess.w.buffered())
+		m.addFinished(t.held)
+	}
 }
 
 // runBatch runs cmds, read together, and writes their replies to the
@@ -117,6 +122,7 @@ func (c *conn) collect(n int) error {
 		t := c.running[0]
 		<-t.done
 		c.sess.w.appendFrom(t.sess.w)
+		c.sess.mem.addFinished(-t.held)
 		c.running = append(c.running[:0], c.running[1:]...)
 		c.freeTask(t)
 		if err := c.flushIfFull(); err != nil {
@@ -130,13 +136,14 @@ func (c *conn) collect(n int) error {
 func (c *conn) abandon() {
 	for _, t := range c.running {
 		<-t.done
+		c.sess.mem.addFinished(-t.held)
 		c.freeTask(t)
 	}
 	c.running = c.running[:0]
 }
 
 func (c *conn) flushIfFull() error {
-	if c.sess.w.mark() < flushThreshold { // bound the memory a pipeline of large replies holds
+	if c.sess.w.buffered() < flushThreshold { // bound the memory a pipeline of large replies holds
 		return nil
 	}
 	return c.flush()
@@ -153,13 +160,13 @@ func (c *conn) newTask() *task {
 	}
 	cs := c.sess
 	return &task{sess: &session{
-		id: cs.id, ctx: cs.ctx, w: newWriter(nil),
+		id: cs.id, ctx: cs.ctx, w: newWriter(nil), mem: cs.mem,
 		addr: cs.addr, laddr: cs.laddr, created: cs.created, authed: true,
 	}}
 }
 
 func (c *conn) freeTask(t *task) {
-	t.args, t.key, t.after, t.done = nil, nil, nil, nil
+	t.args, t.key, t.after, t.done, t.held = nil, nil, nil, nil, 0
 	if cap(t.sess.w.b) > maxIdleTaskBuffer {
 		t.sess.w.b = nil
 	}

@@ -66,6 +66,7 @@ type Server struct {
 	maxClients atomic.Int64 // Config.MaxClients, changed by CONFIG SET maxclients
 	nextID     atomic.Int64 // the last client id handed out
 	stats      serverStats
+	mem        memLimits                // client memory limits and total (memory.go)
 	base       atomic.Pointer[baseline] // backend and store counters at the last CONFIG RESETSTAT
 
 	// Connections (sweep.go, protected.go, throttle.go, tls.go).
@@ -151,6 +152,7 @@ func New(cfg Config, backend Backend, store StoreStats, log *slog.Logger) (*Serv
 	s.protected.Store(!cfg.NoProtectedMode)
 	s.throttle, s.sleep = newAuthThrottle(), sleepCtx
 	s.tls, s.handshakeTimeout = tlsCfg, tlsHandshakeTimeout
+	s.mem.set(cfg)
 	s.base.Store(&baseline{})
 	s.mu.clients = map[*session]struct{}{}
 	return s, nil

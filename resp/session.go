@@ -20,6 +20,8 @@ type session struct {
 	laddr   string // server's address the client connected to
 	created time.Time
 
+	mem *clientMem // the client's buffer accounting (memory.go), shared with its tasks' sessions
+
 	// Owned by the goroutine that runs the client's commands.
 	authed       bool      // no password is required, or the client authenticated
 	quit         bool      // QUIT: close once the reply is sent
@@ -53,6 +55,7 @@ func (s *Server) newSession(w *writer, addr, laddr string) *session {
 		addr: addr, laddr: laddr, created: now,
 		authed: s.cfg.RequirePass == "",
 	}
+	c.mem = &clientMem{s: s, sess: c}
 	c.lastActive.Store(now.UnixNano())
 	return c
 }

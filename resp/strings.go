@@ -209,14 +209,30 @@ func (s *Server) cmdGetSet(c *session, args [][]byte) error {
 	return nil
 }
 
+// cmdMGet streams its reply: each value is written (and sent once the
+// buffer is full, see writer.streamBulk) before the next key is read, so
+// that a client holds at most one value and the buffer however many keys
+// it names. A read that fails before any of the reply has been sent fails
+// the command, as in Redis; once part of it has left, the failed key's
+// element is the error reply (as EXEC does for a failed command), so that
+// the reply stays well formed. A client that cannot take the reply (its
+// socket failed, or it went over its output limits) stops it.
 func (s *Server) cmdMGet(c *session, args [][]byte) error {
+	mark := c.w.mark()
 	c.w.array(len(args) - 1)
 	for _, key := range args[1:] {
 		v, ok, err := s.get(c, key)
 		if err != nil {
-			return err
+			if !c.w.sentSince(mark) {
+				return err
+			}
+			s.stats.errorReplies.Add(1)
+			c.w.errorReply(s.replyError(err))
+			continue
 		}
-		c.w.bulkOrNull(v, ok)
+		if c.w.streamBulk(v, ok) != nil {
+			return nil // the writer keeps the error: the connection ends at its next flush
+		}
 	}
 	return nil
 }

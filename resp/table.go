@@ -170,10 +170,20 @@ func (s *Server) exec(c *session, args [][]byte) {
 		err = cmd.run(s, c, args)
 	}
 	if err != nil {
-		c.w.truncate(mark)
-		s.stats.errorReplies.Add(1)
-		c.w.errorReply(s.replyError(err))
+		s.replyFailed(c, mark, s.replyError(err))
 	}
+}
+
+// replyFailed replaces the reply of the command that wrote from mark on by
+// the error reply msg. If part of the reply has been sent already (a
+// streamed reply), the client cannot be told: its connection ends.
+func (s *Server) replyFailed(c *session, mark int, msg string) {
+	if !c.w.truncate(mark) {
+		s.log.Info("reply cut short: closing the client", "client", c.id, "remote", c.addr, "err", msg)
+		return
+	}
+	s.stats.errorReplies.Add(1)
+	c.w.errorReply(msg)
 }
 
 // checkKeys refuses a command that names a key longer than
@@ -200,7 +210,5 @@ func (s *Server) recoverCommand(c *session, mark int) {
 		name = cmd.name
 	}
 	s.log.Error("command panicked", "command", name, "client", c.id, "panic", r, "stack", string(debug.Stack()))
-	c.w.truncate(mark)
-	s.stats.errorReplies.Add(1)
-	c.w.errorReply(string(errInternal))
+	s.replyFailed(c, mark, string(errInternal))
 }

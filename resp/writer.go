@@ -1,7 +1,9 @@
 package resp
 
 import (
+	"errors"
 	"io"
+	"strconv"
 
 	"github.com/tidwall/redcon"
 )
@@ -10,13 +12,19 @@ import (
 // flushes; a bigger one (after a large MGET) is released.
 const maxIdleBuffer = 256 << 10
 
+// errReplyCut ends a client whose reply had begun to leave when its command
+// failed: the error cannot be its reply any more.
+var errReplyCut = errors.New("resp: command failed after part of its reply was sent")
+
 // writer buffers the replies to one client in RESP2 encoding. Nothing
 // reaches the client before flush, so the replies to a whole pipeline leave
-// in one write. A writer is used by one goroutine.
+// in one write, except what a streaming command sends as it goes
+// (streamBulk). A writer is used by one goroutine.
 type writer struct {
-	w   io.Writer
-	b   []byte
-	err error // first write error; later flushes return it
+	w    io.Writer
+	b    []byte
+	sent int   // bytes flushed so far: a mark below it cannot be truncated to
+	err  error // first write error; later flushes return it
 }
 
 func newWriter(w io.Writer) *writer { return &writer{w: w} }
@@ -39,10 +47,57 @@ func (w *writer) bulkOrNull(b []byte, ok bool) {
 }
 
 // mark returns the position a failed command's partial reply is truncated to.
-func (w *writer) mark() int { return len(w.b) }
+func (w *writer) mark() int { return w.sent + len(w.b) }
 
-// truncate discards everything written after mark m.
-func (w *writer) truncate(m int) { w.b = w.b[:m] }
+// truncate discards everything written after mark m. If part of it has
+// been sent already, it cannot: it fails the writer with errReplyCut, so
+// that the connection ends, and returns false.
+func (w *writer) truncate(m int) bool {
+	if m < w.sent {
+		w.b = w.b[:0]
+		if w.err == nil {
+			w.err = errReplyCut
+		}
+		return false
+	}
+	w.b = w.b[:m-w.sent]
+	return true
+}
+
+// sentSince reports whether part of what was written after mark m has
+// been sent.
+func (w *writer) sentSince(m int) bool { return m < w.sent }
+
+// buffered returns the number of bytes waiting for flush.
+func (w *writer) buffered() int { return len(w.b) }
+
+// streamBulk writes v as a bulk reply, or a null one if !ok, for a command
+// whose reply is streamed (MGET): once the buffer has reached
+// flushThreshold it is sent, and a value of flushThreshold bytes or more is
+// sent from v itself, without a copy, so that a reply of many values never
+// becomes memory. It blocks while the client's socket does not take the
+// bytes. Without a destination (a task's writer) it only buffers.
+func (w *writer) streamBulk(v []byte, ok bool) error {
+	if w.w == nil || !ok || len(v) < flushThreshold {
+		w.bulkOrNull(v, ok)
+		if w.w == nil || len(w.b) < flushThreshold {
+			return nil
+		}
+		_, err := w.flush()
+		return err
+	}
+	w.b = append(w.b, '$')
+	w.b = strconv.AppendInt(w.b, int64(len(v)), 10)
+	w.b = append(w.b, '\r', '\n')
+	if _, err := w.flush(); err != nil {
+		return err
+	}
+	if _, err := w.send(v); err != nil {
+		return err
+	}
+	w.b = append(w.b, '\r', '\n')
+	return nil
+}
 
 // appendFrom appends the replies buffered in o.
 func (w *writer) appendFrom(o *writer) { w.b = append(w.b, o.b...) }
@@ -66,8 +121,18 @@ func (w *writer) flush() (int, error) {
 	if len(w.b) == 0 {
 		return 0, nil
 	}
-	n, err := w.w.Write(w.b)
-	w.err = err
+	n, err := w.send(w.b)
 	w.release()
+	return n, err
+}
+
+// send writes p to the destination, counting it as sent.
+func (w *writer) send(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.w.Write(p)
+	w.sent += n
+	w.err = err
 	return n, err
 }
