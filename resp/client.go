@@ -90,12 +90,12 @@ func (s *Server) cmdClientList(c *session, args [][]byte) error {
 		b.WriteString(clientLine(o, now))
 		b.WriteByte('\n')
 	}
-	c.w.bulkString(b.String())
+	c.w.verbatim(b.String())
 	return nil
 }
 
 func (s *Server) cmdClientInfo(c *session, _ [][]byte) error {
-	c.w.bulkString(clientLine(c, s.now()) + "\n")
+	c.w.verbatim(clientLine(c, s.now()) + "\n")
 	return nil
 }
 

@@ -147,7 +147,7 @@ func (s *Server) cmdClusterShards(c *session, _ [][]byte) error {
 	}
 	c.w.array(len(shards))
 	for _, sh := range shards {
-		c.w.array(4)
+		c.w.mapLen(2)
 		c.w.bulkString("slots")
 		c.w.array(2 * len(sh.ranges))
 		for _, r := range sh.ranges {
@@ -165,7 +165,7 @@ func (s *Server) cmdClusterShards(c *session, _ [][]byte) error {
 			if !m.Alive {
 				health = "fail"
 			}
-			c.w.array(14)
+			c.w.mapLen(7)
 			for _, f := range []struct {
 				k string
 				v any
@@ -217,7 +217,7 @@ func (s *Server) cmdClusterNodes(c *session, _ [][]byte) error {
 		}
 		b.WriteString("\n")
 	}
-	c.w.bulkString(b.String())
+	c.w.verbatim(b.String())
 	return nil
 }
 
@@ -253,7 +253,7 @@ func (s *Server) cmdClusterInfo(c *session, _ [][]byte) error {
 	} {
 		fmt.Fprintf(&b, "%s:%v\r\n", f.k, f.v)
 	}
-	c.w.bulkString(b.String())
+	c.w.verbatim(b.String())
 	return nil
 }
 

@@ -235,7 +235,7 @@ func (s *Server) cmdCommandDocs(c *session, args [][]byte) error {
 			}
 		}
 	}
-	c.w.array(2 * len(cmds))
+	c.w.mapLen(len(cmds))
 	for _, cmd := range cmds {
 		c.w.bulkString(cmd.name)
 		writeCommandDocs(c.w, cmd)
@@ -307,7 +307,7 @@ func writeCommandInfo(w *writer, c *command) {
 
 func writeStatuses(w *writer, list string) {
 	words := strings.Fields(list)
-	w.array(len(words))
+	w.setLen(len(words))
 	for _, f := range words {
 		w.status(f)
 	}
@@ -332,23 +332,23 @@ func writeKeySpecs(w *writer, c *command) {
 		last -= c.keys.first
 	}
 	w.array(1)
-	w.array(6)
+	w.mapLen(3)
 	w.bulkString("flags")
 	writeStatuses(w, flags)
 	w.bulkString("begin_search")
-	w.array(4)
+	w.mapLen(2)
 	w.bulkString("type")
 	w.bulkString("index")
 	w.bulkString("spec")
-	w.array(2)
+	w.mapLen(1)
 	w.bulkString("index")
 	w.integer(int64(c.keys.first))
 	w.bulkString("find_keys")
-	w.array(4)
+	w.mapLen(2)
 	w.bulkString("type")
 	w.bulkString("range")
 	w.bulkString("spec")
-	w.array(6)
+	w.mapLen(3)
 	w.bulkString("lastkey")
 	w.integer(int64(last))
 	w.bulkString("keystep")
@@ -363,7 +363,7 @@ func writeCommandDocs(w *writer, c *command) {
 	if len(c.subs) > 0 {
 		n++
 	}
-	w.array(2 * n)
+	w.mapLen(n)
 	w.bulkString("summary")
 	w.bulkString(c.doc)
 	w.bulkString("since")
@@ -372,7 +372,7 @@ func writeCommandDocs(w *writer, c *command) {
 	w.bulkString(c.group)
 	if len(c.subs) > 0 {
 		w.bulkString("subcommands")
-		w.array(2 * len(c.subs))
+		w.mapLen(len(c.subs))
 		for _, sc := range c.subs {
 			w.bulkString(sc.name)
 			writeCommandDocs(w, sc)

@@ -131,7 +131,7 @@ func (s *Server) cmdConfigGet(c *session, args [][]byte) error {
 			}
 		}
 	}
-	c.w.array(len(out))
+	c.w.mapLen(len(out) / 2)
 	for _, v := range out {
 		c.w.bulkString(v)
 	}

@@ -226,18 +226,17 @@ func (s *Server) authenticate(c *session, user, pass []byte) error {
 }
 
 // cmdHello implements HELLO [protover [AUTH username password] [SETNAME
-// name]]. Only RESP2 is spoken: "HELLO 3" is refused with NOPROTO, on which
-// clients such as go-redis v9 fall back to RESP2 (and AUTH).
+// name]]: protocol 2 (RESP2) or 3 (RESP3), which the connection then
+// speaks, once the authentication and the name, if given, are accepted.
 func (s *Server) cmdHello(c *session, args [][]byte) error {
-	next := 1
+	next, ver := 1, int64(0)
 	if len(args) >= 2 {
-		ver, ok := parseInt(args[1])
+		var ok bool
+		ver, ok = parseInt(args[1])
 		switch {
 		case !ok:
 			return errHelloVersion
-		case ver == 3:
-			return errNoProto3
-		case ver != 2:
+		case ver != 2 && ver != 3:
 			return errNoProto
 		}
 		next = 2
@@ -271,19 +270,26 @@ func (s *Server) cmdHello(c *session, args [][]byte) error {
 	if hasName {
 		c.setName(string(name))
 	}
+	if ver != 0 {
+		c.w.resp3 = ver == 3
+	}
 	s.writeHello(c)
 	return nil
 }
 
-// writeHello writes HELLO's map, flattened to an array as RESP2 does.
+// writeHello writes HELLO's map (flattened to an array in RESP2).
 func (s *Server) writeHello(c *session) {
-	c.w.array(14)
+	proto := 2
+	if c.w.resp3 {
+		proto = 3
+	}
+	c.w.mapLen(7)
 	c.w.bulkString("server")
 	c.w.bulkString("redis")
 	c.w.bulkString("version")
 	c.w.bulkString(redisVersion)
 	c.w.bulkString("proto")
-	c.w.integer(2)
+	c.w.integer(int64(proto))
 	c.w.bulkString("id")
 	c.w.integer(c.id)
 	c.w.bulkString("mode")

@@ -1,5 +1,5 @@
 // Package resp is dynkv's client front end: it speaks the Redis protocol
-// (RESP2) so that redis-cli, redis-benchmark and ordinary Redis client
+// (RESP2, and RESP3 after HELLO 3: writer.go) so that redis-cli, redis-benchmark and ordinary Redis client
 // libraries can talk to a dynkv node.
 //
 // A Server accepts connections, decodes commands with its own reader
@@ -81,8 +81,6 @@
 //
 // # Where dynkv differs from Redis
 //
-//   - Only RESP2: "HELLO 3" answers "NOPROTO sorry, this protocol version is
-//     not supported", on which clients such as go-redis v9 fall back.
 //   - TTLs are not supported yet: SET with EX, PX, EXAT, PXAT or KEEPTTL,
 //     SETEX and PSETEX are validated as Redis validates them, then refused
 //     with "ERR TTL is not supported yet (EX/PX/EXAT/PXAT/KEEPTTL)".

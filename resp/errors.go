@@ -31,7 +31,6 @@ const (
 	errNoPassConfigured replyErr = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
 	errHelloNoAuth      replyErr = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
 	errHelloVersion     replyErr = "ERR Protocol version is not an integer or out of range"
-	errNoProto3         replyErr = "NOPROTO sorry, this protocol version is not supported"
 	errNoProto          replyErr = "NOPROTO unsupported protocol version"
 	errDBIndex          replyErr = "ERR DB index is out of range"
 	errTTL              replyErr = "ERR TTL is not supported yet (EX/PX/EXAT/PXAT/KEEPTTL)"

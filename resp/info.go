@@ -90,7 +90,7 @@ func (s *Server) cmdInfo(c *session, args [][]byte) error {
 		b.WriteString("# " + sec.title + "\r\n")
 		sec.write(s, b)
 	}
-	c.w.bulkString(b.String())
+	c.w.verbatim(b.String())
 	return nil
 }
 

@@ -103,6 +103,7 @@ func (t *table) concurrentKey(args [][]byte) (*command, []byte) {
 func (c *conn) start(cmd *command, args [][]byte, key []byte) {
 	t := c.newTask()
 	t.args, t.key, t.after = args, key, nil
+	t.sess.w.resp3 = c.sess.w.resp3 // the protocol HELLO chose
 	for i := len(c.running) - 1; i >= 0; i-- {
 		if bytes.Equal(c.running[i].key, t.key) {
 			t.after = c.running[i].done

@@ -237,7 +237,7 @@ func (s *Server) cmdLCS(c *session, args [][]byte) error {
 		c.w.bulk(result)
 		return nil
 	}
-	c.w.array(4)
+	c.w.mapLen(2)
 	c.w.bulkString("matches")
 	c.w.array(len(matches))
 	for _, m := range matches {

@@ -137,7 +137,7 @@ func TestExec_AuthFlow(t *testing.T) {
 		{[]string{"GET"}, errReply("ERR wrong number of arguments for 'get' command")},
 		{[]string{"FOO"}, errReply("ERR unknown command 'FOO', with args beginning with: ")},
 		{[]string{"HELLO", "2"}, errReply(string(errHelloNoAuth))},
-		{[]string{"HELLO", "3"}, errReply("NOPROTO sorry, this protocol version is not supported")},
+		{[]string{"HELLO", "3"}, errReply(string(errHelloNoAuth))},
 		{[]string{"AUTH", "wrong"}, errReply("WRONGPASS invalid username-password pair or user is disabled.")},
 		{[]string{"AUTH", "bob", "sekret"}, errReply("WRONGPASS invalid username-password pair or user is disabled.")},
 		{[]string{"AUTH", "a", "b", "c"}, errReply("ERR syntax error")},
@@ -184,6 +184,7 @@ func TestExec_Hello(t *testing.T) {
 	hello := arr(bulk("server"), bulk("redis"), bulk("version"), bulk("7.2.0"), bulk("proto"), intReply(2),
 		bulk("id"), intReply(int(tc.c.id)), bulk("mode"), bulk("standalone"), bulk("role"), bulk("master"),
 		bulk("modules"), "*0\r\n")
+	hello3 := "%7\r\n" + strings.TrimPrefix(strings.Replace(hello, intReply(2), intReply(3), 1), "*14\r\n")
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -191,8 +192,9 @@ func TestExec_Hello(t *testing.T) {
 	}{
 		{"bare", []string{"HELLO"}, hello},
 		{"two", []string{"HELLO", "2"}, hello},
-		{"three", []string{"HELLO", "3"}, errReply("NOPROTO sorry, this protocol version is not supported")},
-		{"three with auth", []string{"HELLO", "3", "AUTH", "default", "x"}, errReply("NOPROTO sorry, this protocol version is not supported")},
+		{"three", []string{"HELLO", "3"}, hello3},
+		{"bare keeps three", []string{"HELLO"}, hello3},
+		{"three with auth", []string{"HELLO", "3", "AUTH", "default", "x"}, hello3},
 		{"four", []string{"HELLO", "4"}, errReply("NOPROTO unsupported protocol version")},
 		{"not a number", []string{"HELLO", "x"}, errReply("ERR Protocol version is not an integer or out of range")},
 		{"bad option", []string{"HELLO", "2", "FOO"}, errReply("ERR Syntax error in HELLO option 'FOO'")},

@@ -16,15 +16,19 @@ const maxIdleBuffer = 256 << 10
 // failed: the error cannot be its reply any more.
 var errReplyCut = errors.New("resp: command failed after part of its reply was sent")
 
-// writer buffers the replies to one client in RESP2 encoding. Nothing
+// writer buffers the replies to one client, in RESP2 encoding or, after
+// HELLO 3, RESP3 (resp3): nulls, maps, sets and verbatim strings then take
+// their RESP3 types, and RESP2 gets what Redis sends it instead (a null
+// bulk string or array, flat arrays, bulk strings). Nothing
 // reaches the client before flush, so the replies to a whole pipeline leave
 // in one write, except what a streaming command sends as it goes
 // (streamBulk). A writer is used by one goroutine.
 type writer struct {
-	w    io.Writer
-	b    []byte
-	sent int   // bytes flushed so far: a mark below it cannot be truncated to
-	err  error // first write error; later flushes return it
+	w     io.Writer
+	b     []byte
+	sent  int   // bytes flushed so far: a mark below it cannot be truncated to
+	err   error // first write error; later flushes return it
+	resp3 bool  // the client speaks RESP3 (HELLO 3)
 }
 
 func newWriter(w io.Writer) *writer { return &writer{w: w} }
@@ -36,8 +40,60 @@ func (w *writer) bulk(b []byte)       { w.b = redcon.AppendBulk(w.b, b) }
 func (w *writer) bulkString(s string) { w.b = redcon.AppendBulkString(w.b, s) }
 func (w *writer) integer(n int64)     { w.b = redcon.AppendInt(w.b, n) }
 func (w *writer) array(n int)         { w.b = redcon.AppendArray(w.b, n) }
-func (w *writer) null()               { w.b = redcon.AppendNull(w.b) }
-func (w *writer) nullArray()          { w.b = append(w.b, "*-1\r\n"...) }
+
+// null writes a null: RESP3's, or RESP2's null bulk string.
+func (w *writer) null() {
+	if w.resp3 {
+		w.b = append(w.b, "_\r\n"...)
+		return
+	}
+	w.b = redcon.AppendNull(w.b)
+}
+
+// nullArray writes a null: RESP3's, or RESP2's null array (EXEC aborted).
+func (w *writer) nullArray() {
+	if w.resp3 {
+		w.b = append(w.b, "_\r\n"...)
+		return
+	}
+	w.b = append(w.b, "*-1\r\n"...)
+}
+
+// mapLen starts a map of n pairs: RESP3's, or a RESP2 array of 2n.
+func (w *writer) mapLen(n int) {
+	if !w.resp3 {
+		w.array(2 * n)
+		return
+	}
+	w.b = append(w.b, '%')
+	w.b = strconv.AppendInt(w.b, int64(n), 10)
+	w.b = append(w.b, '\r', '\n')
+}
+
+// setLen starts a set of n elements: RESP3's, or a RESP2 array.
+func (w *writer) setLen(n int) {
+	if !w.resp3 {
+		w.array(n)
+		return
+	}
+	w.b = append(w.b, '~')
+	w.b = strconv.AppendInt(w.b, int64(n), 10)
+	w.b = append(w.b, '\r', '\n')
+}
+
+// verbatim writes text (INFO, CLIENT LIST, CLUSTER NODES): a RESP3
+// verbatim string of format txt, or a RESP2 bulk string.
+func (w *writer) verbatim(text string) {
+	if !w.resp3 {
+		w.bulkString(text)
+		return
+	}
+	w.b = append(w.b, '=')
+	w.b = strconv.AppendInt(w.b, int64(len(text)+4), 10)
+	w.b = append(w.b, "\r\ntxt:"...)
+	w.b = append(w.b, text...)
+	w.b = append(w.b, '\r', '\n')
+}
 func (w *writer) bulkOrNull(b []byte, ok bool) {
 	if !ok {
 		w.null()

@@ -3,7 +3,6 @@ package itest
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +17,7 @@ func testContext(t *testing.T) context.Context {
 }
 
 // TestGoRedis_Handshake checks go-redis's connection handshake under its
-// default options (HELLO 3, falling back to RESP2 on a NOPROTO reply, then
+// default options (HELLO 3, then
 // CLIENT SETINFO) and under RESP2, and the handshake commands themselves.
 func TestGoRedis_Handshake(t *testing.T) {
 	n := startNode(t, t.TempDir())
@@ -37,11 +36,10 @@ func TestGoRedis_Handshake(t *testing.T) {
 	hello, err := rdb.Do(ctx, "HELLO", "2").Result()
 	require.NoError(t, err)
 	require.NotEmpty(t, hello)
-	// RESP3 is either served or refused the way Redis 5 refuses it, which
-	// makes clients fall back to RESP2.
-	if err := rdb.Do(ctx, "HELLO", "3").Err(); err != nil {
-		require.True(t, strings.HasPrefix(err.Error(), "NOPROTO"), err.Error())
-	}
+	// RESP3 is served: HELLO 3 answers a map.
+	hello3, err := rdb.Do(ctx, "HELLO", "3").Result()
+	require.NoError(t, err)
+	require.Equal(t, int64(3), hello3.(map[any]any)["proto"])
 	require.NoError(t, rdb.Do(ctx, "CLIENT", "SETINFO", "LIB-NAME", "go-redis").Err())
 	require.NoError(t, rdb.Do(ctx, "CLIENT", "SETINFO", "LIB-VER", "9.23.0").Err())
 }

@@ -122,3 +122,17 @@ func lastLines(s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestRedisCLI_RESP3: redis-cli -3 (HELLO 3 first) talks to dynkv in RESP3:
+// its nulls, maps and verbatim INFO print as against redis-server.
+func TestRedisCLI_RESP3(t *testing.T) {
+	cli := requireTool(t, "redis-cli")
+	n := startNode(t, t.TempDir())
+	require.Equal(t, "OK\n", redisCLI(t, cli, n, "", "-3", "SET", "k", "v"))
+	require.Equal(t, "v\n", redisCLI(t, cli, n, "", "-3", "GET", "k"))
+	require.Equal(t, "\n", redisCLI(t, cli, n, "", "-3", "GET", "missing"), "RESP3's null")
+	require.Equal(t, "maxclients 10000\n", redisCLI(t, cli, n, "", "-3", "CONFIG", "GET", "maxclients"), "a map: redis-cli prints key and value on one line")
+	require.Contains(t, redisCLI(t, cli, n, "", "-3", "INFO", "server"), "redis_version:", "verbatim text")
+	hello := redisCLI(t, cli, n, "", "-3", "HELLO", "3")
+	require.Contains(t, hello, "proto 3\n")
+}
