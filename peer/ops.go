@@ -38,6 +38,9 @@ const (
 	// OpForward is a write forwarded to a key's home node to coordinate
 	// (coordinator/forward.go encodes it).
 	OpForward Op = 16
+	// OpPublish is a Pub/Sub message published on another node, for this
+	// node's subscribers (publish.go encodes it).
+	OpPublish Op = 17
 )
 
 // OpOf returns the op of a request: its second byte, or 0 for a request too

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -30,6 +31,12 @@ type conn struct {
 	counted int64       // guard.passed already added to the server's stats
 	closing atomic.Bool // Close asked the connection to stop
 
+	// out is held while the connection's replies are being produced and
+	// sent (a batch), and by the pusher while it sends Pub/Sub messages,
+	// so that a message never lands inside a reply.
+	out     sync.Mutex
+	pushers sync.WaitGroup // the pusher, once the client subscribed
+
 	// Owned by the serving goroutine (pipeline.go).
 	running []*task // commands dispatched to workers and not yet collected, in command order; at most Config.PipelineWindow
 	free    []*task // collected tasks kept for reuse
@@ -42,6 +49,10 @@ func (s *Server) newConn(nc net.Conn) *conn {
 	c.sess = s.newSession(newWriter(c), nc.RemoteAddr().String(), nc.LocalAddr().String())
 	c.sess.shutdown = c.shutdown
 	c.sess.kill = func() { _ = nc.Close() }
+	c.sess.startPush = func(q *pushQueue) {
+		c.pushers.Add(1)
+		go c.pusher(q) // ends with the connection (end)
+	}
 	c.guard = newGuard(activityReader{nc, c.sess, s.now}, s.guardLimits(), func() bool { return c.sess.authed })
 	c.rd = newReader(c.guard, c.sess.mem)
 	return c
@@ -70,10 +81,13 @@ func (c *conn) serve() {
 		}
 		c.sess.busy.Store(true)
 		c.sess.lastActive.Store(c.s.now().UnixNano())
-		if err := c.runBatch(cmds); err != nil {
-			return
+		c.out.Lock()
+		err = c.runBatch(cmds)
+		if err == nil {
+			err = c.flush()
 		}
-		if err := c.flush(); err != nil || c.sess.quit || c.closing.Load() {
+		c.out.Unlock()
+		if err != nil || c.sess.quit || c.closing.Load() {
 			return
 		}
 		c.sess.lastActive.Store(c.s.now().UnixNano())
@@ -92,6 +106,14 @@ func (c *conn) end() {
 	c.pool.close() // every task has been collected: runBatch waits for them
 	c.sess.cancel()
 	_ = c.nc.Close()
+	if q := c.sess.subs.push; q != nil {
+		c.s.dropSubscriptions(c.sess)
+		q.mu.Lock()
+		q.closed = true
+		q.mu.Unlock()
+		close(q.done)
+		c.pushers.Wait()
+	}
 	c.sess.mem.release()
 	c.s.removeClient(c.sess)
 }
@@ -123,6 +145,8 @@ func (c *conn) readFailed(err error) {
 	}
 	c.s.rlog.Log(slog.LevelDebug, "protocol error", "client", c.sess.id, "remote", c.sess.addr, "err", pe)
 	c.s.stats.errorReplies.Add(1)
+	c.out.Lock()
+	defer c.out.Unlock()
 	c.sess.w.errorReply(c.s.replyError(pe))
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	_ = c.flush()
@@ -139,6 +163,17 @@ const redisVersion = "7.2.0"
 const defaultUser = "default"
 
 func (s *Server) cmdPing(c *session, args [][]byte) error {
+	if !c.w.resp3 && c.subs.any() && len(args) <= 2 {
+		// RESP2's subscribed state: a pong in the shape of a message.
+		c.w.array(2)
+		c.w.bulkString("pong")
+		if len(args) == 2 {
+			c.w.bulk(args[1])
+		} else {
+			c.w.bulkString("")
+		}
+		return nil
+	}
 	switch len(args) {
 	case 1:
 		c.w.status("PONG")
@@ -272,6 +307,7 @@ func (s *Server) cmdHello(c *session, args [][]byte) error {
 	}
 	if ver != 0 {
 		c.w.resp3 = ver == 3
+		c.proto3.Store(c.w.resp3)
 	}
 	s.writeHello(c)
 	return nil

@@ -81,7 +81,7 @@ func (c *conn) runBatch(cmds []redcon.Command) error {
 // connection's goroutine: nothing could overlap it; so does every command
 // with a window of 1.
 func (c *conn) concurrent(args [][]byte, batch int) (*command, []byte) {
-	if batch < 2 || c.s.cfg.PipelineWindow < 2 || !c.sess.authed || c.sess.tx.multi {
+	if batch < 2 || c.s.cfg.PipelineWindow < 2 || !c.sess.authed || c.sess.tx.multi || c.sess.subs.any() {
 		return nil, nil // before AUTH, exec replies NOAUTH
 	}
 	return c.s.table.concurrentKey(args)

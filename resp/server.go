@@ -56,12 +56,16 @@ type Server struct {
 	backend Backend
 	store   StoreStats
 	admin   Admin // nil for a one-node server; set by SetAdmin before Serve
-	log     *slog.Logger
-	rlog    *rateLog // lines outsiders can cause, at a bounded rate
-	now     func() time.Time
-	table   *table
-	started time.Time
-	runID   string // 40 hex digits, new for every Server, as Redis's run_id
+	bus     Bus   // the other nodes' subscribers; nil: this node's only (pubsub.go)
+	ps      *broker
+	// pushLimit is maxPushBytes; tests lower it.
+	pushLimit int64
+	log       *slog.Logger
+	rlog      *rateLog // lines outsiders can cause, at a bounded rate
+	now       func() time.Time
+	table     *table
+	started   time.Time
+	runID     string // 40 hex digits, new for every Server, as Redis's run_id
 
 	maxClients atomic.Int64 // Config.MaxClients, changed by CONFIG SET maxclients
 	nextID     atomic.Int64 // the last client id handed out
@@ -95,14 +99,15 @@ type Server struct {
 
 // serverStats are the server's own counters, reset by CONFIG RESETSTAT.
 type serverStats struct {
-	connections  atomic.Int64 // connections accepted, including rejected ones
-	rejected     atomic.Int64 // connections refused beyond maxclients
-	commands     atomic.Int64 // commands run, including failed ones
-	errorReplies atomic.Int64 // error replies sent
-	netIn        atomic.Int64 // bytes read from clients
-	netOut       atomic.Int64 // bytes written to clients
-	hits         atomic.Int64 // plain reads that found a value
-	misses       atomic.Int64 // plain reads that found none
+	connections          atomic.Int64 // connections accepted, including rejected ones
+	rejected             atomic.Int64 // connections refused beyond maxclients
+	commands             atomic.Int64 // commands run, including failed ones
+	errorReplies         atomic.Int64 // error replies sent
+	netIn                atomic.Int64 // bytes read from clients
+	netOut               atomic.Int64 // bytes written to clients
+	hits                 atomic.Int64 // plain reads that found a value
+	pushLimitDisconnects atomic.Int64 // subscribers closed for messages piling up
+	misses               atomic.Int64 // plain reads that found none
 }
 
 // baseline holds counters that cannot be reset at their source.
@@ -155,6 +160,7 @@ func New(cfg Config, backend Backend, store StoreStats, log *slog.Logger) (*Serv
 	s.mem.set(cfg)
 	s.base.Store(&baseline{})
 	s.mu.clients = map[*session]struct{}{}
+	s.ps, s.pushLimit = newBroker(), maxPushBytes
 	return s, nil
 }
 

@@ -28,6 +28,13 @@ type session struct {
 	authFails    int       // failed AUTH in a row (throttle.go)
 	lastAuthFail time.Time // of the last failed AUTH
 	tx           txState   // MULTI and WATCH (multi.go)
+	subs         subscriptions
+	// startPush starts the goroutine that sends a subscriber's messages;
+	// nil without a network connection.
+	startPush func(*pushQueue)
+	// Read by publishers (Deliver).
+	proto3    atomic.Bool               // the client speaks RESP3
+	pushQueue atomic.Pointer[pushQueue] // its Pub/Sub messages; nil until it subscribes
 
 	// Read by other clients (CLIENT LIST) and the sweeper.
 	lastCmd    atomic.Pointer[command]

@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"fmt"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -156,6 +157,9 @@ func (s *Server) exec(c *session, args [][]byte) {
 	}
 	if err == nil {
 		err = s.checkKeys(cmd, args)
+	}
+	if err == nil && subscribedOnly(c, cmd) {
+		err = replyErr(fmt.Sprintf(errSubscribedContext, cmd.name))
 	}
 	if c.tx.multi {
 		if err != nil {

@@ -59,6 +59,18 @@ func (w *writer) nullArray() {
 	w.b = append(w.b, "*-1\r\n"...)
 }
 
+// pushLen starts a push message of n elements (Pub/Sub): RESP3's, or a
+// RESP2 array.
+func (w *writer) pushLen(n int) {
+	if !w.resp3 {
+		w.array(n)
+		return
+	}
+	w.b = append(w.b, '>')
+	w.b = strconv.AppendInt(w.b, int64(n), 10)
+	w.b = append(w.b, '\r', '\n')
+}
+
 // mapLen starts a map of n pairs: RESP3's, or a RESP2 array of 2n.
 func (w *writer) mapLen(n int) {
 	if !w.resp3 {
