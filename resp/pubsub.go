@@ -112,9 +112,15 @@ func (k kind) reported(s *subscriptions) int {
 	return s.count()
 }
 
-func (s *Server) cmdSubscribe(c *session, args [][]byte) error  { return s.subscribe(c, kindChannel, args[1:]) }
-func (s *Server) cmdPSubscribe(c *session, args [][]byte) error { return s.subscribe(c, kindPattern, args[1:]) }
-func (s *Server) cmdSSubscribe(c *session, args [][]byte) error { return s.subscribe(c, kindShard, args[1:]) }
+func (s *Server) cmdSubscribe(c *session, args [][]byte) error {
+	return s.subscribe(c, kindChannel, args[1:])
+}
+func (s *Server) cmdPSubscribe(c *session, args [][]byte) error {
+	return s.subscribe(c, kindPattern, args[1:])
+}
+func (s *Server) cmdSSubscribe(c *session, args [][]byte) error {
+	return s.subscribe(c, kindShard, args[1:])
+}
 func (s *Server) cmdUnsubscribe(c *session, args [][]byte) error {
 	return s.unsubscribe(c, kindChannel, args[1:])
 }
@@ -410,4 +416,3 @@ func subscribedOnly(c *session, cmd *command) bool {
 	}
 	return true
 }
-
