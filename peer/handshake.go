@@ -41,8 +41,9 @@ import (
 // the handshake, the frames and every message (Format, the ops, the error
 // codes). Every change to any of them bumps it. Version 3 seals every frame
 // (seal.go); version 4 forwards SETRANGE and SETBIT (coordinator.OpSetRange,
-// OpSetBit).
-const ProtocolVersion = 4
+// OpSetBit); version 5 adds OpScan (the keyspace walk of SCAN, KEYS,
+// DBSIZE, RANDOMKEY and FLUSHALL).
+const ProtocolVersion = 5
 
 // VersionError reports a peer that speaks another version of the protocol.
 type VersionError struct {
