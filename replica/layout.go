@@ -272,3 +272,53 @@ func (s *Store) Drop(ctx context.Context, key []byte, ss version.Siblings) (vers
 		return nil, nil
 	})
 }
+
+// MaxKeysFrom bounds the limit of one KeysFrom call.
+const MaxKeysFrom = 4096
+
+// KeysFrom returns, in Position order, the keys at or after from whose hash
+// slot is at most last, with their siblings stripped of their values (the
+// versions, tombstones and timestamps remain: enough to tell whether a key
+// is deleted and to write a tombstone covering it). It returns at least
+// limit keys (capped to MaxKeysFrom) when there are that many, and then
+// every further key with the same Position as the last one returned, so
+// that resuming at next never skips a key. next is the Position of the
+// first key not returned; done reports that there is none in the range.
+// Records that fail to decode are skipped. The result is the caller's.
+func (s *Store) KeysFrom(ctx context.Context, from Position, last, limit int) (recs []Record, next Position, done bool, err error) {
+	if last < from.Slot() || last >= hashslot.Count || limit < 1 {
+		return nil, 0, false, fmt.Errorf("replica: keys from %d to slot %d: %w", from, last, ErrBadRequest)
+	}
+	limit = min(limit, MaxKeysFrom)
+	if err := s.enter(ctx); err != nil {
+		return nil, 0, false, err
+	}
+	defer s.open.RUnlock()
+	_, upper := slotBounds(last, last)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: from.lowerBound(), UpperBound: upper})
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("replica: keys from: %w", err)
+	}
+	defer it.Close()
+	var lastPos Position // of the last key returned
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		if len(k) < dataHeader {
+			continue
+		}
+		pos := positionOfDataKey(k)
+		if len(recs) >= limit && pos != lastPos {
+			return recs, pos, false, nil
+		}
+		lastPos = pos
+		ss, err := version.DecodeRecord(it.Value())
+		if err != nil {
+			continue
+		}
+		for i := range ss {
+			ss[i].Value = nil
+		}
+		recs = append(recs, Record{Key: append([]byte(nil), userKey(k)...), Siblings: ss})
+	}
+	return recs, 0, true, it.Error()
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/dynkv/dynkv/hashslot"
+	"github.com/dynkv/dynkv/version"
 	"github.com/stretchr/testify/require"
 )
 
@@ -151,4 +152,87 @@ func rawGetOpen(t *testing.T, s *Store, k []byte) []byte {
 	require.NoError(t, err)
 	defer closer.Close()
 	return append([]byte(nil), v...)
+}
+
+// TestKeysFrom_ResumesWithoutSkipping: walking the key space in batches of
+// every size returns every key exactly once, in Position order, with its
+// versions and without its value, also when many keys share one Position.
+func TestKeysFrom_ResumesWithoutSkipping(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openMem(t, DurabilityNone)
+	want := map[string]bool{}
+	for i := range 500 {
+		k := fmt.Sprintf("key:%d", i)
+		mustPut(t, s, k, "value")
+		want[k] = true
+	}
+	mustDel(t, s, "key:7")
+	for _, limit := range []int{1, 2, 7, 100, 10000} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			got := map[string]bool{}
+			var pos Position
+			prev := Position(0)
+			for calls := 0; ; calls++ {
+				require.Less(t, calls, 1000)
+				recs, next, done, err := s.KeysFrom(ctx, pos, hashslot.Count-1, limit)
+				require.NoError(t, err)
+				require.True(t, done || len(recs) >= limit)
+				for _, r := range recs {
+					require.False(t, got[string(r.Key)], "key %s twice", r.Key)
+					got[string(r.Key)] = true
+					p := PositionOf(r.Key)
+					require.GreaterOrEqual(t, p, prev)
+					require.GreaterOrEqual(t, p, pos)
+					prev = p
+					for _, sib := range r.Siblings {
+						require.Empty(t, sib.Value)
+					}
+					if string(r.Key) == "key:7" {
+						require.True(t, onlyTombstones(r.Siblings))
+					}
+				}
+				if done {
+					break
+				}
+				require.Greater(t, next, prev)
+				pos = next
+			}
+			require.Equal(t, want, got)
+		})
+	}
+	t.Run("bounded by slot", func(t *testing.T) {
+		recs, _, done, err := s.KeysFrom(ctx, Position(100)<<PositionBits, 200, 10000)
+		require.NoError(t, err)
+		require.True(t, done)
+		for _, r := range recs {
+			require.True(t, hashslot.Of(r.Key) >= 100 && hashslot.Of(r.Key) <= 200)
+		}
+	})
+	t.Run("bad request", func(t *testing.T) {
+		_, _, _, err := s.KeysFrom(ctx, Position(300)<<PositionBits, 200, 1)
+		require.ErrorIs(t, err, ErrBadRequest)
+	})
+}
+
+// TestKeysFrom_SamePositionExtendsBatch: keys whose Positions collide are
+// returned in one batch, so resuming after them skips none.
+func TestKeysFrom_SamePositionExtendsBatch(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openMem(t, DurabilityNone)
+	// Records planted under one Position (a 50-bit collision is too rare
+	// to find by search): same slot, hashes equal in their top 50 bits.
+	keys := []string{"{t}a", "{t}b", "{t}c"}
+	slot := hashslot.Of([]byte(keys[0]))
+	b := s.db.NewBatch()
+	for i, k := range keys {
+		dk := binary.BigEndian.AppendUint16([]byte{spaceData}, uint16(slot))
+		dk = binary.BigEndian.AppendUint64(dk, 0xabcdef<<20|uint64(i))
+		dk = append(dk, k...)
+		require.NoError(t, b.Set(dk, version.EncodeRecord(version.Siblings{valSib(1, uint64(i+1), nil, 1, "v")}), nil))
+	}
+	require.NoError(t, b.Commit(pebble.Sync))
+	recs, _, done, err := s.KeysFrom(ctx, 0, hashslot.Count-1, 1)
+	require.NoError(t, err)
+	require.True(t, done)
+	require.Len(t, recs, 3)
 }
