@@ -220,7 +220,6 @@ func (s *Server) infoDynkv(b *infoBuilder) {
 	b.field("dynkv_store_disk_bytes", b.store.DiskBytes)
 }
 
-// cmdDBSize replies with the live keys of this node's replica.
 func (s *Server) cmdTime(c *session, _ [][]byte) error {
 	now := s.now()
 	c.w.array(2)

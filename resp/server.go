@@ -44,7 +44,7 @@ type Backend interface {
 	FlushAsync()
 }
 
-// StoreStats reports the local store's counters, for INFO and DBSIZE.
+// StoreStats reports the local store's counters, for INFO.
 // *replica.Store implements it.
 type StoreStats interface {
 	// Stats returns the store's counters without blocking on writes.
