@@ -23,7 +23,7 @@ import (
 //   - a write the walk did not read (made to a key after the walk passed
 //     it, or concurrent with the key's delete) is not covered: it survives.
 //     The tombstone is dated as early as version.Write allows (just after
-//     the versions it covers, flushTimestamp), so a write that superseded
+//     the versions it covers, EarliestTimestamp), so a write that superseded
 //     those versions is later and wins plain reads too; a write that
 //     never saw them stays visible to DGET as a sibling.
 //
@@ -31,9 +31,11 @@ import (
 // the walk has not reached yet, is deleted too. SYNC returns once the walk
 // is done; a write made after it returns is never touched.
 
-// flushTimestamp is the Write.Timestamp of a flush's tombstones: the
-// earliest, so that version.Write dates each just after what it covers.
-const flushTimestamp = 1
+// EarliestTimestamp is the Write.Timestamp of a delete that should lose
+// plain reads to any write concurrent with it (FLUSHALL's and RENAME's
+// tombstones): version.Write dates it just after the versions it covers,
+// and a concurrent write that superseded the same versions is later.
+const EarliestTimestamp = 1
 
 // flushWorkers bounds the deletes a flush has in flight.
 const flushWorkers = 16
@@ -102,7 +104,7 @@ func cmpErr(first, err error) error {
 
 // flushKey deletes the versions of rec.
 func (c *Coordinator) flushKey(ctx context.Context, rec replica.Record) (bool, error) {
-	_, err := c.Put(ctx, rec.Key, Write{Op: OpDelete, Context: rec.Siblings.Context(), Timestamp: flushTimestamp})
+	_, err := c.Put(ctx, rec.Key, Write{Op: OpDelete, Context: rec.Siblings.Context(), Timestamp: EarliestTimestamp})
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return false, ctx.Err()
 	}

@@ -36,9 +36,10 @@ type Write struct {
 	W int
 	// Timestamp, when non-zero, dates the new version (unix nanoseconds)
 	// instead of the coordinator's clock; version.Write still dates it
-	// after every version it supersedes. FLUSHALL passes 1: its tombstones
-	// are dated just after what they delete, so that a write concurrent
-	// with the flush, which a tombstone does not cover, wins plain reads.
+	// after every version it supersedes. FLUSHALL and RENAME pass
+	// EarliestTimestamp: their tombstones are dated just after what they
+	// delete, so that a concurrent write, which a tombstone does not cover,
+	// wins plain reads.
 	Timestamp int64
 }
 

@@ -232,9 +232,9 @@ func (s *Server) cmdType(c *session, args [][]byte) error {
 
 // cmdRename is RENAME and RENAMENX: read the source, write its value to
 // the destination (NX: only if absent), then delete the source with a
-// tombstone covering exactly the versions read. Not atomic across the two
-// keys: a reader may see both keys in between, and a write to the source
-// after the read survives (as a sibling that wins plain reads). If the
+// tombstone covering exactly the versions read (dated early: a write to
+// the source after the read survives and wins plain reads). Not atomic
+// across the two keys: a reader may see both keys in between. If the
 // destination write fails, the source is untouched; if the delete fails,
 // both keys hold the value. The source's value is never lost.
 func (s *Server) cmdRename(c *session, args [][]byte) error {
@@ -267,7 +267,8 @@ func (s *Server) cmdRename(c *session, args [][]byte) error {
 		}
 		return err
 	}
-	if _, err := s.backend.Put(c.ctx, src, coordinator.Write{Op: coordinator.OpDelete, Context: ss.Context()}); err != nil {
+	del := coordinator.Write{Op: coordinator.OpDelete, Context: ss.Context(), Timestamp: coordinator.EarliestTimestamp}
+	if _, err := s.backend.Put(c.ctx, src, del); err != nil {
 		return err
 	}
 	if nx {
