@@ -43,12 +43,16 @@ var (
 // SCAN over a sparse key space returns (maybe empty) within a bounded time.
 const maxScanPartitions = 64
 
+// maxScanBytes bounds the key bytes one Scan call holds: it stops after the
+// partition batch that reaches it, whatever the count.
+const maxScanBytes = 8 << 20
+
 // Scan returns the live keys (as plain GET sees them) found from cursor on,
 // with their merged siblings stripped of values (what a tombstone covering
 // them needs), and the cursor to continue from: 0 when the walk is done,
 // as in Redis. count is a hint: Scan stops once it has examined about that
-// many keys (deleted ones included), or visited maxScanPartitions
-// partitions. Every key that is present, and not deleted, from the first
+// many keys (deleted ones included), visited maxScanPartitions
+// partitions, or examined maxScanBytes of keys. Every key that is present, and not deleted, from the first
 // call of a walk to its last is returned by some call at least once; a
 // key may be returned more than once only if the ring changes during the
 // walk.
@@ -60,8 +64,8 @@ func (c *Coordinator) Scan(ctx context.Context, cursor uint64, count int) ([]Rec
 	}
 	r := c.cluster.Ring()
 	var out []replica.Record
-	examined := 0
-	for visited := 0; examined < count && visited < maxScanPartitions; visited++ {
+	examined, size := 0, 0
+	for visited := 0; examined < count && visited < maxScanPartitions && size < maxScanBytes; visited++ {
 		part := r.PartitionOfSlot(pos.Slot())
 		_, last := r.SlotRange(part)
 		recs, next, done, err := c.scanPartition(ctx, part, pos, last, min(count-examined, peer.MaxScanLimit))
@@ -70,6 +74,7 @@ func (c *Coordinator) Scan(ctx context.Context, cursor uint64, count int) ([]Rec
 		}
 		examined += len(recs)
 		for _, rec := range recs {
+			size += len(rec.Key)
 			if _, live := rec.Siblings.Value(); live {
 				out = append(out, rec)
 			}

@@ -222,9 +222,9 @@ const scanBatchBytes = 4 << 20
 
 // Scan returns, in key order, up to limit records (and about 4 MiB) of the
 // keys whose hash slot is in first..last, starting after the key after (nil:
-// from the start of the range). Keys in slot order are not sorted by user
-// key across slots; pass back the Key of the last record returned to
-// continue. Records that fail to decode are counted and skipped. The result
+// from the start of the range). Keys come in pebble key order (slot, then
+// key hash), not sorted by user key; pass back the Key of the last record
+// returned to continue. Records that fail to decode are counted and skipped. The result
 // is the caller's.
 func (s *Store) Scan(ctx context.Context, first, last int, after []byte, limit int) ([]Record, error) {
 	if first < 0 || last >= hashslot.Count || first > last {
@@ -284,7 +284,9 @@ const MaxKeysFrom = 4096
 // every further key with the same Position as the last one returned, so
 // that resuming at next never skips a key. next is the Position of the
 // first key not returned; done reports that there is none in the range.
-// Records that fail to decode are skipped. The result is the caller's.
+// Records that fail to decode are skipped. The result is the caller's. A
+// batch also ends after about scanBatchBytes of keys and versions, so that
+// a reply stays far below a peer frame whatever the keys' sizes.
 func (s *Store) KeysFrom(ctx context.Context, from Position, last, limit int) (recs []Record, next Position, done bool, err error) {
 	if last < from.Slot() || last >= hashslot.Count || limit < 1 {
 		return nil, 0, false, fmt.Errorf("replica: keys from %d to slot %d: %w", from, last, ErrBadRequest)
@@ -301,13 +303,14 @@ func (s *Store) KeysFrom(ctx context.Context, from Position, last, limit int) (r
 	}
 	defer it.Close()
 	var lastPos Position // of the last key returned
+	size := 0
 	for it.First(); it.Valid(); it.Next() {
 		k := it.Key()
 		if len(k) < dataHeader {
 			continue
 		}
 		pos := positionOfDataKey(k)
-		if len(recs) >= limit && pos != lastPos {
+		if (len(recs) >= limit || size >= scanBatchBytes) && len(recs) > 0 && pos != lastPos {
 			return recs, pos, false, nil
 		}
 		lastPos = pos
@@ -317,7 +320,9 @@ func (s *Store) KeysFrom(ctx context.Context, from Position, last, limit int) (r
 		}
 		for i := range ss {
 			ss[i].Value = nil
+			size += 64 + 16*len(ss[i].Past)
 		}
+		size += len(k)
 		recs = append(recs, Record{Key: append([]byte(nil), userKey(k)...), Siblings: ss})
 	}
 	return recs, 0, true, it.Error()

@@ -236,3 +236,29 @@ func TestKeysFrom_SamePositionExtendsBatch(t *testing.T) {
 	require.True(t, done)
 	require.Len(t, recs, 3)
 }
+
+// TestKeysFrom_BoundedBytes: a batch of long keys ends after about
+// scanBatchBytes, whatever the limit, and the walk still returns them all.
+func TestKeysFrom_BoundedBytes(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openMem(t, DurabilityNone)
+	long := make([]byte, 60<<10)
+	for i := range 200 {
+		copy(long, fmt.Sprintf("%08d", i))
+		mustPut(t, s, string(long), "v")
+	}
+	var pos Position
+	total := 0
+	for calls := 0; ; calls++ {
+		require.Less(t, calls, 100)
+		recs, next, done, err := s.KeysFrom(ctx, pos, hashslot.Count-1, MaxKeysFrom)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(recs)*len(long), scanBatchBytes+len(long)*2)
+		total += len(recs)
+		if done {
+			break
+		}
+		pos = next
+	}
+	require.Equal(t, 200, total)
+}
