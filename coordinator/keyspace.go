@@ -51,17 +51,14 @@ const maxScanBytes = 8 << 20
 // with their merged siblings stripped of values (what a tombstone covering
 // them needs), and the cursor to continue from: 0 when the walk is done,
 // as in Redis. count is a hint: Scan stops once it has examined about that
-// many keys (deleted ones included), visited maxScanPartitions
-// partitions, or examined maxScanBytes of keys. Every key that is present, and not deleted, from the first
-// call of a walk to its last is returned by some call at least once; a
-// key may be returned more than once only if the ring changes during the
-// walk.
+// many keys (deleted ones included), visited maxScanPartitions partitions
+// or examined maxScanBytes of keys. Every key that is present, and not
+// deleted, from the first call of a walk to its last is returned by some
+// call at least once; a key may be returned more than once only if the
+// ring changes during the walk.
 func (c *Coordinator) Scan(ctx context.Context, cursor uint64, count int) ([]Record, uint64, error) {
 	count = max(count, 1)
 	pos := replica.Position(cursor)
-	if pos.Slot() >= hashslot.Count {
-		return nil, 0, nil
-	}
 	r := c.cluster.Ring()
 	var out []replica.Record
 	examined, size := 0, 0
