@@ -257,3 +257,39 @@ func TestFlushAsync_RunsInBackground(t *testing.T) {
 	require.Eventually(t, func() bool { return !coord.Flushing() }, 10*time.Second, time.Millisecond)
 	require.Empty(t, walk(t, coord, 100))
 }
+
+// TestFlush_Partitioned: a flush on the majority side of a partition
+// deletes the keys the cut-off node holds too, once the partition heals:
+// anti-entropy alone (no hint replay) carries the tombstones, and the
+// cut-off node's old versions never come back.
+func TestFlush_Partitioned(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 5, clustertest.Config())
+	keys := putKeys(t, c, "k", 150)
+	c.Partition([]string{"node-0", "node-1", "node-3", "node-4"}, []string{"node-2"})
+	_, err := c.Node("node-0").Coord.Flush(ctx)
+	require.NoError(t, err)
+	c.Heal()
+	live := 0
+	for _, k := range keys {
+		ss, err := c.Node("node-2").Store.Get(ctx, []byte(k))
+		require.NoError(t, err)
+		if _, ok := ss.Value(); ok {
+			live++
+		}
+	}
+	require.NotZero(t, live, "node-2 missed the flush")
+	for round := 0; len(c.Diverged(ctx)) > 0; round++ {
+		require.Less(t, round, 10, "replicas do not converge")
+		c.AntiEntropyRound(ctx)
+	}
+	for _, id := range c.IDs() {
+		for _, k := range keys {
+			ss, err := c.Node(id).Store.Get(ctx, []byte(k))
+			require.NoError(t, err)
+			_, ok := ss.Value()
+			require.False(t, ok, "%s live on %s after the flush", k, id)
+		}
+	}
+	require.Empty(t, walk(t, c.Node("node-2").Coord, 100))
+}
