@@ -293,3 +293,40 @@ func TestFlush_Partitioned(t *testing.T) {
 	}
 	require.Empty(t, walk(t, c.Node("node-2").Coord, 100))
 }
+
+// TestScan_AcrossRingFlip: a walk that starts before a join and ends after
+// the ring flipped still returns every key at least once (the cursor is a
+// position in the key space, which the ring change does not move).
+func TestScan_AcrossRingFlip(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 4, clustertest.Config())
+	keys := putKeys(t, c, "k", 300)
+	c.Join("node-9")
+	coord := c.Node("node-1").Coord
+	got := map[string]int{}
+	var cursor uint64
+	flipped := false
+	for calls := 0; ; calls++ {
+		require.Less(t, calls, 10000)
+		recs, next, err := coord.Scan(ctx, cursor, 20)
+		require.NoError(t, err)
+		for _, r := range recs {
+			got[string(r.Key)]++
+		}
+		if calls == 3 {
+			for round := 0; c.Ring().Next() != nil; round++ {
+				require.Less(t, round, 10, "the ring does not flip")
+				c.AntiEntropyRound(ctx)
+			}
+			flipped = true
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	require.True(t, flipped, "the walk ended before the flip")
+	for _, k := range keys {
+		require.GreaterOrEqual(t, got[k], 1, "%s not returned", k)
+	}
+	require.Len(t, got, len(keys))
+}
