@@ -44,11 +44,16 @@ const flushWorkers = 16
 const flushBatch = 512
 
 // Flush deletes every key the walk finds, as above, and returns how many
-// keys it deleted. It returns when the walk is
-// done and every delete is acknowledged (by W replicas, hints included);
-// a delete that fails makes Flush fail after the walk, with the keys it
-// could not delete left as they were.
+// keys it deleted. It returns when the walk is done and every delete is
+// acknowledged (by W replicas, hints included); a delete that fails makes
+// Flush fail after the walk, with the keys it could not delete left as
+// they were. It runs to the end even if ctx is cancelled (a client that
+// disconnects does not leave a flush half done); only Close stops it.
 func (c *Coordinator) Flush(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(c.bg, cancel)
+	defer stop()
 	var (
 		deleted atomic.Int64
 		mu      sync.Mutex

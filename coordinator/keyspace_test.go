@@ -330,3 +330,16 @@ func TestScan_AcrossRingFlip(t *testing.T) {
 	}
 	require.Len(t, got, len(keys))
 }
+
+// TestFlush_OutlivesItsCaller: a flush whose caller gives up (a client
+// that disconnects) still deletes every key.
+func TestFlush_OutlivesItsCaller(t *testing.T) {
+	c := clustertest.New(t, 3, clustertest.Config())
+	putKeys(t, c, "k", 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	n, err := c.Node("node-0").Coord.Flush(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 100, n)
+	require.Empty(t, walk(t, c.Node("node-1").Coord, 100))
+}
