@@ -30,6 +30,9 @@ type Local interface {
 	GetHint(ctx context.Context, node string, key []byte) (version.Siblings, error)
 	Hints(ctx context.Context, node string, after *replica.Hint, limit int) ([]replica.Hint, error)
 	DeleteHint(ctx context.Context, node string, key []byte, delivered version.Siblings) error
+	// KeysFrom returns the keys of a range of the key space from a
+	// position on, with their versions and no values (see keyspace.go).
+	KeysFrom(ctx context.Context, from replica.Position, last, limit int) ([]replica.Record, replica.Position, bool, error)
 	Stats() admin.StoreStats
 }
 
@@ -68,6 +71,7 @@ type Coordinator struct {
 	suspicions   atomic.Int64 // attempts that timed out, putting a node under suspicion
 
 	suspects suspicion
+	flusher  flusher // FLUSHALL ASYNC; see flush.go
 }
 
 // New returns a Coordinator for a one-node deployment over the local

@@ -26,6 +26,13 @@
 //   - forward.go: a node that is not one of the key's home nodes forwards a
 //     write to one (peer.OpForward), so versions only ever name home nodes;
 //     Serve answers the writes forwarded to this node.
+//   - keyspace.go: Scan walks every key of the cluster from a stateless
+//     cursor (a replica.Position), reading each partition from all its
+//     homes and merging; ServeScan answers peer.OpScan from the local
+//     replica.
+//   - flush.go: Flush (FLUSHALL) deletes every key the walk finds with a
+//     tombstone covering exactly the versions read; FlushAsync runs it in
+//     the background, one at a time.
 //
 // New builds the coordinator of a one-node deployment (N, R and W capped to
 // the one replica there is); NewCluster the coordinator of a cluster node.

@@ -46,9 +46,15 @@ func encodeForward(key []byte, w Write) []byte {
 	if w.Supersede {
 		flags |= 1
 	}
+	if w.Timestamp != 0 {
+		flags |= 2
+	}
 	b = append(b, flags, byte(w.Op), byte(w.Cond))
 	b = binary.AppendUvarint(b, uint64(w.W))
 	b = binary.AppendUvarint(b, uint64(max(w.MaxSize, 0)))
+	if w.Timestamp != 0 {
+		b = binary.AppendVarint(b, w.Timestamp)
+	}
 	ctx := version.EncodeContext(w.Context)
 	b = binary.AppendUvarint(b, uint64(len(ctx)))
 	b = append(b, ctx...)
@@ -78,7 +84,7 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 	flags, op, cond := b[0], Op(b[1]), Cond(b[2])
 	b = b[3:]
 	q, k := binary.Uvarint(b)
-	if k <= 0 || flags&^1 != 0 || op > OpSetBit || cond > CondAnyValue || q > 1<<16 {
+	if k <= 0 || flags&^3 != 0 || op > OpSetBit || cond > CondAnyValue || q > 1<<16 {
 		return nil, w, bad
 	}
 	b = b[k:]
@@ -87,6 +93,13 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 		return nil, w, bad
 	}
 	b = b[k:]
+	var ts int64
+	if flags&2 != 0 {
+		if ts, k = binary.Varint(b); k <= 0 || ts == 0 {
+			return nil, w, bad
+		}
+		b = b[k:]
+	}
 	ctx := field()
 	if b == nil {
 		return nil, w, bad
@@ -95,7 +108,7 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 	if err != nil {
 		return nil, w, err
 	}
-	w = Write{Context: vv, Supersede: flags&1 != 0, Op: op, Cond: cond, W: int(q), MaxSize: int64(maxSize), Data: b}
+	w = Write{Context: vv, Supersede: flags&1 != 0, Op: op, Cond: cond, W: int(q), MaxSize: int64(maxSize), Data: b, Timestamp: ts}
 	return key, w, nil
 }
 

@@ -35,6 +35,13 @@ type Write struct {
 	Value func(cur version.Siblings) (value []byte, tombstone bool, err error)
 	// W is the number of replicas that must acknowledge; 0 means Config.W.
 	W int
+	// Timestamp, when non-zero, dates the new version (unix nanoseconds)
+	// instead of the coordinator's clock; version.Write still dates it
+	// after every version it supersedes. FLUSHALL and RENAME pass
+	// EarliestTimestamp: their tombstones are dated just after what they
+	// delete, so that a concurrent write, which a tombstone does not cover,
+	// wins plain reads.
+	Timestamp int64
 }
 
 // Op is the kind of a write.
@@ -206,6 +213,9 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 		}
 	}
 	ts := c.now().UnixNano()
+	if w.Timestamp != 0 {
+		ts = w.Timestamp
+	}
 	next, err := c.local.Update(ctx, key, func(cur version.Siblings) (version.Siblings, error) {
 		// The actor is read under the key's lock: a store that rotates
 		// its actor before dropping a key's versions (ownership handoff)

@@ -180,6 +180,7 @@ func (n *Node) join(deps Deps) (err error) {
 	// n.co is set before the transport serves peers (below), so no
 	// forwarded write arrives before the coordinator exists.
 	mux.Handle(peer.OpForward, func(ctx context.Context, req []byte) []byte { return n.co.Serve(ctx, req) })
+	mux.Handle(peer.OpScan, func(ctx context.Context, req []byte) []byte { return n.co.ServeScan(ctx, req) })
 	if tr == nil {
 		tcfg := cfg.PeerConfig() // the frame limit derived from the client limits
 		tcfg.Listen = peerLn.Addr().String()

@@ -71,6 +71,17 @@ func (c *Client) LeafKeys(ctx context.Context, leaves []int) ([]merkle.KeyHash, 
 	return r.Keys, err
 }
 
+// Scan returns the node's keys from position from to the end of slot last,
+// at least limit of them when there are that many, with their versions
+// and without values (see OpScan).
+func (c *Client) Scan(ctx context.Context, from uint64, last, limit int) (*ScanResult, error) {
+	r, err := c.call(ctx, Request{Op: OpScan, From: from, Last: last, Limit: limit})
+	if err == nil && r.Scan == nil {
+		return nil, fmt.Errorf("peer: %s: scan reply without keys", c.node)
+	}
+	return r.Scan, err
+}
+
 func (c *Client) call(ctx context.Context, req Request) (Response, error) {
 	b, err := c.tr.Call(ctx, c.node, EncodeRequest(req))
 	if err != nil {

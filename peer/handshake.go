@@ -41,8 +41,10 @@ import (
 // the handshake, the frames and every message (Format, the ops, the error
 // codes). Every change to any of them bumps it. Version 3 seals every frame
 // (seal.go); version 4 forwards SETRANGE and SETBIT (coordinator.OpSetRange,
-// OpSetBit); version 5 carries Pub/Sub messages (OpPublish).
-const ProtocolVersion = 5
+// OpSetBit); version 5 adds OpScan (the keyspace walk of SCAN, KEYS,
+// DBSIZE, RANDOMKEY and FLUSHALL); version 6 carries Pub/Sub messages
+// (OpPublish).
+const ProtocolVersion = 6
 
 // VersionError reports a peer that speaks another version of the protocol.
 type VersionError struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/dynkv/dynkv/errdefs"
+	"github.com/dynkv/dynkv/hashslot"
 	"github.com/dynkv/dynkv/internal/codec"
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/version"
@@ -21,6 +22,7 @@ import (
 const (
 	bodyHashes byte = 0xf1
 	bodyKeys   byte = 0xf2
+	bodyScan   byte = 0xf3
 )
 
 // MaxMessageOverhead is the most a request or response adds to its key and
@@ -28,6 +30,15 @@ const (
 // hint (a node id). A frame limit of a record's bound, the key's bound
 // and this carries every store op (conf.Config.PeerConfig).
 const MaxMessageOverhead = 2 + 2*binary.MaxVarintLen64 + maxNodeID
+
+// MaxScanLimit bounds the Limit of an OpScan request.
+const MaxScanLimit = 4096
+
+// KeyRecord is one key and its siblings, in OpScan's replies.
+type KeyRecord struct {
+	Key      []byte
+	Siblings version.Siblings
+}
 
 // Request is one peer request.
 type Request struct {
@@ -38,6 +49,9 @@ type Request struct {
 	Lo, Hi   int              // OpTree: the leaves compared
 	Span     int              // OpTree: the span of the nodes asked for
 	Nodes    []int            // OpTree: node indexes; OpLeafKeys: leaves
+	From     uint64           // OpScan: the position to start at
+	Last     int              // OpScan: the last slot of the range
+	Limit    int              // OpScan: the keys wanted, at most MaxScanLimit
 }
 
 // Response is the reply to a Request.
@@ -45,7 +59,15 @@ type Response struct {
 	Siblings version.Siblings // OpGet, OpGetHint, OpCollect
 	Hashes   []uint64         // OpTree; non-nil in its replies
 	Keys     []merkle.KeyHash // OpLeafKeys; non-nil in its replies
+	Scan     *ScanResult      // OpScan; non-nil in its replies
 	Err      error            // nil, or one of the sentinels in codes (codes.go)
+}
+
+// ScanResult is the reply to OpScan.
+type ScanResult struct {
+	Records []KeyRecord
+	Next    uint64 // the position of the first key not returned
+	Done    bool   // no key is left in the range
 }
 
 // EncodeRequest returns the wire form of r.
@@ -65,6 +87,10 @@ func EncodeRequest(r Request) []byte {
 		b = appendInts(b, r.Nodes)
 	case OpLeafKeys:
 		b = appendInts(b, r.Nodes)
+	case OpScan:
+		b = binary.AppendUvarint(b, r.From)
+		b = binary.AppendUvarint(b, uint64(r.Last))
+		b = binary.AppendUvarint(b, uint64(r.Limit))
 	}
 	return b
 }
@@ -144,6 +170,13 @@ func DecodeRequest(b []byte) (Request, error) {
 		if d.Bad || len(d.B) != 0 {
 			return Request{}, errdefs.ErrBadRequest
 		}
+	case OpScan:
+		r.From = d.Uvarint()
+		last, limit := d.Uvarint(), d.Uvarint()
+		if d.Bad || len(d.B) != 0 || len(r.Key) != 0 || r.Hint != "" || last >= hashslot.Count || limit < 1 || limit > MaxScanLimit {
+			return Request{}, errdefs.ErrBadRequest
+		}
+		r.Last, r.Limit = int(last), int(limit)
 	default:
 		return Request{}, errdefs.ErrBadRequest
 	}
@@ -162,6 +195,23 @@ func EncodeResponse(r Response) []byte {
 		b = binary.AppendUvarint(b, uint64(len(r.Hashes)))
 		for _, h := range r.Hashes {
 			b = binary.BigEndian.AppendUint64(b, h)
+		}
+		return b
+	case r.Scan != nil:
+		b = append(b, bodyScan)
+		b = binary.AppendUvarint(b, r.Scan.Next)
+		done := byte(0)
+		if r.Scan.Done {
+			done = 1
+		}
+		b = append(b, done)
+		b = binary.AppendUvarint(b, uint64(len(r.Scan.Records)))
+		for _, k := range r.Scan.Records {
+			b = binary.AppendUvarint(b, uint64(len(k.Key)))
+			b = append(b, k.Key...)
+			rec := version.EncodeRecord(k.Siblings)
+			b = binary.AppendUvarint(b, uint64(len(rec)))
+			b = append(b, rec...)
 		}
 		return b
 	case r.Keys != nil:
@@ -195,11 +245,45 @@ func decodeBody(b []byte) (Response, error) {
 				r.Keys[i].Key = []byte{}
 			}
 		}
+	case bodyScan:
+		r.Scan = decodeScan(&d)
 	}
 	if d.Bad || len(d.B) != 0 {
 		return Response{}, fmt.Errorf("peer: bad peer response")
 	}
 	return r, nil
+}
+
+// decodeScan reads the body of an OpScan reply.
+func decodeScan(d *codec.Decoder) *ScanResult {
+	sr := &ScanResult{Next: d.Uvarint()}
+	switch d.Byte() {
+	case 0:
+	case 1:
+		sr.Done = true
+	default:
+		d.Bad = true
+	}
+	// A record is at least its key's length, its own length and the
+	// record's header: 3 bytes.
+	sr.Records = make([]KeyRecord, d.Count(len(d.B), 3))
+	for i := range sr.Records {
+		key := d.Bytes()
+		rec := d.Bytes()
+		if d.Bad {
+			return sr
+		}
+		ss, err := version.DecodeRecord(rec)
+		if err != nil {
+			d.Bad = true
+			return sr
+		}
+		if key == nil {
+			key = []byte{}
+		}
+		sr.Records[i] = KeyRecord{Key: key, Siblings: ss}
+	}
+	return sr
 }
 
 // DecodeResponse parses a response; a response carrying an error returns
@@ -214,7 +298,7 @@ func DecodeResponse(b []byte) (Response, error) {
 		}
 		return Response{Err: Err(b[1])}, nil
 	}
-	if len(b) > 2 && (b[2] == bodyHashes || b[2] == bodyKeys) {
+	if len(b) > 2 && (b[2] == bodyHashes || b[2] == bodyKeys || b[2] == bodyScan) {
 		return decodeBody(b[2:])
 	}
 	ss, err := version.DecodeRecord(b[2:])

@@ -39,6 +39,14 @@ func peerSeeds() [][]byte {
 		EncodeResponse(Response{Hashes: []uint64{1, 2, 3}}),
 		EncodeResponse(Response{Keys: []merkle.KeyHash{{Key: []byte("a"), Hash: 9}, {Key: []byte{}, Hash: 1}}}),
 		EncodeResponse(Response{Keys: []merkle.KeyHash{}}),
+		EncodeRequest(Request{Op: OpScan, From: 1 << 60, Last: 16383, Limit: 10}),
+		{1, 8, 0, 0, 0, 0, 0},          // OpScan, limit 0
+		{1, 8, 0, 0, 0, 0xff, 0x7f, 1}, // OpScan, slot beyond the last
+		{1, 8, 1, 'k', 0, 0, 0, 1},     // OpScan with a key
+		EncodeResponse(Response{Scan: &ScanResult{Next: 99, Records: []KeyRecord{{Key: []byte("a"), Siblings: ss}, {Key: []byte{}, Siblings: tomb}}}}),
+		EncodeResponse(Response{Scan: &ScanResult{Done: true}}),
+		{1, 0, 0xf3, 0, 2, 0},                // scan reply, bad done flag
+		{1, 0, 0xf3, 0, 0, 0xff, 0xff, 0x0f}, // scan reply, huge count
 	}
 }
 
@@ -52,6 +60,7 @@ func TestPeerCodec_RoundTrip(t *testing.T) {
 		{Op: OpGetHint, Key: []byte("k"), Hint: "n2"},
 		{Op: OpTree, Lo: 32, Hi: 64, Span: 4, Nodes: []int{0, 3, 7}},
 		{Op: OpLeafKeys, Nodes: []int{1, merkle.Leaves - 1}},
+		{Op: OpScan, From: 1<<64 - 1, Last: 16383, Limit: MaxScanLimit},
 	} {
 		got, err := DecodeRequest(EncodeRequest(req))
 		require.NoError(t, err)
@@ -62,6 +71,15 @@ func TestPeerCodec_RoundTrip(t *testing.T) {
 		require.Equal(t, []int{req.Lo, req.Hi, req.Span}, []int{got.Lo, got.Hi, got.Span})
 		require.Equal(t, len(req.Nodes), len(got.Nodes))
 		require.True(t, slices.Equal(req.Nodes, got.Nodes))
+		require.Equal(t, []any{req.From, req.Last, req.Limit}, []any{got.From, got.Last, got.Limit})
+	}
+	scan := &ScanResult{Next: 1 << 63, Records: []KeyRecord{{Key: []byte("x"), Siblings: ss}, {Key: []byte{}, Siblings: nil}}}
+	got, err := DecodeResponse(EncodeResponse(Response{Scan: scan}))
+	require.NoError(t, err)
+	require.True(t, sameScan(scan, got.Scan))
+	for _, bad := range []Request{{Op: OpScan, Limit: 0}, {Op: OpScan, Limit: MaxScanLimit + 1}, {Op: OpScan, Last: 16384, Limit: 1}} {
+		_, err := DecodeRequest(EncodeRequest(bad))
+		require.ErrorIs(t, err, ErrBadRequest, "%+v", bad)
 	}
 	for _, r := range []Response{{Hashes: []uint64{}}, {Hashes: []uint64{1, 1 << 63}}, {Keys: []merkle.KeyHash{}}, {Keys: []merkle.KeyHash{{Key: []byte("x"), Hash: 5}}}} {
 		got, err := DecodeResponse(EncodeResponse(r))
@@ -79,7 +97,7 @@ func TestPeerCodec_RoundTrip(t *testing.T) {
 		require.NoError(t, err)
 		require.ErrorIs(t, r.Err, e, "a replica that cannot store says why")
 	}
-	_, err := DecodeRequest(EncodeRequest(Request{Op: OpHint, Key: []byte("k"), Siblings: ss}))
+	_, err = DecodeRequest(EncodeRequest(Request{Op: OpHint, Key: []byte("k"), Siblings: ss}))
 	require.ErrorIs(t, err, ErrBadRequest, "a hint must name its node")
 }
 
@@ -107,16 +125,28 @@ func FuzzDecodeRequest(f *testing.F) {
 			again, err := DecodeRequest(EncodeRequest(req))
 			if err != nil || again.Op != req.Op || !bytes.Equal(again.Key, req.Key) || again.Hint != req.Hint ||
 				!version.SameVersions(again.Siblings, req.Siblings) || again.Lo != req.Lo || again.Hi != req.Hi ||
-				again.Span != req.Span || !slices.Equal(again.Nodes, req.Nodes) {
+				again.Span != req.Span || !slices.Equal(again.Nodes, req.Nodes) ||
+				again.From != req.From || again.Last != req.Last || again.Limit != req.Limit {
 				t.Fatalf("re-encoded request differs: %+v vs %+v (%v)", req, again, err)
 			}
 		}
 		if resp, err := DecodeResponse(b); err == nil && resp.Err == nil {
 			again, err := DecodeResponse(EncodeResponse(resp))
 			if err != nil || !version.SameVersions(again.Siblings, resp.Siblings) || !slices.Equal(again.Hashes, resp.Hashes) ||
-				!slices.EqualFunc(again.Keys, resp.Keys, func(a, b merkle.KeyHash) bool { return bytes.Equal(a.Key, b.Key) && a.Hash == b.Hash }) {
+				!slices.EqualFunc(again.Keys, resp.Keys, func(a, b merkle.KeyHash) bool { return bytes.Equal(a.Key, b.Key) && a.Hash == b.Hash }) ||
+				!sameScan(again.Scan, resp.Scan) {
 				t.Fatalf("re-encoded response differs")
 			}
 		}
+	})
+}
+
+// sameScan reports whether two OpScan replies are equal.
+func sameScan(a, b *ScanResult) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Next == b.Next && a.Done == b.Done && slices.EqualFunc(a.Records, b.Records, func(x, y KeyRecord) bool {
+		return bytes.Equal(x.Key, y.Key) && version.SameVersions(x.Siblings, y.Siblings)
 	})
 }

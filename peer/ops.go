@@ -34,6 +34,13 @@ const (
 	OpLeafKeys Op = 6
 	// OpGetHint returns only what the node holds as a hint for node Hint.
 	OpGetHint Op = 7
+	// OpScan returns the keys of a range of the key space with their
+	// versions, without values: from Position From (a replica.Position)
+	// to the end of slot Last, at least Limit keys when there are that
+	// many (see replica.Store.KeysFrom). It walks the cluster's keys for
+	// SCAN, KEYS, DBSIZE, RANDOMKEY and FLUSHALL; coordinator.ServeScan
+	// answers it.
+	OpScan Op = 8
 
 	// OpForward is a write forwarded to a key's home node to coordinate
 	// (coordinator/forward.go encodes it).

@@ -9,7 +9,6 @@ import (
 	"io"
 	"sync/atomic"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/dynkv/dynkv/hashslot"
@@ -86,7 +85,7 @@ func (t *tree) xor(leaf int, delta uint64) {
 
 // leafOfDataKey returns the leaf of a data record's pebble key.
 func leafOfDataKey(k []byte) int {
-	return int(binary.BigEndian.Uint16(k[1:3]))*merkle.LeavesPerSlot + int(xxhash.Sum64(k[3:])&(merkle.LeavesPerSlot-1))
+	return int(binary.BigEndian.Uint16(k[1:3]))*merkle.LeavesPerSlot + int(keyHash(k)&(merkle.LeavesPerSlot-1))
 }
 
 func treeKey(leaf int) []byte {
@@ -207,7 +206,7 @@ func (s *Store) leavesFromRecords(tombstones func(dataKey []byte)) ([]uint64, er
 	}
 	for it.First(); it.Valid(); it.Next() {
 		ss, err := version.DecodeRecord(it.Value())
-		if err != nil || len(it.Key()) < 3 {
+		if err != nil || len(it.Key()) < dataHeader {
 			continue
 		}
 		leaves[leafOfDataKey(it.Key())] ^= merkle.VersionHash(userKey(it.Key()), ss)
@@ -301,7 +300,7 @@ func (s *Store) LeafKeys(ctx context.Context, leaves []int) ([]merkle.KeyHash, e
 		}
 		for it.First(); it.Valid(); it.Next() {
 			k := it.Key()
-			if len(k) < 3 || !want[leafOfDataKey(k)%merkle.LeavesPerSlot] {
+			if len(k) < dataHeader || !want[leafOfDataKey(k)%merkle.LeavesPerSlot] {
 				continue
 			}
 			ss, err := version.DecodeRecord(it.Value())
@@ -345,7 +344,7 @@ func (s *Store) Tombstones(ctx context.Context, first, last int, after []byte, l
 	var out []Record
 	for it.First(); it.Valid() && len(out) < limit; it.Next() {
 		k := it.Key()[1:]
-		if len(k) < 3 {
+		if len(k) < dataHeader {
 			continue
 		}
 		ss, err := s.getRaw(k)

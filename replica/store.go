@@ -21,7 +21,7 @@ import (
 
 // Key spaces inside pebble. Every stored key starts with one of these bytes.
 const (
-	spaceData byte = 'k' // 'k' + hash slot (2 bytes) + user key → EncodeRecord(siblings); see layout.go
+	spaceData byte = 'k' // 'k' + hash slot (2 bytes) + key hash (8 bytes) + user key → EncodeRecord(siblings); see layout.go
 	spaceMeta byte = 'm' // 'm' + name → store metadata
 )
 

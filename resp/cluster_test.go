@@ -99,6 +99,14 @@ func (b *statsBackend) Put(context.Context, []byte, coordinator.Write) (version.
 
 func (b *statsBackend) Stats() coordinator.Stats { return b.co }
 
+func (b *statsBackend) Scan(context.Context, uint64, int) ([]coordinator.Record, uint64, error) {
+	return nil, 0, errNoKeys
+}
+
+func (b *statsBackend) Flush(context.Context) (int, error) { return 0, errNoKeys }
+
+func (b *statsBackend) FlushAsync() {}
+
 // statsStore adapts statsBackend to StoreStats (Stats is taken by Backend).
 type statsStore struct{ b *statsBackend }
 

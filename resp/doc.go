@@ -87,7 +87,18 @@
 //   - One database: SELECT accepts 0 only.
 //   - DEL counts a key if plain reads saw a value; it also clears live
 //     siblings hidden behind a tombstone winner (without counting them).
-//   - DBSIZE and INFO's keyspace count this node's replica, not the cluster.
+//   - DBSIZE counts the keys of the whole cluster with one walk of the key
+//     space (exact when no write runs during it); INFO's keyspace section
+//     and dynkv_store_keys count this node's replica.
+//   - SCAN's cursor is a position in dynkv's key space (hash slot, then key
+//     hash), not a Redis dict cursor: any number a client sends is valid,
+//     and the order of keys differs. KEYS fails (ERR KEYS reply too large)
+//     beyond 64 MiB of keys, where Redis would build the reply anyway.
+//   - RENAME, RENAMENX and COPY are not atomic across their two keys (see
+//     docs/design.md, Keyspace). FLUSHALL and FLUSHDB delete the cluster's
+//     keys with one walk: not atomic either; ASYNC runs it in the
+//     background.
+//   - TOUCH counts existing keys, as EXISTS; dynkv keeps no access times.
 //   - A dynkv cluster is not a Redis Cluster: CLUSTER answers the topology
 //     cluster-aware clients route by (SLOTS, SHARDS, NODES, INFO, KEYSLOT,
 //     MYID) but manages nothing, and there is no MOVED or ASK redirection,

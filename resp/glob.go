@@ -1,103 +1,113 @@
 package resp
 
-// globMatch reports whether s matches the glob-style pattern p as Redis's
-// stringmatchlen does (PSUBSCRIBE, PUBSUB CHANNELS; KEYS and SCAN MATCH):
-// '*' any run of bytes, '?' one byte, '[abc]', '[^abc]' and '[a-z]' a byte
-// of a set (a '\' inside escapes), '\x' the byte x. It backtracks to the
-// last '*' only, so it runs in O(len(p)·len(s)) whatever the pattern.
-func globMatch(p, s []byte) bool {
-	pi, si := 0, 0
-	star, mark := -1, 0 // the last '*' seen in p, and the position in s it matched up to
-	for si < len(s) {
-		if pi < len(p) {
-			switch p[pi] {
-			case '*':
-				star, mark = pi, si
-				pi++
-				continue
-			case '?':
-				pi++
-				si++
-				continue
-			case '[':
-				if n, ok := matchClass(p[pi:], s[si]); n > 0 {
-					if ok {
-						pi += n
-						si++
-						continue
-					}
-					break
-				}
-				if p[pi] == s[si] { // an unterminated class matches '[' itself
-					pi++
-					si++
-					continue
-				}
-			case '\\':
-				if pi+1 < len(p) {
-					if p[pi+1] == s[si] {
-						pi += 2
-						si++
-						continue
-					}
-					break
-				}
-				if s[si] == '\\' {
-					pi++
-					si++
-					continue
-				}
-			default:
-				if p[pi] == s[si] {
-					pi++
-					si++
-					continue
-				}
-			}
-		}
-		if star < 0 {
-			return false
-		}
-		mark++
-		pi, si = star+1, mark
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
+// globMatch reports whether str matches the glob-style pattern as Redis's
+// stringmatchlen (util.c) matches it, case-sensitively, for KEYS and SCAN
+// MATCH: '*' any run of bytes, '?' one byte, '[abc]', '[^abc]' and
+// '[a-z]' one byte of a set, '\' escapes the next byte. Unbalanced or odd
+// patterns behave as in Redis (a '[' without ']' takes the rest of the
+// pattern as its set; a range's bytes compare as C's signed char).
+func globMatch(pattern, str []byte) bool {
+	skip := false
+	return globMatchAt(pattern, str, &skip, 0)
 }
 
-// matchClass matches b against the class at the start of p ("[...]"). It
-// returns the class's length in p (0 when it has no closing ']') and
-// whether b is in it.
-func matchClass(p []byte, b byte) (int, bool) {
-	i := 1
-	not := i < len(p) && p[i] == '^'
-	if not {
-		i++
+// globMatchAt is stringmatchlen_impl: skipLonger is its early exit once a
+// '*' found no match for the rest of the pattern, nesting its guard
+// against abusive patterns.
+func globMatchAt(pat, str []byte, skipLonger *bool, nesting int) bool {
+	if nesting > 1000 {
+		return false
 	}
-	match := false
-	for ; i < len(p); i++ {
-		switch {
-		case p[i] == ']':
-			return i + 1, match != not
-		case p[i] == '\\' && i+1 < len(p):
-			i++
-			if p[i] == b {
-				match = true
+	at := func(b []byte, i int) byte { // C's NUL beyond the end
+		if i < len(b) {
+			return b[i]
+		}
+		return 0
+	}
+	p, s := 0, 0
+	for p < len(pat) && s < len(str) {
+		switch pat[p] {
+		case '*':
+			for p < len(pat) && at(pat, p+1) == '*' {
+				p++
 			}
-		case i+2 < len(p) && p[i+1] == '-' && p[i+2] != ']':
-			lo, hi := p[i], p[i+2]
-			if lo > hi {
-				lo, hi = hi, lo
+			if len(pat)-p == 1 {
+				return true
 			}
-			if lo <= b && b <= hi {
-				match = true
+			for s < len(str) {
+				if globMatchAt(pat[p+1:], str[s:], skipLonger, nesting+1) {
+					return true
+				}
+				if *skipLonger {
+					return false
+				}
+				s++
 			}
-			i += 2
-		case p[i] == b:
-			match = true
+			*skipLonger = true
+			return false
+		case '?':
+			s++
+		case '[':
+			p++
+			not := at(pat, p) == '^'
+			if not {
+				p++
+			}
+			match := false
+		set:
+			for {
+				switch {
+				case at(pat, p) == '\\' && len(pat)-p >= 2:
+					p++
+					if pat[p] == str[s] {
+						match = true
+					}
+				case at(pat, p) == ']':
+					break set
+				case p >= len(pat):
+					p-- // the set runs to the end of the pattern
+					break set
+				case len(pat)-p >= 3 && pat[p+1] == '-':
+					start, end, c := int8(pat[p]), int8(pat[p+2]), int8(str[s])
+					if start > end {
+						start, end = end, start
+					}
+					p += 2
+					if c >= start && c <= end {
+						match = true
+					}
+				default:
+					if pat[p] == str[s] {
+						match = true
+					}
+				}
+				p++
+			}
+			if not {
+				match = !match
+			}
+			if !match {
+				return false
+			}
+			s++
+		case '\\':
+			if len(pat)-p >= 2 {
+				p++
+			}
+			fallthrough
+		default:
+			if pat[p] != str[s] {
+				return false
+			}
+			s++
+		}
+		p++
+		if s == len(str) {
+			for at(pat, p) == '*' {
+				p++
+			}
+			break
 		}
 	}
-	return 0, false
+	return p >= len(pat) && s == len(str)
 }

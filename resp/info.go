@@ -241,12 +241,6 @@ func (s *Server) infoDynkv(b *infoBuilder) {
 	b.field("dynkv_store_fault", fault)
 }
 
-// cmdDBSize replies with the live keys of this node's replica.
-func (s *Server) cmdDBSize(c *session, _ [][]byte) error {
-	c.w.integer(s.store.Stats().Keys)
-	return nil
-}
-
 func (s *Server) cmdTime(c *session, _ [][]byte) error {
 	now := s.now()
 	c.w.array(2)

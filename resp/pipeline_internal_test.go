@@ -81,7 +81,7 @@ func TestTable_ConcurrentKey(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"append", "bitcount", "bitpos", "ddel", "del", "dget", "dput", "exists", "get", "getbit", "getdel",
-		"getrange", "getset", "set", "setbit", "setnx", "setrange", "strlen", "substr", "unlink"},
+		"getrange", "getset", "set", "setbit", "setnx", "setrange", "strlen", "substr", "type", "unlink"},
 		slices.Sorted(slices.Values(names)))
 }
 

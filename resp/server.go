@@ -34,9 +34,18 @@ type Backend interface {
 	Put(ctx context.Context, key []byte, w coordinator.Write) (version.Siblings, error)
 	// Stats returns the backend's counters without blocking.
 	Stats() coordinator.Stats
+	// Scan returns the live keys of the cluster from cursor on (about
+	// count examined) and the cursor to continue from, 0 at the end
+	// (coordinator.Coordinator.Scan).
+	Scan(ctx context.Context, cursor uint64, count int) ([]coordinator.Record, uint64, error)
+	// Flush deletes every key of the cluster as DEL would and returns once
+	// the cluster is done (coordinator.Coordinator.Flush); FlushAsync
+	// starts it and returns at once.
+	Flush(ctx context.Context) (int, error)
+	FlushAsync()
 }
 
-// StoreStats reports the local store's counters, for INFO and DBSIZE.
+// StoreStats reports the local store's counters, for INFO.
 // *replica.Store implements it.
 type StoreStats interface {
 	// Stats returns the store's counters without blocking on writes.

@@ -26,6 +26,7 @@ type devOptions struct {
 	nodes    int
 	dir      string
 	port     int // client port of the first node; node i uses port+i
+	gossip   int // gossip port of the first node; node i uses gossip+i
 	n, r, w  int
 	logLevel string
 }
@@ -37,7 +38,7 @@ func newDevCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Run a local cluster of several nodes on loopback, for trying dynkv out",
 		Long: `Run a local cluster in one process: --nodes nodes on 127.0.0.1, node i serving
 clients on port --port+i (6379, 6380, ...), peers on that port + 10000 and gossip
-on 7946+i. Every node accepts every command. Data lives under --dir (a new
+on --gossip-port+i (7946, 7947, ...). Every node accepts every command. Data lives under --dir (a new
 temporary directory, removed on exit, when not given). Ctrl-C stops the cluster.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -50,6 +51,7 @@ temporary directory, removed on exit, when not given). Ctrl-C stops the cluster.
 	f.IntVar(&o.nodes, "nodes", 3, "number of nodes")
 	f.StringVar(&o.dir, "dir", "", "data directory (one sub-directory per node); empty: a temporary one, removed on exit")
 	f.IntVar(&o.port, "port", 6379, "client port of the first node")
+	f.IntVar(&o.gossip, "gossip-port", 7946, "gossip port of the first node")
 	f.IntVar(&o.n, "n", 3, "replicas of each key")
 	f.IntVar(&o.r, "r", 2, "replicas that must answer a read")
 	f.IntVar(&o.w, "w", 2, "replicas that must acknowledge a write")
@@ -63,7 +65,7 @@ func devConfig(o devOptions, i int, seed, secret string) (conf.Config, error) {
 	cfg.Peer.Secret, cfg.Gossip.Secret = secret, secret
 	cfg.Node.ID = "node-" + strconv.Itoa(i+1)
 	cfg.Resp.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(o.port+i))
-	cfg.Gossip.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(7946+i))
+	cfg.Gossip.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(o.gossip+i))
 	cfg.Gossip.Local = true
 	if seed != "" {
 		cfg.Gossip.Seeds = []string{seed}

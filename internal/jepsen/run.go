@@ -421,11 +421,12 @@ func (d *driver) leftWhy(ctx context.Context, i, other int) string {
 			return "still a ring member"
 		}
 	}
-	n, err := d.cl.conns[i].DBSize(rctx).Result()
-	if err != nil || n != 0 {
-		return fmt.Sprintf("holds %d keys (%v)", n, err)
+	// DBSIZE counts the whole cluster; the node's own replica is INFO's.
+	info, err := d.cl.conns[i].Info(rctx, "dynkv").Result()
+	if err != nil || !strings.Contains(info, "dynkv_store_keys:0\r\n") {
+		return fmt.Sprintf("holds keys (%v)", err)
 	}
-	info, err := d.cl.conns[i].Info(rctx, "cluster").Result()
+	info, err = d.cl.conns[i].Info(rctx, "cluster").Result()
 	if err != nil || !strings.Contains(info, "hints_held:0\r\n") {
 		return fmt.Sprintf("holds hints (%v)", err)
 	}
