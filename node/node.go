@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dynkv/dynkv/antientropy"
@@ -35,10 +36,12 @@ type Node struct {
 	tr       *peer.TCP        // nil unless Build bound the peer port
 	co       *coordinator.Coordinator
 	ae       *antientropy.Syncer // nil for a standalone node
-	srv      *resp.Server        // nil with Deps.NoClients
-	ln       net.Listener        // the client listener; nil with Deps.NoClients
-	tlsLn    net.Listener        // the TLS client listener; nil without tls-port or with Deps.NoClients
-	peerAddr net.Addr            // the peer port; nil unless Build bound it
+	srv      *resp.Server
+	bus      *pubsubBus                  // nil for a standalone node
+	deliver  atomic.Pointer[resp.Server] // srv, for messages of other nodes        // nil with Deps.NoClients
+	ln       net.Listener                // the client listener; nil with Deps.NoClients
+	tlsLn    net.Listener                // the TLS client listener; nil without tls-port or with Deps.NoClients
+	peerAddr net.Addr                    // the peer port; nil unless Build bound it
 
 	served      chan struct{}      // closed when Serve returned, once Start ran
 	serveErr    error              // Serve's result; read after served is closed
@@ -136,6 +139,10 @@ func Build(cfg conf.Config, deps Deps, log *slog.Logger) (_ *Node, err error) {
 	if n.members != nil {
 		n.srv.SetAdmin(adminView{AdminView: ring.AdminView{Src: n.members}, n: n})
 	}
+	if n.bus != nil {
+		n.srv.SetBus(n.bus)
+		n.deliver.Store(n.srv)
+	}
 	return n, nil
 }
 
@@ -181,6 +188,7 @@ func (n *Node) join(deps Deps) (err error) {
 	// forwarded write arrives before the coordinator exists.
 	mux.Handle(peer.OpForward, func(ctx context.Context, req []byte) []byte { return n.co.Serve(ctx, req) })
 	mux.Handle(peer.OpScan, func(ctx context.Context, req []byte) []byte { return n.co.ServeScan(ctx, req) })
+	mux.Handle(peer.OpPublish, n.servePublish)
 	if tr == nil {
 		tcfg := cfg.PeerConfig() // the frame limit derived from the client limits
 		tcfg.Listen = peerLn.Addr().String()
@@ -190,6 +198,7 @@ func (n *Node) join(deps Deps) (err error) {
 		}
 		tr = n.tr
 	}
+	n.bus = &pubsubBus{view: members, tr: tr}
 	if n.co, err = coordinator.NewCluster(coordinatorConfig(cfg), n.store, members, tr, deps.Now, log.With("pkg", "coordinator")); err != nil {
 		return err
 	}

@@ -1,0 +1,89 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+)
+
+// TestNode_PubSubAcrossNodes: a message published on one node reaches the
+// subscribers of the others, in the order one connection published, and
+// PUBLISH counts the receivers on every node; pattern and shard
+// subscribers too.
+func TestNode_PubSubAcrossNodes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	start := func(id string, seeds []string) *Node {
+		cfg := secretTestConfig(t, filepath.Join(t.TempDir(), id))
+		cfg.Node.ID, cfg.Gossip.Seeds = id, seeds
+		cfg.Peer.Secret, cfg.Gossip.Secret = "shared", "shared"
+		n, err := New(cfg, nil)
+		require.NoError(t, err)
+		n.Start()
+		t.Cleanup(func() { _ = n.Close(context.Background()) })
+		return n
+	}
+	a := start("a", nil)
+	b := start("b", []string{a.members.Addr()})
+	c := start("c", []string{a.members.Addr()})
+	client := func(n *Node) *redis.Client {
+		rdb := redis.NewClient(&redis.Options{Addr: n.Addr().String()})
+		t.Cleanup(func() { _ = rdb.Close() })
+		return rdb
+	}
+	require.Eventually(t, func() bool {
+		for _, n := range []*Node{a, b, c} {
+			if r := n.members.Ring(); r == nil || len(r.Members()) != 3 {
+				return false
+			}
+			for _, id := range []string{"a", "b", "c"} {
+				if !n.members.Alive(id) {
+					return false
+				}
+			}
+		}
+		return true
+	}, 30*time.Second, 20*time.Millisecond, "the ring did not settle")
+
+	subB := client(b).Subscribe(ctx, "news")
+	defer subB.Close()
+	subC := client(c).PSubscribe(ctx, "n*")
+	defer subC.Close()
+	subShard := client(c).SSubscribe(ctx, "orders")
+	defer subShard.Close()
+	for _, s := range []*redis.PubSub{subB, subC, subShard} {
+		_, err := s.Receive(ctx) // the subscription's confirmation
+		require.NoError(t, err)
+	}
+
+	pub := client(a)
+	const count = 100
+	for i := range count {
+		n, err := pub.Publish(ctx, "news", fmt.Sprint(i)).Result()
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n, "one channel subscriber on b, one pattern subscriber on c")
+	}
+	for i := range count {
+		m, err := subB.ReceiveMessage(ctx)
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprint(i), m.Payload, "in the order published")
+		m, err = subC.ReceiveMessage(ctx)
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprint(i), m.Payload)
+		require.Equal(t, "n*", m.Pattern)
+	}
+	n, err := pub.SPublish(ctx, "orders", "o1").Result()
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n)
+	m, err := subShard.ReceiveMessage(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "o1", m.Payload)
+	n, err = client(b).Publish(ctx, "nobody", "x").Result()
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n, "only c's pattern n* matches")
+}
