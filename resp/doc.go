@@ -19,7 +19,9 @@
 // MGET, MSET, MSETNX, STRLEN, APPEND, GETRANGE, SUBSTR, SETRANGE, LCS, DEL,
 // UNLINK, EXISTS. Bitmaps: GETBIT, SETBIT, BITCOUNT, BITPOS, BITOP (bits.go).
 // Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH (multi.go: what holds
-// across keys and what does not). Cluster: RING (MEMBERS, KEY, PLAN, LEAVE,
+// across keys and what does not). Pub/Sub: SUBSCRIBE, UNSUBSCRIBE,
+// PSUBSCRIBE, PUNSUBSCRIBE, SSUBSCRIBE, SUNSUBSCRIBE, PUBLISH, SPUBLISH,
+// PUBSUB (pubsub.go; other nodes through a Bus). Cluster: RING (MEMBERS, KEY, PLAN, LEAVE,
 // JOIN, HELP); CLUSTER (SLOTS,
 // SHARDS, NODES, INFO, KEYSLOT, MYID, HELP), READONLY, READWRITE for
 // cluster-aware clients (clustercmd.go).
