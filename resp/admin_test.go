@@ -27,7 +27,7 @@ func TestConfigGet(t *testing.T) {
 		{"output buffer limit", []string{"client-output-buffer-limit"}, []string{"client-output-buffer-limit", "normal 134217728 0 0"}},
 		{"question mark and class", []string{"[bp]??t"}, []string{"port", "6379"}},
 		{"benchmark's", []string{"save"}, []string{"save", ""}},
-		{"several, each once", []string{"appendonly", "save", "appendonly"}, []string{"appendonly", "no", "save", ""}},
+		{"several, each once", []string{"appendonly", "save", "appendonly"}, []string{"appendonly", "yes", "save", ""}},
 		{"requirepass", []string{"requirepass"}, []string{"requirepass", "pw"}},
 		{"value size", []string{"proto-max-bulk-len"}, []string{"proto-max-bulk-len", "67108864"}},
 		{"databases", []string{"databases"}, []string{"databases", "1"}},
@@ -109,7 +109,7 @@ func TestInfo(t *testing.T) {
 	}
 	all := info()
 	for _, want := range []string{
-		"# Server\r\nredis_version:7.2.0\r\n", "dynkv_version:", "redis_mode:standalone\r\n",
+		"# Server\r\nredis_version:7.0.15\r\n", "dynkv_version:", "redis_mode:standalone\r\n",
 		"# Clients\r\nconnected_clients:1\r\n", "maxclients:10000\r\n",
 		"# Persistence\r\nloading:0\r\n", "aof_enabled:0\r\n",
 		"# Stats\r\n", "keyspace_hits:1\r\n", "keyspace_misses:1\r\n",

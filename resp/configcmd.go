@@ -35,8 +35,10 @@ func configParams() []configParam {
 		{name: "maxmemory-policy", get: fixed("noeviction")},
 		{name: "timeout", get: func(s *Server) string { return strconv.FormatInt(ceilSeconds(s.idleTimeout()), 10) }, set: setTimeout},
 		{name: "save", get: fixed("")},
-		{name: "appendonly", get: fixed("no")},
-		{name: "cluster-enabled", get: fixed("no")},
+		// Every write goes to pebble's write-ahead log first: an append-only
+		// file in all but name (durability says when it is synced).
+		{name: "appendonly", get: fixed("yes")},
+		{name: "cluster-enabled", get: fixed("yes")}, // as INFO's cluster_enabled
 		{name: "tls-port", get: func(s *Server) string { return strconv.Itoa(s.cfg.TLS.Port) }},
 		{name: "tls-auth-clients", get: func(s *Server) string { return s.cfg.TLS.authClients() }},
 		{name: "protected-mode", get: func(s *Server) string { return yesNo(s.protected.Load()) }, set: setProtectedMode},

@@ -155,9 +155,11 @@ func (c *conn) readFailed(err error) {
 // The connection commands: PING, ECHO, QUIT, SELECT, AUTH and HELLO (CLIENT
 // is in client.go).
 
-// redisVersion is the Redis version dynkv reports (INFO, HELLO), so that
-// clients that check versions enable the Redis 7 commands they use.
-const redisVersion = "7.2.0"
+// redisVersion is the Redis version dynkv reports (INFO, HELLO): the one
+// whose behaviour it follows and is tested against side by side (the
+// oracle of resp/oracle_test.go), so that clients that check versions
+// enable the Redis 7 commands they use. dynkv_version says what it is.
+const redisVersion = "7.0.15"
 
 // defaultUser is the only user: Redis's "default", with Config.RequirePass.
 const defaultUser = "default"

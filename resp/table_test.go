@@ -160,7 +160,7 @@ func TestExec_AuthFlow(t *testing.T) {
 		tc := e.client()
 		require.Equal(t, errReply(string(errWrongPass)), tc.do("HELLO", "2", "AUTH", "default", "nope"))
 		got := tc.do("HELLO", "2", "AUTH", "default", "sekret", "SETNAME", "cart-service")
-		require.True(t, strings.HasPrefix(got, "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.2.0\r\n$5\r\nproto\r\n:2\r\n"), got)
+		require.True(t, strings.HasPrefix(got, "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:2\r\n"), got)
 		require.Equal(t, bulk("cart-service"), tc.do("CLIENT", "GETNAME"))
 	})
 	t.Run("quit before auth", func(t *testing.T) {
@@ -181,7 +181,7 @@ func TestExec_AuthWithoutPassword(t *testing.T) {
 func TestExec_Hello(t *testing.T) {
 	e := newDefaultEnv(t)
 	tc := e.client()
-	hello := arr(bulk("server"), bulk("redis"), bulk("version"), bulk("7.2.0"), bulk("proto"), intReply(2),
+	hello := arr(bulk("server"), bulk("redis"), bulk("version"), bulk("7.0.15"), bulk("proto"), intReply(2),
 		bulk("id"), intReply(int(tc.c.id)), bulk("mode"), bulk("standalone"), bulk("role"), bulk("master"),
 		bulk("modules"), "*0\r\n")
 	hello3 := "%7\r\n" + strings.TrimPrefix(strings.Replace(hello, intReply(2), intReply(3), 1), "*14\r\n")
