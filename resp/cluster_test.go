@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/dynkv/dynkv/admin"
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/hashslot"
+	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
 	"github.com/dynkv/dynkv/version"
 )
@@ -299,4 +301,24 @@ func TestRing_CommandInfo(t *testing.T) {
 	members := entries[1].([]respValue)
 	require.Equal(t, []respValue{"ring|members", int64(2)}, members[:2])
 	require.Equal(t, int64(0), members[3], "no keys")
+}
+
+// TestCluster_KeysInSlot: CLUSTER COUNTKEYSINSLOT and GETKEYSINSLOT walk
+// one slot of the keyspace, deleted keys left out, as Redis Cluster.
+func TestCluster_KeysInSlot(t *testing.T) {
+	require.Equal(t, replica.PositionBits, slotCursorShift, "a slot's place in a SCAN cursor")
+	e := newDefaultEnv(t)
+	c := e.client()
+	for _, k := range []string{"{user1000}.a", "{user1000}.b", "{user1000}.c", "other"} {
+		require.Equal(t, okReply, c.do("SET", k, "v"))
+	}
+	require.Equal(t, intReply(1), c.do("DEL", "{user1000}.c"))
+	slot := strconv.Itoa(int(hashslot.Of([]byte("user1000"))))
+	require.Equal(t, intReply(2), c.do("CLUSTER", "COUNTKEYSINSLOT", slot))
+	require.Equal(t, intReply(0), c.do("CLUSTER", "COUNTKEYSINSLOT", "0"))
+	v, _ := parseReply(t, c.do("CLUSTER", "GETKEYSINSLOT", slot, "10"))
+	require.ElementsMatch(t, []respValue{"{user1000}.a", "{user1000}.b"}, v)
+	require.Equal(t, "*1\r\n", c.do("CLUSTER", "GETKEYSINSLOT", slot, "1")[:4])
+	require.Equal(t, errReply("ERR Invalid slot"), c.do("CLUSTER", "COUNTKEYSINSLOT", "16384"))
+	require.Equal(t, errReply("ERR Invalid number of keys"), c.do("CLUSTER", "GETKEYSINSLOT", slot, "-1"))
 }

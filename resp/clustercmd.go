@@ -276,6 +276,8 @@ func (s *Server) cmdReadOnly(c *session, _ [][]byte) error {
 
 func (s *Server) cmdClusterHelp(c *session, _ [][]byte) error {
 	writeHelp(c.w, "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"COUNTKEYSINSLOT <slot>", "    Return the number of keys in <slot>.",
+		"GETKEYSINSLOT <slot> <count>", "    Return key names stored by current node in a slot (dynkv: in the cluster).",
 		"INFO", "    Return information about the cluster.",
 		"KEYSLOT <key>", "    Return the hash slot for <key>.",
 		"MYID", "    Return the node id.",
@@ -286,5 +288,88 @@ func (s *Server) cmdClusterHelp(c *session, _ [][]byte) error {
 		"SLOTS", "    Return information about slots range mappings. Each range is made of:",
 		"    start, end, master and replicas IP addresses, ports and ids",
 		"    (the master is the range's first home node, the replicas its other home nodes).")
+	return nil
+}
+
+// slotCursorShift places a slot in a SCAN cursor: slot << 50 | position
+// within it (replica.PositionBits, checked by a test; resp does not import
+// replica).
+const slotCursorShift = 50
+
+// slotKeys walks the keys of slot (a range of the keyspace walk, SCAN's
+// cursors), calling f with each live key until it returns false.
+func (s *Server) slotKeys(c *session, slot int, f func(key []byte) bool) error {
+	cursor := uint64(slot) << slotCursorShift
+	end := uint64(slot+1) << slotCursorShift
+	for {
+		recs, next, err := s.backend.Scan(c.ctx, cursor, walkBatch)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if hashslot.Of(r.Key) != slot {
+				return nil
+			}
+			if !f(r.Key) {
+				return nil
+			}
+		}
+		if next == 0 || next >= end {
+			return nil
+		}
+		cursor = next
+	}
+}
+
+// parseSlot parses a hash slot argument as Redis does.
+func parseSlot(arg []byte) (int, error) {
+	n, ok := parseInt(arg)
+	if !ok || n < 0 || n >= hashslot.Count {
+		return 0, errInvalidSlot
+	}
+	return int(n), nil
+}
+
+// errInvalidSlot is Redis's reply to a slot outside 0..16383.
+const errInvalidSlot replyErr = "ERR Invalid slot"
+
+// cmdClusterCountKeysInSlot counts the live keys of a slot, cluster-wide.
+func (s *Server) cmdClusterCountKeysInSlot(c *session, args [][]byte) error {
+	slot, err := parseSlot(args[2])
+	if err != nil {
+		return err
+	}
+	var n int64
+	if err := s.slotKeys(c, slot, func([]byte) bool { n++; return true }); err != nil {
+		return err
+	}
+	c.w.integer(n)
+	return nil
+}
+
+// cmdClusterGetKeysInSlot returns up to count live keys of a slot.
+func (s *Server) cmdClusterGetKeysInSlot(c *session, args [][]byte) error {
+	slot, err := parseSlot(args[2])
+	if err != nil {
+		return err
+	}
+	count, ok := parseInt(args[3])
+	if !ok || count < 0 {
+		return replyErr("ERR Invalid number of keys")
+	}
+	var keys [][]byte
+	if count > 0 {
+		err = s.slotKeys(c, slot, func(k []byte) bool {
+			keys = append(keys, k)
+			return int64(len(keys)) < count
+		})
+		if err != nil {
+			return err
+		}
+	}
+	c.w.array(len(keys))
+	for _, k := range keys {
+		c.w.bulk(k)
+	}
 	return nil
 }
