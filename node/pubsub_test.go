@@ -87,3 +87,79 @@ func TestNode_PubSubAcrossNodes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(1), n, "only c's pattern n* matches")
 }
+
+// TestNode_PubSubNodeKilledAndRestarted: with one node stopped, PUBLISH
+// on another still answers and the subscribers of the surviving nodes keep
+// receiving; once the node is back, its new subscribers receive too.
+func TestNode_PubSubNodeKilledAndRestarted(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	dirs := map[string]string{}
+	start := func(id string, seeds []string) *Node {
+		if dirs[id] == "" {
+			dirs[id] = filepath.Join(t.TempDir(), id)
+		}
+		cfg := secretTestConfig(t, dirs[id])
+		cfg.Node.ID, cfg.Gossip.Seeds = id, seeds
+		cfg.Peer.Secret, cfg.Gossip.Secret = "shared", "shared"
+		n, err := New(cfg, nil)
+		require.NoError(t, err)
+		n.Start()
+		t.Cleanup(func() { _ = n.Close(context.Background()) })
+		return n
+	}
+	client := func(n *Node) *redis.Client {
+		rdb := redis.NewClient(&redis.Options{Addr: n.Addr().String()})
+		t.Cleanup(func() { _ = rdb.Close() })
+		return rdb
+	}
+	settled := func(nodes ...*Node) func() bool {
+		return func() bool {
+			for _, n := range nodes {
+				for _, m := range nodes {
+					if !n.members.Alive(m.cfg.Node.ID) {
+						return false
+					}
+				}
+			}
+			return true
+		}
+	}
+	a := start("a", nil)
+	b := start("b", []string{a.members.Addr()})
+	c := start("c", []string{a.members.Addr()})
+	require.Eventually(t, settled(a, b, c), 30*time.Second, 20*time.Millisecond)
+
+	subB := client(b).Subscribe(ctx, "news")
+	defer subB.Close()
+	_, err := subB.Receive(ctx)
+	require.NoError(t, err)
+	pub := client(a)
+
+	require.NoError(t, c.Close(ctx)) // c goes away
+	for i := range 20 {
+		start := time.Now()
+		n, err := pub.Publish(ctx, "news", fmt.Sprint(i)).Result()
+		require.NoError(t, err)
+		require.Equal(t, int64(1), n)
+		require.Less(t, time.Since(start), 3*time.Second, "a node that is down does not hold PUBLISH up for long")
+		m, err := subB.ReceiveMessage(ctx)
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprint(i), m.Payload, "the survivors keep receiving, in order")
+	}
+
+	c = start("c", []string{a.members.Addr()}) // c comes back
+	require.Eventually(t, settled(a, b, c), 30*time.Second, 20*time.Millisecond)
+	subC := client(c).Subscribe(ctx, "news")
+	defer subC.Close()
+	_, err = subC.Receive(ctx)
+	require.NoError(t, err)
+	n, err := pub.Publish(ctx, "news", "back").Result()
+	require.NoError(t, err)
+	require.Equal(t, int64(2), n)
+	for _, s := range []*redis.PubSub{subB, subC} {
+		m, err := s.ReceiveMessage(ctx)
+		require.NoError(t, err)
+		require.Equal(t, "back", m.Payload)
+	}
+}

@@ -3,6 +3,7 @@ package itest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -135,4 +136,23 @@ func TestRedisCLI_RESP3(t *testing.T) {
 	require.Contains(t, redisCLI(t, cli, n, "", "-3", "INFO", "server"), "redis_version:", "verbatim text")
 	hello := redisCLI(t, cli, n, "", "-3", "HELLO", "3")
 	require.Contains(t, hello, "proto 3\n")
+}
+
+// TestRedisCLI_ClusterMode: redis-cli -c against a three-node cluster sets
+// and reads keys through any node (no redirection is needed: every node
+// serves every key) and reads the topology.
+func TestRedisCLI_ClusterMode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster test skipped in -short mode")
+	}
+	cli := requireTool(t, "redis-cli")
+	_, procs := startCluster(t, testContext(t), 3)
+	for i, p := range procs {
+		key := fmt.Sprintf("cli:{%d}", i)
+		require.Equal(t, "OK\n", redisCLI(t, cli, p, "", "-c", "SET", key, "v"+key))
+		require.Equal(t, "v"+key+"\n", redisCLI(t, cli, procs[(i+1)%3], "", "-c", "GET", key))
+	}
+	slots := redisCLI(t, cli, procs[0], "", "-c", "CLUSTER", "SLOTS")
+	require.Contains(t, slots, "16383\n", "the last range ends at slot 16383")
+	require.Equal(t, "1\n", redisCLI(t, cli, procs[1], "", "-c", "EXISTS", "cli:{0}"))
 }
