@@ -11,4 +11,7 @@ type StoreStats struct {
 	// TreeRebuilds is 1 when Open rebuilt the hash tree from the data (it
 	// was missing or corrupt), 0 when it loaded the persisted one.
 	TreeRebuilds int64
+	// ExpiredReclaimed counts the records whose expired values were turned
+	// into tombstones (replica.Store.ReclaimExpired) since Open.
+	ExpiredReclaimed int64
 }

@@ -26,8 +26,18 @@ import (
 // layoutVersion is the format version of the data directory this package
 // writes and reads: the key layout (and, through it, version.RecordFormat).
 // Every change to either bumps it; Open refuses a directory of another
-// version with an error naming both.
-const layoutVersion byte = 2
+// version with an error naming both, except the versions it migrates.
+//
+// Version 3 added expiries: records of version.RecordFormat 2 and the
+// expiry index ('e', expiry.go). A version 2 directory is migrated in
+// place by rewriting its format record: its records are all of format 1,
+// which version 3 reads as values that never expire, so its expiry index
+// is rightly empty. A dynkv of version 2 refuses a version 3 directory
+// (it could not read the expiries).
+const layoutVersion byte = 3
+
+// migratable are the older layout versions checkFormat upgrades in place.
+var migratable = map[byte]bool{2: true}
 
 var metaFormat = []byte{spaceMeta, 'f', 'o', 'r', 'm', 'a', 't'}
 
@@ -64,6 +74,14 @@ func (s *Store) checkFormat() error {
 	v, closer, err := s.db.Get(metaFormat)
 	if err == nil {
 		defer closer.Close()
+		if len(v) == 1 && migratable[v[0]] {
+			from := v[0]
+			if err := s.setDurable(metaFormat, []byte{layoutVersion}); err != nil {
+				return fmt.Errorf("replica: migrate format %d to %d: %w", from, layoutVersion, err)
+			}
+			s.log.Info("data directory migrated", "from", from, "to", layoutVersion)
+			return nil
+		}
 		if len(v) != 1 || v[0] != layoutVersion {
 			if len(v) == 1 {
 				return fmt.Errorf("%w: %s has format version %d, this dynkv reads format version %d", ErrFormat, s.dir, v[0], layoutVersion)
@@ -75,7 +93,7 @@ func (s *Store) checkFormat() error {
 	if !errors.Is(err, pebble.ErrNotFound) {
 		return fmt.Errorf("replica: read format: %w", err)
 	}
-	for _, space := range []byte{spaceData, spaceHint, spaceTree, spaceTombs} {
+	for _, space := range []byte{spaceData, spaceHint, spaceTree, spaceTombs, spaceExpiry} {
 		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{space}, UpperBound: []byte{space + 1}})
 		if err != nil {
 			return fmt.Errorf("replica: read format: %w", err)

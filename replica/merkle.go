@@ -181,10 +181,10 @@ func (s *Store) storedLeaves(visit func(leaf int, h uint64)) error {
 }
 
 // leavesFromRecords computes every leaf from the data records, calling
-// tombstones with the pebble key of each record that holds only
-// tombstones. Records that fail to decode are skipped (countLive counts
-// them).
-func (s *Store) leavesFromRecords(tombstones func(dataKey []byte)) ([]uint64, error) {
+// visit with the pebble key and the siblings of each record (for the
+// indexes derived from records: tombstones, expiries). Records that fail to
+// decode are skipped (countKeys counts them).
+func (s *Store) leavesFromRecords(visit func(dataKey []byte, ss version.Siblings)) ([]uint64, error) {
 	leaves := make([]uint64, merkle.Leaves)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceData}, UpperBound: []byte{spaceData + 1}})
 	if err != nil {
@@ -196,20 +196,27 @@ func (s *Store) leavesFromRecords(tombstones func(dataKey []byte)) ([]uint64, er
 			continue
 		}
 		leaves[leafOfDataKey(it.Key())] ^= merkle.VersionHash(userKey(it.Key()), ss)
-		if onlyTombstones(ss) {
-			tombstones(it.Key())
-		}
+		visit(it.Key(), ss)
 	}
 	return leaves, it.Close()
 }
 
-// rebuildTree recomputes every leaf from the data and persists them.
+// rebuildTree recomputes every leaf, and the tombstone and expiry indexes,
+// from the data and persists them.
 func (s *Store) rebuildTree() error {
 	b := s.db.NewBatch()
 	defer b.Close()
 	_ = b.DeleteRange([]byte{spaceTree}, []byte{spaceTree + 1}, nil)
 	_ = b.DeleteRange([]byte{spaceTombs}, []byte{spaceTombs + 1}, nil)
-	leaves, err := s.leavesFromRecords(func(k []byte) { _ = b.Set(tombKey(k), nil, nil) })
+	_ = b.DeleteRange([]byte{spaceExpiry}, []byte{spaceExpiry + 1}, nil)
+	leaves, err := s.leavesFromRecords(func(k []byte, ss version.Siblings) {
+		if onlyTombstones(ss) {
+			_ = b.Set(tombKey(k), nil, nil)
+		}
+		if e := ss.NextExpiry(); e != 0 {
+			_ = b.Set(expiryKey(e, k), nil, nil)
+		}
+	})
 	if err != nil {
 		return fmt.Errorf("replica: rebuild tree: %w", err)
 	}
