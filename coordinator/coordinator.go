@@ -30,6 +30,9 @@ type Local interface {
 	GetHint(ctx context.Context, node string, key []byte) (version.Siblings, error)
 	Hints(ctx context.Context, node string, after *replica.Hint, limit int) ([]replica.Hint, error)
 	DeleteHint(ctx context.Context, node string, key []byte, delivered version.Siblings) error
+	// ReclaimExpired turns up to limit records' values expired by nowMs
+	// (unix ms) into tombstones of the same dots (active expiry).
+	ReclaimExpired(ctx context.Context, nowMs int64, limit int) (n int, more bool, err error)
 	Stats() admin.StoreStats
 }
 

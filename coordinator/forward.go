@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -36,16 +37,26 @@ func encodeForward(key []byte, w Write) []byte {
 	b = append(b, key...)
 	var flags byte
 	if w.Supersede {
-		flags |= 1
+		flags |= forwardSupersede
+	}
+	if w.KeepTTL {
+		flags |= forwardKeepTTL
 	}
 	b = append(b, flags, byte(w.Op), byte(w.Cond))
 	b = binary.AppendUvarint(b, uint64(w.W))
 	b = binary.AppendUvarint(b, uint64(max(w.MaxSize, 0)))
+	b = binary.AppendUvarint(b, uint64(max(w.Expiry, 0)))
 	ctx := version.EncodeContext(w.Context)
 	b = binary.AppendUvarint(b, uint64(len(ctx)))
 	b = append(b, ctx...)
 	return append(b, w.Data...)
 }
+
+// The flags of a forwarded write.
+const (
+	forwardSupersede byte = 1
+	forwardKeepTTL   byte = 2 // since peer protocol 4, with the expiry after MaxSize
+)
 
 func decodeForward(b []byte) (key []byte, w Write, err error) {
 	bad := peer.ErrBadRequest
@@ -70,12 +81,17 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 	flags, op, cond := b[0], Op(b[1]), Cond(b[2])
 	b = b[3:]
 	q, k := binary.Uvarint(b)
-	if k <= 0 || flags&^1 != 0 || op > OpAppend || cond > CondAnyValue || q > 1<<16 {
+	if k <= 0 || flags&^(forwardSupersede|forwardKeepTTL) != 0 || op > OpExpire || cond > CondEarlierExpiry || q > 1<<16 {
 		return nil, w, bad
 	}
 	b = b[k:]
 	maxSize, k := binary.Uvarint(b)
 	if k <= 0 || maxSize > 1<<62 {
+		return nil, w, bad
+	}
+	b = b[k:]
+	expiry, k := binary.Uvarint(b)
+	if k <= 0 || expiry > math.MaxInt64 {
 		return nil, w, bad
 	}
 	b = b[k:]
@@ -87,7 +103,8 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 	if err != nil {
 		return nil, w, err
 	}
-	w = Write{Context: vv, Supersede: flags&1 != 0, Op: op, Cond: cond, W: int(q), MaxSize: int64(maxSize), Data: b}
+	w = Write{Context: vv, Supersede: flags&forwardSupersede != 0, KeepTTL: flags&forwardKeepTTL != 0,
+		Op: op, Cond: cond, W: int(q), MaxSize: int64(maxSize), Expiry: int64(expiry), Data: b}
 	return key, w, nil
 }
 

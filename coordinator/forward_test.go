@@ -9,11 +9,15 @@ import (
 )
 
 func TestForwardCodec_RoundTrip(t *testing.T) {
-	w := Write{Context: version.VV{{Actor: 7, Counter: 3}}, Supersede: true, Op: OpAppend, Cond: CondPresent, W: 3, MaxSize: 99, Data: []byte("xyz")}
-	key, got, err := decodeForward(encodeForward([]byte("k"), w))
-	if err != nil || string(key) != "k" || got.Supersede != w.Supersede || got.Op != w.Op || got.Cond != w.Cond ||
-		got.W != w.W || got.MaxSize != w.MaxSize || !bytes.Equal(got.Data, w.Data) || got.Context.Compare(w.Context) != Equal {
-		t.Fatalf("round trip: %+v, %v", got, err)
+	for _, w := range []Write{
+		{Context: version.VV{{Actor: 7, Counter: 3}}, Supersede: true, Op: OpAppend, Cond: CondPresent, W: 3, MaxSize: 99, Data: []byte("xyz")},
+		{Supersede: true, Op: OpSet, Expiry: 1_767_323_045_006, KeepTTL: true, Data: []byte("session")},
+		{Supersede: true, Op: OpExpire, Cond: CondEarlierExpiry, Expiry: 1},
+	} {
+		key, got, err := decodeForward(encodeForward([]byte("k"), w))
+		if err != nil || string(key) != "k" || !sameForward(w, got) {
+			t.Fatalf("round trip: %+v, %v", got, err)
+		}
 	}
 	for _, e := range []error{nil, ErrCondition, &QuorumError{Op: "write", Need: 2, Got: 1}, ErrBadQuorum, errors.New("other")} {
 		_, err := decodeForwardResult(encodeForwardResult(nil, e))
@@ -32,6 +36,7 @@ const Equal = version.Equal
 func FuzzDecodeForward(f *testing.F) {
 	f.Add(encodeForward([]byte("key"), Write{Op: OpSet, Data: []byte("v")}))
 	f.Add(encodeForward(nil, Write{Context: version.VV{{Actor: 1, Counter: 1}}, Op: OpDelete, Cond: CondAbsent, W: 2}))
+	f.Add(encodeForward([]byte("k"), Write{Op: OpExpire, Cond: CondLaterExpiry, Expiry: 1 << 62, KeepTTL: true}))
 	f.Add([]byte{1, 16})
 	f.Add([]byte{1, 16, 0xff, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -40,10 +45,16 @@ func FuzzDecodeForward(f *testing.F) {
 			return
 		}
 		key2, w2, err := decodeForward(encodeForward(key, w))
-		if err != nil || !bytes.Equal(key, key2) || w.Op != w2.Op || w.Cond != w2.Cond || w.W != w2.W ||
-			w.Supersede != w2.Supersede || w.MaxSize != w2.MaxSize || !bytes.Equal(w.Data, w2.Data) || w.Context.Compare(w2.Context) != Equal {
+		if err != nil || !bytes.Equal(key, key2) || !sameForward(w, w2) {
 			t.Fatalf("re-encode differs: %+v vs %+v (%v)", w, w2, err)
 		}
 		_, _ = decodeForwardResult(b)
 	})
+}
+
+// sameForward reports whether two writes agree on every field forwarding
+// carries.
+func sameForward(a, b Write) bool {
+	return a.Op == b.Op && a.Cond == b.Cond && a.W == b.W && a.Supersede == b.Supersede && a.KeepTTL == b.KeepTTL &&
+		a.MaxSize == b.MaxSize && a.Expiry == b.Expiry && bytes.Equal(a.Data, b.Data) && a.Context.Compare(b.Context) == Equal
 }

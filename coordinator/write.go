@@ -26,6 +26,15 @@ type Write struct {
 	// MaxSize, when positive, refuses (ErrTooLarge) a value longer than it,
 	// as computed by OpAppend.
 	MaxSize int64
+	// Expiry is when the new version's value expires (OpSet, OpExpire),
+	// unix milliseconds; 0 means never. An expiry at or before the
+	// coordinator's clock deletes the key instead (a tombstone), as Redis
+	// does with a time in the past.
+	Expiry int64
+	// KeepTTL (OpSet, OpAppend) gives the new version the expiry of the
+	// value plain reads see (SET KEEPTTL); otherwise OpSet and OpAppend
+	// write a value that never expires unless Expiry says so.
+	KeepTTL bool
 	// Value, when set, computes the new version instead of Op, Data and
 	// Cond, from the siblings the coordinator holds, under the key's lock:
 	// the value, or a tombstone. An error aborts the write with nothing
@@ -46,6 +55,10 @@ const (
 	// OpAppend writes the current value (as plain GET reads it) followed
 	// by Data.
 	OpAppend
+	// OpExpire writes the current value (as plain GET reads it) again with
+	// Expiry (0: persist), or a tombstone if Expiry has passed. The key
+	// must have a value (else ErrCondition): EXPIRE, PERSIST, GETEX.
+	OpExpire
 )
 
 // Cond is a condition on the key's current value (as plain GET reads it).
@@ -61,6 +74,18 @@ const (
 	// CondAnyValue writes only if some sibling holds a value, even when
 	// plain reads see a tombstone (DEL cleans those up).
 	CondAnyValue
+	// CondNoExpiry writes only if the key has a value without an expiry
+	// (EXPIRE NX).
+	CondNoExpiry
+	// CondHasExpiry writes only if the key has a value with an expiry
+	// (EXPIRE XX, PERSIST).
+	CondHasExpiry
+	// CondLaterExpiry writes only if the key has a value whose expiry is
+	// before Expiry; no expiry counts as infinite (EXPIRE GT).
+	CondLaterExpiry
+	// CondEarlierExpiry writes only if the key has a value whose expiry is
+	// after Expiry or that has none (EXPIRE LT).
+	CondEarlierExpiry
 )
 
 // ErrCondition is returned by Put when the write's Cond does not hold;
@@ -71,28 +96,63 @@ var ErrCondition = errdefs.ErrCondition
 // write's MaxSize; nothing was written.
 var ErrTooLarge = errdefs.ErrTooLarge
 
-// newVersion computes the value or tombstone of w against cur.
-func (w Write) newVersion(cur version.Siblings) ([]byte, bool, error) {
+// newVersion computes the value or tombstone of w against cur (as it reads
+// at nowMs: expired values are tombstones) and the new value's expiry.
+func (w Write) newVersion(cur version.Siblings, nowMs int64) (value []byte, tomb bool, expiry int64, err error) {
 	if w.Value != nil {
-		return w.Value(cur)
+		value, tomb, err = w.Value(cur)
+		return value, tomb, 0, err
 	}
+	win, _ := cur.Winner()
 	v, ok := cur.Value()
-	if (w.Cond == CondAbsent && ok) || (w.Cond == CondPresent && !ok) || (w.Cond == CondAnyValue && len(cur.Live()) == 0) {
-		return nil, false, ErrCondition
+	if !w.holds(cur, ok, win.Expiry) || (w.Op == OpExpire && !ok) {
+		return nil, false, 0, ErrCondition
+	}
+	expiry = w.Expiry
+	if w.KeepTTL && ok {
+		expiry = win.Expiry
+	}
+	if expiry != 0 && expiry <= nowMs && !w.KeepTTL {
+		// A time already passed deletes the key, as in Redis.
+		return nil, true, 0, nil
 	}
 	switch w.Op {
 	case OpDelete:
-		return nil, true, nil
+		return nil, true, 0, nil
+	case OpExpire:
+		return v, false, expiry, nil
 	case OpAppend:
 		if w.MaxSize > 0 && int64(len(v))+int64(len(w.Data)) > w.MaxSize {
-			return nil, false, ErrTooLarge
+			return nil, false, 0, ErrTooLarge
 		}
-		return append(append(make([]byte, 0, len(v)+len(w.Data)), v...), w.Data...), false, nil
+		return append(append(make([]byte, 0, len(v)+len(w.Data)), v...), w.Data...), false, expiry, nil
 	}
 	if w.MaxSize > 0 && int64(len(w.Data)) > w.MaxSize {
-		return nil, false, ErrTooLarge
+		return nil, false, 0, ErrTooLarge
 	}
-	return w.Data, false, nil
+	return w.Data, false, expiry, nil
+}
+
+// holds reports whether w's condition holds for cur, whose plain reads
+// see a value (ok) expiring at cur (0: never).
+func (w Write) holds(ss version.Siblings, ok bool, cur int64) bool {
+	switch w.Cond {
+	case CondAbsent:
+		return !ok
+	case CondPresent:
+		return ok
+	case CondAnyValue:
+		return len(ss.Live()) > 0
+	case CondNoExpiry:
+		return ok && cur == 0
+	case CondHasExpiry:
+		return ok && cur != 0
+	case CondLaterExpiry:
+		return ok && cur != 0 && w.Expiry > cur
+	case CondEarlierExpiry:
+		return ok && (cur == 0 || w.Expiry < cur)
+	}
+	return true
 }
 
 // Value returns a Write.Value function that always writes v.
@@ -139,14 +199,18 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 			return prev, err
 		}
 	}
-	ts := c.now().UnixNano()
+	now := c.now()
+	ts, nowMs := now.UnixNano(), now.UnixMilli()
 	next, err := c.local.Update(ctx, key, func(cur version.Siblings) (version.Siblings, error) {
 		// The actor is read under the key's lock: a store that rotates
 		// its actor before dropping a key's versions (ownership handoff)
 		// does so before it takes the lock, so the dot is never reissued.
 		actor := c.local.Actor()
+		// What expired reads as a tombstone of the same dot, here too:
+		// the write keeps it as one (as ReclaimExpired would).
+		cur = cur.At(nowMs)
 		prev = cur
-		value, tomb, err := w.newVersion(cur)
+		value, tomb, expiry, err := w.newVersion(cur, nowMs)
 		if err != nil {
 			return nil, err
 		}
@@ -158,7 +222,7 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 		if err != nil {
 			return nil, err
 		}
-		return version.Write(cur, version.Dot{Actor: actor, Counter: counter}, vctx, ts, value, tomb), nil
+		return version.WriteExpiring(cur, version.Dot{Actor: actor, Counter: counter}, vctx, ts, value, tomb, expiry), nil
 	})
 	if errors.Is(err, ErrCondition) {
 		return prev, err

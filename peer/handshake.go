@@ -40,8 +40,10 @@ import (
 // ProtocolVersion is the version of the peer protocol this node speaks:
 // the handshake, the frames and every message (Format, the ops, the error
 // codes). Every change to any of them bumps it. Version 3 seals every frame
-// (seal.go).
-const ProtocolVersion = 3
+// (seal.go). Version 4 carries expiries: records of version.RecordFormat 2
+// in every message, and forwarded writes with an expiry, KEEPTTL and the
+// expire ops and conditions (coordinator/forward.go).
+const ProtocolVersion = 4
 
 // VersionError reports a peer that speaks another version of the protocol.
 type VersionError struct {

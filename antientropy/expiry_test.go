@@ -1,0 +1,93 @@
+package antientropy_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dynkv/dynkv/coordinator"
+	"github.com/dynkv/dynkv/internal/clustertest"
+)
+
+// TestExpiry_NeverResurrects: v1 on every replica; v2, expiring in 10s,
+// supersedes it while one replica is partitioned away (and its hint is
+// held back). Once v2 has expired and been reclaimed where it was
+// written, neither read repair, anti-entropy, hinted handoff nor the
+// restart of every node brings v1 (or v2) back; tombstone collection then
+// removes the key from every replica, and it still reads as absent. The
+// control: before the heal, the partitioned replica holds v1 live.
+func TestExpiry_NeverResurrects(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 5, clustertest.Config())
+	key := []byte("session:1")
+	home := c.Home(key)
+	_, err := c.Node(home[0]).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v1"), W: 3})
+	require.NoError(t, err)
+
+	c.Partition([]string{home[2]}, c.Others(home[2]))
+	expiry := c.Now(home[0]).Add(10 * time.Second).UnixMilli()
+	_, err = c.Node(home[0]).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v2"), Expiry: expiry})
+	require.NoError(t, err)
+	ss, err := c.Node(home[0]).Coord.Get(ctx, key, coordinator.ReadOptions{})
+	require.NoError(t, err)
+	v, ok := ss.Value()
+	require.True(t, ok)
+	require.Equal(t, "v2", string(v), "before its expiry v2 reads")
+
+	c.Advance(11 * time.Second)
+	require.Positive(t, c.ReclaimExpired(ctx), "v2 reclaimed where it was written")
+	require.True(t, holds(t, c, home[2], key), "control: the partitioned replica still holds v1 live")
+	c.Heal()
+
+	// Read repair first (through the stale replica itself), then
+	// anti-entropy, then the held-back hints, then restarts.
+	readsAbsent(t, c, key)
+	require.False(t, holds(t, c, home[2], key), "read repair brought the reclaimed v2 over v1")
+	converge(t, c, 3)
+	c.ReplayHints(ctx)
+	readsAbsent(t, c, key)
+	for _, id := range c.IDs() {
+		c.Kill(id)
+		c.Restart(id)
+	}
+	readsAbsent(t, c, key)
+	for _, id := range home {
+		require.False(t, holds(t, c, id, key), "value on %s", id)
+	}
+
+	c.ReclaimExpired(ctx)
+	for i := 0; i < 4 && stored(t, c, home[0], key)+stored(t, c, home[1], key)+stored(t, c, home[2], key) > 0; i++ {
+		c.AntiEntropyRound(ctx)
+		c.ReplayHints(ctx)
+	}
+	for _, id := range home {
+		require.Zero(t, stored(t, c, id, key), "the expired key is collected on %s", id)
+	}
+	readsAbsent(t, c, key)
+	require.Zero(t, c.AntiEntropyRound(ctx).Repaired)
+	readsAbsent(t, c, key)
+}
+
+// TestExpiry_AntiEntropyCarriesTheExpiry: a replica that missed a write
+// with an expiry gets it, expiry included, from anti-entropy, and the key
+// expires there at the same absolute time.
+func TestExpiry_AntiEntropyCarriesTheExpiry(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 5, clustertest.Config())
+	key := []byte("session:2")
+	home := c.Home(key)
+	c.Partition([]string{home[2]}, c.Others(home[2]))
+	expiry := c.Now(home[0]).Add(time.Minute).UnixMilli()
+	_, err := c.Node(home[0]).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v"), Expiry: expiry})
+	require.NoError(t, err)
+	c.Heal()
+	converge(t, c, 2)
+	ss, err := c.Node(home[2]).Store.Get(ctx, key)
+	require.NoError(t, err)
+	require.Len(t, ss, 1)
+	require.Equal(t, expiry, ss[0].Expiry)
+	c.Advance(time.Minute + time.Millisecond)
+	readsAbsent(t, c, key)
+}
