@@ -81,7 +81,7 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 	flags, op, cond := b[0], Op(b[1]), Cond(b[2])
 	b = b[3:]
 	q, k := binary.Uvarint(b)
-	if k <= 0 || flags&^(forwardSupersede|forwardKeepTTL) != 0 || op > OpExpire || cond > CondEarlierExpiry || q > 1<<16 {
+	if k <= 0 || flags&^(forwardSupersede|forwardKeepTTL) != 0 || op > OpExpire || cond > CondExpiryAfter || q > 1<<16 {
 		return nil, w, bad
 	}
 	b = b[k:]

@@ -86,6 +86,9 @@ const (
 	// CondEarlierExpiry writes only if the key has a value whose expiry is
 	// after Expiry or that has none (EXPIRE LT).
 	CondEarlierExpiry
+	// CondExpiryAfter writes only if the key has a value with an expiry
+	// after Expiry (EXPIRE XX LT).
+	CondExpiryAfter
 )
 
 // ErrCondition is returned by Put when the write's Cond does not hold;
@@ -151,6 +154,8 @@ func (w Write) holds(ss version.Siblings, ok bool, cur int64) bool {
 		return ok && cur != 0 && w.Expiry > cur
 	case CondEarlierExpiry:
 		return ok && (cur == 0 || w.Expiry < cur)
+	case CondExpiryAfter:
+		return ok && cur != 0 && w.Expiry < cur
 	}
 	return true
 }

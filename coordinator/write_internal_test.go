@@ -56,6 +56,8 @@ func TestWrite_NewVersion(t *testing.T) {
 		{name: "lt without expiry", cur: live, w: Write{Op: OpExpire, Cond: CondEarlierExpiry, Expiry: 300}, want: "ab", expiry: 300},
 		{name: "lt earlier", cur: ttl, w: Write{Op: OpExpire, Cond: CondEarlierExpiry, Expiry: 400}, want: "ab", expiry: 400},
 		{name: "lt later", cur: ttl, w: Write{Op: OpExpire, Cond: CondEarlierExpiry, Expiry: 600}, err: ErrCondition},
+		{name: "xx lt without expiry", cur: live, w: Write{Op: OpExpire, Cond: CondExpiryAfter, Expiry: 300}, err: ErrCondition},
+		{name: "xx lt earlier", cur: ttl, w: Write{Op: OpExpire, Cond: CondExpiryAfter, Expiry: 400}, want: "ab", expiry: 400},
 		{name: "lt in the past deletes", cur: ttl, w: Write{Op: OpExpire, Cond: CondEarlierExpiry, Expiry: 1}, tomb: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
