@@ -2,6 +2,7 @@ package antientropy_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -90,4 +91,60 @@ func TestExpiry_AntiEntropyCarriesTheExpiry(t *testing.T) {
 	require.Equal(t, expiry, ss[0].Expiry)
 	c.Advance(time.Minute + time.Millisecond)
 	readsAbsent(t, c, key)
+}
+
+// TestExpiry_TransferKeepsItExpired: keys that expired (one of them
+// superseding a v1 that a partitioned replica still holds) stay absent
+// through a join: the new node's transfer, the flip and the handoff of
+// the partitions that moved bring none of them (nor v1) back, and keys
+// whose expiry is ahead arrive with it.
+func TestExpiry_TransferKeepsItExpired(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 4, clustertest.Config())
+	soon := c.Now("node-0").Add(10 * time.Second).UnixMilli()
+	later := c.Now("node-0").Add(time.Hour).UnixMilli()
+	var expired, alive [][]byte
+	for i := range 40 {
+		k := []byte(fmt.Sprintf("ttl-%d", i))
+		exp := soon
+		if i%2 == 1 {
+			exp = later
+			alive = append(alive, k)
+		} else {
+			expired = append(expired, k)
+		}
+		_, err := c.Node(c.Home(k)[0]).Coord.Put(ctx, k, coordinator.Write{Supersede: true, Data: k, Expiry: exp, W: 3})
+		require.NoError(t, err)
+	}
+	stale := []byte("session:stale")
+	home := c.Home(stale)
+	_, err := c.Node(home[0]).Coord.Put(ctx, stale, coordinator.Write{Supersede: true, Data: []byte("v1"), W: 3})
+	require.NoError(t, err)
+	c.Partition([]string{home[2]}, c.Others(home[2]))
+	_, err = c.Node(home[0]).Coord.Put(ctx, stale, coordinator.Write{Supersede: true, Data: []byte("v2"), Expiry: soon})
+	require.NoError(t, err)
+	c.Heal()
+	expired = append(expired, stale)
+
+	c.Advance(11 * time.Second)
+	require.Positive(t, c.ReclaimExpired(ctx))
+	c.Join("node-9")
+	for i := 0; i < 8 && c.Ring().Next() != nil; i++ {
+		c.AntiEntropyRound(ctx)
+		c.ReplayHints(ctx)
+	}
+	require.Nil(t, c.Ring().Next(), "the join settled")
+	converge(t, c, 3)
+	for _, k := range expired {
+		readsAbsent(t, c, k)
+		require.False(t, holds(t, c, "node-9", k), "%s came back to the new node", k)
+	}
+	for _, k := range alive {
+		for _, id := range c.Home(k) {
+			ss, err := c.Node(id).Store.Get(ctx, k)
+			require.NoError(t, err)
+			require.Len(t, ss, 1, "%s on %s", k, id)
+			require.Equal(t, later, ss[0].Expiry, "%s on %s keeps its expiry", k, id)
+		}
+	}
 }
