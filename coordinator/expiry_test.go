@@ -132,3 +132,36 @@ func TestCluster_ForwardedExpiry(t *testing.T) {
 		require.Equal(t, expiry, ss[0].Expiry, "on %s", id)
 	}
 }
+
+// TestCluster_ExpireConcurrentWithSet: the other order. The EXPIRE is the
+// later of the two siblings, so plain reads see its version and, once it
+// has expired, the key as absent (as SET then EXPIRE would leave it in
+// Redis), while DGET still shows the SET's value.
+func TestCluster_ExpireConcurrentWithSet(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t, 5, clustertest.Config())
+	key := []byte("session:10")
+	home := c.Home(key)
+	_, err := c.Node(home[0]).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v1"), W: 3})
+	require.NoError(t, err)
+
+	c.Partition([]string{home[0]}, c.Others(home[0]))
+	_, err = c.Node(home[1]).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("v2"), W: 1})
+	require.NoError(t, err)
+	c.Advance(time.Millisecond)
+	expiry := c.Now(home[0]).Add(time.Minute).UnixMilli()
+	_, err = c.Node(home[0]).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Op: coordinator.OpExpire, Expiry: expiry, W: 1})
+	require.NoError(t, err)
+	c.Heal()
+
+	v, ok := readVia(t, c, home[2], key, 3)
+	require.True(t, ok)
+	require.Equal(t, "v1", v, "the EXPIRE's version, the later one")
+	c.Advance(time.Minute + time.Millisecond)
+	_, ok = readVia(t, c, home[2], key, 3)
+	require.False(t, ok, "the later version expired")
+	ss, err := c.Node(home[2]).Coord.Get(ctx, key, coordinator.ReadOptions{R: 3})
+	require.NoError(t, err)
+	require.Len(t, ss.Live(), 1, "DGET still shows the SET's value")
+	require.Equal(t, "v2", string(ss.Live()[0].Value))
+}
