@@ -109,8 +109,10 @@ func (cl *clients) runExpiry(ctx context.Context, client int, rng *rand.Rand) {
 			pending = append(pending, expiring{key: op.Key, item: op.Item, due: op.End.Add(op.TTL + expiryMargin)})
 		}
 		pending = cl.probeExpired(ctx, pending, rng)
-		// Paced: the workload checks expiry, it need not add load.
-		wait := time.Duration(20+rng.IntN(30)) * time.Millisecond
+		// Paced (about 7 writes a second per client): the workload checks
+		// expiry, it need not add load. Every short key becomes a
+		// tombstone, which the ring changes of leave-join carry along.
+		wait := time.Duration(100+rng.IntN(100)) * time.Millisecond
 		if op.Outcome != history.OK {
 			wait += time.Duration(10+rng.IntN(40)) * time.Millisecond
 		}
