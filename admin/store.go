@@ -14,4 +14,7 @@ type StoreStats struct {
 	// Fault is why the store refuses writes ("disk_full",
 	// "disk_io_error"), or "" while it takes them.
 	Fault string
+	// ExpiredReclaimed counts the records whose expired values were turned
+	// into tombstones (replica.Store.ReclaimExpired) since Open.
+	ExpiredReclaimed int64
 }

@@ -33,6 +33,9 @@ type Local interface {
 	// KeysFrom returns the keys of a range of the key space from a
 	// position on, with their versions and no values (see keyspace.go).
 	KeysFrom(ctx context.Context, from replica.Position, last, limit int) ([]replica.Record, replica.Position, bool, error)
+	// ReclaimExpired turns up to limit records' values expired by nowMs
+	// (unix ms) into tombstones of the same dots (active expiry).
+	ReclaimExpired(ctx context.Context, nowMs int64, limit int) (n int, more bool, err error)
 	Stats() admin.StoreStats
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -44,14 +45,18 @@ func encodeForward(key []byte, w Write) []byte {
 	b = append(b, key...)
 	var flags byte
 	if w.Supersede {
-		flags |= 1
+		flags |= forwardSupersede
+	}
+	if w.KeepTTL {
+		flags |= forwardKeepTTL
 	}
 	if w.Timestamp != 0 {
-		flags |= 2
+		flags |= forwardTimestamp
 	}
 	b = append(b, flags, byte(w.Op), byte(w.Cond))
 	b = binary.AppendUvarint(b, uint64(w.W))
 	b = binary.AppendUvarint(b, uint64(max(w.MaxSize, 0)))
+	b = binary.AppendUvarint(b, uint64(max(w.Expiry, 0)))
 	if w.Timestamp != 0 {
 		b = binary.AppendVarint(b, w.Timestamp)
 	}
@@ -60,6 +65,13 @@ func encodeForward(key []byte, w Write) []byte {
 	b = append(b, ctx...)
 	return append(b, w.Data...)
 }
+
+// The flags of a forwarded write.
+const (
+	forwardSupersede byte = 1
+	forwardKeepTTL   byte = 2 // with the expiry after MaxSize
+	forwardTimestamp byte = 4 // the write's timestamp follows the expiry
+)
 
 func decodeForward(b []byte) (key []byte, w Write, err error) {
 	bad := peer.ErrBadRequest
@@ -84,7 +96,7 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 	flags, op, cond := b[0], Op(b[1]), Cond(b[2])
 	b = b[3:]
 	q, k := binary.Uvarint(b)
-	if k <= 0 || flags&^3 != 0 || op > OpSetBit || cond > CondAnyValue || q > 1<<16 {
+	if k <= 0 || flags&^(forwardSupersede|forwardKeepTTL|forwardTimestamp) != 0 || op > OpExpire || cond > CondExpiryAfter || q > 1<<16 {
 		return nil, w, bad
 	}
 	b = b[k:]
@@ -93,8 +105,13 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 		return nil, w, bad
 	}
 	b = b[k:]
+	expiry, k := binary.Uvarint(b)
+	if k <= 0 || expiry > math.MaxInt64 {
+		return nil, w, bad
+	}
+	b = b[k:]
 	var ts int64
-	if flags&2 != 0 {
+	if flags&forwardTimestamp != 0 {
 		if ts, k = binary.Varint(b); k <= 0 || ts == 0 {
 			return nil, w, bad
 		}
@@ -108,7 +125,8 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 	if err != nil {
 		return nil, w, err
 	}
-	w = Write{Context: vv, Supersede: flags&1 != 0, Op: op, Cond: cond, W: int(q), MaxSize: int64(maxSize), Data: b, Timestamp: ts}
+	w = Write{Context: vv, Supersede: flags&forwardSupersede != 0, KeepTTL: flags&forwardKeepTTL != 0,
+		Op: op, Cond: cond, W: int(q), MaxSize: int64(maxSize), Expiry: int64(expiry), Data: b, Timestamp: ts}
 	return key, w, nil
 }
 

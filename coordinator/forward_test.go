@@ -13,11 +13,11 @@ func TestForwardCodec_RoundTrip(t *testing.T) {
 		{Context: version.VV{{Actor: 7, Counter: 3}}, Supersede: true, Op: OpAppend, Cond: CondPresent, W: 3, MaxSize: 99, Data: []byte("xyz")},
 		{Context: version.VV{{Actor: 7, Counter: 3}}, Op: OpDelete, Timestamp: 1_700_000_000_000_000_000},
 		{Op: OpDelete, Timestamp: -5},
+		{Supersede: true, Op: OpSet, Expiry: 1_767_323_045_006, KeepTTL: true, Data: []byte("session")},
+		{Supersede: true, Op: OpExpire, Cond: CondEarlierExpiry, Expiry: 1},
 	} {
 		key, got, err := decodeForward(encodeForward([]byte("k"), w))
-		if err != nil || string(key) != "k" || got.Supersede != w.Supersede || got.Op != w.Op || got.Cond != w.Cond ||
-			got.W != w.W || got.MaxSize != w.MaxSize || !bytes.Equal(got.Data, w.Data) || got.Context.Compare(w.Context) != Equal ||
-			got.Timestamp != w.Timestamp {
+		if err != nil || string(key) != "k" || !sameForward(w, got) {
 			t.Fatalf("round trip: %+v, %v", got, err)
 		}
 	}
@@ -41,6 +41,7 @@ func FuzzDecodeForward(f *testing.F) {
 	f.Add(encodeForward([]byte("key"), Write{Op: OpSetRange, Data: RangeData(3, []byte("v")), MaxSize: 10}))
 	f.Add(encodeForward([]byte("key"), Write{Op: OpSetBit, Data: BitData(77, 1)}))
 	f.Add(encodeForward([]byte("key"), Write{Op: OpDelete, Context: version.VV{{Actor: 1, Counter: 1}}, Timestamp: 12345}))
+	f.Add(encodeForward([]byte("k"), Write{Op: OpExpire, Cond: CondLaterExpiry, Expiry: 1 << 62, KeepTTL: true}))
 	f.Add([]byte{1, 16})
 	f.Add([]byte{1, 16, 0xff, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -49,11 +50,16 @@ func FuzzDecodeForward(f *testing.F) {
 			return
 		}
 		key2, w2, err := decodeForward(encodeForward(key, w))
-		if err != nil || !bytes.Equal(key, key2) || w.Op != w2.Op || w.Cond != w2.Cond || w.W != w2.W ||
-			w.Supersede != w2.Supersede || w.MaxSize != w2.MaxSize || !bytes.Equal(w.Data, w2.Data) || w.Context.Compare(w2.Context) != Equal ||
-			w.Timestamp != w2.Timestamp {
+		if err != nil || !bytes.Equal(key, key2) || !sameForward(w, w2) {
 			t.Fatalf("re-encode differs: %+v vs %+v (%v)", w, w2, err)
 		}
 		_, _ = decodeForwardResult(b)
 	})
+}
+
+// sameForward reports whether two writes agree on every field forwarding
+// carries.
+func sameForward(a, b Write) bool {
+	return a.Op == b.Op && a.Cond == b.Cond && a.W == b.W && a.Supersede == b.Supersede && a.KeepTTL == b.KeepTTL && a.Timestamp == b.Timestamp &&
+		a.MaxSize == b.MaxSize && a.Expiry == b.Expiry && bytes.Equal(a.Data, b.Data) && a.Context.Compare(b.Context) == Equal
 }

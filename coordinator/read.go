@@ -20,7 +20,9 @@ type readResult struct {
 
 // Get returns the merged siblings of key from R of its replicas: the first
 // N healthy nodes of its preference list, a fallback standing in for each
-// home node that is down or fails. Replicas that answer later still count
+// home node that is down or fails. Values that have expired by the
+// coordinator's clock read as tombstones of the same dots
+// (version.Siblings.At). Replicas that answer later still count
 // for read repair: every home replica found stale is sent the merged set in
 // the background.
 func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (version.Siblings, error) {
@@ -34,6 +36,7 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (ver
 		if err != nil {
 			return nil, err
 		}
+		ss = ss.At(c.now().UnixMilli())
 		c.reads.Add(1)
 		if len(ss) > 1 && len(ss.Live()) > 1 {
 			c.siblingReads.Add(1)
@@ -85,11 +88,14 @@ wait:
 		return nil, &QuorumError{Op: "read", Need: r, Got: ok}
 	}
 	c.reads.Add(1)
-	if len(merged.Live()) > 1 {
+	view := merged.At(c.now().UnixMilli())
+	if len(view.Live()) > 1 {
 		c.siblingReads.Add(1)
 	}
+	// Repair sends what the replicas hold, not this clock's view of it:
+	// each replica reclaims by its own clock.
 	c.repairAfterRead(key, merged, got, results, len(p.home)-len(got), opCancel)
-	return merged, nil
+	return view, nil
 }
 
 // readOne reads key for one home node: from it when it is alive and

@@ -28,6 +28,15 @@ type Write struct {
 	// MaxSize, when positive, refuses (ErrTooLarge) a value longer than it,
 	// as computed by OpAppend, OpSetRange or OpSetBit.
 	MaxSize int64
+	// Expiry is when the new version's value expires (OpSet, OpExpire),
+	// unix milliseconds; 0 means never. An expiry at or before the
+	// coordinator's clock deletes the key instead (a tombstone), as Redis
+	// does with a time in the past.
+	Expiry int64
+	// KeepTTL (OpSet, OpAppend) gives the new version the expiry of the
+	// value plain reads see (SET KEEPTTL); otherwise OpSet and OpAppend
+	// write a value that never expires unless Expiry says so.
+	KeepTTL bool
 	// Value, when set, computes the new version instead of Op, Data and
 	// Cond, from the siblings the coordinator holds, under the key's lock:
 	// the value, or a tombstone. An error aborts the write with nothing
@@ -63,6 +72,10 @@ const (
 	// (uvarint) followed by one byte, 0 or 1 (SETBIT); the value is padded
 	// with zero bytes up to the bit's byte.
 	OpSetBit
+	// OpExpire writes the current value (as plain GET reads it) again with
+	// Expiry (0: persist), or a tombstone if Expiry has passed. The key
+	// must have a value (else ErrCondition): EXPIRE, PERSIST, GETEX.
+	OpExpire
 )
 
 // RangeData returns OpSetRange's Data: value written at offset.
@@ -109,6 +122,21 @@ const (
 	// CondAnyValue writes only if some sibling holds a value, even when
 	// plain reads see a tombstone (DEL cleans those up).
 	CondAnyValue
+	// CondNoExpiry writes only if the key has a value without an expiry
+	// (EXPIRE NX).
+	CondNoExpiry
+	// CondHasExpiry writes only if the key has a value with an expiry
+	// (EXPIRE XX, PERSIST).
+	CondHasExpiry
+	// CondLaterExpiry writes only if the key has a value whose expiry is
+	// before Expiry; no expiry counts as infinite (EXPIRE GT).
+	CondLaterExpiry
+	// CondEarlierExpiry writes only if the key has a value whose expiry is
+	// after Expiry or that has none (EXPIRE LT).
+	CondEarlierExpiry
+	// CondExpiryAfter writes only if the key has a value with an expiry
+	// after Expiry (EXPIRE XX LT).
+	CondExpiryAfter
 )
 
 // ErrCondition is returned by Put when the write's Cond does not hold;
@@ -119,38 +147,51 @@ var ErrCondition = errdefs.ErrCondition
 // write's MaxSize; nothing was written.
 var ErrTooLarge = errdefs.ErrTooLarge
 
-// newVersion computes the value or tombstone of w against cur.
-func (w Write) newVersion(cur version.Siblings) ([]byte, bool, error) {
+// newVersion computes the value or tombstone of w against cur (as it reads
+// at nowMs: expired values are tombstones) and the new value's expiry.
+func (w Write) newVersion(cur version.Siblings, nowMs int64) (value []byte, tomb bool, expiry int64, err error) {
 	if w.Value != nil {
-		return w.Value(cur)
+		value, tomb, err = w.Value(cur)
+		return value, tomb, 0, err
 	}
+	win, _ := cur.Winner()
 	v, ok := cur.Value()
-	if (w.Cond == CondAbsent && ok) || (w.Cond == CondPresent && !ok) || (w.Cond == CondAnyValue && len(cur.Live()) == 0) {
-		return nil, false, ErrCondition
+	if !w.holds(cur, ok, win.Expiry) || (w.Op == OpExpire && !ok) {
+		return nil, false, 0, ErrCondition
+	}
+	expiry = w.Expiry
+	if w.KeepTTL && ok {
+		expiry = win.Expiry
+	}
+	if expiry != 0 && expiry <= nowMs && !w.KeepTTL {
+		// A time already passed deletes the key, as in Redis.
+		return nil, true, 0, nil
 	}
 	switch w.Op {
 	case OpDelete:
-		return nil, true, nil
+		return nil, true, 0, nil
+	case OpExpire:
+		return v, false, expiry, nil
 	case OpAppend:
 		if w.MaxSize > 0 && int64(len(v))+int64(len(w.Data)) > w.MaxSize {
-			return nil, false, ErrTooLarge
+			return nil, false, 0, ErrTooLarge
 		}
-		return append(append(make([]byte, 0, len(v)+len(w.Data)), v...), w.Data...), false, nil
+		return append(append(make([]byte, 0, len(v)+len(w.Data)), v...), w.Data...), false, expiry, nil
 	case OpSetRange:
 		off, data, ok := splitOffset(w.Data)
 		if !ok {
-			return nil, false, errdefs.ErrBadRequest
+			return nil, false, 0, errdefs.ErrBadRequest
 		}
 		out, err := setRange(v, off, data, w.MaxSize)
-		return out, false, err
+		return out, false, expiry, err
 	case OpSetBit:
 		off, bit, ok := splitOffset(w.Data)
 		if !ok || len(bit) != 1 || bit[0] > 1 {
-			return nil, false, errdefs.ErrBadRequest
+			return nil, false, 0, errdefs.ErrBadRequest
 		}
 		need := off/8 + 1
 		if (w.MaxSize > 0 && need > uint64(w.MaxSize)) || need > 1<<40 {
-			return nil, false, ErrTooLarge
+			return nil, false, 0, ErrTooLarge
 		}
 		out := make([]byte, max(uint64(len(v)), need))
 		copy(out, v)
@@ -160,12 +201,36 @@ func (w Write) newVersion(cur version.Siblings) ([]byte, bool, error) {
 		} else {
 			out[off/8] &^= mask
 		}
-		return out, false, nil
+		return out, false, expiry, nil
 	}
 	if w.MaxSize > 0 && int64(len(w.Data)) > w.MaxSize {
-		return nil, false, ErrTooLarge
+		return nil, false, 0, ErrTooLarge
 	}
-	return w.Data, false, nil
+	return w.Data, false, expiry, nil
+}
+
+// holds reports whether w's condition holds for cur, whose plain reads
+// see a value (ok) expiring at cur (0: never).
+func (w Write) holds(ss version.Siblings, ok bool, cur int64) bool {
+	switch w.Cond {
+	case CondAbsent:
+		return !ok
+	case CondPresent:
+		return ok
+	case CondAnyValue:
+		return len(ss.Live()) > 0
+	case CondNoExpiry:
+		return ok && cur == 0
+	case CondHasExpiry:
+		return ok && cur != 0
+	case CondLaterExpiry:
+		return ok && cur != 0 && w.Expiry > cur
+	case CondEarlierExpiry:
+		return ok && (cur == 0 || w.Expiry < cur)
+	case CondExpiryAfter:
+		return ok && cur != 0 && w.Expiry < cur
+	}
+	return true
 }
 
 // Value returns a Write.Value function that always writes v.
@@ -212,7 +277,8 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 			return prev, err
 		}
 	}
-	ts := c.now().UnixNano()
+	now := c.now()
+	ts, nowMs := now.UnixNano(), now.UnixMilli()
 	if w.Timestamp != 0 {
 		ts = w.Timestamp
 	}
@@ -221,8 +287,11 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 		// its actor before dropping a key's versions (ownership handoff)
 		// does so before it takes the lock, so the dot is never reissued.
 		actor := c.local.Actor()
+		// What expired reads as a tombstone of the same dot, here too:
+		// the write keeps it as one (as ReclaimExpired would).
+		cur = cur.At(nowMs)
 		prev = cur
-		value, tomb, err := w.newVersion(cur)
+		value, tomb, expiry, err := w.newVersion(cur, nowMs)
 		if err != nil {
 			return nil, err
 		}
@@ -234,7 +303,7 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 		if err != nil {
 			return nil, err
 		}
-		next := version.Write(cur, version.Dot{Actor: actor, Counter: counter}, vctx, ts, value, tomb)
+		next := version.WriteExpiring(cur, version.Dot{Actor: actor, Counter: counter}, vctx, ts, value, tomb, expiry)
 		if limit := c.cfg.MaxSiblingsSize; limit > 0 {
 			if n := next.RecordSize(); int64(n) > limit {
 				return nil, fmt.Errorf("%w: the key's siblings would take %d bytes, over max-siblings-size (%d): resolve them with a context that covers them",

@@ -15,13 +15,16 @@ import (
 func TestWrite_NewVersion(t *testing.T) {
 	live := version.Siblings{{Dot: version.Dot{Actor: 1, Counter: 1}, Timestamp: 1, Value: []byte("ab")}}
 	dead := version.Update(live, 2, nil, 5, nil, true) // a tombstone concurrent with the value, and later
+	ttl := version.Siblings{{Dot: version.Dot{Actor: 1, Counter: 1}, Timestamp: 1, Value: []byte("ab"), Expiry: 500}}
+	const now = 100 // unix ms
 	for _, tc := range []struct {
-		name string
-		cur  version.Siblings
-		w    Write
-		want string
-		tomb bool
-		err  error
+		name   string
+		cur    version.Siblings
+		w      Write
+		want   string
+		tomb   bool
+		expiry int64
+		err    error
 	}{
 		{name: "set", cur: live, w: Write{Data: []byte("x")}, want: "x"},
 		{name: "nx on value", cur: live, w: Write{Cond: CondAbsent, Data: []byte("x")}, err: ErrCondition},
@@ -45,11 +48,38 @@ func TestWrite_NewVersion(t *testing.T) {
 		{name: "setbit pads", w: Write{Op: OpSetBit, Data: BitData(17, 1)}, want: "\x00\x00@"},
 		{name: "setbit too large", w: Write{Op: OpSetBit, Data: BitData(16, 1), MaxSize: 2}, err: ErrTooLarge},
 		{name: "setbit not a bit", w: Write{Op: OpSetBit, Data: BitData(1, 2)}, err: errdefs.ErrBadRequest},
+		{name: "setrange keepttl", cur: ttl, w: Write{Op: OpSetRange, Data: RangeData(0, []byte("X")), KeepTTL: true}, want: "Xb", expiry: 500},
+		// Expiries.
+		{name: "set with expiry", cur: ttl, w: Write{Data: []byte("x"), Expiry: 200}, want: "x", expiry: 200},
+		{name: "set clears the expiry", cur: ttl, w: Write{Data: []byte("x")}, want: "x"},
+		{name: "set keepttl", cur: ttl, w: Write{Data: []byte("x"), KeepTTL: true}, want: "x", expiry: 500},
+		{name: "set keepttl on nothing", w: Write{Data: []byte("x"), KeepTTL: true}, want: "x"},
+		{name: "append keepttl", cur: ttl, w: Write{Op: OpAppend, Data: []byte("c"), KeepTTL: true}, want: "abc", expiry: 500},
+		{name: "set with a past expiry deletes", cur: live, w: Write{Data: []byte("x"), Expiry: now}, tomb: true},
+		{name: "expire", cur: live, w: Write{Op: OpExpire, Expiry: 300}, want: "ab", expiry: 300},
+		{name: "expire nothing", w: Write{Op: OpExpire, Expiry: 300}, err: ErrCondition},
+		{name: "expire nothing in the past", w: Write{Op: OpExpire, Expiry: 1}, err: ErrCondition},
+		{name: "expire under a tombstone winner", cur: dead, w: Write{Op: OpExpire, Expiry: 300}, err: ErrCondition},
+		{name: "expire in the past deletes", cur: live, w: Write{Op: OpExpire, Expiry: now}, tomb: true},
+		{name: "persist", cur: ttl, w: Write{Op: OpExpire, Cond: CondHasExpiry}, want: "ab"},
+		{name: "persist without expiry", cur: live, w: Write{Op: OpExpire, Cond: CondHasExpiry}, err: ErrCondition},
+		{name: "nx with expiry", cur: ttl, w: Write{Op: OpExpire, Cond: CondNoExpiry, Expiry: 300}, err: ErrCondition},
+		{name: "nx without", cur: live, w: Write{Op: OpExpire, Cond: CondNoExpiry, Expiry: 300}, want: "ab", expiry: 300},
+		{name: "xx without", cur: live, w: Write{Op: OpExpire, Cond: CondHasExpiry, Expiry: 300}, err: ErrCondition},
+		{name: "gt without expiry (infinite)", cur: live, w: Write{Op: OpExpire, Cond: CondLaterExpiry, Expiry: 300}, err: ErrCondition},
+		{name: "gt later", cur: ttl, w: Write{Op: OpExpire, Cond: CondLaterExpiry, Expiry: 600}, want: "ab", expiry: 600},
+		{name: "gt earlier", cur: ttl, w: Write{Op: OpExpire, Cond: CondLaterExpiry, Expiry: 400}, err: ErrCondition},
+		{name: "lt without expiry", cur: live, w: Write{Op: OpExpire, Cond: CondEarlierExpiry, Expiry: 300}, want: "ab", expiry: 300},
+		{name: "lt earlier", cur: ttl, w: Write{Op: OpExpire, Cond: CondEarlierExpiry, Expiry: 400}, want: "ab", expiry: 400},
+		{name: "lt later", cur: ttl, w: Write{Op: OpExpire, Cond: CondEarlierExpiry, Expiry: 600}, err: ErrCondition},
+		{name: "xx lt without expiry", cur: live, w: Write{Op: OpExpire, Cond: CondExpiryAfter, Expiry: 300}, err: ErrCondition},
+		{name: "xx lt earlier", cur: ttl, w: Write{Op: OpExpire, Cond: CondExpiryAfter, Expiry: 400}, want: "ab", expiry: 400},
+		{name: "lt in the past deletes", cur: ttl, w: Write{Op: OpExpire, Cond: CondEarlierExpiry, Expiry: 1}, tomb: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v, tomb, err := tc.w.newVersion(tc.cur)
-			if !errors.Is(err, tc.err) || (err == nil && (string(v) != tc.want || tomb != tc.tomb)) {
-				t.Fatalf("got %q %v %v, want %q %v %v", v, tomb, err, tc.want, tc.tomb, tc.err)
+			v, tomb, expiry, err := tc.w.newVersion(tc.cur, now)
+			if !errors.Is(err, tc.err) || (err == nil && (string(v) != tc.want || tomb != tc.tomb || expiry != tc.expiry)) {
+				t.Fatalf("got %q %v %d %v, want %q %v %d %v", v, tomb, expiry, err, tc.want, tc.tomb, tc.expiry, tc.err)
 			}
 		})
 	}

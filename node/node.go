@@ -47,9 +47,14 @@ type Node struct {
 	serveErr    error              // Serve's result; read after served is closed
 	tlsServed   chan struct{}      // closed when ServeTLS returned, once Start ran with a TLS listener
 	stopHandoff context.CancelFunc // stops the background loops; nil when none run
+	stopExpiry  context.CancelFunc // stops active expiry; nil when it does not run
 	wg          sync.WaitGroup
 	closeOnce   sync.Once
 }
+
+// expiryInterval is how often active expiry runs (Redis's hz 10): each run
+// reclaims at most coordinator.ExpiryBatch records.
+const expiryInterval = 100 * time.Millisecond
 
 // New opens the store in cfg.Replica.Dir, binds cfg.Resp.Listen and the
 // peer port, joins the cluster (or starts a one-node one) and builds the
@@ -120,6 +125,11 @@ func Build(cfg conf.Config, deps Deps, log *slog.Logger) (_ *Node, err error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if !deps.NoLoops {
+		ectx, cancel := context.WithCancel(context.Background())
+		n.stopExpiry = cancel
+		n.wg.Go(func() { _ = n.co.RunExpiry(ectx, expiryInterval) })
 	}
 	if deps.NoClients {
 		return n, nil
@@ -374,13 +384,16 @@ func (n *Node) close(ctx context.Context) error {
 	return errors.Join(serr, cerr, sterr)
 }
 
-// closeCluster stops handoff and anti-entropy, leaves gossip (so the
+// closeCluster stops active expiry, handoff and anti-entropy, leaves gossip (so the
 // others route around this node at once), closes the transport (no more
 // forwarded writes come in; deliveries still under way fail and become
 // local hints) and then the coordinator, which waits for its background
 // work. The store is closed after it. It closes only what Build made, and
 // what Build got so far when Build fails.
 func (n *Node) closeCluster() error {
+	if n.stopExpiry != nil {
+		n.stopExpiry()
+	}
 	if n.stopHandoff != nil {
 		n.stopHandoff()
 	}

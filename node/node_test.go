@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,4 +85,29 @@ func TestNew_BadTLSFilesOpenNothing(t *testing.T) {
 	_, err := New(cfg, nil)
 	require.ErrorContains(t, err, "resp: tls-cert-file, tls-key-file:")
 	require.NoDirExists(t, cfg.Replica.Dir, "nothing was opened")
+}
+
+// TestNode_ActiveExpiry: a node reclaims expired keys in the background,
+// by its clock, without anyone reading them; Close stops the loop.
+func TestNode_ActiveExpiry(t *testing.T) {
+	var skew atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	n, err := Build(testConfig(t), Deps{Now: now}, nil)
+	require.NoError(t, err)
+	n.Start()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	defer func() { require.NoError(t, n.Close(ctx)) }()
+	rdb := redis.NewClient(&redis.Options{Addr: n.Addr().String(), Protocol: 2})
+	defer rdb.Close()
+	for _, k := range []string{"a", "b", "c"} {
+		require.NoError(t, rdb.Set(ctx, k, "v", time.Hour).Err())
+	}
+	require.NoError(t, rdb.Set(ctx, "kept", "v", 0).Err())
+	require.Zero(t, n.store.Stats().ExpiredReclaimed)
+	skew.Store(int64(time.Hour + time.Second))
+	// The loop runs on a 100ms timer: wait for what it does, with a deadline.
+	require.Eventually(t, func() bool { return n.store.Stats().ExpiredReclaimed == 3 }, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, int64(1), n.store.Stats().Keys, "only kept is live")
+	require.Equal(t, "v", rdb.Get(ctx, "kept").Val())
 }

@@ -43,8 +43,10 @@ import (
 // (seal.go); version 4 forwards SETRANGE and SETBIT (coordinator.OpSetRange,
 // OpSetBit); version 5 adds OpScan (the keyspace walk of SCAN, KEYS,
 // DBSIZE, RANDOMKEY and FLUSHALL); version 6 carries Pub/Sub messages
-// (OpPublish).
-const ProtocolVersion = 6
+// (OpPublish); version 7 carries expiries: records of
+// version.RecordFormat 2 in every message, and forwarded writes with an
+// expiry, KEEPTTL and the expire ops and conditions (coordinator/forward.go).
+const ProtocolVersion = 7
 
 // VersionError reports a peer that speaks another version of the protocol.
 type VersionError struct {

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/dynkv/dynkv/merkle"
+	"github.com/dynkv/dynkv/version"
 )
 
 // ErrTreeMismatch is returned by CheckTree when the hash tree does not
@@ -41,9 +44,17 @@ func (s *Store) CheckTree(ctx context.Context) error {
 		}
 	}()
 
-	want, err := s.leavesFromRecords(func([]byte) {})
+	wantExpiry := map[string]bool{}
+	want, err := s.leavesFromRecords(func(k []byte, ss version.Siblings) {
+		if e := ss.NextExpiry(); e != 0 {
+			wantExpiry[string(expiryKey(e, k))] = true
+		}
+	})
 	if err != nil {
 		return fmt.Errorf("replica: check tree: %w", err)
+	}
+	if err := s.checkExpiryIndex(wantExpiry); err != nil {
+		return err
 	}
 	stored := make([]uint64, merkle.Leaves)
 	if err := s.storedLeaves(func(leaf int, h uint64) { stored[leaf] = h }); err != nil {
@@ -65,6 +76,30 @@ func (s *Store) CheckTree(ctx context.Context) error {
 	}
 	if n > 0 {
 		return fmt.Errorf("replica: %w: %d of %d leaves differ; first: %s", ErrTreeMismatch, n, merkle.Leaves, strings.Join(diffs, "; "))
+	}
+	return nil
+}
+
+// checkExpiryIndex compares the expiry index with the entries the records
+// call for (want, which it consumes).
+func (s *Store) checkExpiryIndex(want map[string]bool) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceExpiry}, UpperBound: []byte{spaceExpiry + 1}})
+	if err != nil {
+		return fmt.Errorf("replica: check expiry index: %w", err)
+	}
+	defer it.Close()
+	extra := 0
+	for it.First(); it.Valid(); it.Next() {
+		if !want[string(it.Key())] {
+			extra++
+		}
+		delete(want, string(it.Key()))
+	}
+	if err := it.Error(); err != nil {
+		return fmt.Errorf("replica: check expiry index: %w", err)
+	}
+	if extra > 0 || len(want) > 0 {
+		return fmt.Errorf("replica: %w: the expiry index has %d entries no record calls for and misses %d", ErrTreeMismatch, extra, len(want))
 	}
 	return nil
 }

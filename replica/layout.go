@@ -27,9 +27,15 @@ import (
 // The layout is versioned by the metadata record metaFormat:
 //
 //	1: 'k' + key (no format record); refused.
-//	2: 'k' + slot + key; migrated to 3 by Open (migrateV2).
+//	2: 'k' + slot + key; migrated to 4 by Open (migrateV2).
 //	3: 'k' + slot + hash + key.
-const layoutVersion byte = 3
+//	4: as 3, and expiries: records of version.RecordFormat 2 and the
+//	   expiry index ('e', expiry.go). A version 3 (or 2) directory's records
+//	   are all of format 1, which version 4 reads as values that never
+//	   expire, so its expiry index is rightly empty: Open upgrades it by
+//	   rewriting the format record. A dynkv of version 3 refuses a version
+//	   4 directory (it could not read the expiries).
+const layoutVersion byte = 4
 
 // dataHeader is the length of a data record's pebble key before the user
 // key: space, slot, hash.
@@ -79,8 +85,14 @@ func (s *Store) checkFormat() error {
 			return nil
 		case len(v) == 1 && v[0] == 2:
 			return s.migrateV2()
+		case len(v) == 1 && v[0] == 3:
+			if err := s.setDurable(metaFormat, []byte{layoutVersion}); err != nil {
+				return fmt.Errorf("replica: migrate format 3 to %d: %w", layoutVersion, err)
+			}
+			s.log.Info("data directory migrated", "from", 3, "to", layoutVersion)
+			return nil
 		case len(v) == 1:
-			return fmt.Errorf("%w: %s has format version %d, this dynkv reads format versions 2 and %d", ErrFormat, s.dir, v[0], layoutVersion)
+			return fmt.Errorf("%w: %s has format version %d, this dynkv reads format versions 2 to %d", ErrFormat, s.dir, v[0], layoutVersion)
 		}
 		return fmt.Errorf("%w: %s has format record %x, this dynkv reads format version %d", ErrFormat, s.dir, v, layoutVersion)
 	}
@@ -113,7 +125,7 @@ func (s *Store) checkFormatReadOnly() error {
 // checkNoOldData refuses a directory with data but no format record: a
 // directory of layout 1.
 func (s *Store) checkNoOldData() error {
-	for _, space := range []byte{spaceData, spaceHint, spaceTree, spaceTombs} {
+	for _, space := range []byte{spaceData, spaceHint, spaceTree, spaceTombs, spaceExpiry} {
 		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{space}, UpperBound: []byte{space + 1}})
 		if err != nil {
 			return fmt.Errorf("replica: read format: %w", err)

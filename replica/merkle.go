@@ -157,7 +157,7 @@ func (s *Store) loadTree() error {
 	if s.readOnly() {
 		// Nothing can be persisted: the leaves live in memory until the
 		// store is reopened for writing, which rebuilds them again.
-		leaves, err := s.leavesFromRecords(func([]byte) {})
+		leaves, err := s.leavesFromRecords(func([]byte, version.Siblings) {})
 		if err != nil {
 			return fmt.Errorf("replica: rebuild tree: %w", err)
 		}
@@ -195,10 +195,10 @@ func (s *Store) storedLeaves(visit func(leaf int, h uint64)) error {
 }
 
 // leavesFromRecords computes every leaf from the data records, calling
-// tombstones with the pebble key of each record that holds only
-// tombstones. Records that fail to decode are skipped (countLive counts
-// them).
-func (s *Store) leavesFromRecords(tombstones func(dataKey []byte)) ([]uint64, error) {
+// visit with the pebble key and the siblings of each record (for the
+// indexes derived from records: tombstones, expiries). Records that fail to
+// decode are skipped (countKeys counts them).
+func (s *Store) leavesFromRecords(visit func(dataKey []byte, ss version.Siblings)) ([]uint64, error) {
 	leaves := make([]uint64, merkle.Leaves)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceData}, UpperBound: []byte{spaceData + 1}})
 	if err != nil {
@@ -210,20 +210,32 @@ func (s *Store) leavesFromRecords(tombstones func(dataKey []byte)) ([]uint64, er
 			continue
 		}
 		leaves[leafOfDataKey(it.Key())] ^= merkle.VersionHash(userKey(it.Key()), ss)
-		if onlyTombstones(ss) {
-			tombstones(it.Key())
-		}
+		visit(it.Key(), ss)
 	}
 	return leaves, it.Close()
 }
 
-// rebuildTree recomputes every leaf from the data and persists them.
+// rebuildTree recomputes every leaf, and the tombstone and expiry indexes,
+// from the data and persists them.
 func (s *Store) rebuildTree() error {
 	b := s.db.NewBatch()
 	defer b.Close()
-	_ = b.DeleteRange([]byte{spaceTree}, []byte{spaceTree + 1}, nil)
-	_ = b.DeleteRange([]byte{spaceTombs}, []byte{spaceTombs + 1}, nil)
-	leaves, err := s.leavesFromRecords(func(k []byte) { _ = b.Set(tombKey(k), nil, nil) })
+	// Only the spaces that hold something: a range deletion costs pebble
+	// a memtable flush sooner or later, which a new directory can do without.
+	for _, space := range []byte{spaceTree, spaceTombs, spaceExpiry} {
+		if s.spaceEmpty(space) {
+			continue
+		}
+		_ = b.DeleteRange([]byte{space}, []byte{space + 1}, nil)
+	}
+	leaves, err := s.leavesFromRecords(func(k []byte, ss version.Siblings) {
+		if onlyTombstones(ss) {
+			_ = b.Set(tombKey(k), nil, nil)
+		}
+		if e := ss.NextExpiry(); e != 0 {
+			_ = b.Set(expiryKey(e, k), nil, nil)
+		}
+	})
 	if err != nil {
 		return fmt.Errorf("replica: rebuild tree: %w", err)
 	}
@@ -240,6 +252,16 @@ func (s *Store) rebuildTree() error {
 		return fmt.Errorf("replica: rebuild tree: %w", err)
 	}
 	return nil
+}
+
+// spaceEmpty reports whether the key space holds no key (or cannot be read).
+func (s *Store) spaceEmpty(space byte) bool {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{space}, UpperBound: []byte{space + 1}})
+	if err != nil {
+		return false
+	}
+	defer it.Close()
+	return !it.First()
 }
 
 // TreeNodes returns the hashes of the tree nodes of span span at indexes

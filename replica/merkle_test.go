@@ -125,7 +125,7 @@ func TestStore_RefusesOldLayout(t *testing.T) {
 	rawSet(t, fs2, metaFormat, []byte{9})
 	_, err = Open(Config{Dir: "db", FS: fs2, Durability: DurabilityNone})
 	require.ErrorIs(t, err, ErrFormat)
-	require.ErrorContains(t, err, fmt.Sprintf("db has format version 9, this dynkv reads format versions 2 and %d", layoutVersion))
+	require.ErrorContains(t, err, fmt.Sprintf("db has format version 9, this dynkv reads format versions 2 to %d", layoutVersion))
 }
 
 // TestTree_IncrementalMatchesScan: after any mix of writes, deletes, merges

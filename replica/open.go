@@ -104,11 +104,11 @@ func (s *Store) openDB(readOnly, reopened bool) error {
 	s.live.Store(0)
 	s.hints.Store(0)
 	s.corrupt.Store(0)
-	steps := []func() error{s.checkFormat, s.loadActor, s.loadClock, s.countLive, s.loadTree}
+	steps := []func() error{s.checkFormat, s.loadActor, s.loadClock, s.countKeys, s.loadTree}
 	if readOnly {
-		steps = []func() error{s.checkFormatReadOnly, s.readActor, s.loadClock, s.countLive, s.loadTree}
+		steps = []func() error{s.checkFormatReadOnly, s.readActor, s.loadClock, s.countKeys, s.loadTree}
 	} else if reopened {
-		steps = []func() error{s.checkFormat, s.markRunning, s.newActor, s.loadClock, s.countLive, s.loadTree}
+		steps = []func() error{s.checkFormat, s.markRunning, s.newActor, s.loadClock, s.countKeys, s.loadTree}
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

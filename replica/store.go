@@ -76,6 +76,7 @@ type Store struct {
 	closed  atomic.Bool
 
 	treeRebuilds atomic.Int64 // times Open rebuilt the hash tree from the data
+	reclaimed    atomic.Int64 // records whose expired values ReclaimExpired turned into tombstones
 }
 
 // loadActor reads the store's actor identity, drawing and persisting a new
@@ -190,7 +191,7 @@ func (s *Store) setDurable(k, v []byte) error {
 	}, nil)
 }
 
-func (s *Store) countLive() error {
+func (s *Store) countKeys() error {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceData}, UpperBound: []byte{spaceData + 1}})
 	if err != nil {
 		return fmt.Errorf("replica: count keys: %w", err)
@@ -317,9 +318,15 @@ func (s *Store) update(ctx context.Context, k []byte, fn func(cur version.Siblin
 			s.hints.Add(-1)
 		}
 	}
-	if k[0] != spaceData {
-		return next, nil
+	if k[0] == spaceData {
+		s.countLive(cur, next)
 	}
+	return next, nil
+}
+
+// countLive adjusts the count of live keys for a record going from cur to
+// next.
+func (s *Store) countLive(cur, next version.Siblings) {
 	_, was := cur.Value()
 	_, is := next.Value()
 	switch {
@@ -328,7 +335,6 @@ func (s *Store) update(ctx context.Context, k []byte, fn func(cur version.Siblin
 	case was && !is:
 		s.live.Add(-1)
 	}
-	return next, nil
 }
 
 // writeData replaces the record under the data key k, holding cur, with
@@ -352,6 +358,7 @@ func (s *Store) writeData(k []byte, cur, next version.Siblings) error {
 	case was && !is:
 		_ = b.Delete(tombKey(k), nil)
 	}
+	indexExpiry(b, k, cur, next)
 	if err := b.Commit(s.wo); err != nil {
 		return err
 	}
@@ -375,6 +382,8 @@ func (s *Store) Stats() admin.StoreStats {
 		CorruptRecords: s.corrupt.Load(),
 		Hints:          s.hints.Load(),
 		TreeRebuilds:   s.treeRebuilds.Load(),
+
+		ExpiredReclaimed: s.reclaimed.Load(),
 	}
 	switch err := s.Fault(); {
 	case errors.Is(err, ErrDiskFull):

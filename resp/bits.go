@@ -62,7 +62,7 @@ func (s *Server) cmdSetBit(c *session, args [][]byte) error {
 	if !ok || on&^1 != 0 {
 		return errBitValue
 	}
-	old, _, err := s.write(c, args[1], coordinator.Write{Op: coordinator.OpSetBit,
+	old, _, err := s.write(c, args[1], coordinator.Write{Op: coordinator.OpSetBit, KeepTTL: true, // as Redis
 		Data: coordinator.BitData(off, byte(on)), MaxSize: s.cfg.MaxValueSize})
 	if err != nil {
 		return err

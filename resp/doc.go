@@ -83,9 +83,16 @@
 //
 // # Where dynkv differs from Redis
 //
-//   - TTLs are not supported yet: SET with EX, PX, EXAT, PXAT or KEEPTTL,
-//     SETEX and PSETEX are validated as Redis validates them, then refused
-//     with "ERR TTL is not supported yet (EX/PX/EXAT/PXAT/KEEPTTL)".
+//   - Expiry (expire.go) is part of a version: EXPIRE, PEXPIRE, EXPIREAT,
+//     PEXPIREAT, PERSIST and GETEX with an option write a new version of
+//     the value plain reads see, superseding what the coordinator read; a
+//     SET (or DPUT) concurrent with them stays a sibling (DGET shows both).
+//     TTL and friends report the expiry of the version plain reads see.
+//     Keys expire by the clock of the node coordinating the read: skewed
+//     clocks move the moment a key stops reading (docs/design.md, Expiry).
+//     INFO keyspace reports expires=0 and avg_ttl=0.
+//   - SET key v NX PX ms is a lock on one side of a partition only: during
+//     a partition it can succeed on both sides (README).
 //   - One database: SELECT accepts 0 only.
 //   - DEL counts a key if plain reads saw a value; it also clears live
 //     siblings hidden behind a tombstone winner (without counting them).

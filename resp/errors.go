@@ -33,7 +33,6 @@ const (
 	errHelloVersion     replyErr = "ERR Protocol version is not an integer or out of range"
 	errNoProto          replyErr = "NOPROTO unsupported protocol version"
 	errDBIndex          replyErr = "ERR DB index is out of range"
-	errTTL              replyErr = "ERR TTL is not supported yet (EX/PX/EXAT/PXAT/KEEPTTL)"
 	errInvalidContext   replyErr = "ERR invalid context"
 	errStaleContext     replyErr = "ERR stale context: it was issued under another cluster secret; read the key again with DGET"
 	errInternal         replyErr = "ERR internal error"

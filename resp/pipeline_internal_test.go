@@ -22,7 +22,10 @@ func TestTable_ConcurrentKey(t *testing.T) {
 		{"get k", "k"},
 		{"SET k v", "k"},
 		{"SET k v NX GET", "k"},
-		{"SET k v EX 10", "k"}, // refused with errTTL, on its own goroutine
+		{"SET k v EX 10", "k"},
+		{"EXPIRE k 10", "k"},
+		{"TTL k", "k"},
+		{"GETEX k PERSIST", "k"},
 		{"SETNX k v", "k"},
 		{"GETSET k v", "k"},
 		{"STRLEN k", "k"},
@@ -39,7 +42,7 @@ func TestTable_ConcurrentKey(t *testing.T) {
 		{"UNLINK a b", ""},
 		{"MGET k", ""},
 		{"MSET k v", ""},
-		{"SETEX k 1 v", ""},
+		{"SETEX k 1 v", "k"},
 		{"GET", ""},
 		{"GET k extra", ""},
 		{"SET k", ""},
@@ -80,8 +83,7 @@ func TestTable_ConcurrentKey(t *testing.T) {
 			require.False(t, sc.concurrent, sc.name)
 		}
 	}
-	require.Equal(t, []string{"append", "bitcount", "bitpos", "ddel", "del", "dget", "dput", "exists", "get", "getbit", "getdel",
-		"getrange", "getset", "set", "setbit", "setnx", "setrange", "strlen", "substr", "type", "unlink"},
+	require.Equal(t, []string{"append", "bitcount", "bitpos", "ddel", "del", "dget", "dput", "exists", "expire", "expireat", "expiretime", "get", "getbit", "getdel", "getex", "getrange", "getset", "persist", "pexpire", "pexpireat", "pexpiretime", "psetex", "pttl", "set", "setbit", "setex", "setnx", "setrange", "strlen", "substr", "ttl", "type", "unlink"},
 		slices.Sorted(slices.Values(names)))
 }
 

@@ -83,7 +83,7 @@ func (s *Server) cmdSetRange(c *session, args [][]byte) error {
 	if off+int64(len(value)) > s.cfg.MaxValueSize {
 		return errStringTooLong
 	}
-	old, _, err := s.write(c, args[1], coordinator.Write{Op: coordinator.OpSetRange,
+	old, _, err := s.write(c, args[1], coordinator.Write{Op: coordinator.OpSetRange, KeepTTL: true, // as Redis
 		Data: coordinator.RangeData(uint64(off), value), MaxSize: s.cfg.MaxValueSize})
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package resp
 
 import (
 	"errors"
-	"math"
 
 	"github.com/dynkv/dynkv/coordinator"
 )
@@ -13,8 +12,8 @@ import (
 // are data (coordinator.Write's Op, Data, Cond and MaxSize), which the
 // coordinator evaluates under the key's lock on the coordinating node, so a
 // read-modify-write (SET NX, APPEND, DEL) is atomic there, and which a node
-// outside the key's home nodes can forward to one. The one exception is SET
-// NX GET, which must report the value that made it fail: it uses a
+// outside the key's home nodes can forward to one. Expiries are in
+// expire.go. The one exception is SET NX GET, which must report the value that made it fail: it uses a
 // Write.Value function, which the coordinator runs itself.
 
 // get returns the value plain reads see, counting hits and misses.
@@ -48,8 +47,9 @@ func (s *Server) write(c *session, key []byte, w coordinator.Write) (old []byte,
 // setIfAbsentGet is SET NX GET: it writes value if key has no value, and
 // returns the value it had either way (Put returns the versions it found
 // with ErrCondition too, also when the write was forwarded).
-func (s *Server) setIfAbsentGet(c *session, key, value []byte) (old []byte, had bool, err error) {
-	prev, err := s.backend.Put(c.ctx, key, coordinator.Write{Supersede: true, Cond: coordinator.CondAbsent, Data: value})
+func (s *Server) setIfAbsentGet(c *session, key []byte, w coordinator.Write) (old []byte, had bool, err error) {
+	w.Supersede, w.Cond = true, coordinator.CondAbsent
+	prev, err := s.backend.Put(c.ctx, key, w)
 	if err != nil && !errors.Is(err, coordinator.ErrCondition) {
 		return nil, false, err
 	}
@@ -69,17 +69,15 @@ func (s *Server) cmdGet(c *session, args [][]byte) error {
 // setOptions are the options of SET.
 type setOptions struct {
 	nx, xx, get bool
-	ttl         bool // EX, PX, EXAT, PXAT or KEEPTTL: not supported yet
+	keepTTL     bool
+	kind        string // the expire option given: "ex", "px", "exat", "pxat" or ""
+	expire      []byte // its argument
 }
 
-// parseSetOptions parses SET's options as Redis 7 does, including its
-// validation of expire times, so that the errors match Redis's; a TTL that
-// Redis would accept is then refused with errTTL.
+// parseSetOptions parses SET's options as Redis 7 does; the expire time
+// is validated by expireAt, after the syntax, as in Redis.
 func parseSetOptions(args [][]byte) (setOptions, error) {
 	var o setOptions
-	var expire []byte // the argument of the expire option
-	var kind string   // the expire option given: "ex", "px", "exat" or "pxat"
-	var keepTTL bool
 	for j := 0; j < len(args); j++ {
 		a, hasNext := args[j], j+1 < len(args)
 		switch k := expireKind(a); {
@@ -89,21 +87,15 @@ func parseSetOptions(args [][]byte) (setOptions, error) {
 			o.xx = true
 		case equalFold(a, "get"):
 			o.get = true
-		case equalFold(a, "keepttl") && kind == "":
-			keepTTL = true
-		case k != "" && !keepTTL && hasNext && (kind == "" || kind == k):
-			expire, kind = args[j+1], k
+		case equalFold(a, "keepttl") && o.kind == "":
+			o.keepTTL = true
+		case k != "" && !o.keepTTL && hasNext && (o.kind == "" || o.kind == k):
+			o.expire, o.kind = args[j+1], k
 			j++
 		default:
 			return o, errSyntax
 		}
 	}
-	if kind != "" {
-		if err := checkExpire(expire, kind == "ex" || kind == "exat", "set"); err != nil {
-			return o, err
-		}
-	}
-	o.ttl = kind != "" || keepTTL
 	return o, nil
 }
 
@@ -117,43 +109,37 @@ func expireKind(a []byte) string {
 	return ""
 }
 
-// checkExpire validates an expire time as Redis does before using it.
-func checkExpire(b []byte, seconds bool, cmd string) error {
-	n, ok := parseInt(b)
-	switch {
-	case !ok:
-		return errNotInteger
-	case n <= 0 || (seconds && n > math.MaxInt64/1000):
-		return expireError(cmd)
-	}
-	return nil
-}
-
-// cmdSet implements SET key value [NX|XX] [GET]. A TTL option is refused
-// with errTTL after Redis's own validation.
+// cmdSet implements SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL].
+// An expiry already passed (EXAT, PXAT) deletes the key, as in Redis.
 func (s *Server) cmdSet(c *session, args [][]byte) error {
 	o, err := parseSetOptions(args[3:])
 	if err != nil {
 		return err
 	}
-	if o.ttl {
-		return errTTL
+	var expiry int64
+	if o.kind != "" {
+		if expiry, err = s.expireAt(o.expire, unitOf(o.kind), "set"); err != nil {
+			return err
+		}
 	}
 	var (
 		old      []byte
 		had      bool
 		notSet   bool
 		key, val = args[1], args[2]
+		w        = coordinator.Write{Data: val, Expiry: expiry, KeepTTL: o.keepTTL}
 	)
 	switch {
 	case o.nx && o.get:
-		old, had, err = s.setIfAbsentGet(c, key, val)
+		old, had, err = s.setIfAbsentGet(c, key, w)
 	case o.nx:
-		_, _, err = s.write(c, key, coordinator.Write{Data: val, Cond: coordinator.CondAbsent})
+		w.Cond = coordinator.CondAbsent
+		_, _, err = s.write(c, key, w)
 	case o.xx:
-		old, had, err = s.write(c, key, coordinator.Write{Data: val, Cond: coordinator.CondPresent})
+		w.Cond = coordinator.CondPresent
+		old, had, err = s.write(c, key, w)
 	default:
-		old, had, err = s.write(c, key, coordinator.Write{Data: val})
+		old, had, err = s.write(c, key, w)
 	}
 	if errors.Is(err, coordinator.ErrCondition) {
 		notSet, err = true, nil // XX failed: there was no value; NX GET: old is set
@@ -184,20 +170,26 @@ func (s *Server) cmdSetNX(c *session, args [][]byte) error {
 	return nil
 }
 
-// cmdSetEx validates SETEX as Redis does, then refuses the TTL.
-func (s *Server) cmdSetEx(_ *session, args [][]byte) error {
-	if err := checkExpire(args[2], true, "setex"); err != nil {
-		return err
-	}
-	return errTTL
+// cmdSetEx implements SETEX key seconds value.
+func (s *Server) cmdSetEx(c *session, args [][]byte) error {
+	return s.setExpiring(c, args, expireUnit{seconds: true, relative: true}, "setex")
 }
 
-// cmdPSetEx validates PSETEX as Redis does, then refuses the TTL.
-func (s *Server) cmdPSetEx(_ *session, args [][]byte) error {
-	if err := checkExpire(args[2], false, "psetex"); err != nil {
+// cmdPSetEx implements PSETEX key milliseconds value.
+func (s *Server) cmdPSetEx(c *session, args [][]byte) error {
+	return s.setExpiring(c, args, expireUnit{relative: true}, "psetex")
+}
+
+func (s *Server) setExpiring(c *session, args [][]byte, u expireUnit, cmd string) error {
+	expiry, err := s.expireAt(args[2], u, cmd)
+	if err != nil {
 		return err
 	}
-	return errTTL
+	if _, _, err := s.write(c, args[1], coordinator.Write{Data: args[3], Expiry: expiry}); err != nil {
+		return err
+	}
+	c.w.ok()
+	return nil
 }
 
 func (s *Server) cmdGetSet(c *session, args [][]byte) error {
@@ -263,9 +255,10 @@ func (s *Server) cmdStrlen(c *session, args [][]byte) error {
 }
 
 // cmdAppend appends to the value plain reads see and supersedes every
-// version with the result, which may not exceed Config.MaxValueSize.
+// version with the result, which may not exceed Config.MaxValueSize. The
+// value keeps its expiry, as in Redis.
 func (s *Server) cmdAppend(c *session, args [][]byte) error {
-	old, _, err := s.write(c, args[1], coordinator.Write{Op: coordinator.OpAppend, Data: args[2], MaxSize: s.cfg.MaxValueSize})
+	old, _, err := s.write(c, args[1], coordinator.Write{Op: coordinator.OpAppend, Data: args[2], MaxSize: s.cfg.MaxValueSize, KeepTTL: true})
 	if err != nil {
 		return err
 	}

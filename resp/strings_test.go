@@ -9,7 +9,6 @@ import (
 )
 
 func TestSet_Options(t *testing.T) {
-	ttl := errReply("ERR TTL is not supported yet (EX/PX/EXAT/PXAT/KEEPTTL)")
 	syntax := errReply("ERR syntax error")
 	notInt := errReply("ERR value is not an integer or out of range")
 	for _, tt := range []struct {
@@ -32,27 +31,28 @@ func TestSet_Options(t *testing.T) {
 		{name: "nx xx", args: []string{"SET", "k", "v", "NX", "XX"}, want: syntax, after: nilReply},
 		{name: "xx nx", args: []string{"SET", "k", "v", "XX", "NX"}, want: syntax, after: nilReply},
 		{name: "unknown option", args: []string{"SET", "k", "v", "FOO"}, want: syntax, after: nilReply},
-		{name: "ex", args: []string{"SET", "k", "v", "EX", "10"}, want: ttl, after: nilReply},
-		{name: "px", args: []string{"SET", "k", "v", "px", "100"}, want: ttl, after: nilReply},
-		{name: "exat", args: []string{"SET", "k", "v", "EXAT", "1"}, want: ttl, after: nilReply},
-		{name: "pxat", args: []string{"SET", "k", "v", "PXAT", "1"}, want: ttl, after: nilReply},
-		{name: "keepttl", args: []string{"SET", "k", "v", "KEEPTTL"}, want: ttl, after: nilReply},
-		{name: "ex with nx", args: []string{"SET", "k", "v", "NX", "EX", "10"}, want: ttl, after: nilReply},
+		{name: "ex", args: []string{"SET", "k", "v", "EX", "10"}, want: okReply, after: bulk("v")},
+		{name: "px", args: []string{"SET", "k", "v", "px", "100"}, want: okReply, after: bulk("v")},
+		{name: "exat in the past deletes", setup: []string{"SET", "k", "old"}, args: []string{"SET", "k", "v", "EXAT", "1"}, want: okReply, after: nilReply},
+		{name: "pxat in the past get", setup: []string{"SET", "k", "old"}, args: []string{"SET", "k", "v", "PXAT", "1", "GET"}, want: bulk("old"), after: nilReply},
+		{name: "keepttl", args: []string{"SET", "k", "v", "KEEPTTL"}, want: okReply, after: bulk("v")},
+		{name: "ex with nx", args: []string{"SET", "k", "v", "NX", "EX", "10"}, want: okReply, after: bulk("v")},
 		{name: "ex missing", args: []string{"SET", "k", "v", "EX"}, want: syntax, after: nilReply},
 		{name: "ex not integer", args: []string{"SET", "k", "v", "EX", "abc"}, want: notInt, after: nilReply},
 		{name: "ex plus sign", args: []string{"SET", "k", "v", "EX", "+1"}, want: notInt, after: nilReply},
 		{name: "ex zero", args: []string{"SET", "k", "v", "EX", "0"}, want: errReply("ERR invalid expire time in 'set' command"), after: nilReply},
 		{name: "px negative", args: []string{"SET", "k", "v", "PX", "-1"}, want: errReply("ERR invalid expire time in 'set' command"), after: nilReply},
+		{name: "px overflow after now", args: []string{"SET", "k", "v", "PX", "9223372036854775807"}, want: errReply("ERR invalid expire time in 'set' command"), after: nilReply},
 		{name: "ex overflow", args: []string{"SET", "k", "v", "EX", "9223372036854775807"}, want: errReply("ERR invalid expire time in 'set' command"), after: nilReply},
 		{name: "ex and px", args: []string{"SET", "k", "v", "EX", "1", "PX", "1"}, want: syntax, after: nilReply},
 		{name: "ex and exat", args: []string{"SET", "k", "v", "EX", "1", "EXAT", "1"}, want: syntax, after: nilReply},
-		{name: "ex twice", args: []string{"SET", "k", "v", "EX", "1", "EX", "2"}, want: ttl, after: nilReply},
+		{name: "ex twice", args: []string{"SET", "k", "v", "EX", "1", "EX", "2"}, want: okReply, after: bulk("v")},
 		{name: "keepttl and ex", args: []string{"SET", "k", "v", "KEEPTTL", "EX", "1"}, want: syntax, after: nilReply},
 		{name: "ex and keepttl", args: []string{"SET", "k", "v", "EX", "1", "KEEPTTL"}, want: syntax, after: nilReply},
-		{name: "setex", args: []string{"SETEX", "k", "10", "v"}, want: ttl, after: nilReply},
+		{name: "setex", args: []string{"SETEX", "k", "10", "v"}, want: okReply, after: bulk("v")},
 		{name: "setex zero", args: []string{"SETEX", "k", "0", "v"}, want: errReply("ERR invalid expire time in 'setex' command"), after: nilReply},
 		{name: "setex not integer", args: []string{"SETEX", "k", "x", "v"}, want: notInt, after: nilReply},
-		{name: "psetex", args: []string{"PSETEX", "k", "100", "v"}, want: ttl, after: nilReply},
+		{name: "psetex", args: []string{"PSETEX", "k", "100", "v"}, want: okReply, after: bulk("v")},
 		{name: "psetex negative", args: []string{"PSETEX", "k", "-5", "v"}, want: errReply("ERR invalid expire time in 'psetex' command"), after: nilReply},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

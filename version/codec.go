@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"hash/crc32"
+	"math"
+	"slices"
 
 	"github.com/dynkv/dynkv/internal/codec"
 )
@@ -21,8 +23,14 @@ const (
 	oldKeyContextFormat byte = 2
 	keyContextFormat    byte = 3
 	// RecordFormat is the format byte of a stored record (EncodeRecord):
-	// a change to the encoding bumps it.
-	RecordFormat byte = 1
+	// a change to the encoding bumps it. Format 2 added expiries (a flag
+	// and the expiry after a sibling's flags); EncodeRecord still writes
+	// format 1, byte for byte as before, for a set in which no sibling
+	// expires, and DecodeRecord reads both (format 1 is a set without
+	// expiries).
+	RecordFormat byte = 2
+	// recordFormatNoExpiry is format 1: no sibling carries an expiry.
+	recordFormatNoExpiry byte = 1
 
 	// MaxVVEntries bounds the entries of one decoded version vector. Vectors
 	// name only the coordinators of a key's writes (its preference list and
@@ -38,6 +46,7 @@ const (
 	MaxCounter = 1 << 62
 
 	flagTombstone byte = 1
+	flagExpiry    byte = 2 // format 2: an expiry (uvarint, unix ms > 0) follows the flags
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -115,6 +124,9 @@ func (ss Siblings) RecordSize() int {
 			n += 8 + uvarintLen(e.Counter)
 		}
 		n += uvarintLen(uint64(s.Timestamp<<1^(s.Timestamp>>63))) + 1 + uvarintLen(uint64(len(s.Value))) + len(s.Value)
+		if s.Expiry > 0 && !s.Tombstone {
+			n += uvarintLen(uint64(s.Expiry))
+		}
 	}
 	return n
 }
@@ -135,7 +147,11 @@ func EncodeRecord(ss Siblings) []byte {
 		size += 8 + 3*binary.MaxVarintLen64 + 1 + len(s.Value) + len(s.Past)*(8+binary.MaxVarintLen64) + binary.MaxVarintLen64
 	}
 	b := make([]byte, 0, size)
-	b = append(b, RecordFormat)
+	format := recordFormatNoExpiry
+	if slices.ContainsFunc(ss, func(s Sibling) bool { return s.Expiry != 0 && !s.Tombstone }) {
+		format = RecordFormat
+	}
+	b = append(b, format)
 	b = binary.AppendUvarint(b, uint64(len(ss)))
 	for _, s := range ss {
 		b = binary.BigEndian.AppendUint64(b, uint64(s.Dot.Actor))
@@ -146,18 +162,37 @@ func EncodeRecord(ss Siblings) []byte {
 		if s.Tombstone {
 			flags |= flagTombstone
 		}
+		expires := s.Expiry > 0 && !s.Tombstone
+		if expires {
+			flags |= flagExpiry
+		}
 		b = append(b, flags)
+		if expires {
+			b = binary.AppendUvarint(b, uint64(s.Expiry))
+		}
 		b = binary.AppendUvarint(b, uint64(len(s.Value)))
 		b = append(b, s.Value...)
 	}
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
-// DecodeRecord parses a record produced by EncodeRecord. Values alias b.
-// A record that does not decode exactly, fails its checksum or breaks the
-// Siblings invariants returns ErrCorruptRecord.
+// DecodeRecord parses a record produced by EncodeRecord, of format 1 or 2.
+// Values alias b. A record that does not decode exactly, fails its
+// checksum or breaks the Siblings invariants returns ErrCorruptRecord.
 func DecodeRecord(b []byte) (Siblings, error) {
-	body, ok := checkSum(b, RecordFormat)
+	format := byte(0)
+	if len(b) > 0 {
+		format = b[0]
+	}
+	known := flagTombstone
+	switch format {
+	case RecordFormat:
+		known |= flagExpiry
+	case recordFormatNoExpiry:
+	default:
+		return nil, ErrCorruptRecord
+	}
+	body, ok := checkSum(b, format)
 	if !ok {
 		return nil, ErrCorruptRecord
 	}
@@ -172,8 +207,15 @@ func DecodeRecord(b []byte) (Siblings, error) {
 		s.Timestamp = d.Varint()
 		flags := d.Byte()
 		s.Tombstone = flags&flagTombstone != 0
+		if flags&flagExpiry != 0 {
+			e := d.Uvarint()
+			if e == 0 || e > math.MaxInt64 || s.Tombstone {
+				d.Bad = true
+			}
+			s.Expiry = int64(e)
+		}
 		s.Value = d.Bytes()
-		if s.Dot.Counter == 0 || flags&^flagTombstone != 0 || (s.Tombstone && len(s.Value) > 0) ||
+		if s.Dot.Counter == 0 || flags&^known != 0 || (s.Tombstone && len(s.Value) > 0) ||
 			s.Past.Covers(s.Dot) || (i > 0 && ss[i-1].Dot.Compare(s.Dot) >= 0) {
 			d.Bad = true
 		}

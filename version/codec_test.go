@@ -51,6 +51,7 @@ type rawSibling struct {
 	past    []byte // an encoded VV; nil means the empty one
 	ts      int64
 	flags   byte
+	expiry  uint64 // written after flags when flags has flagExpiry
 	value   string
 }
 
@@ -65,6 +66,9 @@ func rawRecord(sibs ...rawSibling) []byte {
 		b = append(b, s.past...)
 		b = binary.AppendVarint(b, s.ts)
 		b = append(b, s.flags)
+		if s.flags&flagExpiry != 0 {
+			b = binary.AppendUvarint(b, s.expiry)
+		}
 		b = binary.AppendUvarint(b, uint64(len(s.value)))
 		b = append(b, s.value...)
 	}
@@ -256,6 +260,9 @@ func TestRecordCodec_RoundTrip(t *testing.T) {
 				if r.IntN(4) == 0 {
 					ss[i].Timestamp = int64(r.Uint64())
 				}
+				if r.IntN(3) == 0 && !ss[i].Tombstone {
+					ss[i].Expiry = 1 + r.Int64N(math.MaxInt64)
+				}
 			}
 			ss = normalizeSibs(ss)
 			enc := EncodeRecord(ss)
@@ -316,7 +323,12 @@ func TestDecodeRecord_Invalid(t *testing.T) {
 		{name: "too short for a checksum", in: []byte{RecordFormat, 0, 0, 0}},
 		{name: "garbage", in: []byte("this is not a record at all")},
 		{name: "wrong format byte 0", in: withCRC(0, rawRecord(ok))},
-		{name: "wrong format byte 2", in: withCRC(RecordFormat+1, rawRecord(ok))},
+		{name: "wrong format byte 3", in: withCRC(RecordFormat+1, rawRecord(ok))},
+		{name: "expiry in format 1", in: withCRC(recordFormatNoExpiry, rawRecord(rawSibling{actor: 1, counter: 1, flags: flagExpiry, expiry: 5, value: "x"}))},
+		{name: "expiry zero", in: withCRC(RecordFormat, rawRecord(rawSibling{actor: 1, counter: 1, flags: flagExpiry, expiry: 0, value: "x"}))},
+		{name: "expiry beyond int64", in: withCRC(RecordFormat, rawRecord(rawSibling{actor: 1, counter: 1, flags: flagExpiry, expiry: math.MaxInt64 + 1, value: "x"}))},
+		{name: "tombstone with an expiry", in: withCRC(RecordFormat, rawRecord(rawSibling{actor: 1, counter: 1, flags: flagExpiry | flagTombstone, expiry: 5}))},
+		{name: "unknown flag in format 2", in: withCRC(RecordFormat, rawRecord(rawSibling{actor: 1, counter: 1, flags: 4, value: "x"}))},
 		{name: "context instead of record", in: EncodeContext(VV{{1, 1}})},
 		{name: "bad checksum", in: append(withCRC(RecordFormat, rawRecord(ok))[:len(rawRecord(ok))+1], 1, 2, 3, 4)},
 		{name: "no body", in: withCRC(RecordFormat, nil)},
@@ -423,6 +435,11 @@ var goldenCases = []struct {
 	{name: "record-siblings", record: Siblings{
 		valSib(0x0102030405060708, 2, VV{{0x0102030405060708, 1}}, -5, ""),
 		tombSib(0xa1b2c3d4e5f60718, 7, VV{{0x0102030405060708, 1}, {0xa1b2c3d4e5f60718, 6}}, 42),
+	}},
+	// Format 2: a sibling that expires (the others are written as before).
+	{name: "record-expiry", record: Siblings{
+		expSib(valSib(0x0102030405060708, 2, VV{{0x0102030405060708, 1}}, 1_700_000_000_000_000_000, "session"), 1_700_000_060_000),
+		valSib(0xa1b2c3d4e5f60718, 7, nil, 42, "forever"),
 	}},
 }
 
@@ -531,6 +548,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		nil,
 		{valSib(1, 1, nil, 1, "x")},
 		{valSib(1, 2, VV{{1, 1}, {9, 4}}, -7, "apple"), tombSib(9, 5, VV{{1, 1}}, 1<<40)},
+		{expSib(valSib(1, 2, VV{{1, 1}}, 7, "ttl"), 1_700_000_000_000), valSib(2, 1, nil, 1, "x")},
 		randSiblings(r, 5),
 	} {
 		enc := EncodeRecord(ss)
@@ -545,6 +563,8 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(withCRC(RecordFormat, rawRecord(rawSibling{actor: 1, counter: 1, flags: flagTombstone, value: "x"})), true)
 	f.Add(withCRC(RecordFormat, binary.AppendUvarint(nil, math.MaxUint64)), true)
 	f.Add(withCRC(0, rawRecord(rawSibling{actor: 1, counter: 1})), false)
+	f.Add(withCRC(RecordFormat, rawRecord(rawSibling{actor: 1, counter: 1, flags: flagExpiry, expiry: math.MaxUint64, value: "x"})), true)
+	f.Add(withCRC(recordFormatNoExpiry, rawRecord(rawSibling{actor: 1, counter: 1, flags: flagExpiry, expiry: 1, value: "x"})), true)
 	f.Fuzz(func(t *testing.T, in []byte, fix bool) {
 		in = bytes.Clone(in)
 		if fix {

@@ -13,6 +13,26 @@ type Sibling struct {
 	Timestamp int64  // coordinator's wall clock at the write, unix nanoseconds
 	Tombstone bool   // a delete; Value is empty
 	Value     []byte // owned by the Sibling; callers must not modify it
+	// Expiry is when the value expires, unix milliseconds (as Redis's
+	// PEXPIRETIME); 0 means never. A tombstone has none. The sibling reads
+	// as a tombstone (Expired, Siblings.At) at every time after it.
+	Expiry int64
+}
+
+// Expired reports whether s holds a value that has expired at nowMs (unix
+// milliseconds): a time strictly after its expiry, as Redis decides.
+func (s Sibling) Expired(nowMs int64) bool {
+	return !s.Tombstone && s.Expiry != 0 && nowMs > s.Expiry
+}
+
+// Reclaimed returns s as its expiry leaves it: a tombstone with the same
+// dot, past and timestamp. Every replica turns an expired sibling into the
+// same tombstone, and Sync prefers the tombstone to the value it replaces
+// (prefer), so a reclaimed sibling never comes back as a value, and the
+// versions (and Merkle hashes, which name only dots) stay the same.
+func (s Sibling) Reclaimed() Sibling {
+	s.Tombstone, s.Value, s.Expiry = true, nil, 0
+	return s
 }
 
 // Clock returns the sibling's full version: Past with Dot added.
@@ -32,6 +52,40 @@ func (ss Siblings) Context() VV {
 		ctx = ctx.Join(s.Clock())
 	}
 	return ctx
+}
+
+// At returns the set as it reads at nowMs (unix milliseconds): every
+// sibling that has expired by then Reclaimed (a tombstone with the same dot,
+// past and timestamp). It returns ss itself when nothing has expired. Reads
+// apply it before Value, Live or Winner, so an expired value reads as a
+// delete would, and a reclaimed record reads the same as before.
+func (ss Siblings) At(nowMs int64) Siblings {
+	var out Siblings
+	for i, s := range ss {
+		if !s.Expired(nowMs) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(ss)
+		}
+		out[i] = s.Reclaimed()
+	}
+	if out == nil {
+		return ss
+	}
+	return out
+}
+
+// NextExpiry returns the earliest expiry of ss's values, or 0 if none
+// expires.
+func (ss Siblings) NextExpiry() int64 {
+	var e int64
+	for _, s := range ss {
+		if !s.Tombstone && s.Expiry != 0 && (e == 0 || s.Expiry < e) {
+			e = s.Expiry
+		}
+	}
+	return e
 }
 
 // Live returns the siblings that are not tombstones.
@@ -112,6 +166,12 @@ func Update(cur Siblings, actor Actor, ctx VV, ts int64, value []byte, tombstone
 // timestamp is later. An actor's counters are never reissued, so a dropped
 // entry cannot make a new version take an old one's dot.
 func Write(cur Siblings, dot Dot, ctx VV, ts int64, value []byte, tombstone bool) Siblings {
+	return WriteExpiring(cur, dot, ctx, ts, value, tombstone, 0)
+}
+
+// WriteExpiring is Write of a value that expires at expiry (unix
+// milliseconds; 0: never). A tombstone never expires.
+func WriteExpiring(cur Siblings, dot Dot, ctx VV, ts int64, value []byte, tombstone bool, expiry int64) Siblings {
 	out := make(Siblings, 0, len(cur)+1)
 	for _, s := range cur {
 		if ctx.Covers(s.Dot) {
@@ -121,9 +181,9 @@ func Write(cur Siblings, dot Dot, ctx VV, ts int64, value []byte, tombstone bool
 		out = append(out, s)
 	}
 	if tombstone {
-		value = nil
+		value, expiry = nil, 0
 	}
-	out = append(out, Sibling{Dot: dot, Past: boundPast(ctx, cur, dot.Actor), Timestamp: ts, Tombstone: tombstone, Value: value})
+	out = append(out, Sibling{Dot: dot, Past: boundPast(ctx, cur, dot.Actor), Timestamp: ts, Tombstone: tombstone, Value: value, Expiry: max(expiry, 0)})
 	slices.SortFunc(out, func(a, b Sibling) int { return a.Dot.Compare(b.Dot) })
 	return out
 }
@@ -232,12 +292,18 @@ func pastMax(ss Siblings) map[Actor]uint64 {
 }
 
 // prefer picks deterministically between two siblings with the same dot.
+// The tombstone wins over the value: that is how a sibling one replica
+// reclaimed at its expiry (Sibling.Reclaimed) replaces the expired value
+// another replica still holds, and never the other way round.
 func prefer(a, b Sibling) bool {
 	if a.Timestamp != b.Timestamp {
 		return a.Timestamp > b.Timestamp
 	}
 	if a.Tombstone != b.Tombstone {
 		return a.Tombstone
+	}
+	if a.Expiry != b.Expiry {
+		return a.Expiry > b.Expiry
 	}
 	return bytes.Compare(a.Value, b.Value) > 0
 }

@@ -38,9 +38,10 @@ type Node struct {
 	Coord *coordinator.Coordinator // nil while the node is down
 	AE    *antientropy.Syncer      // nil while the node is down
 	fs    *vfs.MemFS
-	full  atomic.Bool // the disk is full (DiskFull)
-	srv   *serving    // nil while the node is down
-	n     *node.Node  // nil while the node is down
+	full  atomic.Bool  // the disk is full (DiskFull)
+	srv   *serving     // nil while the node is down
+	n     *node.Node   // nil while the node is down
+	skew  atomic.Int64 // this node's clock minus the cluster's, in nanoseconds (Cluster.Skew)
 }
 
 // serving tracks the peer requests a running node is serving, so that a
@@ -95,6 +96,27 @@ type Cluster struct {
 
 // now is the nodes' clock: the real time plus what Advance added.
 func (c *Cluster) now() time.Time { return time.Now().Add(time.Duration(c.skew.Load())) }
+
+// Skew sets node id's clock to the cluster's plus d (negative: behind),
+// for the coordinator, anti-entropy and active expiry of the node; it
+// lasts across restarts.
+func (c *Cluster) Skew(id string, d time.Duration) { c.node(id).skew.Store(int64(d)) }
+
+// Now returns node id's clock: the cluster's plus its skew.
+func (c *Cluster) Now(id string) time.Time {
+	return c.now().Add(time.Duration(c.node(id).skew.Load()))
+}
+
+// node returns the harness's own record of node id (Node returns a copy).
+func (c *Cluster) node(id string) *Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	nd := c.mu.nodes[id]
+	if nd == nil {
+		c.t.Fatalf("no node %s", id)
+	}
+	return nd
+}
 
 // Advance moves every node's clock forward by d (for timeouts measured on
 // the coordinator's clock, such as how long a peer stays suspected, and
@@ -175,7 +197,7 @@ func (c *Cluster) start(nd *Node) {
 		Membership: view{c: c, self: nd.ID},
 		Transport:  c.Net.Transport(nd.ID),
 		Register:   func(h peer.Handler) { c.Net.Register(nd.ID, srv.wrap(h)) },
-		Now:        c.now,
+		Now:        func() time.Time { return c.now().Add(time.Duration(nd.skew.Load())) },
 		NoClients:  true,
 		NoLoops:    true,
 	}, nil)
@@ -451,6 +473,26 @@ func (c *Cluster) ReplayHints(ctx context.Context) int {
 			d, err := co.ReplayHints(ctx)
 			if err != nil {
 				c.t.Fatalf("replay hints on %s: %v", id, err)
+			}
+			n += d
+		}
+	}
+	return n
+}
+
+// ReclaimExpired runs active expiry on every running node, by its own
+// clock, until nothing more is due, and returns how many records were
+// reclaimed.
+func (c *Cluster) ReclaimExpired(ctx context.Context) int {
+	n := 0
+	for _, id := range c.IDs() {
+		co := c.Node(id).Coord
+		for more := co != nil; more; {
+			var d int
+			var err error
+			d, more, err = co.ReclaimExpired(ctx)
+			if err != nil {
+				c.t.Fatalf("reclaim expired on %s: %v", id, err)
 			}
 			n += d
 		}

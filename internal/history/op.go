@@ -50,6 +50,11 @@ const (
 	// last-writer-wins value only (GET, add, SET). Concurrent adds
 	// overwrite each other; a checker that sees no loss here proves nothing.
 	LWW Workload = "lww"
+	// Expiry writes each item as a new key with SET … PX ttl, some with a
+	// short TTL (they expire during the run), the others with a TTL longer
+	// than the run. No key may be read after its expiry, and an
+	// acknowledged key that has not expired must not be lost.
+	Expiry Workload = "expiry"
 )
 
 // Op is one operation: an add of Item to the cart at Key, or a write of
@@ -63,8 +68,11 @@ type Op struct {
 	Start    time.Time
 	End      time.Time
 	Sent     bool // the write was sent (for carts: the read before it succeeded)
-	Outcome  Outcome
-	Err      string // the error, for failed and indeterminate operations
+	// TTL is the expiry the write gave its key, from when the node received
+	// it (between Start and End); 0 for none.
+	TTL     time.Duration
+	Outcome Outcome
+	Err     string // the error, for failed and indeterminate operations
 }
 
 // Overlaps reports whether op was in flight at some time in [start, end).

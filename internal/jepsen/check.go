@@ -17,9 +17,10 @@ import (
 // finalRead is what the last reads found: per cart key, the items each
 // node's read returned; per new key, the values.
 type finalRead struct {
-	carts map[string][]map[string]bool
-	keys  map[string][]string
-	errs  []string
+	carts      map[string][]map[string]bool
+	keys       map[string][]string // new keys of keys and expiry
+	errs       []string
+	start, end time.Time // when the final reads began and ended
 }
 
 type convergence struct {
@@ -92,10 +93,10 @@ func keysOf(ops []history.Op) (carts, keys []string) {
 	seenC, seenK := map[string]bool{}, map[string]bool{}
 	for _, op := range ops {
 		switch {
-		case op.Workload == history.Keys && !seenK[op.Key]:
+		case (op.Workload == history.Keys || op.Workload == history.Expiry) && !seenK[op.Key]:
 			seenK[op.Key] = true
 			keys = append(keys, op.Key)
-		case op.Workload != history.Keys && !seenC[op.Key]:
+		case op.Workload != history.Keys && op.Workload != history.Expiry && !seenC[op.Key]:
 			seenC[op.Key] = true
 			carts = append(carts, op.Key)
 		}
@@ -173,7 +174,7 @@ func cartContexts(ctx context.Context, cfg Config, cl *clients, carts []string) 
 // readAll reads every cart from every node and every new key from one
 // node (in turn), at R=N.
 func readAll(ctx context.Context, cfg Config, cl *clients, carts, keys []string) finalRead {
-	fr := finalRead{carts: map[string][]map[string]bool{}, keys: map[string][]string{}}
+	fr := finalRead{carts: map[string][]map[string]bool{}, keys: map[string][]string{}, start: time.Now()}
 	var mu sync.Mutex
 	fail := func(format string, args ...any) {
 		mu.Lock()
@@ -230,16 +231,21 @@ func readAll(ctx context.Context, cfg Config, cl *clients, carts, keys []string)
 		})
 	}
 	wg.Wait()
+	fr.end = time.Now()
 	return fr
 }
 
 // judge compares the final reads with the history, workload by workload:
 // the carts of cart and lww from every node's read, the new keys from the
 // read of each.
-func judge(rep *Report, ops []history.Op, fr finalRead) {
+func judge(rep *Report, ops []history.Op, fr finalRead, probes int, readAfterExpiry []string) {
 	rep.ReadErrors = fr.errs
 	rep.Workloads = map[history.Workload]*WorkloadResult{}
 	for _, w := range Workloads {
+		if w == history.Expiry {
+			rep.Workloads[w] = judgeExpiry(ops, fr, probes, readAfterExpiry)
+			continue
+		}
 		var wops []history.Op
 		for _, op := range ops {
 			if op.Workload == w {
@@ -250,6 +256,9 @@ func judge(rep *Report, ops []history.Op, fr finalRead) {
 		if w == history.Keys {
 			sep = "="
 			for key, vals := range fr.keys {
+				if strings.HasPrefix(key, expiryKey("")) {
+					continue // the expiry workload's, judged apart
+				}
 				s := map[string]bool{}
 				for _, v := range vals {
 					s[v] = true

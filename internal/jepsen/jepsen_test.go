@@ -47,7 +47,7 @@ func TestJudge(t *testing.T) {
 		keys: map[string][]string{"key:a": {"a"}, "key:b": {}, "key:c": {"c"}, "key:d": {"d", "x"}},
 	}
 	rep := &Report{}
-	judge(rep, ops, fr)
+	judge(rep, ops, fr, 0, nil)
 	cart, keys, lww := rep.Workloads[history.Cart], rep.Workloads[history.Keys], rep.Workloads[history.LWW]
 
 	var lost []string
@@ -287,4 +287,55 @@ func TestInfoField(t *testing.T) {
 	require.Equal(t, 42, n)
 	_, ok = infoField(info, "nothing")
 	require.False(t, ok)
+}
+
+// TestJudgeExpiry: a key whose expiry passed before the final reads must
+// be absent, an acknowledged key whose expiry is after them present;
+// between the two either is right; probes' findings are reported.
+func TestJudgeExpiry(t *testing.T) {
+	at := time.Unix(100, 0)
+	keysOp := history.Op{Workload: history.Keys, Key: "key:k", Item: "k", Sent: true, Outcome: history.OK, Start: at, End: at}
+	op := func(item string, ttl time.Duration, o history.Outcome) history.Op {
+		return history.Op{Workload: history.Expiry, Key: expiryKey(item), Item: item, Sent: true, Outcome: o,
+			Start: at, End: at.Add(10 * time.Millisecond), TTL: ttl}
+	}
+	ops := []history.Op{
+		op("expired", time.Second, history.OK),                    // expired at 101.01s: must be gone
+		op("resurrected", time.Second, history.OK),                // ... but is there
+		op("alive", time.Hour, history.OK),                        // there
+		op("lost", time.Hour, history.OK),                         // missing
+		op("either", 5*time.Second, history.OK),                   // expires during the reads
+		op("unacked", time.Hour, history.Indeterminate),           // there: recovered
+		op("unacked-gone", time.Hour, history.Failed),             // missing: fine
+		op("expired-unacked", time.Second, history.Indeterminate), // may have arrived late: recovered
+		keysOp,
+	}
+	fr := finalRead{
+		keys: map[string][]string{
+			"key:k":              {"k"},
+			expiryKey("expired"): {}, expiryKey("resurrected"): {"resurrected"}, expiryKey("alive"): {"alive"},
+			expiryKey("lost"): {}, expiryKey("either"): {}, expiryKey("unacked"): {"unacked"},
+			expiryKey("unacked-gone"): {}, expiryKey("expired-unacked"): {"expired-unacked", "invented"},
+		},
+		start: at.Add(3 * time.Second), end: at.Add(6 * time.Second),
+	}
+	rep := &Report{Config: DefaultConfig()}
+	judge(rep, ops, fr, 7, []string{"exp:x=x read via n1 3ms after its expiry"})
+	e := rep.Workloads[history.Expiry]
+	require.Equal(t, 8, e.Ops)
+	require.Len(t, e.Lost, 1)
+	require.Equal(t, "lost", e.Lost[0].Item)
+	require.Len(t, e.ReadAfterExpiry, 2, "the probe's and resurrected: %v", e.ReadAfterExpiry)
+	require.Contains(t, e.ReadAfterExpiry[1], "exp:resurrected=resurrected in the final reads")
+	require.Equal(t, []string{"exp:expired-unacked=invented"}, e.Unexpected)
+	require.Equal(t, 7, e.Probes)
+	require.Empty(t, rep.Workloads[history.Keys].Lost, "expiry keys are judged apart")
+	require.Empty(t, rep.Workloads[history.Keys].Unexpected, "expiry keys are judged apart")
+
+	rep.Converged, rep.RootsAgree = true, true
+	rep.Availability = map[Kind]*history.Avail{}
+	rep.evaluate()
+	require.Equal(t, 2, e.Recovered)
+	require.Contains(t, rep.Reasons, "expiry: 2 keys read after their expiry")
+	require.Contains(t, rep.Reasons, "expiry: 1 acknowledged writes lost")
 }

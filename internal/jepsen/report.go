@@ -43,10 +43,15 @@ type WorkloadResult struct {
 	Lost                           []history.Op // acknowledged, absent from a final read
 	Unexpected                     []string     // read, never written there
 	Recovered                      int          // not acknowledged, present
+	// The expiry workload: probes of expired keys made during the run,
+	// and the keys read after their expiry (by a probe or the final reads).
+	Probes          int
+	ReadAfterExpiry []string
 }
 
-// evaluate sets Pass and Reasons. A run passes when the cart and keys
-// workloads lost no acknowledged write, saw no value nobody wrote and had
+// evaluate sets Pass and Reasons. A run passes when the cart, keys and
+// expiry workloads lost no acknowledged write (expiry: none whose expiry
+// was still ahead), no key was read after its expiry, saw no value nobody wrote and had
 // something acknowledged; the lww control lost something (else the checker
 // cannot see loss) and invented nothing; every pause was seen by the
 // failure detector; the cluster converged and the replicas' Merkle roots
@@ -56,8 +61,17 @@ type WorkloadResult struct {
 // majority side succeeded.
 func (r *Report) evaluate() {
 	fail := func(format string, args ...any) { r.Reasons = append(r.Reasons, fmt.Sprintf(format, args...)) }
-	for _, w := range []history.Workload{history.Cart, history.Keys} {
+	for _, w := range []history.Workload{history.Cart, history.Keys, history.Expiry} {
 		wr := r.Workloads[w]
+		if wr == nil || (w == history.Expiry && r.Config.ExpiryClients == 0) {
+			continue
+		}
+		if len(wr.ReadAfterExpiry) > 0 {
+			fail("%s: %d keys read after their expiry", w, len(wr.ReadAfterExpiry))
+		}
+		if w == history.Expiry && wr.OK > 0 && wr.Probes == 0 {
+			fail("%s: no expired key was probed: the run checked no expiry", w)
+		}
 		if len(wr.Lost) > 0 {
 			fail("%s: %d acknowledged writes lost", w, len(wr.Lost))
 		}
@@ -119,6 +133,9 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "%-6s %8d %8d %7d %8d %6d %10d %9d\n", wl, wr.Ops, wr.OK, wr.Failed, wr.Indeterminate,
 			len(wr.Lost), len(wr.Unexpected), wr.Recovered)
 	}
+	if e := r.Workloads[history.Expiry]; e != nil && e.Ops > 0 {
+		fmt.Fprintf(w, "expiry: %d expired keys probed during the run, %d read after their expiry\n", e.Probes, len(e.ReadAfterExpiry))
+	}
 	fmt.Fprintf(w, "\n%-11s %7s %8s %10s %14s\n", "fault", "faults", "ops", "succeeded", "majority side")
 	for _, k := range Kinds {
 		a := r.Availability[k]
@@ -171,6 +188,12 @@ func (r *Report) Print(w io.Writer) {
 				break
 			}
 			fmt.Fprintf(w, "  unexpected %s\n", u)
+		}
+		for i, u := range wr.ReadAfterExpiry {
+			if i == 20 {
+				break
+			}
+			fmt.Fprintf(w, "  read after expiry: %s\n", u)
 		}
 	}
 	for _, n := range r.Notes {

@@ -37,6 +37,9 @@ type Config struct {
 	// Carts and LWWCarts are the cart slots of the cart and lww workloads,
 	// ClientsPerCart the clients adding to each; KeyClients write new keys.
 	Carts, LWWCarts, ClientsPerCart, KeyClients int
+	// ExpiryClients write keys with TTLs and probe them once expired
+	// (expiry.go).
+	ExpiryClients int
 	// OpTimeout is a client's deadline for one request; NodeTimeout the
 	// nodes' own deadline for a read or write over the replicas.
 	OpTimeout, NodeTimeout time.Duration
@@ -59,14 +62,16 @@ func DefaultConfig() Config {
 	return Config{
 		Seed: 1, Nodes: 5, N: 3, R: 2, W: 2, Duration: time.Minute, Kinds: slices.Clone(Kinds),
 		Hold: 8 * time.Second, Gap: 4 * time.Second,
-		Carts: 3, LWWCarts: 2, ClientsPerCart: 3, KeyClients: 3,
+		Carts: 3, LWWCarts: 2, ClientsPerCart: 3, KeyClients: 3, ExpiryClients: 2,
 		OpTimeout: 3 * time.Second, NodeTimeout: 2 * time.Second, ConvergeTimeout: time.Minute,
 		MinAvailability: 0.99,
 	}
 }
 
 // Clients returns the number of concurrent clients.
-func (c Config) Clients() int { return (c.Carts+c.LWWCarts)*c.ClientsPerCart + c.KeyClients }
+func (c Config) Clients() int {
+	return (c.Carts+c.LWWCarts)*c.ClientsPerCart + c.KeyClients + c.ExpiryClients
+}
 
 // Validate reports the first invalid field.
 func (c Config) Validate() error {
@@ -81,7 +86,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("jepsen: n, r, w: need 1 <= r, w <= n <= nodes, got n=%d r=%d w=%d", c.N, c.R, c.W)
 	case c.Duration <= 0 || c.Hold <= 0 || c.Gap < 0 || c.OpTimeout <= 0 || c.NodeTimeout <= 0 || c.ConvergeTimeout <= 0:
 		return errors.New("jepsen: duration, hold, op timeout, node timeout, converge timeout: must be positive")
-	case c.Carts < 1 || c.LWWCarts < 0 || c.ClientsPerCart < 1 || c.KeyClients < 0:
+	case c.Carts < 1 || c.LWWCarts < 0 || c.ClientsPerCart < 1 || c.KeyClients < 0 || c.ExpiryClients < 0:
 		return errors.New("jepsen: carts and clients per cart: at least 1")
 	case c.MinAvailability < 0 || c.MinAvailability > 1:
 		return fmt.Errorf("jepsen: min availability: a fraction, got %v", c.MinAvailability)
@@ -193,7 +198,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progress io.Writer) 
 		return rep, err
 	}
 	rep.RootsTime = time.Since(healed)
-	judge(rep, ops, conv.final)
+	cl.mu.Lock()
+	probes, readAfter := cl.mu.probes, cl.mu.readAfterExpiry
+	cl.mu.Unlock()
+	judge(rep, ops, conv.final, probes, readAfter)
 	tally(rep, ops)
 	rep.Crashed = d.crashed
 	for _, nd := range c.nodes {

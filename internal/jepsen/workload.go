@@ -14,10 +14,11 @@ import (
 	"github.com/dynkv/dynkv/internal/history"
 )
 
-// Workloads lists the workloads in report order. Every run drives all
-// three at once, on disjoint keys: cart and keys must lose nothing, lww is
+// Workloads lists the workloads in report order. Every run drives them
+// all at once, on disjoint keys: cart, keys and expiry must lose nothing
+// (expiry: nothing before its expiry, and nothing read after it), lww is
 // the control, which loses adds.
-var Workloads = []history.Workload{history.Cart, history.Keys, history.LWW}
+var Workloads = []history.Workload{history.Cart, history.Keys, history.Expiry, history.LWW}
 
 // cartKey is the key of cart i of workload w in its generation gen: a cart
 // is retired after cartItems adds, so that values stay small in long runs.
@@ -40,6 +41,9 @@ type clients struct {
 	mu struct {
 		sync.Mutex
 		adds map[string]int // cart slot ("cart:3") → adds invoked, for generations
+		// The expiry workload's probes of expired keys (expiry.go).
+		probes          int
+		readAfterExpiry []string
 	}
 }
 
@@ -85,6 +89,9 @@ func (cl *clients) start(ctx context.Context) {
 	for range cl.cfg.KeyClients {
 		spawn(history.Keys, 0)
 	}
+	for range cl.cfg.ExpiryClients {
+		spawn(history.Expiry, 0)
+	}
 	for cart := range cl.cfg.LWWCarts {
 		for range cl.cfg.ClientsPerCart {
 			spawn(history.LWW, cart)
@@ -95,6 +102,10 @@ func (cl *clients) start(ctx context.Context) {
 func (cl *clients) wait() { cl.wg.Wait() }
 
 func (cl *clients) run(ctx context.Context, w history.Workload, client, slot int, rng *rand.Rand) {
+	if w == history.Expiry {
+		cl.runExpiry(ctx, client, rng)
+		return
+	}
 	for seq := 0; ctx.Err() == nil; seq++ {
 		i := rng.IntN(len(cl.conns))
 		nd := cl.c.nodes[i]
