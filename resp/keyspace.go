@@ -256,7 +256,8 @@ func (s *Server) cmdRename(c *session, args [][]byte) error {
 		}
 		return nil
 	}
-	w := coordinator.Write{Supersede: true, Data: v}
+	win, _ := ss.Winner()
+	w := coordinator.Write{Supersede: true, Data: v, Expiry: win.Expiry} // the expiry goes along, as in Redis
 	if nx {
 		w.Cond = coordinator.CondAbsent
 	}
@@ -306,15 +307,17 @@ func (s *Server) cmdCopy(c *session, args [][]byte) error {
 	if bytes.Equal(src, dst) {
 		return errSameObject
 	}
-	v, ok, err := s.get(c, src)
+	ss, err := s.backend.Get(c.ctx, src, coordinator.ReadOptions{})
 	if err != nil {
 		return err
 	}
+	v, ok := ss.Value()
 	if !ok {
 		c.w.integer(0)
 		return nil
 	}
-	w := coordinator.Write{Supersede: true, Data: v}
+	win, _ := ss.Winner()
+	w := coordinator.Write{Supersede: true, Data: v, Expiry: win.Expiry} // the expiry is copied, as in Redis
 	if !replace {
 		w.Cond = coordinator.CondAbsent
 	}
