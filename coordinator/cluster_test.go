@@ -286,11 +286,16 @@ func TestCluster_ForwardToHome(t *testing.T) {
 	}
 	_, err = c.Node(outsider).Coord.Put(ctx, key, coordinator.Write{Supersede: true, Data: []byte("while down"), W: 2})
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return c.HintsHeld(ctx) == 3 }, 5e9, 1e6)
+	require.Eventually(t, func() bool { return c.HintsHeld(ctx) >= 3 }, 5e9, 1e6)
 	for _, id := range home {
 		c.Restart(id)
 	}
-	require.Equal(t, 3, c.ReplayHints(ctx))
+	// At least the three hints of the write made while the homes were
+	// down; a delivery of the first write still in flight when the homes
+	// were killed may have left a fourth (its attempt timed out on a slow,
+	// loaded run), which is handed off too.
+	require.GreaterOrEqual(t, c.ReplayHints(ctx), 3)
+	require.Zero(t, c.HintsHeld(ctx), "every hint handed off")
 	for _, id := range c.Others(home...) {
 		c.Kill(id)
 	}
