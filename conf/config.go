@@ -59,6 +59,11 @@ type Config struct {
 	// collection (keys antientropy.interval, antientropy.rate,
 	// antientropy.tombstone-grace). N is Coordinator.N, filled in at start.
 	AntiEntropy antientropy.Config
+	// PprofListen, when not empty, is the address (host:port) of an HTTP
+	// listener serving Go's profiles (net/http/pprof), for measuring where
+	// time goes. Key pprof.listen. Default empty: none. It has no
+	// authentication: bind it to loopback.
+	PprofListen string
 }
 
 // PeerListen returns the peer address: Peer.Listen, or the client host

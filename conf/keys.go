@@ -251,6 +251,8 @@ func Keys() []Key {
 			get:     func(c Config) string { return c.ShutdownTimeout.String() },
 			example: "30s",
 		},
+		stringKey("pprof.listen", "HTTP address serving Go's profiles (net/http/pprof), unauthenticated: loopback only; empty: none", "127.0.0.1:6060",
+			func(c *Config) *string { return &c.PprofListen }),
 		{
 			Name: "log.level", Type: "debug|info|warn|error", Usage: "lowest level logged",
 			set: func(c *Config, s string) (err error) {

@@ -28,6 +28,14 @@ func runNode(ctx context.Context, cfg conf.Config, log *slog.Logger, ready func(
 	if err != nil {
 		return err
 	}
+	if cfg.PprofListen != "" {
+		_, stop, err := servePprof(cfg.PprofListen, log)
+		if err != nil {
+			_ = n.Close(ctx)
+			return err
+		}
+		defer stop()
+	}
 	n.Start()
 	if ready != nil {
 		ready(n.Addr())
