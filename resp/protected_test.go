@@ -4,6 +4,7 @@ import (
 	"net"
 	"testing"
 
+	"github.com/dynkv/dynkv/internal/testnet"
 	"github.com/stretchr/testify/require"
 )
 
@@ -87,7 +88,7 @@ func TestProtectedMode_ConfigSet(t *testing.T) {
 // from one of the machine's own non-loopback addresses: the kernel
 // delivers it with that source, as a client from outside would arrive.
 func TestProtectedMode_RealNonLoopbackSource(t *testing.T) {
-	src := nonLoopbackIP(t)
+	src := testnet.OutsideIPv4(t, "192.0.2.2")
 	e := newConnEnv(t, DefaultConfig(), nil, nil)
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: rawTimeout}
 	nc, err := d.Dial("tcp", e.addr)
@@ -95,18 +96,4 @@ func TestProtectedMode_RealNonLoopbackSource(t *testing.T) {
 	c := newRawConn(t, nc)
 	require.Equal(t, deniedReply, c.waitClosed())
 	require.Equal(t, "+PONG\r\n", e.dial().do("PING"), "loopback clients are served")
-}
-
-// nonLoopbackIP returns an IPv4 address of this machine other than
-// loopback, or skips the test.
-func nonLoopbackIP(t *testing.T) net.IP {
-	addrs, err := net.InterfaceAddrs()
-	require.NoError(t, err)
-	for _, a := range addrs {
-		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
-			return ipn.IP
-		}
-	}
-	t.Skip("!!!!!!!! this machine has no non-loopback IPv4 address: protected mode was not tested from a real outside source (TestProtectedMode fakes one) !!!!!!!!")
-	return nil
 }
