@@ -61,34 +61,22 @@ func (w *writer) nullArray() {
 
 // pushLen starts a push message of n elements (Pub/Sub): RESP3's, or a
 // RESP2 array.
-func (w *writer) pushLen(n int) {
-	if !w.resp3 {
-		w.array(n)
-		return
-	}
-	w.b = append(w.b, '>')
-	w.b = strconv.AppendInt(w.b, int64(n), 10)
-	w.b = append(w.b, '\r', '\n')
-}
+func (w *writer) pushLen(n int) { w.aggregate('>', n, n) }
 
 // mapLen starts a map of n pairs: RESP3's, or a RESP2 array of 2n.
-func (w *writer) mapLen(n int) {
-	if !w.resp3 {
-		w.array(2 * n)
-		return
-	}
-	w.b = append(w.b, '%')
-	w.b = strconv.AppendInt(w.b, int64(n), 10)
-	w.b = append(w.b, '\r', '\n')
-}
+func (w *writer) mapLen(n int) { w.aggregate('%', n, 2*n) }
 
 // setLen starts a set of n elements: RESP3's, or a RESP2 array.
-func (w *writer) setLen(n int) {
+func (w *writer) setLen(n int) { w.aggregate('~', n, n) }
+
+// aggregate starts a RESP3 aggregate of type kind and length n, or, in
+// RESP2, the array of n2 elements Redis sends instead.
+func (w *writer) aggregate(kind byte, n, n2 int) {
 	if !w.resp3 {
-		w.array(n)
+		w.array(n2)
 		return
 	}
-	w.b = append(w.b, '~')
+	w.b = append(w.b, kind)
 	w.b = strconv.AppendInt(w.b, int64(n), 10)
 	w.b = append(w.b, '\r', '\n')
 }
@@ -106,6 +94,7 @@ func (w *writer) verbatim(text string) {
 	w.b = append(w.b, text...)
 	w.b = append(w.b, '\r', '\n')
 }
+
 func (w *writer) bulkOrNull(b []byte, ok bool) {
 	if !ok {
 		w.null()
