@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,25 +18,11 @@ import (
 func TestNode_ClusterClient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	start := func(id string, seeds []string) *Node {
-		cfg := secretTestConfig(t, filepath.Join(t.TempDir(), id))
-		cfg.Node.ID, cfg.Gossip.Seeds = id, seeds
-		cfg.Peer.Secret, cfg.Gossip.Secret = "shared", "shared"
-		n, err := New(cfg, nil)
-		require.NoError(t, err)
-		n.Start()
-		t.Cleanup(func() { _ = n.Close(context.Background()) })
-		return n
-	}
-	a := start("a", nil)
-	nodes := []*Node{a, start("b", []string{a.members.Addr()}), start("c", []string{a.members.Addr()})}
+	a := startShared(t, "a", nil)
+	nodes := []*Node{a, startShared(t, "b", []string{a.members.Addr()}), startShared(t, "c", []string{a.members.Addr()})}
 
 	// The ring settles: every node reports three masters.
-	plain := func(n *Node) *redis.Client {
-		rdb := redis.NewClient(&redis.Options{Addr: n.Addr().String()})
-		t.Cleanup(func() { _ = rdb.Close() })
-		return rdb
-	}
+	plain := func(n *Node) *redis.Client { return clientOf(t, n) }
 	require.Eventually(t, func() bool {
 		for _, n := range nodes {
 			slots, err := plain(n).ClusterSlots(ctx).Result()

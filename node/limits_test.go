@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynkv/dynkv/conf"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 )
@@ -25,18 +26,11 @@ func TestNode_LargestWritesReplicate(t *testing.T) {
 	defer cancel()
 	const maxValue, maxKey = 1 << 20, 1 << 10
 	start := func(id string, seeds []string) *Node {
-		cfg := secretTestConfig(t, filepath.Join(t.TempDir(), id))
-		cfg.Node.ID, cfg.Gossip.Seeds = id, seeds
-		cfg.Peer.Secret, cfg.Gossip.Secret = "shared", "shared"
-		cfg.Resp.MaxValueSize, cfg.Resp.MaxKeySize = maxValue, maxKey
-		cfg.AntiEntropy.Interval, cfg.AntiEntropy.TransferPoll = 50*time.Millisecond, 50*time.Millisecond
-		cfg.Coordinator.Timeout = 20 * time.Second // 1 MiB values under -race on a busy machine
-		require.NoError(t, cfg.Validate())
-		n, err := New(cfg, nil)
-		require.NoError(t, err)
-		n.Start()
-		t.Cleanup(func() { _ = n.Close(context.Background()) })
-		return n
+		return startMember(t, id, filepath.Join(t.TempDir(), id), seeds, "shared", func(cfg *conf.Config) {
+			cfg.Resp.MaxValueSize, cfg.Resp.MaxKeySize = maxValue, maxKey
+			cfg.AntiEntropy.Interval, cfg.AntiEntropy.TransferPoll = 50*time.Millisecond, 50*time.Millisecond
+			cfg.Coordinator.Timeout = 20 * time.Second // 1 MiB values under -race on a busy machine
+		})
 	}
 	a := start("a", nil)
 	b := start("b", []string{a.members.Addr()})

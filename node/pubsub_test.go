@@ -18,24 +18,10 @@ import (
 func TestNode_PubSubAcrossNodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	start := func(id string, seeds []string) *Node {
-		cfg := secretTestConfig(t, filepath.Join(t.TempDir(), id))
-		cfg.Node.ID, cfg.Gossip.Seeds = id, seeds
-		cfg.Peer.Secret, cfg.Gossip.Secret = "shared", "shared"
-		n, err := New(cfg, nil)
-		require.NoError(t, err)
-		n.Start()
-		t.Cleanup(func() { _ = n.Close(context.Background()) })
-		return n
-	}
-	a := start("a", nil)
-	b := start("b", []string{a.members.Addr()})
-	c := start("c", []string{a.members.Addr()})
-	client := func(n *Node) *redis.Client {
-		rdb := redis.NewClient(&redis.Options{Addr: n.Addr().String()})
-		t.Cleanup(func() { _ = rdb.Close() })
-		return rdb
-	}
+	a := startShared(t, "a", nil)
+	b := startShared(t, "b", []string{a.members.Addr()})
+	c := startShared(t, "c", []string{a.members.Addr()})
+	client := func(n *Node) *redis.Client { return clientOf(t, n) }
 	require.Eventually(t, func() bool {
 		for _, n := range []*Node{a, b, c} {
 			if r := n.members.Ring(); r == nil || len(r.Members()) != 3 {
@@ -95,24 +81,13 @@ func TestNode_PubSubNodeKilledAndRestarted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	dirs := map[string]string{}
-	start := func(id string, seeds []string) *Node {
+	start := func(id string, seeds []string) *Node { // a restart keeps the data directory
 		if dirs[id] == "" {
 			dirs[id] = filepath.Join(t.TempDir(), id)
 		}
-		cfg := secretTestConfig(t, dirs[id])
-		cfg.Node.ID, cfg.Gossip.Seeds = id, seeds
-		cfg.Peer.Secret, cfg.Gossip.Secret = "shared", "shared"
-		n, err := New(cfg, nil)
-		require.NoError(t, err)
-		n.Start()
-		t.Cleanup(func() { _ = n.Close(context.Background()) })
-		return n
+		return startMember(t, id, dirs[id], seeds, "shared", nil)
 	}
-	client := func(n *Node) *redis.Client {
-		rdb := redis.NewClient(&redis.Options{Addr: n.Addr().String()})
-		t.Cleanup(func() { _ = rdb.Close() })
-		return rdb
-	}
+	client := func(n *Node) *redis.Client { return clientOf(t, n) }
 	settled := func(nodes ...*Node) func() bool {
 		return func() bool {
 			for _, n := range nodes {

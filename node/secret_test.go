@@ -135,20 +135,9 @@ func TestNode_ContextsAcrossNodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := func(id, secret string, seeds []string) *Node {
-		cfg := secretTestConfig(t, filepath.Join(t.TempDir(), id))
-		cfg.Node.ID, cfg.Gossip.Seeds = id, seeds
-		cfg.Peer.Secret, cfg.Gossip.Secret = secret, secret
-		n, err := New(cfg, nil)
-		require.NoError(t, err)
-		n.Start()
-		t.Cleanup(func() { _ = n.Close(context.Background()) })
-		return n
+		return startMember(t, id, filepath.Join(t.TempDir(), id), seeds, secret, nil)
 	}
-	do := func(n *Node, args ...any) (any, error) {
-		rdb := redis.NewClient(&redis.Options{Addr: n.Addr().String(), Protocol: 2})
-		defer rdb.Close()
-		return rdb.Do(ctx, args...).Result()
-	}
+	do := func(n *Node, args ...any) (any, error) { return doRESP2(ctx, n, args...) }
 	a := start("a", "shared", nil)
 	b := start("b", "shared", []string{a.members.Addr()})
 	loner := start("loner", "another", nil)
@@ -170,21 +159,11 @@ func TestNode_RotatingSecret(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := func(id, secret, accepted string) *Node {
-		cfg := secretTestConfig(t, filepath.Join(t.TempDir(), id))
-		cfg.Node.ID = id
-		cfg.Peer.Secret, cfg.Gossip.Secret = secret, secret
-		cfg.Peer.AcceptedSecret, cfg.Gossip.AcceptedSecret = accepted, accepted
-		n, err := New(cfg, nil)
-		require.NoError(t, err)
-		n.Start()
-		t.Cleanup(func() { _ = n.Close(context.Background()) })
-		return n
+		return startMember(t, id, filepath.Join(t.TempDir(), id), nil, secret, func(cfg *conf.Config) {
+			cfg.Peer.AcceptedSecret, cfg.Gossip.AcceptedSecret = accepted, accepted
+		})
 	}
-	do := func(n *Node, args ...any) (any, error) {
-		rdb := redis.NewClient(&redis.Options{Addr: n.Addr().String(), Protocol: 2})
-		defer rdb.Close()
-		return rdb.Do(ctx, args...).Result()
-	}
+	do := func(n *Node, args ...any) (any, error) { return doRESP2(ctx, n, args...) }
 	old := start("old", "old-secret", "")
 	rotating := start("rotating", "new-secret", "old-secret")
 	require.NoError(t, callAs(t, rotating, "new-secret"))
@@ -195,4 +174,45 @@ func TestNode_RotatingSecret(t *testing.T) {
 	require.NoError(t, err)
 	_, err = do(rotating, "DPUT", "cart:1", reply.([]any)[0].(string), "apple")
 	require.NoError(t, err, "a context of the accepted secret")
+}
+
+// startMember starts node id with its data in dir, joining seeds, with
+// cluster secret secret; adjust, when not nil, changes its configuration
+// first. It is closed at the end of the test.
+func startMember(t *testing.T, id, dir string, seeds []string, secret string, adjust func(*conf.Config)) *Node {
+	t.Helper()
+	cfg := secretTestConfig(t, dir)
+	cfg.Node.ID, cfg.Gossip.Seeds = id, seeds
+	cfg.Peer.Secret, cfg.Gossip.Secret = secret, secret
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	require.NoError(t, cfg.Validate())
+	n, err := New(cfg, nil)
+	require.NoError(t, err)
+	n.Start()
+	t.Cleanup(func() { _ = n.Close(context.Background()) })
+	return n
+}
+
+// startShared starts node id (a fresh data directory) of the cluster of
+// secret "shared", joining seeds.
+func startShared(t *testing.T, id string, seeds []string) *Node {
+	t.Helper()
+	return startMember(t, id, filepath.Join(t.TempDir(), id), seeds, "shared", nil)
+}
+
+// clientOf returns a go-redis client of n with its default options, closed
+// at the end of the test.
+func clientOf(t *testing.T, n *Node) *redis.Client {
+	rdb := redis.NewClient(&redis.Options{Addr: n.Addr().String()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// doRESP2 runs one command on n over a new RESP2 connection.
+func doRESP2(ctx context.Context, n *Node, args ...any) (any, error) {
+	rdb := redis.NewClient(&redis.Options{Addr: n.Addr().String(), Protocol: 2})
+	defer rdb.Close()
+	return rdb.Do(ctx, args...).Result()
 }
