@@ -1,11 +1,7 @@
 package resp
 
 import (
-	"bufio"
 	"bytes"
-	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,21 +13,19 @@ import (
 )
 
 // TestGolden_Redis replays every transcript marked "#! redis" against a
-// redis-server 7 on a Unix socket of its own and compares each reply with
+// redis-server 7 of its own (oracle_test.go starts it) and compares each reply with
 // the transcript's, as TestGolden does for dynkv: the side-by-side test of
 // the commands dynkv implements as Redis does. Without redis-server it is
-// skipped (and fails under CI=true).
+// skipped (and fails under CI).
 func TestGolden_Redis(t *testing.T) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server not installed (apt-get install redis-server)")
-		}
-		t.Skip("redis-server not installed: the side-by-side transcripts run against dynkv only")
+		requireOracle(t, err)
+		return
 	}
 	files, err := filepath.Glob(filepath.Join("testdata", "*.txt"))
 	require.NoError(t, err)
-	rc := startRedis(t, bin)
+	rc := dialOracle(t, startRedisServer(t, bin, []string{"--port", "0", "--save", "", "--appendonly", "no"}))
 	ran := 0
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
@@ -41,7 +35,7 @@ func TestGolden_Redis(t *testing.T) {
 		}
 		ran++
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
-			require.Equal(t, "+OK\r\n", rc.do(t, "FLUSHALL"))
+			require.Equal(t, "+OK\r\n", mustDo(t, rc, "FLUSHALL"))
 			lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
 			for i := 0; i < len(lines); i++ {
 				l := lines[i]
@@ -52,7 +46,7 @@ func TestGolden_Redis(t *testing.T) {
 				}
 				args, err := splitArgs(expandTimes(m[2], time.Now()))
 				require.NoError(t, err)
-				got := rc.do(t, args...)
+				got := mustDo(t, rc, args...)
 				require.Less(t, i+1, len(lines), "%s:%d: no reply line", f, i+1)
 				i++
 				require.True(t, matchReply(lines[i], got, time.Now()), "%s:%d: %s\nredis replied %q\ntranscript   %s", f, i+1, l, got, lines[i])
@@ -62,48 +56,10 @@ func TestGolden_Redis(t *testing.T) {
 	require.Positive(t, ran, "no transcript is marked #! redis")
 }
 
-// redisConn is one connection to the reference redis-server.
-type redisConn struct {
-	nc net.Conn
-	r  *bufio.Reader
-}
-
-// startRedis starts redis-server on a Unix socket in a temporary
-// directory, with no TCP port and no persistence, stops it at the end of
-// the test, and returns a connection to it.
-func startRedis(t *testing.T, bin string) *redisConn {
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "redis.sock")
-	cmd := exec.Command(bin, "--port", "0", "--unixsocket", sock, "--save", "", "--appendonly", "no", "--dir", dir)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	var nc net.Conn
-	require.Eventually(t, func() bool {
-		var err error
-		nc, err = net.Dial("unix", sock)
-		return err == nil
-	}, 10*time.Second, 10*time.Millisecond, "redis-server did not start: %s", &out)
-	t.Cleanup(func() { _ = nc.Close() })
-	return &redisConn{nc: nc, r: bufio.NewReader(nc)}
-}
-
-// do sends one command and returns its raw reply.
-func (c *redisConn) do(t *testing.T, args ...string) string {
+// mustDo sends one command to redis-server and returns its raw reply.
+func mustDo(t *testing.T, c *oracleConn, args ...string) string {
 	t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	require.NoError(t, c.nc.SetDeadline(time.Now().Add(10*time.Second)))
-	_, err := io.WriteString(c.nc, b.String())
-	require.NoError(t, err)
-	var reply bytes.Buffer
-	require.NoError(t, readRawReply(c.r, &reply))
-	return reply.String()
+	reply, err := c.do(args)
+	require.NoError(t, err, "%v", args)
+	return reply
 }
