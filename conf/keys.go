@@ -72,6 +72,26 @@ func Keys() []Key {
 		sizeKey("cache-size", "block cache of the store", "128mb",
 			func(c *Config) *int64 { return &c.Replica.CacheBytes }),
 		{
+			Name: "record-cache-size", Type: "size",
+			Usage: "records of recently written and read keys kept in memory, so that a write need not read the disk first " +
+				"and a hot key is read from memory; 0: none, bytes (64mb = 64MiB = 64*2^20; 64m = 64*10^6)",
+			set: func(c *Config, s string) error {
+				n, err := parseSize(s)
+				if n == 0 {
+					n = -1 // replica: 0 is the default, negative none
+				}
+				c.Replica.RecordCacheBytes = n
+				return err
+			},
+			get: func(c Config) string {
+				if c.Replica.RecordCacheBytes < 0 {
+					return "0"
+				}
+				return formatSize(c.Replica.RecordCacheBytes)
+			},
+			example: "256mb",
+		},
+		{
 			Name: "requirepass", Type: "string", Secret: true,
 			Usage:   "password clients must AUTH with; empty means none",
 			set:     func(c *Config, s string) error { c.Resp.RequirePass = s; return nil },

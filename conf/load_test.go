@@ -74,6 +74,21 @@ func TestDefaultConfig(t *testing.T) {
 	require.NotEmpty(t, c.Node.ID)
 }
 
+// TestRecordCacheSize_ZeroIsNone: record-cache-size 0 turns the record
+// cache off (the store's 0 would mean its default).
+func TestRecordCacheSize_ZeroIsNone(t *testing.T) {
+	i := slices.IndexFunc(Keys(), func(k Key) bool { return k.Name == "record-cache-size" })
+	require.GreaterOrEqual(t, i, 0)
+	k := Keys()[i]
+	c := DefaultConfig()
+	require.Equal(t, int64(64<<20), c.Replica.RecordCacheBytes)
+	require.NoError(t, k.set(&c, "0"))
+	require.Equal(t, int64(-1), c.Replica.RecordCacheBytes)
+	require.Equal(t, "0", k.get(c))
+	require.NoError(t, k.set(&c, "1mb"))
+	require.Equal(t, int64(1<<20), c.Replica.RecordCacheBytes)
+}
+
 func TestKeys_DefaultRoundTrips(t *testing.T) {
 	def := DefaultConfig()
 	for _, k := range Keys() {

@@ -36,6 +36,11 @@ type Config struct {
 	Durability Durability
 	// CacheBytes is pebble's block cache size in bytes. Default 64 MiB.
 	CacheBytes int64
+	// RecordCacheBytes bounds the record cache (recordcache.go): the
+	// records of recently written and read keys, kept in memory so that a
+	// write need not read pebble first. 0 means the default, 64 MiB;
+	// negative, no cache.
+	RecordCacheBytes int64
 	// MaxHints bounds the hints the store holds for other nodes; a new hint
 	// beyond it is refused (ErrHintsFull) and the write's home node is left
 	// to read repair and anti-entropy. Default 1,000,000.
@@ -56,7 +61,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
-	return Config{Dir: "dynkv-data", Durability: DurabilityProcess, CacheBytes: 64 << 20, MaxHints: 1_000_000,
+	return Config{Dir: "dynkv-data", Durability: DurabilityProcess, CacheBytes: 64 << 20, RecordCacheBytes: 64 << 20, MaxHints: 1_000_000,
 		CloseTimeout: 10 * time.Second, ProbeInterval: time.Second}
 }
 

@@ -44,6 +44,12 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.CacheBytes > 0 {
 		s.cache = pebble.NewCache(cfg.CacheBytes)
 	}
+	switch {
+	case cfg.RecordCacheBytes == 0:
+		s.records = newRecordCache(DefaultConfig().RecordCacheBytes)
+	case cfg.RecordCacheBytes > 0:
+		s.records = newRecordCache(cfg.RecordCacheBytes)
+	}
 	err := s.room()
 	if err == nil {
 		err = s.openDB(false, false)
@@ -84,6 +90,8 @@ func (s *Store) readOnly() bool {
 // instance then takes a new actor identity. The caller holds s.open for
 // writing, or is Open.
 func (s *Store) openDB(readOnly, reopened bool) error {
+	// The instance before may have lost what its memtable held.
+	s.records.clear()
 	opts := &pebble.Options{FS: s.fs, Logger: pebbleLogger{s.log, s.errlog}, Merger: xorMerger, Cache: s.cache,
 		EventListener: s.eventListener(), ReadOnly: readOnly}
 	if s.processMode {

@@ -49,8 +49,9 @@ type Store struct {
 	seed   maphash.Seed
 	// processMode: WAL syncs are no-ops (DurabilityProcess).
 	processMode bool
-	maxHints    int64 // Config.MaxHints
-	tree        *tree // the hash tree's leaves; see merkle.go
+	maxHints    int64        // Config.MaxHints
+	tree        *tree        // the hash tree's leaves; see merkle.go
+	records     *recordCache // nil: none
 	clock       dotClock
 
 	closeTimeout  time.Duration // Config.CloseTimeout or its default
@@ -68,12 +69,14 @@ type Store struct {
 	// write-lock open; closed when the reopen is over.
 	pause atomic.Pointer[chan struct{}]
 
-	live    atomic.Int64 // keys whose Value() is present
-	hints   atomic.Int64 // hint records held
-	reads   atomic.Int64 // Get calls
-	writes  atomic.Int64 // records written or deleted
-	corrupt atomic.Int64 // records that failed to decode
-	closed  atomic.Bool
+	live  atomic.Int64 // keys whose Value() is present
+	hints atomic.Int64 // hint records held
+	reads atomic.Int64 // Get calls
+	// diskReads counts records read from pebble (the record cache missed).
+	diskReads atomic.Int64
+	writes    atomic.Int64 // records written or deleted
+	corrupt   atomic.Int64 // records that failed to decode
+	closed    atomic.Bool
 
 	treeRebuilds atomic.Int64 // times Open rebuilt the hash tree from the data
 	reclaimed    atomic.Int64 // records whose expired values ReclaimExpired turned into tombstones
@@ -240,17 +243,47 @@ func (s *Store) Get(ctx context.Context, key []byte) (version.Siblings, error) {
 
 func (s *Store) get(key []byte) (version.Siblings, error) { return s.getRaw(dataKey(key)) }
 
-// getRaw reads the record under the pebble key k.
+// getRaw reads the record under the pebble key k: from the record cache
+// if it holds a data key, else from pebble (filling the cache in).
 func (s *Store) getRaw(k []byte) (version.Siblings, error) {
+	cached := k[0] == spaceData
+	var gen uint64
+	if cached {
+		rec, ok, g := s.records.get(k)
+		if ok {
+			if rec == nil {
+				return nil, nil
+			}
+			return s.decode(k, rec)
+		}
+		gen = g
+	}
+	s.diskReads.Add(1)
 	v, closer, err := s.db.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
+		if cached {
+			s.records.fill(k, nil, gen)
+		}
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("replica: get: %w", err)
 	}
 	rec := append([]byte(nil), v...)
+	var keep []byte // the cache's copy
+	if cached && s.records != nil {
+		keep = append([]byte(nil), v...)
+	}
 	_ = closer.Close()
+	ss, err := s.decode(k, rec)
+	if err == nil && keep != nil {
+		s.records.fill(k, keep, gen)
+	}
+	return ss, err
+}
+
+// decode decodes rec, the record under k, which becomes the result's.
+func (s *Store) decode(k, rec []byte) (version.Siblings, error) {
 	ss, err := version.DecodeRecord(rec)
 	if err != nil {
 		s.corrupt.Add(1)
@@ -339,13 +372,25 @@ func (s *Store) countLive(cur, next version.Siblings) {
 
 // writeData replaces the record under the data key k, holding cur, with
 // next, and its leaf hash with it, in one batch.
-func (s *Store) writeData(k []byte, cur, next version.Siblings) error {
+//
+// It runs holding k's lock, and keeps the record cache equal to pebble:
+// the new record goes in once committed, and a commit that fails (or
+// panics) drops k, since pebble may hold either record.
+func (s *Store) writeData(k []byte, cur, next version.Siblings) (err error) {
+	committed := false
+	defer func() {
+		if !committed {
+			s.records.drop(k)
+		}
+	}()
 	b := s.db.NewBatch()
 	defer b.Close()
+	var rec []byte
 	if len(next) == 0 {
 		_ = b.Delete(k, nil)
 	} else {
-		_ = b.Set(k, version.EncodeRecord(next), nil)
+		rec = version.EncodeRecord(next)
+		_ = b.Set(k, rec, nil)
 	}
 	leaf := leafOfDataKey(k)
 	delta := merkle.VersionHash(userKey(k), cur) ^ merkle.VersionHash(userKey(k), next)
@@ -362,6 +407,8 @@ func (s *Store) writeData(k []byte, cur, next version.Siblings) error {
 	if err := b.Commit(s.wo); err != nil {
 		return err
 	}
+	committed = true
+	s.records.put(k, rec)
 	s.tree.xor(leaf, delta)
 	return nil
 }
@@ -442,6 +489,7 @@ func (s *Store) Close() error {
 			return fmt.Errorf("replica: close: clearing the run marker took over %s", s.closeTimeout)
 		}
 	}
+	s.records.clear()
 	return s.closeDB(s.db, s.closeTimeout)
 }
 

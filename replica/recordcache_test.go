@@ -1,0 +1,228 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/version"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRecordCache_Bound: the cache never accounts more than its bound, and
+// a record larger than a shard is not cached (and drops the key's old one).
+func TestRecordCache_Bound(t *testing.T) {
+	const max = cacheShards * 1024
+	c := newRecordCache(max)
+	for i := range 5000 {
+		c.put(fmt.Appendf(nil, "key%d", i), make([]byte, 100+i%300))
+		bytes, _ := c.size()
+		require.LessOrEqual(t, bytes, int64(max))
+	}
+	_, n := c.size()
+	require.Greater(t, n, cacheShards, "the cache holds records")
+
+	k := []byte("big")
+	c.put(k, []byte("small"))
+	rec, ok, _ := c.get(k)
+	require.True(t, ok)
+	require.Equal(t, "small", string(rec))
+	c.put(k, make([]byte, 2048))
+	_, ok, _ = c.get(k)
+	require.False(t, ok, "a record larger than a shard is not cached, and the old one is gone")
+
+	require.Nil(t, newRecordCache(0), "no bound, no cache")
+	var none *recordCache
+	none.put(k, []byte("v"))
+	_, ok, _ = none.get(k)
+	require.False(t, ok)
+}
+
+// TestRecordCache_GetCopies: what get returns is the caller's.
+func TestRecordCache_GetCopies(t *testing.T) {
+	c := newRecordCache(1 << 20)
+	c.put([]byte("k"), []byte("value"))
+	rec, ok, _ := c.get([]byte("k"))
+	require.True(t, ok)
+	rec[0] = 'X'
+	again, _, _ := c.get([]byte("k"))
+	require.Equal(t, "value", string(again))
+
+	c.put([]byte("gone"), nil)
+	rec, ok, _ = c.get([]byte("gone"))
+	require.True(t, ok, "an absent key is cached as absent")
+	require.Nil(t, rec)
+}
+
+// TestRecordCache_FillLosesToWriters: a reader's fill, read from pebble
+// before a writer put or dropped anything in the shard, is discarded; a
+// fill never replaces a cached record.
+func TestRecordCache_FillLosesToWriters(t *testing.T) {
+	c := newRecordCache(1 << 20)
+	k := []byte("k")
+
+	_, ok, gen := c.get(k)
+	require.False(t, ok)
+	c.put(k, []byte("new"))
+	c.fill(k, []byte("old"), gen)
+	rec, _, _ := c.get(k)
+	require.Equal(t, "new", string(rec), "a fill after a put is stale")
+
+	c.drop(k)
+	_, ok, gen = c.get(k)
+	require.False(t, ok)
+	c.drop(k) // a failed commit
+	c.fill(k, []byte("old"), gen)
+	_, ok, _ = c.get(k)
+	require.False(t, ok, "a fill after a drop may be stale")
+
+	_, _, gen = c.get(k)
+	c.fill(k, []byte("read"), gen)
+	rec, ok, _ = c.get(k)
+	require.True(t, ok)
+	require.Equal(t, "read", string(rec))
+	c.fill(k, []byte("other"), gen)
+	rec, _, _ = c.get(k)
+	require.Equal(t, "read", string(rec))
+
+	c.clear()
+	_, ok, _ = c.get(k)
+	require.False(t, ok)
+}
+
+// TestRecordCache_SecondChance: entries read since the hand last passed
+// survive an eviction that an unread entry does not.
+func TestRecordCache_SecondChance(t *testing.T) {
+	c := newRecordCache(cacheShards * (3 * (cacheEntryOverhead + 8)))
+	var same [][]byte // keys of one shard
+	for i := 0; len(same) < 4; i++ {
+		k := fmt.Appendf(nil, "k%04d", i)
+		if len(same) == 0 || c.shard(k) == c.shard(same[0]) {
+			same = append(same, k)
+		}
+	}
+	for _, k := range same[:3] {
+		c.put(k, []byte("rec"))
+	}
+	c.get(same[0])
+	c.get(same[2])
+	c.put(same[3], []byte("rec"))
+	for i, want := range []bool{true, false, true, true} {
+		_, ok, _ := c.get(same[i])
+		require.Equal(t, want, ok, "key %d", i)
+	}
+}
+
+// TestStore_RecordCacheMatchesPebble: after random writes, merges and
+// deletes through a cache small enough to evict, every key reads the
+// same through the cache as from pebble, and the hash tree is exact.
+func TestStore_RecordCacheMatchesPebble(t *testing.T) {
+	fs := vfs.NewMem()
+	s, err := Open(Config{Dir: "db", FS: fs, Durability: DurabilityNone, RecordCacheBytes: cacheShards * 600})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	rng := rand.New(rand.NewPCG(1, 2))
+	keys := make([]string, 300)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("key-%d", i)
+	}
+	other := version.Actor(77)
+	for i := range 5000 {
+		k := keys[rng.IntN(len(keys))]
+		switch rng.IntN(5) {
+		case 0:
+			mustDel(t, s, k)
+		case 1: // a sibling from another coordinator
+			cur, err := s.Get(context.Background(), []byte(k))
+			require.NoError(t, err)
+			_, err = s.Merge(context.Background(), []byte(k), version.Siblings{valSib(other, uint64(i+1), nil, 1, "x")})
+			require.NoError(t, err)
+			_ = cur
+		case 2:
+			_, err := s.Get(context.Background(), []byte(k))
+			require.NoError(t, err)
+		default:
+			mustPut(t, s, k, fmt.Sprint(i))
+		}
+	}
+	_, n := s.records.size()
+	require.Greater(t, n, 0)
+	require.Less(t, n, len(keys), "the cache evicted")
+	for _, k := range keys {
+		got, err := s.Get(context.Background(), []byte(k))
+		require.NoError(t, err)
+		require.Equal(t, pebbleRecord(t, s, k), got, k)
+	}
+	require.NoError(t, s.CheckTree(context.Background()))
+}
+
+// pebbleRecord reads key's record from pebble, past the cache.
+func pebbleRecord(t *testing.T, s *Store, key string) version.Siblings {
+	t.Helper()
+	v, closer, err := s.db.Get(dataKey([]byte(key)))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil
+	}
+	require.NoError(t, err)
+	defer closer.Close()
+	ss, err := version.DecodeRecord(append([]byte(nil), v...))
+	require.NoError(t, err)
+	return ss
+}
+
+// TestStore_WriteOfCachedKeyReadsNoDisk: a write to a key the cache holds
+// computes its versions without reading pebble; with the cache off, every
+// write reads.
+func TestStore_WriteOfCachedKeyReadsNoDisk(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		bytes int64
+		reads int64
+	}{{"cache", 0, 0}, {"no cache", -1, 100}} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Open(Config{Dir: "db", FS: vfs.NewMem(), Durability: DurabilityNone, RecordCacheBytes: tt.bytes})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			mustPut(t, s, "k", "first")
+			before := s.diskReads.Load()
+			for i := range 100 {
+				mustPut(t, s, "k", fmt.Sprint(i))
+			}
+			require.Equal(t, tt.reads, s.diskReads.Load()-before)
+			got, err := s.Get(context.Background(), []byte("k"))
+			require.NoError(t, err)
+			v, _ := got.Value()
+			require.Equal(t, "99", string(v))
+		})
+	}
+}
+
+// TestStore_FailedCommitDropsCachedRecord: a write whose commit fails
+// leaves its key out of the cache (pebble may hold either record), and
+// the reopen that follows the fault starts from an empty cache.
+func TestStore_FailedCommitDropsCachedRecord(t *testing.T) {
+	s, inj, _ := fullDiskStore(t, DurabilityFsync, new(atomic.Int64))
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := context.Background()
+	require.NoError(t, put(ctx, s, "k", "acked"))
+	_, ok, _ := s.records.get(dataKey([]byte("k")))
+	require.True(t, ok, "a committed write is cached")
+
+	inj.on.Store(true)
+	require.ErrorIs(t, put(ctx, s, "k", "refused"), ErrDiskFull)
+	_, ok, _ = s.records.get(dataKey([]byte("k")))
+	require.False(t, ok, "a failed commit leaves the key out of the cache")
+
+	waitFor(t, 5*time.Second, "read-only reopen", s.readOnly)
+	_, n := s.records.size()
+	require.Zero(t, n, "the reopen cleared the cache")
+	inj.on.Store(false)
+	waitFor(t, 5*time.Second, "writes again", func() bool { return s.Fault() == nil })
+	requireValues(t, s, map[string]string{"k": "acked"})
+}
