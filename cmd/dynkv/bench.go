@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -178,4 +179,29 @@ func benchConfig(cmd *cobra.Command, o benchOptions) (bench.Config, error) {
 	_, rsErr := exec.LookPath("redis-server")
 	cfg.Targets = bench.StandardTargets(o.nodes, o.n, o.r, o.w, !o.noRedis && rsErr == nil)
 	return cfg, cfg.Validate()
+}
+
+// newBenchRedconCmd is the hidden `dynkv bench-redcon`: the minimal redcon
+// server (bench.ServeRedcon), which dynkv bench starts as a process of its
+// own for its redcon targets, so that the server's CPU can be read from
+// /proc and it shares no Go runtime with the load generator.
+func newBenchRedconCmd() *cobra.Command {
+	var listen string
+	cmd := &cobra.Command{
+		Use:    "bench-redcon",
+		Short:  "Serve the minimal redcon server (dynkv bench's Go front-end ceiling)",
+		Args:   cobra.NoArgs,
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return usageError{fmt.Errorf("--listen: %w", err)}
+			}
+			return bench.ServeRedcon(ctx, ln)
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:6380", "address to serve on, host:port")
+	return cmd
 }
