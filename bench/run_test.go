@@ -45,8 +45,9 @@ func caseNames(cs []Case) []string {
 }
 
 func TestMedian(t *testing.T) {
-	m := median([]RunResult{{Throughput: 3, P99: 5, Errors: 1}, {Throughput: 1, P99: 1}, {Throughput: 2, P99: 9, Errors: 2}})
+	m := median([]RunResult{{Throughput: 3, P99: 5, Errors: 1, CPU: 7}, {Throughput: 1, P99: 1, CPU: 9}, {Throughput: 2, P99: 9, Errors: 2, CPU: 8}})
 	require.Equal(t, 2.0, m.Throughput)
+	require.Equal(t, 8.0, m.CPU)
 	require.Equal(t, time.Duration(5), m.P99)
 	require.EqualValues(t, 3, m.Errors, "errors are summed, never a median")
 	require.Equal(t, 1.5, median([]RunResult{{Throughput: 1}, {Throughput: 2}}).Throughput)
@@ -101,6 +102,11 @@ func TestRun_TwoExternalTargets(t *testing.T) {
 	rows, err := csv.NewReader(f).ReadAll()
 	require.NoError(t, err)
 	require.Len(t, rows, 1+len(rep.Results)*3, "a header, then per result two rounds and the median")
+	require.Contains(t, rows[0], "cpu_us_per_req")
+	require.Contains(t, table.String(), "cpu/req")
+	for _, r := range rep.Results {
+		require.Zero(t, r.Median.CPU, "no CPU of servers the bench did not start")
+	}
 	svg, err := os.ReadFile(filepath.Join(out, "latency.svg"))
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(string(svg), "<svg"))
