@@ -170,9 +170,7 @@ func (t *Target) startDynkv(ctx context.Context, env Env) error {
 			return err
 		}
 	}
-	if v := binaryVersion(ctx, env.Binary); v != "" {
-		t.Version = "bench-redcon of " + v
-	}
+	t.Version = binaryVersion(ctx, env.Binary)
 	return nil
 }
 
@@ -203,7 +201,9 @@ func (t *Target) startRedcon(ctx context.Context, env Env) error {
 	if err := waitPing(ctx, addr, p); err != nil {
 		return err
 	}
-	t.Version = binaryVersion(ctx, env.Binary)
+	if v := binaryVersion(ctx, env.Binary); v != "" {
+		t.Version = "bench-redcon of " + v
+	}
 	return nil
 }
 
