@@ -112,3 +112,26 @@ func TestRun_TwoExternalTargets(t *testing.T) {
 	require.True(t, strings.HasPrefix(string(svg), "<svg"))
 	require.Contains(t, string(svg), "cart 2 carts c10")
 }
+
+func TestSingleNodeMatrix_Cases(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  ScenarioConfig
+		n    int
+	}{
+		{"full", ScenarioConfig{}, 200000},
+		{"quick", ScenarioConfig{Quick: true}, 50000},
+		{"count", ScenarioConfig{Count: 300}, 300},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := singleNodeMatrix(tc.cfg).Cases()
+			require.Equal(t, []string{"redis-benchmark set,get 100B c50 p1", "redis-benchmark set,get 100B c50 p16"}, caseNames(cs))
+			for _, c := range cs {
+				require.NoError(t, c.Load.Validate(), c.Name)
+				require.Equal(t, ToolRedisBenchmark, c.Tool)
+				require.Equal(t, tc.n, c.Load.Requests)
+				require.Equal(t, 100000, c.Load.Keys)
+			}
+		})
+	}
+}
