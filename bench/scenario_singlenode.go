@@ -39,10 +39,15 @@ func runSingleNode(ctx context.Context, cfg ScenarioConfig, w io.Writer) (any, e
 	fmt.Fprintln(w, "one node: redis-benchmark -t set,get -c 50 -d 100 -r 100000 against redis-server, the minimal")
 	fmt.Fprintln(w, "redcon server (the Go front-end ceiling) and one dynkv node (N=1 R=1 W=1, default durability);")
 	fmt.Fprintln(w, "cpu/req = the server's CPU time (user + system, from /proc) per request.")
+	dir := rep.Dir
+	rep.Dir = "" // the table's "results in" line goes last, below the ceiling's
 	if terr := rep.WriteTable(w); terr != nil {
 		return nil, terr
 	}
 	writeCeiling(w, rep)
+	if dir != "" {
+		fmt.Fprintf(w, "results in %s\n", dir)
+	}
 	return nil, err // Run wrote its report to cfg.Out
 }
 
