@@ -1,8 +1,10 @@
 // Package bench is dynkv's load harness: it starts what it measures (a
 // dynkv node, a dynkv cluster of several processes, a redis-server as the
-// reference) or points at running servers, drives them in turn with the
+// reference, the minimal redcon server of redcon.go as the Go front-end
+// ceiling) or points at running servers, drives them in turn with the
 // same load, and reports throughput and latency percentiles side by side,
-// as ratios to redis-server measured in the same run.
+// as ratios to redis-server measured in the same run, and the CPU time per
+// request of every server process it started, read from /proc (cpu.go).
 //
 // The load generator speaks RESP over plain TCP connections with its own
 // small writer and reader (proto.go), so that what is measured is the
@@ -22,7 +24,8 @@
 //
 // Scenarios (scenario*.go) reproduce the experiments of the Dynamo paper:
 // divergent versions under concurrent cart writers, load balance over a
-// simulated ring, the cost of durability, and the cost of forwarding.
+// simulated ring, the cost of durability, and the cost of forwarding; and
+// single-node compares one node with redis-server and the redcon server.
 //
 // Concurrency: Run and the scenarios block until done; every goroutine and
 // every process they start is stopped before they return, also when their

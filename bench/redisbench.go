@@ -13,22 +13,22 @@ import (
 	"time"
 )
 
-// redisBenchmark runs redis-benchmark against addr with the case's key
-// space, value size, clients and pipeline depth, for -t set,get, and
-// returns a result per test (SET, GET). redis-benchmark reports neither
-// p99.9 nor errors: those stay 0, and the built-in cases cover them.
-func redisBenchmark(ctx context.Context, addr string, c Case) (map[string]RunResult, error) {
+// redisBenchmark runs redis-benchmark -t test (set or get) against addr
+// with the case's key space, value size, clients and pipeline depth, and
+// returns its result. redis-benchmark reports neither p99.9 nor errors:
+// those stay 0, and the built-in cases cover them.
+func redisBenchmark(ctx context.Context, addr string, c Case, test string) (RunResult, error) {
 	bin, err := exec.LookPath("redis-benchmark")
 	if err != nil {
-		return nil, fmt.Errorf("%w: redis-benchmark", ErrNoTool)
+		return RunResult{}, fmt.Errorf("%w: redis-benchmark", ErrNoTool)
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, err
+		return RunResult{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	args := []string{"-h", host, "-p", port, "-t", "set,get", "-n", strconv.Itoa(c.Load.Requests),
+	args := []string{"-h", host, "-p", port, "-t", test, "-n", strconv.Itoa(c.Load.Requests),
 		"-r", strconv.Itoa(c.Load.Keys), "-d", strconv.Itoa(c.Load.Value), "-c", strconv.Itoa(c.Load.Clients),
 		"-P", strconv.Itoa(c.Load.Pipeline), "--csv"}
 	start := time.Now()
@@ -39,18 +39,19 @@ func redisBenchmark(ctx context.Context, addr string, c Case) (map[string]RunRes
 	if err != nil {
 		// redis-benchmark stops at the first error reply and says why
 		// on either stream.
-		return nil, fmt.Errorf("redis-benchmark %s: %w: %s", strings.Join(args, " "), err,
+		return RunResult{}, fmt.Errorf("redis-benchmark %s: %w: %s", strings.Join(args, " "), err,
 			lastLine(append(stderr.Bytes(), out...)))
 	}
 	res, err := parseRedisBenchmark(out)
 	if err != nil {
-		return nil, err
+		return RunResult{}, err
 	}
-	for k, r := range res {
-		r.elapsed = time.Since(start)
-		res[k] = r
+	r, ok := res[test]
+	if !ok {
+		return RunResult{}, fmt.Errorf("redis-benchmark output: no %s result in %q", test, out)
 	}
-	return res, nil
+	r.elapsed = time.Since(start)
+	return r, nil
 }
 
 // parseRedisBenchmark reads redis-benchmark's --csv output:

@@ -27,10 +27,20 @@ func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%.2fs", d.Seconds())
 }
 
+// fmtCPU renders server CPU per request, microseconds: 12.3µs; "-" for 0
+// (not measured).
+func fmtCPU(us float64) string {
+	if us <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1fµs", us)
+}
+
 // WriteTable writes the results as a table: one block per case, one line
 // per target, medians over the rounds, the ratio of throughputs to the
-// reference; then a line per failed result. Open-loop cases have a fixed
-// throughput: their ratio is "-", their latencies are the point.
+// reference, the server CPU per request; then a line per failed result.
+// Open-loop cases have a fixed throughput: their ratio is "-", their
+// latencies are the point.
 func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "dynkv bench: %d round(s), medians; %d cores %s/%s, %s, %s, load average at start %s; ratio = throughput / %s\n",
 		r.Rounds, r.Machine.Cores, r.Machine.OS, r.Machine.Arch, r.Machine.CPU, r.Machine.Go, r.Machine.LoadAvg, refName(r.Reference))
@@ -44,12 +54,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	pad := func(s string, n int) string { return s + strings.Repeat(" ", n-len(s)) }
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%s\t%s\treq/s\tratio\tp50\tp99\tp99.9\tmax\terrors\t\n", pad("case", cw), pad("target", tw0))
+	fmt.Fprintf(tw, "%s\t%s\treq/s\tratio\tcpu/req\tp50\tp99\tp99.9\tmax\terrors\t\n", pad("case", cw), pad("target", tw0))
 	last := ""
 	for _, res := range r.Results {
 		c := caseOf(res)
 		if c != last && last != "" {
-			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t") // empty cells: one column block
+			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t") // empty cells: one column block
 		}
 		last = c
 		m := res.Median
@@ -57,8 +67,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if res.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2fx", res.Ratio)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%d\t\n", pad(res.Case, cw), pad(res.Target, tw0), m.Throughput, ratio,
-			fmtDur(m.P50), fmtDur(m.P99), fmtDur(m.P999), fmtDur(m.Max), m.Errors)
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", pad(res.Case, cw), pad(res.Target, tw0), m.Throughput, ratio,
+			fmtCPU(m.CPU), fmtDur(m.P50), fmtDur(m.P99), fmtDur(m.P999), fmtDur(m.Max), m.Errors)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -124,7 +134,7 @@ func writeFile(path string, write func(io.Writer) error) error {
 func (r *Report) writeCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"target", "case", "tool", "workload", "value_bytes", "keys", "clients", "pipeline", "rate",
-		"round", "throughput", "ratio", "p50_us", "p99_us", "p999_us", "max_us", "requests", "errors", "first_error"})
+		"round", "throughput", "ratio", "cpu_us_per_req", "p50_us", "p99_us", "p999_us", "max_us", "requests", "errors", "first_error"})
 	us := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e3, 'f', 1, 64) }
 	for _, res := range r.Results {
 		line := func(round string, m RunResult, ratio float64) {
@@ -135,7 +145,7 @@ func (r *Report) writeCSV(w io.Writer) error {
 			_ = cw.Write([]string{res.Target, res.Case, tool, res.Workload, strconv.Itoa(res.Value), strconv.Itoa(res.Keys),
 				strconv.Itoa(res.Clients), strconv.Itoa(res.Pipeline), strconv.Itoa(res.Rate), round,
 				strconv.FormatFloat(m.Throughput, 'f', 1, 64), strconv.FormatFloat(ratio, 'f', 3, 64),
-				us(m.P50), us(m.P99), us(m.P999), us(m.Max),
+				strconv.FormatFloat(m.CPU, 'f', 2, 64), us(m.P50), us(m.P99), us(m.P999), us(m.Max),
 				strconv.FormatUint(m.Requests, 10), strconv.FormatUint(m.Errors, 10), m.FirstError})
 		}
 		for i, rr := range res.Rounds {

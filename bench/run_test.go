@@ -45,8 +45,9 @@ func caseNames(cs []Case) []string {
 }
 
 func TestMedian(t *testing.T) {
-	m := median([]RunResult{{Throughput: 3, P99: 5, Errors: 1}, {Throughput: 1, P99: 1}, {Throughput: 2, P99: 9, Errors: 2}})
+	m := median([]RunResult{{Throughput: 3, P99: 5, Errors: 1, CPU: 7}, {Throughput: 1, P99: 1, CPU: 9}, {Throughput: 2, P99: 9, Errors: 2, CPU: 8}})
 	require.Equal(t, 2.0, m.Throughput)
+	require.Equal(t, 8.0, m.CPU)
 	require.Equal(t, time.Duration(5), m.P99)
 	require.EqualValues(t, 3, m.Errors, "errors are summed, never a median")
 	require.Equal(t, 1.5, median([]RunResult{{Throughput: 1}, {Throughput: 2}}).Throughput)
@@ -101,8 +102,36 @@ func TestRun_TwoExternalTargets(t *testing.T) {
 	rows, err := csv.NewReader(f).ReadAll()
 	require.NoError(t, err)
 	require.Len(t, rows, 1+len(rep.Results)*3, "a header, then per result two rounds and the median")
+	require.Contains(t, rows[0], "cpu_us_per_req")
+	require.Contains(t, table.String(), "cpu/req")
+	for _, r := range rep.Results {
+		require.Zero(t, r.Median.CPU, "no CPU of servers the bench did not start")
+	}
 	svg, err := os.ReadFile(filepath.Join(out, "latency.svg"))
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(string(svg), "<svg"))
 	require.Contains(t, string(svg), "cart 2 carts c10")
+}
+
+func TestSingleNodeMatrix_Cases(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  ScenarioConfig
+		n    int
+	}{
+		{"full", ScenarioConfig{}, 200000},
+		{"quick", ScenarioConfig{Quick: true}, 50000},
+		{"count", ScenarioConfig{Count: 300}, 300},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := singleNodeMatrix(tc.cfg).Cases()
+			require.Equal(t, []string{"redis-benchmark set,get 100B c50 p1", "redis-benchmark set,get 100B c50 p16"}, caseNames(cs))
+			for _, c := range cs {
+				require.NoError(t, c.Load.Validate(), c.Name)
+				require.Equal(t, ToolRedisBenchmark, c.Tool)
+				require.Equal(t, tc.n, c.Load.Requests)
+				require.Equal(t, 100000, c.Load.Keys)
+			}
+		})
+	}
 }

@@ -11,8 +11,10 @@ import (
 	"time"
 )
 
-// Scenarios lists the paper's experiments RunScenario knows.
-var Scenarios = []string{"divergent", "balance", "durability", "forwarding", "cluster-client"}
+// Scenarios lists the experiments RunScenario knows: the paper's, and
+// single-node, issue 15's comparison of one node with redis-server and the
+// Go front-end ceiling.
+var Scenarios = []string{"divergent", "balance", "durability", "forwarding", "cluster-client", "single-node"}
 
 // ErrUnknownScenario reports a scenario name not in Scenarios.
 var ErrUnknownScenario = errors.New("bench: unknown scenario")
@@ -24,6 +26,7 @@ type ScenarioConfig struct {
 	Out      string    // results directory; "" writes none
 	Quick    bool      // shorter
 	Count    int       // when > 0, requests per load instead of durations (a smoke test)
+	Rounds   int       // when > 0, the A/B rounds instead of the scenario's own
 	Progress io.Writer // nil: discard
 	Command  string    // recorded with the results
 }
@@ -40,10 +43,12 @@ func (c ScenarioConfig) duration(full, quick time.Duration) time.Duration {
 	return full
 }
 
-// rounds returns the A/B rounds of a scenario: 3, 2 with Quick, 1 with
-// Count.
+// rounds returns the A/B rounds of a scenario: Rounds when set, else 3, 2
+// with Quick, 1 with Count.
 func (c ScenarioConfig) rounds() int {
 	switch {
+	case c.Rounds > 0:
+		return c.Rounds
 	case c.Count > 0:
 		return 1
 	case c.Quick:
@@ -78,6 +83,8 @@ func RunScenario(ctx context.Context, cfg ScenarioConfig, w io.Writer) error {
 		res, err = runForwarding(ctx, cfg, w)
 	case "cluster-client":
 		res, err = runClusterClient(ctx, cfg, w)
+	case "single-node":
+		res, err = runSingleNode(ctx, cfg, w)
 	default:
 		return fmt.Errorf("%w: %q is not one of %v", ErrUnknownScenario, cfg.Name, Scenarios)
 	}

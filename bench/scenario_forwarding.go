@@ -64,6 +64,7 @@ func runForwarding(ctx context.Context, cfg ScenarioConfig, w io.Writer) (any, e
 					if route == "forwarded" {
 						l.KeyNames = forwarded
 					}
+					cpu := startCPU(t)
 					st, err := Drive(ctx, t.Addrs[:1], l)
 					if err != nil {
 						return err
@@ -77,6 +78,7 @@ func runForwarding(ctx context.Context, cfg ScenarioConfig, w io.Writer) (any, e
 						out = append(out, res[k])
 					}
 					rr := resultOf(st)
+					rr.CPU = cpu.perOp(st.Requests)
 					res[k].Rounds = append(res[k].Rounds, rr)
 					fmt.Fprintf(cfg.progress(), "round %d/%d %-22s %-9s %s\n", round+1, rounds, c.name, route, progressLine(rr))
 				}
@@ -94,16 +96,17 @@ func runForwarding(ctx context.Context, cfg ScenarioConfig, w io.Writer) (any, e
 // writeForwarding writes the forwarding scenario's table.
 func writeForwarding(w io.Writer, out []*ForwardingResult) error {
 	fmt.Fprintln(w, "forwarding cost: 3 nodes, N=1 R=1 W=1; all load sent to node 1, with keys homed on node 1 (direct)")
-	fmt.Fprintln(w, "or on another node (forwarded); medians; ratio = forwarded / direct throughput.")
+	fmt.Fprintln(w, "or on another node (forwarded); medians; ratio = forwarded / direct throughput;")
+	fmt.Fprintln(w, "cpu/req = the three nodes' CPU time (user + system, from /proc) per request.")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "case\troute\treq/s\tratio\tp50\tp99\tp99.9\tmax\t")
+	fmt.Fprintln(tw, "case\troute\treq/s\tratio\tcpu/req\tp50\tp99\tp99.9\tmax\t")
 	for _, r := range out {
 		m, ratio := r.Median, "-"
 		if r.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2fx", r.Ratio)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.Case, r.Route, m.Throughput, ratio,
-			fmtDur(m.P50), fmtDur(m.P99), fmtDur(m.P999), fmtDur(m.Max))
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Case, r.Route, m.Throughput, ratio,
+			fmtCPU(m.CPU), fmtDur(m.P50), fmtDur(m.P99), fmtDur(m.P999), fmtDur(m.Max))
 	}
 	return tw.Flush()
 }

@@ -21,13 +21,14 @@ import (
 const (
 	KindDynkv    = "dynkv"    // dynkv serve processes started by the bench
 	KindRedis    = "redis"    // a redis-server started by the bench, the reference
+	KindRedcon   = "redcon"   // the minimal redcon server (ServeRedcon), dynkv bench-redcon started by the bench
 	KindExternal = "external" // servers already running, at TargetSpec.Addrs
 )
 
 // TargetSpec describes a target: what to start, or where it runs.
 type TargetSpec struct {
 	Name       string   // shown in reports; unique in a run
-	Kind       string   // KindDynkv, KindRedis or KindExternal
+	Kind       string   // KindDynkv, KindRedis, KindRedcon or KindExternal
 	Addrs      []string // external: client addresses, host:port
 	Nodes      int      // dynkv: processes (≥ 1)
 	N, R, W    int      // dynkv: replicas, read and write quorum
@@ -46,6 +47,8 @@ func (s TargetSpec) String() string {
 		return fmt.Sprintf("%s: dynkv, %d node(s), N=%d R=%d W=%d, durability %s", s.Name, s.Nodes, s.N, s.R, s.W, d)
 	case KindRedis:
 		return s.Name + ": redis-server, appendonly yes, appendfsync everysec"
+	case KindRedcon:
+		return s.Name + ": the minimal redcon server (map + RWMutex, in memory), the Go front-end ceiling"
 	}
 	return fmt.Sprintf("%s: running server(s) at %s", s.Name, strings.Join(s.Addrs, ","))
 }
@@ -87,6 +90,8 @@ func Start(ctx context.Context, spec TargetSpec, env Env) (*Target, error) {
 		err = t.startDynkv(ctx, env)
 	case KindRedis:
 		err = t.startRedis(ctx, env)
+	case KindRedcon:
+		err = t.startRedcon(ctx, env)
 	case KindExternal:
 		t.Addrs = spec.Addrs
 		for _, a := range t.Addrs {
@@ -165,9 +170,39 @@ func (t *Target) startDynkv(ctx context.Context, env Env) error {
 			return err
 		}
 	}
-	out, err := exec.CommandContext(ctx, env.Binary, "version").Output()
-	if err == nil {
-		t.Version = strings.TrimSpace(string(out))
+	t.Version = binaryVersion(ctx, env.Binary)
+	return nil
+}
+
+// binaryVersion returns what dynkv version of bin prints, or "".
+func binaryVersion(ctx context.Context, bin string) string {
+	out, err := exec.CommandContext(ctx, bin, "version").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// startRedcon starts dynkv bench-redcon, the minimal redcon server, as a
+// process of its own: its CPU is then its own in /proc, and it shares no
+// Go runtime with the load generator. Its version is the dynkv binary's,
+// whose go.mod pins redcon's.
+func (t *Target) startRedcon(ctx context.Context, env Env) error {
+	if env.Binary == "" {
+		return errors.New("no dynkv binary")
+	}
+	addr := freePort()
+	p, err := startProc(env, t.Spec.Name, env.Binary, nil, "bench-redcon", "--listen", addr)
+	if err != nil {
+		return err
+	}
+	t.procs = append(t.procs, p)
+	t.Addrs = []string{addr}
+	if err := waitPing(ctx, addr, p); err != nil {
+		return err
+	}
+	if v := binaryVersion(ctx, env.Binary); v != "" {
+		t.Version = "bench-redcon of " + v
 	}
 	return nil
 }

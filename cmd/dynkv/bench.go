@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -65,7 +66,10 @@ report.json, results.csv, table.txt and latency.svg to --out. A run in which
 any request failed exits with status 1.
 
 --scenario runs one of the Dynamo paper's experiments instead: divergent,
-balance, durability, forwarding, cluster-client (see docs/bench.md).`,
+balance, durability, forwarding, cluster-client; or single-node, one dynkv
+node beside redis-server and a minimal redcon server, the Go front-end
+ceiling (see docs/bench.md). --quick and --count apply to every scenario,
+--rounds to those that run in rounds.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -94,7 +98,7 @@ balance, durability, forwarding, cluster-client (see docs/bench.md).`,
 	f.BoolVar(&o.redisBenchmark, "redis-benchmark", true, "also run redis-benchmark, when installed")
 	f.StringVar(&o.out, "out", "", "results directory; default bench-results/<timestamp>; \"-\" writes none")
 	f.StringVar(&o.binary, "binary", "", "dynkv binary the bench starts; default this one")
-	f.StringVar(&o.scenario, "scenario", "", "run a paper experiment: "+strings.Join(bench.Scenarios, ", "))
+	f.StringVar(&o.scenario, "scenario", "", "run an experiment: "+strings.Join(bench.Scenarios, ", "))
 	f.SortFlags = false
 	return cmd
 }
@@ -118,7 +122,7 @@ func runBench(ctx context.Context, cmd *cobra.Command, o benchOptions, stdout, s
 	command := "dynkv " + strings.Join(os.Args[1:], " ")
 	if o.scenario != "" {
 		sc := bench.ScenarioConfig{Name: o.scenario, Binary: o.binary, Out: out, Quick: o.quick,
-			Count: o.count, Progress: stderr, Command: command}
+			Count: o.count, Rounds: o.rounds, Progress: stderr, Command: command}
 		err := bench.RunScenario(ctx, sc, stdout)
 		if errors.Is(err, bench.ErrUnknownScenario) {
 			return usageError{err}
@@ -178,4 +182,29 @@ func benchConfig(cmd *cobra.Command, o benchOptions) (bench.Config, error) {
 	_, rsErr := exec.LookPath("redis-server")
 	cfg.Targets = bench.StandardTargets(o.nodes, o.n, o.r, o.w, !o.noRedis && rsErr == nil)
 	return cfg, cfg.Validate()
+}
+
+// newBenchRedconCmd is the hidden `dynkv bench-redcon`: the minimal redcon
+// server (bench.ServeRedcon), which dynkv bench starts as a process of its
+// own for its redcon targets, so that the server's CPU can be read from
+// /proc and it shares no Go runtime with the load generator.
+func newBenchRedconCmd() *cobra.Command {
+	var listen string
+	cmd := &cobra.Command{
+		Use:    "bench-redcon",
+		Short:  "Serve the minimal redcon server (dynkv bench's Go front-end ceiling)",
+		Args:   cobra.NoArgs,
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return usageError{fmt.Errorf("--listen: %w", err)}
+			}
+			return bench.ServeRedcon(ctx, ln)
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:6380", "address to serve on, host:port")
+	return cmd
 }

@@ -98,6 +98,7 @@ func TestBench_BadFlags(t *testing.T) {
 
 // TestBench_Scenarios runs every paper scenario with a tiny request count:
 // each starts, drives and stops what it needs and writes its results.
+// TestBench_SingleNode runs the other scenario.
 func TestBench_Scenarios(t *testing.T) {
 	t.Parallel()
 	for _, sc := range []struct{ name, want string }{
@@ -187,4 +188,51 @@ func (w *watchWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
+}
+
+// TestBench_SingleNode: the single-node scenario starts redis-server, the
+// redcon server (dynkv bench-redcon) and a dynkv node, drives them with
+// redis-benchmark and reports each one's CPU per request, read from /proc.
+func TestBench_SingleNode(t *testing.T) {
+	for _, tool := range []string{"redis-server", "redis-benchmark"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	t.Parallel()
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := execute(context.Background(), []string{"bench", "--scenario", "single-node", "--count", "5000", "--out", out}, &stdout, &stderr)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	var rep struct {
+		Targets []struct{ Name, Version string }
+		Results []struct {
+			Target, Case string
+			Median       struct {
+				CPU float64 `json:"cpu_us_per_req"`
+			}
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &rep))
+	require.Len(t, rep.Results, 3*4, "3 targets, SET and GET at 2 depths")
+	versions := map[string]string{}
+	for _, tg := range rep.Targets {
+		versions[tg.Name] = tg.Version
+	}
+	require.True(t, strings.HasPrefix(versions["redis"], "redis "), versions)
+	require.True(t, strings.HasPrefix(versions["redcon"], "bench-redcon of dynkv "), versions)
+	require.True(t, strings.HasPrefix(versions["dynkv-1"], "dynkv "), versions)
+	cpu := map[string]float64{}
+	for _, r := range rep.Results {
+		cpu[r.Target] += r.Median.CPU
+	}
+	for _, target := range []string{"redis", "redcon", "dynkv-1"} {
+		// 20,000 requests and 200 connections cost any server more than
+		// a clock tick (10 ms).
+		require.Positive(t, cpu[target], "CPU per request of %s; table:\n%s", target, stdout.String())
+	}
+	require.Contains(t, stdout.String(), "cpu/req")
+	require.Contains(t, stdout.String(), "dynkv-1 / redcon")
 }

@@ -16,7 +16,9 @@
 // alone in its ring join a cluster; both print the plan of the change
 // (which partitions move where). bench starts a node, a cluster (of its
 // own executable) and a redis-server, measures them side by side with
-// package bench and prints the ratios (docs/bench.md).
+// package bench and prints the ratios (docs/bench.md). The hidden
+// bench-redcon serves the minimal redcon server that bench starts as its
+// redcon target.
 //
 // serve takes every configuration key of package conf as a flag, from
 // DYNKV_* environment variables and from an optional YAML or TOML file

@@ -25,7 +25,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newServeCmd(stderr), newDevCmd(stdout, stderr), newVersionCmd(), newRingCmd(), newLeaveCmd(), newJoinCmd(), newChaosCmd(stdout, stderr),
-		newBenchCmd(stdout, stderr))
+		newBenchCmd(stdout, stderr), newBenchRedconCmd())
 	return root
 }
 
