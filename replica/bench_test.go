@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -176,4 +177,32 @@ func BenchmarkContextCodec(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkStorePutParallel: writes from 50 goroutines (as many
+// connections) to 100,000 keys, on disk, durability process: what group
+// commit (committer.go) is for. Run with -cpu 2 for this machine's shape.
+func BenchmarkStorePutParallel(b *testing.B) {
+	ctx := context.Background()
+	value := make([]byte, 100)
+	s, err := Open(Config{Dir: b.TempDir(), Durability: DurabilityProcess})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = s.Close() })
+	b.SetParallelism(25)
+	b.ReportAllocs()
+	var seed atomic.Uint64
+	b.RunParallel(func(pb *testing.PB) {
+		rng := rand.New(rand.NewPCG(seed.Add(1), 0))
+		key := make([]byte, 0, 16)
+		for pb.Next() {
+			key = fmt.Appendf(key[:0], "key:%06d", rng.IntN(100_000))
+			_, err := s.Update(ctx, key, func(cur version.Siblings) (version.Siblings, error) {
+				return version.Update(cur, s.Actor(), cur.Context(), 1, value, false), nil
+			})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

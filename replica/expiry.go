@@ -29,7 +29,7 @@ import (
 //
 // The expiry index finds the records to reclaim without scanning the
 // data: 'e' + the record's earliest expiry (8 bytes, big endian unix ms)
-// + the data key → empty, written in the batch of the record (writeData),
+// + the data key → empty, written in the batch of the record (batchUpdate),
 // so it is exactly as durable as the record. A record whose values do not
 // expire has no entry.
 
@@ -141,7 +141,7 @@ func (s *Store) reclaim(e []byte, nowMs int64) (bool, error) {
 	}
 	next := cur.At(nowMs)
 	locked = false
-	if err := s.commit(func() error { return s.writeData(k, cur, next) }, mu.Unlock); err != nil {
+	if err := s.commitUpdate(k, cur, next, mu); err != nil {
 		return false, fmt.Errorf("replica: reclaim expired: %w", err)
 	}
 	s.writes.Add(1)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -62,7 +63,9 @@ const (
 func tombKey(k []byte) []byte { return append([]byte{spaceTombs}, k...) }
 
 // onlyTombstones reports whether ss is non-empty and holds no value.
-func onlyTombstones(ss version.Siblings) bool { return len(ss) > 0 && len(ss.Live()) == 0 }
+func onlyTombstones(ss version.Siblings) bool {
+	return len(ss) > 0 && !slices.ContainsFunc(ss, func(s version.Sibling) bool { return !s.Tombstone })
+}
 
 var metaTree = []byte{spaceMeta, 't', 'r', 'e', 'e'}
 

@@ -22,7 +22,8 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s := &Store{cfg: cfg, fs: cfg.FS, dir: cfg.Dir, log: log(cfg.Logger), wo: pebble.Sync, seed: maphash.MakeSeed(),
 		processMode: cfg.Durability == DurabilityProcess, maxHints: cfg.MaxHints, tree: &tree{},
-		closeTimeout: cfg.CloseTimeout, probeInterval: cfg.ProbeInterval, done: make(chan struct{})}
+		closeTimeout: cfg.CloseTimeout, probeInterval: cfg.ProbeInterval, done: make(chan struct{}),
+		commits: make(chan *commitJob, maxGroup), stopCommits: make(chan struct{})}
 	if s.fs == nil {
 		s.fs = vfs.Default
 	}
@@ -73,6 +74,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s.wg.Add(1)
 	go s.run()
+	go s.committer(s.stopCommits)
 	s.log.Info("store opened", "dir", cfg.Dir, "durability", cfg.Durability, "actor", fmt.Sprintf("%016x", s.actor.Load()),
 		"keys", s.live.Load(), "read_only", s.readOnly())
 	return s, nil

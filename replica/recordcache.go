@@ -177,25 +177,33 @@ func entrySize(key string, rec []byte) int64 {
 }
 
 // set caches rec as k's record, evicting as needed; a record larger than
-// the shard is not cached (and k's old one is dropped).
+// the shard is not cached (and k's old one is dropped). A cached key's
+// entry is updated in place: deleting and inserting a map key on every
+// write would leave the map's probe sequences long with deleted slots.
 func (sh *cacheShard) set(k, rec []byte) {
-	key, had := "", false
-	if i, ok := sh.index[string(k)]; ok {
-		key, had = sh.entries[i].key, true
-		sh.remove(i)
-	}
 	need := int64(len(k)+len(rec)) + cacheEntryOverhead
+	if i, ok := sh.index[string(k)]; ok {
+		if need > sh.max {
+			sh.remove(i)
+			return
+		}
+		e := &sh.entries[i]
+		sh.bytes += need - entrySize(e.key, e.rec)
+		e.rec, e.ref = rec, true
+		for sh.bytes > sh.max {
+			sh.evictOne() // perhaps k itself, in a shard this small
+		}
+		return
+	}
 	if need > sh.max {
 		return
 	}
 	for sh.bytes+need > sh.max && len(sh.entries) > 0 {
 		sh.evictOne()
 	}
-	if !had {
-		key = string(k)
-	}
+	key := string(k)
 	sh.index[key] = int32(len(sh.entries))
-	sh.entries = append(sh.entries, cacheEntry{key: key, rec: rec, ref: had})
+	sh.entries = append(sh.entries, cacheEntry{key: key, rec: rec})
 	sh.bytes += need
 }
 

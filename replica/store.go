@@ -15,7 +15,6 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/dynkv/dynkv/admin"
-	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -54,10 +53,12 @@ type Store struct {
 	records     *recordCache // nil: none
 	clock       dotClock
 
-	closeTimeout  time.Duration // Config.CloseTimeout or its default
-	probeInterval time.Duration // Config.ProbeInterval or its default
-	health        health        // the disk's faults; see health.go
-	done          chan struct{} // closed by Close: the recovery loop ends
+	closeTimeout  time.Duration   // Config.CloseTimeout or its default
+	probeInterval time.Duration   // Config.ProbeInterval or its default
+	health        health          // the disk's faults; see health.go
+	done          chan struct{}   // closed by Close: the recovery loop ends
+	commits       chan *commitJob // to the committer; see committer.go
+	stopCommits   chan struct{}   // closed by Close once nothing is pending
 	wg            sync.WaitGroup
 
 	// Lock order: open before locks[i]. open is write-locked only with
@@ -331,15 +332,8 @@ func (s *Store) update(ctx context.Context, k []byte, fn func(cur version.Siblin
 	if !next.Fits() {
 		return nil, version.ErrTooManyVersions
 	}
-	write := func() error { return s.db.Set(k, version.EncodeRecord(next), s.wo) }
-	switch {
-	case k[0] == spaceData:
-		write = func() error { return s.writeData(k, cur, next) }
-	case len(next) == 0:
-		write = func() error { return s.db.Delete(k, s.wo) }
-	}
 	locked = false
-	if err := s.commit(write, mu.Unlock); err != nil {
+	if err := s.commitUpdate(k, cur, next, mu); err != nil {
 		return nil, fmt.Errorf("replica: write: %w", err)
 	}
 	s.writes.Add(1)
@@ -368,49 +362,6 @@ func (s *Store) countLive(cur, next version.Siblings) {
 	case was && !is:
 		s.live.Add(-1)
 	}
-}
-
-// writeData replaces the record under the data key k, holding cur, with
-// next, and its leaf hash with it, in one batch.
-//
-// It runs holding k's lock, and keeps the record cache equal to pebble:
-// the new record goes in once committed, and a commit that fails (or
-// panics) drops k, since pebble may hold either record.
-func (s *Store) writeData(k []byte, cur, next version.Siblings) (err error) {
-	committed := false
-	defer func() {
-		if !committed {
-			s.records.drop(k)
-		}
-	}()
-	b := s.db.NewBatch()
-	defer b.Close()
-	var rec []byte
-	if len(next) == 0 {
-		_ = b.Delete(k, nil)
-	} else {
-		rec = version.EncodeRecord(next)
-		_ = b.Set(k, rec, nil)
-	}
-	leaf := leafOfDataKey(k)
-	delta := merkle.VersionHash(userKey(k), cur) ^ merkle.VersionHash(userKey(k), next)
-	if delta != 0 {
-		_ = b.Merge(treeKey(leaf), binary.BigEndian.AppendUint64(nil, delta), nil)
-	}
-	switch was, is := onlyTombstones(cur), onlyTombstones(next); {
-	case is && !was:
-		_ = b.Set(tombKey(k), nil, nil)
-	case was && !is:
-		_ = b.Delete(tombKey(k), nil)
-	}
-	indexExpiry(b, k, cur, next)
-	if err := b.Commit(s.wo); err != nil {
-		return err
-	}
-	committed = true
-	s.records.put(k, rec)
-	s.tree.xor(leaf, delta)
-	return nil
 }
 
 // Merge syncs the sibling set in (from another replica or a coordinator)
@@ -462,6 +413,7 @@ func (s *Store) Close() error {
 	if !s.quiesce(s.closeTimeout) {
 		return fmt.Errorf("replica: close: operations still inside pebble after %s", s.closeTimeout)
 	}
+	close(s.stopCommits) // nothing is pending
 	defer s.open.Unlock()
 	s.health.mu.Lock()
 	wedged, clean := s.health.mu.wedged, s.health.mu.fault == nil && !s.health.mu.readOnly

@@ -47,6 +47,9 @@ type Siblings []Sibling
 // Context returns the join of every sibling's clock: the version vector a
 // client passes back to supersede everything it read.
 func (ss Siblings) Context() VV {
+	if len(ss) == 1 {
+		return ss[0].Clock()
+	}
 	var ctx VV
 	for _, s := range ss {
 		ctx = ctx.Join(s.Clock())

@@ -51,7 +51,8 @@ func (v VV) Covers(d Dot) bool { return v.Get(d.Actor) >= d.Counter }
 
 // With returns a copy of v with the entry of d.Actor raised to d.Counter.
 func (v VV) With(d Dot) VV {
-	return v.Join(VV{{Actor: d.Actor, Counter: d.Counter}})
+	one := [1]Entry{{Actor: d.Actor, Counter: d.Counter}}
+	return v.Join(one[:])
 }
 
 // Join returns the pointwise maximum of v and o, in a new slice.
