@@ -206,3 +206,28 @@ func BenchmarkStorePutParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkStoreGetCached: reads of 100,000 keys, all in the record cache,
+// at random: the cost of a cache lookup over a working set larger than the
+// processor's caches.
+func BenchmarkStoreGetCached(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(Config{Dir: "db", FS: vfs.NewMem(), Durability: DurabilityNone})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = s.Close() })
+	keys := make([][]byte, 100_000)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "key:%06d", i)
+		_, err := s.Update(ctx, keys[i], func(cur version.Siblings) (version.Siblings, error) {
+			return version.Update(cur, s.Actor(), nil, 1, make([]byte, 100), false), nil
+		})
+		require.NoError(b, err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Get(ctx, keys[rng.IntN(len(keys))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,7 +1,7 @@
 package replica
 
 import (
-	"hash/maphash"
+	"math/rand/v2"
 	"sync"
 )
 
@@ -24,9 +24,13 @@ import (
 //
 // It is bounded by bytes (keys, records and a fixed overhead per entry)
 // and evicts with CLOCK (second chance), which costs no allocation per
-// hit and no list to maintain.
+// hit and no list to maintain. Entries are found by the key hash the
+// data key carries (map[uint64], no key hashing or comparison of long
+// string keys while probing) and the key is compared once found: a
+// second key with the same hash replaces the first, a miss for it, never
+// a wrong record.
 type recordCache struct {
-	seed   maphash.Seed
+	seed   uint64 // mixes the key hash into a shard, per process
 	shards []cacheShard
 }
 
@@ -39,7 +43,7 @@ const cacheEntryOverhead = 96
 
 type cacheShard struct {
 	mu      sync.Mutex
-	index   map[string]int32 // key → position in entries
+	index   map[uint64]int32 // key hash → position in entries
 	entries []cacheEntry
 	hand    int   // CLOCK's hand: the next entry eviction looks at
 	bytes   int64 // of every entry in entries
@@ -49,9 +53,10 @@ type cacheShard struct {
 }
 
 type cacheEntry struct {
-	key string
-	rec []byte // encoded record; nil (with present) for an absent key
-	ref bool   // read or written since the hand last passed
+	key  string // the data key
+	hash uint64 // its key hash
+	rec  []byte // encoded record; nil (with present) for an absent key
+	ref  bool   // read or written since the hand last passed
 }
 
 // newRecordCache returns a cache of at most maxBytes, or nil (no cache)
@@ -60,16 +65,27 @@ func newRecordCache(maxBytes int64) *recordCache {
 	if maxBytes <= 0 {
 		return nil
 	}
-	c := &recordCache{seed: maphash.MakeSeed(), shards: make([]cacheShard, cacheShards)}
+	c := &recordCache{seed: rand.Uint64(), shards: make([]cacheShard, cacheShards)}
 	for i := range c.shards {
-		c.shards[i].index = make(map[string]int32)
+		c.shards[i].index = make(map[uint64]int32)
 		c.shards[i].max = maxBytes / cacheShards
 	}
 	return c
 }
 
-func (c *recordCache) shard(k []byte) *cacheShard {
-	return &c.shards[maphash.Bytes(c.seed, k)%cacheShards]
+// shard returns the shard of the data key k, and k's key hash.
+func (c *recordCache) shard(k []byte) (*cacheShard, uint64) {
+	h := keyHash(k)
+	return &c.shards[((h^c.seed)*0x9e3779b97f4a7c15)>>58], h
+}
+
+// find returns the position of k's entry (whose key hash is h).
+func (sh *cacheShard) find(k []byte, h uint64) (int32, bool) {
+	i, ok := sh.index[h]
+	if !ok || sh.entries[i].key != string(k) {
+		return 0, false
+	}
+	return i, true
 }
 
 // get returns a copy of the record cached for the pebble key k (nil for
@@ -79,9 +95,9 @@ func (c *recordCache) get(k []byte) (rec []byte, ok bool, gen uint64) {
 	if c == nil {
 		return nil, false, 0
 	}
-	sh := c.shard(k)
+	sh, h := c.shard(k)
 	sh.mu.Lock()
-	i, ok := sh.index[string(k)]
+	i, ok := sh.find(k, h)
 	if !ok {
 		gen = sh.gen
 		sh.mu.Unlock()
@@ -102,10 +118,10 @@ func (c *recordCache) put(k, rec []byte) {
 	if c == nil {
 		return
 	}
-	sh := c.shard(k)
+	sh, h := c.shard(k)
 	sh.mu.Lock()
 	sh.gen++
-	sh.set(k, rec)
+	sh.set(k, h, rec)
 	sh.mu.Unlock()
 }
 
@@ -116,11 +132,11 @@ func (c *recordCache) fill(k, rec []byte, gen uint64) {
 	if c == nil {
 		return
 	}
-	sh := c.shard(k)
+	sh, h := c.shard(k)
 	sh.mu.Lock()
 	if sh.gen == gen {
-		if _, ok := sh.index[string(k)]; !ok {
-			sh.set(k, rec)
+		if _, ok := sh.index[h]; !ok {
+			sh.set(k, h, rec)
 		}
 	}
 	sh.mu.Unlock()
@@ -131,10 +147,10 @@ func (c *recordCache) drop(k []byte) {
 	if c == nil {
 		return
 	}
-	sh := c.shard(k)
+	sh, h := c.shard(k)
 	sh.mu.Lock()
 	sh.gen++
-	if i, ok := sh.index[string(k)]; ok {
+	if i, ok := sh.index[h]; ok { // k's, or another key's with its hash
 		sh.remove(i)
 	}
 	sh.mu.Unlock()
@@ -180,9 +196,11 @@ func entrySize(key string, rec []byte) int64 {
 // the shard is not cached (and k's old one is dropped). A cached key's
 // entry is updated in place: deleting and inserting a map key on every
 // write would leave the map's probe sequences long with deleted slots.
-func (sh *cacheShard) set(k, rec []byte) {
+func (sh *cacheShard) set(k []byte, h uint64, rec []byte) {
 	need := int64(len(k)+len(rec)) + cacheEntryOverhead
-	if i, ok := sh.index[string(k)]; ok {
+	if i, ok := sh.index[h]; ok && sh.entries[i].key != string(k) {
+		sh.remove(i) // another key with k's hash
+	} else if ok {
 		if need > sh.max {
 			sh.remove(i)
 			return
@@ -201,9 +219,8 @@ func (sh *cacheShard) set(k, rec []byte) {
 	for sh.bytes+need > sh.max && len(sh.entries) > 0 {
 		sh.evictOne()
 	}
-	key := string(k)
-	sh.index[key] = int32(len(sh.entries))
-	sh.entries = append(sh.entries, cacheEntry{key: key, rec: rec})
+	sh.index[h] = int32(len(sh.entries))
+	sh.entries = append(sh.entries, cacheEntry{key: string(k), hash: h, rec: rec})
 	sh.bytes += need
 }
 
@@ -229,11 +246,11 @@ func (sh *cacheShard) evictOne() {
 func (sh *cacheShard) remove(i int32) {
 	e := &sh.entries[i]
 	sh.bytes -= entrySize(e.key, e.rec)
-	delete(sh.index, e.key)
+	delete(sh.index, e.hash)
 	last := int32(len(sh.entries) - 1)
 	if i != last {
 		sh.entries[i] = sh.entries[last]
-		sh.index[sh.entries[i].key] = i
+		sh.index[sh.entries[i].hash] = i
 	}
 	sh.entries[last] = cacheEntry{}
 	sh.entries = sh.entries[:last]

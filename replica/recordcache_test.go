@@ -21,14 +21,14 @@ func TestRecordCache_Bound(t *testing.T) {
 	const max = cacheShards * 1024
 	c := newRecordCache(max)
 	for i := range 5000 {
-		c.put(fmt.Appendf(nil, "key%d", i), make([]byte, 100+i%300))
+		c.put(dataKey(fmt.Appendf(nil, "key%d", i)), make([]byte, 100+i%300))
 		bytes, _ := c.size()
 		require.LessOrEqual(t, bytes, int64(max))
 	}
 	_, n := c.size()
 	require.Greater(t, n, cacheShards, "the cache holds records")
 
-	k := []byte("big")
+	k := dataKey([]byte("big"))
 	c.put(k, []byte("small"))
 	rec, ok, _ := c.get(k)
 	require.True(t, ok)
@@ -47,15 +47,17 @@ func TestRecordCache_Bound(t *testing.T) {
 // TestRecordCache_GetCopies: what get returns is the caller's.
 func TestRecordCache_GetCopies(t *testing.T) {
 	c := newRecordCache(1 << 20)
-	c.put([]byte("k"), []byte("value"))
-	rec, ok, _ := c.get([]byte("k"))
+	k := dataKey([]byte("k"))
+	c.put(k, []byte("value"))
+	rec, ok, _ := c.get(k)
 	require.True(t, ok)
 	rec[0] = 'X'
-	again, _, _ := c.get([]byte("k"))
+	again, _, _ := c.get(k)
 	require.Equal(t, "value", string(again))
 
-	c.put([]byte("gone"), nil)
-	rec, ok, _ = c.get([]byte("gone"))
+	gone := dataKey([]byte("gone"))
+	c.put(gone, nil)
+	rec, ok, _ = c.get(gone)
 	require.True(t, ok, "an absent key is cached as absent")
 	require.Nil(t, rec)
 }
@@ -65,7 +67,7 @@ func TestRecordCache_GetCopies(t *testing.T) {
 // fill never replaces a cached record.
 func TestRecordCache_FillLosesToWriters(t *testing.T) {
 	c := newRecordCache(1 << 20)
-	k := []byte("k")
+	k := dataKey([]byte("k"))
 
 	_, ok, gen := c.get(k)
 	require.False(t, ok)
@@ -99,11 +101,11 @@ func TestRecordCache_FillLosesToWriters(t *testing.T) {
 // TestRecordCache_SecondChance: entries read since the hand last passed
 // survive an eviction that an unread entry does not.
 func TestRecordCache_SecondChance(t *testing.T) {
-	c := newRecordCache(cacheShards * (3 * (cacheEntryOverhead + 8)))
+	c := newRecordCache(cacheShards * 3 * (cacheEntryOverhead + dataHeader + 5 + 3)) // three entries a shard
 	var same [][]byte // keys of one shard
 	for i := 0; len(same) < 4; i++ {
-		k := fmt.Appendf(nil, "k%04d", i)
-		if len(same) == 0 || c.shard(k) == c.shard(same[0]) {
+		k := dataKey(fmt.Appendf(nil, "k%04d", i))
+		if len(same) == 0 || shardOf(c, k) == shardOf(c, same[0]) {
 			same = append(same, k)
 		}
 	}
@@ -225,4 +227,33 @@ func TestStore_FailedCommitDropsCachedRecord(t *testing.T) {
 	inj.on.Store(false)
 	waitFor(t, 5*time.Second, "writes again", func() bool { return s.Fault() == nil })
 	requireValues(t, s, map[string]string{"k": "acked"})
+}
+
+func shardOf(c *recordCache, k []byte) *cacheShard {
+	sh, _ := c.shard(k)
+	return sh
+}
+
+// TestRecordCache_HashCollision: two keys with one key hash never read
+// each other's record: the second replaces the first, which then misses.
+func TestRecordCache_HashCollision(t *testing.T) {
+	c := newRecordCache(1 << 20)
+	a, b := dataKey([]byte("a")), dataKey([]byte("b"))
+	copy(b[1:dataHeader], a[1:dataHeader]) // b forged with a's slot and hash
+	c.put(a, []byte("A"))
+	rec, ok, _ := c.get(b)
+	require.False(t, ok, "b is not a")
+	require.Nil(t, rec)
+	c.put(b, []byte("B"))
+	_, ok, _ = c.get(a)
+	require.False(t, ok, "b replaced a")
+	rec, _, _ = c.get(b)
+	require.Equal(t, "B", string(rec))
+	_, _, gen := c.get(a)
+	c.fill(a, []byte("A"), gen)
+	rec, _, _ = c.get(b)
+	require.Equal(t, "B", string(rec), "a fill does not replace another key's entry")
+	c.drop(a) // drops whatever holds the hash
+	_, ok, _ = c.get(b)
+	require.False(t, ok)
 }
