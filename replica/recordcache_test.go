@@ -102,7 +102,7 @@ func TestRecordCache_FillLosesToWriters(t *testing.T) {
 // survive an eviction that an unread entry does not.
 func TestRecordCache_SecondChance(t *testing.T) {
 	c := newRecordCache(cacheShards * 3 * (cacheEntryOverhead + dataHeader + 5 + 3)) // three entries a shard
-	var same [][]byte // keys of one shard
+	var same [][]byte                                                                // keys of one shard
 	for i := 0; len(same) < 4; i++ {
 		k := dataKey(fmt.Appendf(nil, "k%04d", i))
 		if len(same) == 0 || shardOf(c, k) == shardOf(c, same[0]) {
