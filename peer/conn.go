@@ -150,7 +150,7 @@ func newServerConn(t *TCP, nc net.Conn, node string, s session) *serverConn {
 	return c
 }
 
-// readLoop starts a handler per request until the connection fails.
+// readLoop hands each request to a handler until the connection fails.
 func (c *serverConn) readLoop() {
 	defer c.cancel()
 	br := bufio.NewReaderSize(c.nc, wireBuffer)
@@ -163,8 +163,7 @@ func (c *serverConn) readLoop() {
 			c.logEnd(&c.t.logBadFrame, c.err, "node", c.node)
 			return
 		}
-		// t.wg is above zero (this goroutine is in it), so Add may race Wait.
-		c.t.wg.Go(func() { c.handle(f) })
+		c.t.dispatch(c, f)
 	}
 }
 

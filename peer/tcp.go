@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -125,6 +126,10 @@ type TCP struct {
 	lifetime context.Context    // parent of handler contexts and dials; cancelled by Close
 	cancel   context.CancelFunc // cancels lifetime
 	wg       sync.WaitGroup     // every goroutine started, and every Serve; Add only under mu while open
+	// work hands a request to an idle handler goroutine (handlers.go);
+	// unbuffered, so a send succeeds only when one is waiting.
+	work     chan handleJob
+	handlers atomic.Int64 // handler goroutines started, for tests
 
 	mu struct {
 		sync.Mutex
@@ -151,7 +156,7 @@ type peer struct {
 // maps a node id to its peer address (host:port); it is called on the
 // calling goroutine before every dial, so it must be safe for concurrent
 // use and not block. handler answers the requests of other nodes (a
-// Mux's Serve): it runs on its own goroutine per request, owns req, and
+// Mux's Serve): it runs on a handler goroutine (handlers.go), owns req, and
 // hands its result to the transport, which must be the only user of it
 // afterwards. It should return once its ctx is done: the ctx ends when the
 // connection or the transport closes, and Close waits for the handler.
@@ -166,7 +171,8 @@ func NewTCP(cfg Config, self string, resolve func(node string) (addr string, ok 
 	if resolve == nil || handler == nil {
 		return nil, errors.New("peer: tcp transport needs a resolver and a handler")
 	}
-	t := &TCP{cfg: cfg, self: self, resolve: resolve, handler: handler, log: log(cfg.Logger), recv: newBudget(cfg.ReceiveBuffer)}
+	t := &TCP{cfg: cfg, self: self, resolve: resolve, handler: handler, log: log(cfg.Logger), recv: newBudget(cfg.ReceiveBuffer),
+		work: make(chan handleJob)}
 	for _, l := range []*logLimit{&t.logRefused, &t.logHandshake, &t.logBadFrame, &t.logTooLarge} {
 		l.interval = time.Second
 	}

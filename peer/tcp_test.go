@@ -21,6 +21,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/version"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -661,4 +662,44 @@ func TestTCP_FramesAreSealed(t *testing.T) {
 	wire := ln.wire.bytes()
 	require.Greater(t, len(wire), 3*len(value), "the responses went over this connection")
 	require.NotContains(t, string(wire), "recognisable", "a value in clear on the wire")
+}
+
+// TestTCP_HandlersOutliveRequests: requests one after another reuse the
+// handler goroutine of the one before (a goroutine per request grew its
+// stack on every store write), while concurrent requests each get one.
+func TestTCP_HandlersOutliveRequests(t *testing.T) {
+	book := newTCPBook()
+	release := make(chan struct{})
+	blocked := atomic.Int64{}
+	srv, _ := startTCP(t, book, "b", "", tcpTestConfig(t), func(_ context.Context, req []byte) []byte {
+		if string(req) == "block" {
+			blocked.Add(1)
+			<-release
+		}
+		return req
+	})
+	ta := tcpClientOnly(t, book, "a", tcpTestConfig(t))
+	ctx := context.Background()
+	const calls = 200
+	for range calls {
+		got, err := ta.Call(ctx, "b", []byte("x"))
+		require.NoError(t, err)
+		require.Equal(t, "x", string(got))
+	}
+	seq := srv.handlers.Load()
+	t.Logf("%d sequential requests ran on %d handler goroutines", calls, seq)
+	require.Less(t, seq, int64(calls/2), "sequential requests reuse handlers")
+
+	const concurrent = 20
+	var wg sync.WaitGroup
+	for range concurrent {
+		wg.Go(func() {
+			_, err := ta.Call(ctx, "b", []byte("block"))
+			assert.NoError(t, err)
+		})
+	}
+	tcpWaitFor(t, 10*time.Second, "every blocking request running", func() bool { return blocked.Load() == concurrent })
+	close(release)
+	wg.Wait()
+	require.GreaterOrEqual(t, srv.handlers.Load(), int64(concurrent), "concurrent requests each run at once")
 }
