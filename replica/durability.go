@@ -2,6 +2,7 @@ package replica
 
 import (
 	"strings"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
@@ -14,38 +15,62 @@ import (
 // fsync. Every other file (sstables, manifest, directories) keeps its real
 // syncs, so the database stays consistent after a machine crash, only
 // missing the last unsynced writes.
+//
+// While force is above zero (a Sync of the store is under way: a write
+// asked for DW), WAL syncs are real.
 type processFS struct {
 	vfs.FS
+	force *atomic.Int64 // nil: never
 }
 
 func (fs processFS) Create(name string, cat vfs.DiskWriteCategory) (vfs.File, error) {
-	return wrapWAL(name)(fs.FS.Create(name, cat))
+	return fs.wrapWAL(name)(fs.FS.Create(name, cat))
 }
 
 func (fs processFS) ReuseForWrite(oldname, newname string, cat vfs.DiskWriteCategory) (vfs.File, error) {
-	return wrapWAL(newname)(fs.FS.ReuseForWrite(oldname, newname, cat))
+	return fs.wrapWAL(newname)(fs.FS.ReuseForWrite(oldname, newname, cat))
 }
 
 func (fs processFS) OpenReadWrite(name string, cat vfs.DiskWriteCategory, opts ...vfs.OpenOption) (vfs.File, error) {
-	return wrapWAL(name)(fs.FS.OpenReadWrite(name, cat, opts...))
+	return fs.wrapWAL(name)(fs.FS.OpenReadWrite(name, cat, opts...))
 }
 
 func (fs processFS) Unwrap() vfs.FS { return fs.FS }
 
-func wrapWAL(name string) func(vfs.File, error) (vfs.File, error) {
+func (fs processFS) wrapWAL(name string) func(vfs.File, error) (vfs.File, error) {
 	return func(f vfs.File, err error) (vfs.File, error) {
 		if err != nil || !strings.HasSuffix(name, ".log") {
 			return f, err
 		}
-		return unsyncedFile{f}, nil
+		return unsyncedFile{f, fs.force}, nil
 	}
 }
 
-// unsyncedFile is a WAL file whose syncs do nothing.
+// unsyncedFile is a WAL file whose syncs do nothing, unless forced.
 type unsyncedFile struct {
 	vfs.File
+	force *atomic.Int64
 }
 
-func (unsyncedFile) Sync() error                { return nil }
-func (unsyncedFile) SyncData() error            { return nil }
-func (unsyncedFile) SyncTo(int64) (bool, error) { return true, nil }
+func (f unsyncedFile) forced() bool { return f.force != nil && f.force.Load() > 0 }
+
+func (f unsyncedFile) Sync() error {
+	if f.forced() {
+		return f.File.Sync()
+	}
+	return nil
+}
+
+func (f unsyncedFile) SyncData() error {
+	if f.forced() {
+		return f.File.SyncData()
+	}
+	return nil
+}
+
+func (f unsyncedFile) SyncTo(length int64) (bool, error) {
+	if f.forced() {
+		return f.File.SyncTo(length)
+	}
+	return true, nil
+}

@@ -364,7 +364,7 @@ func TestProcessFS_SkipsOnlyWALSyncs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mem := vfs.NewCrashableMem()
-			fs := processFS{mem}
+			fs := processFS{FS: mem}
 			if tt.preCreate {
 				for _, name := range []string{"old.log", "000005.log"} {
 					f, err := mem.Create(name, vfs.WriteCategoryUnspecified)
@@ -449,6 +449,43 @@ func TestDurability_ActorAfterUncleanShutdown(t *testing.T) {
 			require.NoError(t, s2.Close())
 			s3 := openCrashable(t, next, tt.durability)
 			require.Equal(t, a, s3.Actor())
+		})
+	}
+}
+
+// TestStore_SyncSurvivesPowerLoss: in DurabilityProcess and
+// DurabilityNone, a write followed by Sync survives a power loss (the
+// clone keeps only synced data), while one written after the Sync does
+// not: Sync forces the fsync that those modes skip. In DurabilityFsync,
+// Sync has nothing to do.
+func TestStore_SyncSurvivesPowerLoss(t *testing.T) {
+	for _, d := range []Durability{DurabilityProcess, DurabilityNone, DurabilityFsync} {
+		t.Run(string(d), func(t *testing.T) {
+			mem := vfs.NewCrashableMem()
+			s, err := Open(Config{Dir: "db", FS: mem, Durability: d})
+			require.NoError(t, err)
+			ctx := context.Background()
+			mustPut(t, s, "synced", "v")
+			require.NoError(t, s.Sync(ctx))
+			mustPut(t, s, "unsynced", "v")
+			clone := mem.CrashClone(vfs.CrashCloneCfg{})
+			require.NoError(t, s.Close())
+
+			s2, err := Open(Config{Dir: "db", FS: clone, Durability: d})
+			require.NoError(t, err)
+			defer s2.Close()
+			got, err := s2.Get(ctx, []byte("synced"))
+			require.NoError(t, err)
+			require.Equal(t, []string{"v"}, liveValues(got), "a synced write survives")
+			got, err = s2.Get(ctx, []byte("unsynced"))
+			require.NoError(t, err)
+			if d == DurabilityFsync {
+				require.Equal(t, []string{"v"}, liveValues(got), "every write is synced")
+				require.Zero(t, s.syncs.Load(), "Sync has nothing to do")
+			} else {
+				require.Empty(t, got, "control: a write after the Sync is lost with the power")
+				require.EqualValues(t, 1, s.syncs.Load())
+			}
 		})
 	}
 }

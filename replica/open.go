@@ -97,7 +97,7 @@ func (s *Store) openDB(readOnly, reopened bool) error {
 	opts := &pebble.Options{FS: s.fs, Logger: pebbleLogger{s.log, s.errlog}, Merger: xorMerger, Cache: s.cache,
 		EventListener: s.eventListener(), ReadOnly: readOnly}
 	if s.processMode {
-		opts.FS = processFS{s.fs}
+		opts.FS = processFS{s.fs, &s.forceSync}
 	}
 	db, err := pebble.Open(s.dir, opts)
 	if err != nil && strings.Contains(err.Error(), "merger name") {

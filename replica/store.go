@@ -46,8 +46,10 @@ type Store struct {
 	wo     *pebble.WriteOptions
 	actor  atomic.Uint64 // Actor; changes only by RotateActor
 	seed   maphash.Seed
-	// processMode: WAL syncs are no-ops (DurabilityProcess).
+	// processMode: WAL syncs are no-ops (DurabilityProcess), except
+	// while forceSync is above zero (Sync).
 	processMode bool
+	forceSync   atomic.Int64
 	maxHints    int64        // Config.MaxHints
 	tree        *tree        // the hash tree's leaves; see merkle.go
 	records     *recordCache // nil: none
@@ -73,6 +75,7 @@ type Store struct {
 	live  atomic.Int64 // keys whose Value() is present
 	hints atomic.Int64 // hint records held
 	reads atomic.Int64 // Get calls
+	syncs atomic.Int64 // Sync calls that fsynced
 	// diskReads counts records read from pebble (the record cache missed).
 	diskReads atomic.Int64
 	writes    atomic.Int64 // records written or deleted
@@ -362,6 +365,28 @@ func (s *Store) countLive(cur, next version.Siblings) {
 	case was && !is:
 		s.live.Add(-1)
 	}
+}
+
+// Sync makes every write the store acknowledged so far survive a crash of
+// the machine, whatever its durability: it fsyncs pebble's WAL (in
+// DurabilityFsync every write already is). A write with DW (coordinator)
+// is made durable this way on each replica that counts towards DW; other
+// writers' syncs share the fsync (pebble's group commit).
+func (s *Store) Sync(ctx context.Context) error {
+	if s.wo == pebble.Sync && !s.processMode {
+		return nil
+	}
+	if err := s.enterWrite(ctx); err != nil {
+		return err
+	}
+	defer s.open.RUnlock()
+	s.forceSync.Add(1)
+	defer s.forceSync.Add(-1)
+	if err := s.commit(func() error { return s.db.LogData(nil, pebble.Sync) }, nil); err != nil {
+		return fmt.Errorf("replica: sync: %w", err)
+	}
+	s.syncs.Add(1)
+	return nil
 }
 
 // Merge syncs the sibling set in (from another replica or a coordinator)
