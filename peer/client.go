@@ -34,6 +34,19 @@ func (c *Client) Merge(ctx context.Context, key []byte, ss version.Siblings) err
 	return err
 }
 
+// MergeDurable is Merge acknowledged only once the node has fsynced it
+// (DW).
+func (c *Client) MergeDurable(ctx context.Context, key []byte, ss version.Siblings) error {
+	_, err := c.call(ctx, Request{Op: OpMerge, Key: key, Siblings: ss, Durable: true})
+	return err
+}
+
+// PutHintDurable is PutHint acknowledged only once fsynced (DW).
+func (c *Client) PutHintDurable(ctx context.Context, hintFor string, key []byte, ss version.Siblings) error {
+	_, err := c.call(ctx, Request{Op: OpHint, Key: key, Hint: hintFor, Siblings: ss, Durable: true})
+	return err
+}
+
 // PutHint asks the node to hold ss for node hintFor.
 func (c *Client) PutHint(ctx context.Context, hintFor string, key []byte, ss version.Siblings) error {
 	_, err := c.call(ctx, Request{Op: OpHint, Key: key, Hint: hintFor, Siblings: ss})

@@ -45,8 +45,10 @@ import (
 // DBSIZE, RANDOMKEY and FLUSHALL); version 6 carries Pub/Sub messages
 // (OpPublish); version 7 carries expiries: records of
 // version.RecordFormat 2 in every message, and forwarded writes with an
-// expiry, KEEPTTL and the expire ops and conditions (coordinator/forward.go).
-const ProtocolVersion = 7
+// expiry, KEEPTTL and the expire ops and conditions (coordinator/forward.go);
+// version 8 adds the durable merge and hint (OpMergeDurable, OpHintDurable:
+// DW) and forwarded writes with DW.
+const ProtocolVersion = 8
 
 // VersionError reports a peer that speaks another version of the protocol.
 type VersionError struct {

@@ -52,6 +52,9 @@ type Request struct {
 	From     uint64           // OpScan: the position to start at
 	Last     int              // OpScan: the last slot of the range
 	Limit    int              // OpScan: the keys wanted, at most MaxScanLimit
+	// Durable (OpMerge, OpHint): acknowledge only once fsynced; on the wire
+	// OpMergeDurable or OpHintDurable.
+	Durable bool
 }
 
 // Response is the reply to a Request.
@@ -72,7 +75,14 @@ type ScanResult struct {
 
 // EncodeRequest returns the wire form of r.
 func EncodeRequest(r Request) []byte {
-	b := []byte{Format, byte(r.Op)}
+	op := r.Op
+	switch {
+	case r.Durable && op == OpMerge:
+		op = OpMergeDurable
+	case r.Durable && op == OpHint:
+		op = OpHintDurable
+	}
+	b := []byte{Format, byte(op)}
 	b = binary.AppendUvarint(b, uint64(len(r.Key)))
 	b = append(b, r.Key...)
 	b = binary.AppendUvarint(b, uint64(len(r.Hint)))
@@ -138,6 +148,12 @@ func DecodeRequest(b []byte) (Request, error) {
 		return Request{}, errdefs.ErrBadRequest
 	}
 	r := Request{Op: Op(b[1])}
+	switch r.Op {
+	case OpMergeDurable:
+		r.Op, r.Durable = OpMerge, true
+	case OpHintDurable:
+		r.Op, r.Durable = OpHint, true
+	}
 	d := codec.Decoder{B: b[2:]}
 	r.Key = d.Bytes()
 	r.Hint = string(d.Bytes())

@@ -47,6 +47,9 @@ func peerSeeds() [][]byte {
 		EncodeResponse(Response{Scan: &ScanResult{Done: true}}),
 		{1, 0, 0xf3, 0, 2, 0},                // scan reply, bad done flag
 		{1, 0, 0xf3, 0, 0, 0xff, 0xff, 0x0f}, // scan reply, huge count
+		EncodeRequest(Request{Op: OpMerge, Key: []byte("k"), Siblings: ss, Durable: true}),
+		EncodeRequest(Request{Op: OpHint, Key: []byte("k"), Hint: "node-3", Siblings: ss, Durable: true}),
+		{1, 10, 1, 'k', 0, 0}, // OpHintDurable without a node or record
 	}
 }
 
@@ -61,10 +64,13 @@ func TestPeerCodec_RoundTrip(t *testing.T) {
 		{Op: OpTree, Lo: 32, Hi: 64, Span: 4, Nodes: []int{0, 3, 7}},
 		{Op: OpLeafKeys, Nodes: []int{1, merkle.Leaves - 1}},
 		{Op: OpScan, From: 1<<64 - 1, Last: 16383, Limit: MaxScanLimit},
+		{Op: OpMerge, Key: []byte("k"), Siblings: ss, Durable: true},
+		{Op: OpHint, Key: []byte("k"), Hint: "n3", Siblings: ss, Durable: true},
 	} {
 		got, err := DecodeRequest(EncodeRequest(req))
 		require.NoError(t, err)
 		require.Equal(t, req.Op, got.Op)
+		require.Equal(t, req.Durable, got.Durable)
 		require.True(t, bytes.Equal(req.Key, got.Key))
 		require.Equal(t, req.Hint, got.Hint)
 		require.True(t, version.SameVersions(req.Siblings, got.Siblings))
@@ -123,7 +129,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if req, err := DecodeRequest(b); err == nil {
 			again, err := DecodeRequest(EncodeRequest(req))
-			if err != nil || again.Op != req.Op || !bytes.Equal(again.Key, req.Key) || again.Hint != req.Hint ||
+			if err != nil || again.Op != req.Op || again.Durable != req.Durable || !bytes.Equal(again.Key, req.Key) || again.Hint != req.Hint ||
 				!version.SameVersions(again.Siblings, req.Siblings) || again.Lo != req.Lo || again.Hi != req.Hi ||
 				again.Span != req.Span || !slices.Equal(again.Nodes, req.Nodes) ||
 				again.From != req.From || again.Last != req.Last || again.Limit != req.Limit {
@@ -149,4 +155,46 @@ func sameScan(a, b *ScanResult) bool {
 	return a.Next == b.Next && a.Done == b.Done && slices.EqualFunc(a.Records, b.Records, func(x, y KeyRecord) bool {
 		return bytes.Equal(x.Key, y.Key) && version.SameVersions(x.Siblings, y.Siblings)
 	})
+}
+
+// syncCounter is a Store that counts Sync calls.
+type syncCounter struct {
+	*replica.Store
+	syncs int
+}
+
+func (s *syncCounter) Sync(ctx context.Context) error {
+	s.syncs++
+	return s.Store.Sync(ctx)
+}
+
+// TestServe_DurableOpsSync: a durable merge or hint is synced before it is
+// acknowledged, a plain one is not, and a durable request that fails
+// syncs nothing.
+func TestServe_DurableOpsSync(t *testing.T) {
+	st, err := replica.Open(replica.Config{Dir: "db", FS: vfs.NewMem(), Durability: replica.DurabilityNone})
+	require.NoError(t, err)
+	defer st.Close()
+	s := &syncCounter{Store: st}
+	ctx := context.Background()
+	ss := version.Update(nil, 7, nil, 1, []byte("v"), false)
+	for _, tt := range []struct {
+		req   Request
+		syncs int
+	}{
+		{Request{Op: OpMerge, Key: []byte("a"), Siblings: ss}, 0},
+		{Request{Op: OpMerge, Key: []byte("b"), Siblings: ss, Durable: true}, 1},
+		{Request{Op: OpHint, Key: []byte("c"), Hint: "n2", Siblings: ss}, 1},
+		{Request{Op: OpHint, Key: []byte("d"), Hint: "n2", Siblings: ss, Durable: true}, 2},
+	} {
+		r, err := DecodeResponse(NewMux(s).Serve(ctx, EncodeRequest(tt.req)))
+		require.NoError(t, err)
+		require.NoError(t, r.Err)
+		require.Equal(t, tt.syncs, s.syncs, "%+v", tt.req)
+	}
+	require.NoError(t, st.Close())
+	r, err := DecodeResponse(NewMux(s).Serve(ctx, EncodeRequest(Request{Op: OpMerge, Key: []byte("e"), Siblings: ss, Durable: true})))
+	require.NoError(t, err)
+	require.Error(t, r.Err)
+	require.Equal(t, 2, s.syncs, "a failed merge is not synced")
 }

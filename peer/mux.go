@@ -18,6 +18,8 @@ type Store interface {
 	Collect(ctx context.Context, key []byte, ss version.Siblings) (version.Siblings, error)
 	TreeNodes(ctx context.Context, lo, hi, span int, idx []int) ([]uint64, error)
 	LeafKeys(ctx context.Context, leaves []int) ([]merkle.KeyHash, error)
+	// Sync makes every write acknowledged so far survive a machine crash.
+	Sync(ctx context.Context) error
 }
 
 // Mux routes each request to the handler of its op: the store's ops
@@ -34,7 +36,7 @@ func NewMux(st Store) *Mux {
 	m := &Mux{}
 	if st != nil {
 		h := storeHandler{st}.serve
-		for _, op := range []Op{OpGet, OpMerge, OpHint, OpCollect, OpTree, OpLeafKeys, OpGetHint} {
+		for _, op := range []Op{OpGet, OpMerge, OpHint, OpCollect, OpTree, OpLeafKeys, OpGetHint, OpMergeDurable, OpHintDurable} {
 			m.handlers[op] = h
 		}
 	}
@@ -96,6 +98,9 @@ func (h storeHandler) serve(ctx context.Context, req []byte) []byte {
 		ss = nil
 	case OpHint:
 		err = s.PutHint(ctx, r.Hint, r.Key, r.Siblings)
+	}
+	if err == nil && r.Durable {
+		err = s.Sync(ctx)
 	}
 	if err != nil {
 		return EncodeResponse(Response{Err: err})

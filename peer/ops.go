@@ -41,6 +41,12 @@ const (
 	// SCAN, KEYS, DBSIZE, RANDOMKEY and FLUSHALL; coordinator.ServeScan
 	// answers it.
 	OpScan Op = 8
+	// OpMergeDurable is OpMerge acknowledged only once the node has
+	// fsynced it (replica.Store.Sync): a write with DW. Request.Durable
+	// stands for it, with Op OpMerge.
+	OpMergeDurable Op = 9
+	// OpHintDurable is OpHint acknowledged only once fsynced.
+	OpHintDurable Op = 10
 
 	// OpForward is a write forwarded to a key's home node to coordinate
 	// (coordinator/forward.go encodes it).
