@@ -44,6 +44,10 @@ type Write struct {
 	Value func(cur version.Siblings) (value []byte, tombstone bool, err error)
 	// W is the number of replicas that must acknowledge; 0 means Config.W.
 	W int
+	// DW is how many of the acknowledging replicas must have fsynced the
+	// write first (Riak's DW); 0 means Config.DW, DWNone none. W is raised
+	// to it.
+	DW int
 	// Timestamp, when non-zero, dates the new version (unix nanoseconds)
 	// instead of the coordinator's clock; version.Write still dates it
 	// after every version it supersedes. FLUSHALL and RENAME pass
@@ -451,3 +455,7 @@ func (c *Coordinator) within(ctx context.Context, node string, call func(context
 		return false
 	}
 }
+
+// DWNone is Write.DW asking for no fsynced acknowledgement, whatever
+// Config.DW says.
+const DWNone = -1

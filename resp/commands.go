@@ -259,9 +259,9 @@ func commandList() []*command {
 		{name: "dget", arity: -2, concurrent: true, flags: "readonly", acl: "@read @string @slow", keys: oneKey, group: "generic", since: dynkv,
 			doc: "Returns every concurrent value (sibling) of a key and the context that covers them. DGET key [R n]", run: (*Server).cmdDGet},
 		{name: "dput", arity: -4, concurrent: true, flags: "write denyoom", acl: "@write @string @slow", keys: oneKey, group: "generic", since: dynkv,
-			doc: "Stores a value as the successor of the versions in context; others stay siblings. DPUT key context value [W n]", run: (*Server).cmdDPut},
+			doc: "Stores a value as the successor of the versions in context; others stay siblings. DPUT key context value [W n] [DW n]", run: (*Server).cmdDPut},
 		{name: "ddel", arity: -3, concurrent: true, flags: "write", acl: "@keyspace @write @slow", keys: oneKey, group: "generic", since: dynkv,
-			doc: "Deletes the versions in context with a tombstone; others stay siblings. DDEL key context [W n]", run: (*Server).cmdDDel},
+			doc: "Deletes the versions in context with a tombstone; others stay siblings. DDEL key context [W n] [DW n]", run: (*Server).cmdDDel},
 	}
 }
 

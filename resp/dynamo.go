@@ -10,8 +10,13 @@ import (
 // The Dynamo commands expose a key's siblings and let clients resolve them:
 //
 //	DGET key [R n]               → [context, [value ...]]
-//	DPUT key context value [W n] → OK
-//	DDEL key context [W n]       → OK
+//	DPUT key context value [W n] [DW n] → OK
+//	DDEL key context [W n] [DW n]       → OK
+//
+// DW (Riak's) is how many of the replicas that acknowledge the write must
+// have fsynced it first (0 to N; W is raised to it); without it the
+// node's dw setting applies (0 by default: every acknowledging replica
+// has at least the node's durability).
 //
 // The context is the join of every sibling's clock, signed by the server's
 // version.ContextKey for the key (a client cannot forge or alter one),
@@ -51,22 +56,66 @@ func (s *Server) cmdDDel(c *session, args [][]byte) error {
 }
 
 // dwrite performs a DPUT or DDEL: the write w with the decoded context and
-// the W option. Nothing is written unless the options and the context are
-// valid.
+// the W and DW options. Nothing is written unless the options and the
+// context are valid.
 func (s *Server) dwrite(c *session, key, context []byte, w coordinator.Write, opts [][]byte) error {
-	n, err := s.parseQuorum(opts, "W")
-	if err != nil {
-		return err
+	var n, dw int64
+	seen := map[string]bool{}
+	for len(opts) > 0 {
+		if len(opts) < 2 {
+			return errSyntax
+		}
+		name := "W"
+		if equalFold(opts[0], "DW") {
+			name = "DW"
+		}
+		if seen[name] {
+			return errSyntax
+		}
+		seen[name] = true
+		var err error
+		if name == "W" {
+			n, err = s.parseQuorum(opts[:2], "W")
+		} else {
+			dw, err = s.parseDW(opts[1])
+		}
+		if err != nil {
+			return err
+		}
+		opts = opts[2:]
 	}
+	var err error
 	if w.Context, err = s.decodeContext(key, context); err != nil {
 		return err
 	}
 	w.W = int(n)
+	switch {
+	case !seen["DW"]:
+	case dw == 0:
+		w.DW = coordinator.DWNone
+	default:
+		w.DW = int(dw)
+	}
 	if _, err = s.backend.Put(c.ctx, key, w); err != nil {
+		if seen["DW"] && errors.Is(err, coordinator.ErrBadQuorum) && int(dw) > s.backend.Stats().N {
+			return &quorumError{opt: "DW", n: dw, max: s.backend.Stats().N}
+		}
 		return s.quorumDetail(err, "W", n)
 	}
 	c.w.ok()
 	return nil
+}
+
+// parseDW parses the number of a DW option: 0 (none) to N.
+func (s *Server) parseDW(b []byte) (int64, error) {
+	n, ok := parseInt(b)
+	switch {
+	case !ok:
+		return 0, errNotInteger
+	case n < 0 || n > int64(s.backend.Stats().N):
+		return 0, &quorumError{opt: "DW", n: n, max: s.backend.Stats().N}
+	}
+	return n, nil
 }
 
 // parseQuorum parses the optional "R n" or "W n" after a Dynamo command's

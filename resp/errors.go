@@ -114,15 +114,24 @@ type changeError struct{ err error }
 func (e *changeError) Error() string { return e.err.Error() }
 func (e *changeError) Unwrap() error { return e.err }
 
-// quorumError reports an R or W override outside 1..N.
+// quorumError reports an R or W override outside 1..N, or a DW outside
+// 0..N.
 type quorumError struct {
-	opt string // "R" or "W"
+	opt string // "R", "W" or "DW"
 	n   int64  // the override given
 	max int    // N, or 0 if unknown
 }
 
 func (e *quorumError) Error() string {
-	return fmt.Sprintf("resp: %s %d out of range 1..%d", e.opt, e.n, e.max)
+	return fmt.Sprintf("resp: %s %d out of range %d..%d", e.opt, e.n, e.low(), e.max)
+}
+
+// low is the smallest value the option takes.
+func (e *quorumError) low() int {
+	if e.opt == "DW" {
+		return 0
+	}
+	return 1
 }
 
 // Is reports whether target is coordinator.ErrBadQuorum.
@@ -152,9 +161,9 @@ func (s *Server) replyError(err error) string {
 		// One line, white space folded: memberlist's join errors are lists.
 		msg = "ERR " + strings.Join(strings.Fields(strings.TrimPrefix(ce.err.Error(), "ring: ")), " ")
 	case errors.As(err, &qe):
-		msg = fmt.Sprintf("ERR %s must be between 1 and N (%d), got %d", qe.opt, qe.max, qe.n)
+		msg = fmt.Sprintf("ERR %s must be between %d and N (%d), got %d", qe.opt, qe.low(), qe.max, qe.n)
 		if qe.max == 0 {
-			msg = fmt.Sprintf("ERR %s must be between 1 and N, got %d", qe.opt, qe.n)
+			msg = fmt.Sprintf("ERR %s must be between %d and N, got %d", qe.opt, qe.low(), qe.n)
 		}
 	case errors.Is(err, coordinator.ErrTooLarge):
 		msg = string(errStringTooLong)
