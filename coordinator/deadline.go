@@ -194,15 +194,20 @@ func (c *Coordinator) forwardDeadline(node string) time.Duration {
 func (c *Coordinator) attempt(ctx context.Context, node string, kind hopKind, wait time.Duration, call func(context.Context) error) error {
 	pr := c.rtts.of(node)
 	est := pr.of(kind)
+	// The call and the waiter meet in state: the first to get there
+	// decides whether the waiter takes the result (done) or the call is
+	// late. A late success must lift the suspicion after it was set, never
+	// before: the waiter suspects, then marks suspected; whichever of the
+	// two sees the other's mark lifts it (both may).
 	const (
-		waiting   = iota
-		answered  // in time: the waiter takes the result
-		missed    // the hop deadline passed: node is suspected
-		abandoned // ctx ended first
+		finished  = 1 << iota // the call returned
+		succeeded             // … without an error
+		gaveUp                // the waiter stopped waiting (missed or ctx done)
+		missed                // … because the hop deadline passed
+		suspected             // node was suspected for missing it
 	)
 	var state atomic.Int32
 	done := make(chan error, 1)
-	suspected := make(chan struct{}) // closed once a missed deadline put node under suspicion
 	callCtx, cancel := c.detach(ctx)
 	c.wg.Add(1)
 	go func() {
@@ -210,17 +215,21 @@ func (c *Coordinator) attempt(ctx context.Context, node string, kind hopKind, wa
 		defer cancel()
 		start := time.Now()
 		err := call(callCtx)
+		mark := int32(finished)
 		if err == nil {
 			est.observe(min(time.Since(start), 2*wait))
+			mark |= succeeded
 		}
-		if state.CompareAndSwap(waiting, answered) {
+		old := state.Or(mark)
+		if old&gaveUp == 0 {
 			done <- err
 			return
 		}
-		if err == nil && state.Load() == missed {
-			<-suspected // lift it after it was set, never before
+		if err == nil && old&missed != 0 {
 			c.lateReplies.Add(1)
-			c.suspects.clear(node)
+			if old&suspected != 0 {
+				c.suspects.clear(node)
+			}
 		}
 	}()
 	t := time.NewTimer(wait)
@@ -229,17 +238,19 @@ func (c *Coordinator) attempt(ctx context.Context, node string, kind hopKind, wa
 	case err := <-done:
 		return err
 	case <-t.C:
-		if !state.CompareAndSwap(waiting, missed) {
+		if state.Or(gaveUp|missed)&finished != 0 {
 			return <-done // answered as the timer fired
 		}
 		pr.misses.Add(1)
 		c.timedOut(node)
-		close(suspected)
+		if state.Or(suspected)&succeeded != 0 {
+			c.suspects.clear(node) // answered meanwhile
+		}
 		return errHopDeadline
 	case <-ctx.Done():
 		// The operation is over: nobody waits for the call any more, and
 		// that says nothing of node.
-		if !state.CompareAndSwap(waiting, abandoned) {
+		if state.Or(gaveUp)&finished != 0 {
 			return <-done
 		}
 		return ctx.Err()

@@ -1,6 +1,8 @@
 package coordinator
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -157,4 +159,79 @@ func TestConfig_HopValidation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAttempt: what a call that answers in time, late, late with an
+// error, or after the operation ended does to the result, the suspicion
+// of its node and its estimator. The calls block until the test releases
+// them, so the order of events is the test's.
+func TestAttempt(t *testing.T) {
+	newC := func(t *testing.T) *Coordinator {
+		c, err := NewCluster(DefaultConfig(), nil, single{self: "self"}, nil, nil, nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	blocked := func(release <-chan error) func(context.Context) error {
+		return func(ctx context.Context) error {
+			select {
+			case err := <-release:
+				return err
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	ctx := context.Background()
+	const node = "peer"
+
+	t.Run("in time", func(t *testing.T) {
+		c := newC(t)
+		require.NoError(t, c.attempt(ctx, node, replicaHop, time.Hour, func(context.Context) error { return nil }))
+		require.False(t, c.suspects.suspected(node, c.now()))
+		_, measured := c.rtts.of(node).replica.estimate()
+		require.True(t, measured)
+	})
+	t.Run("late success lifts the suspicion and is measured", func(t *testing.T) {
+		c := newC(t)
+		release := make(chan error)
+		require.ErrorIs(t, c.attempt(ctx, node, replicaHop, time.Millisecond, blocked(release)), errHopDeadline)
+		require.True(t, c.suspects.suspected(node, c.now()), "missed: suspected")
+		require.Equal(t, int64(1), c.rtts.of(node).misses.Load())
+		_, measured := c.rtts.of(node).replica.estimate()
+		require.False(t, measured)
+		release <- nil
+		require.Eventually(t, func() bool { return !c.suspects.suspected(node, c.now()) }, 5*time.Second, time.Millisecond)
+		require.Equal(t, int64(1), c.lateReplies.Load())
+		p, measured := c.rtts.of(node).replica.estimate()
+		require.True(t, measured)
+		require.LessOrEqual(t, p, 3*2*time.Millisecond, "the late sample is at most twice the deadline it missed")
+	})
+	t.Run("late failure keeps the suspicion", func(t *testing.T) {
+		c := newC(t)
+		release := make(chan error)
+		require.ErrorIs(t, c.attempt(ctx, node, forwardHop, time.Millisecond, blocked(release)), errHopDeadline)
+		release <- errors.New("refused")
+		require.NoError(t, c.Close()) // waits for the call
+		require.True(t, c.suspects.suspected(node, c.now()))
+		require.Zero(t, c.lateReplies.Load())
+	})
+	t.Run("operation over first: no suspicion", func(t *testing.T) {
+		c := newC(t)
+		release := make(chan error)
+		octx, cancel := context.WithCancel(ctx)
+		cancel()
+		require.ErrorIs(t, c.attempt(octx, node, replicaHop, time.Hour, blocked(release)), context.Canceled)
+		require.False(t, c.suspects.suspected(node, c.now()))
+		release <- nil // the call outlived the operation's cancellation
+		require.NoError(t, c.Close())
+		require.Zero(t, c.lateReplies.Load())
+		_, measured := c.rtts.of(node).replica.estimate()
+		require.True(t, measured, "its round trip still counts")
+	})
+	t.Run("the coordinator closing ends the call", func(t *testing.T) {
+		c := newC(t)
+		require.ErrorIs(t, c.attempt(ctx, node, replicaHop, time.Millisecond, blocked(make(chan error))), errHopDeadline)
+		require.NoError(t, c.Close()) // returns: the call's ctx is the coordinator's
+	})
 }
