@@ -32,11 +32,12 @@ const cartItems = 300
 
 // clients drives the workloads against the cluster.
 type clients struct {
-	cfg   Config
-	c     *cluster
-	hist  *history.History
-	conns []*redis.Client // one per node, shared by all clients
-	wg    sync.WaitGroup
+	cfg    Config
+	c      *cluster
+	hist   *history.History
+	conns  []*redis.Client // one per node, shared by all clients
+	probes probes          // probe.go
+	wg     sync.WaitGroup
 
 	mu struct {
 		sync.Mutex
@@ -51,7 +52,7 @@ func newClients(cfg Config, c *cluster, hist *history.History) *clients {
 	cl := &clients{cfg: cfg, c: c, hist: hist}
 	cl.mu.adds = map[string]int{}
 	for _, nd := range c.nodes {
-		cl.conns = append(cl.conns, newClient(nd.client, cfg.OpTimeout, cfg.Clients()))
+		cl.conns = append(cl.conns, newClient(nd.client, cfg.OpTimeout, cfg.Clients()+cfg.ProbeClients))
 	}
 	return cl
 }
@@ -96,6 +97,10 @@ func (cl *clients) start(ctx context.Context) {
 		for range cl.cfg.ClientsPerCart {
 			spawn(history.LWW, cart)
 		}
+	}
+	for p := range cl.cfg.ProbeClients {
+		rng := rand.New(rand.NewPCG(cl.cfg.Seed, 1<<32+uint64(p)))
+		cl.wg.Go(func() { cl.runProbe(ctx, p, rng) })
 	}
 }
 
