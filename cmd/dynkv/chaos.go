@@ -73,7 +73,7 @@ exit status is non-zero when a check fails. A long run:
 	f.IntVar(&o.cfg.ClientsPerCart, "clients-per-cart", o.cfg.ClientsPerCart, "concurrent clients adding to each cart")
 	f.IntVar(&o.cfg.KeyClients, "key-clients", o.cfg.KeyClients, "clients writing new keys")
 	f.IntVar(&o.cfg.ExpiryClients, "expiry-clients", o.cfg.ExpiryClients, "clients writing keys with TTLs and probing them once expired")
-	f.IntVar(&o.cfg.ProbeClients, "probe-clients", o.cfg.ProbeClients, "clients measuring latency and throughput of requests to the nodes a fault leaves healthy")
+	f.IntVar(&o.cfg.LatencyClients, "latency-clients", o.cfg.LatencyClients, "clients measuring latency and throughput of requests to the nodes a fault leaves healthy")
 	f.DurationVar(&o.cfg.OpTimeout, "op-timeout", o.cfg.OpTimeout, "a client's deadline for one request")
 	f.DurationVar(&o.cfg.NodeTimeout, "node-timeout", o.cfg.NodeTimeout, "the nodes' deadline for a read or write over the replicas")
 	f.DurationVar(&o.cfg.ConvergeTimeout, "converge-timeout", o.cfg.ConvergeTimeout, "how long the cluster may take to converge after healing")

@@ -32,12 +32,12 @@ const cartItems = 300
 
 // clients drives the workloads against the cluster.
 type clients struct {
-	cfg    Config
-	c      *cluster
-	hist   *history.History
-	conns  []*redis.Client // one per node, shared by all clients
-	probes probes          // probe.go
-	wg     sync.WaitGroup
+	cfg   Config
+	c     *cluster
+	hist  *history.History
+	conns []*redis.Client // one per node, shared by all clients
+	lat   latencyLog      // latency.go
+	wg    sync.WaitGroup
 
 	mu struct {
 		sync.Mutex
@@ -52,7 +52,7 @@ func newClients(cfg Config, c *cluster, hist *history.History) *clients {
 	cl := &clients{cfg: cfg, c: c, hist: hist}
 	cl.mu.adds = map[string]int{}
 	for _, nd := range c.nodes {
-		cl.conns = append(cl.conns, newClient(nd.client, cfg.OpTimeout, cfg.Clients()+cfg.ProbeClients))
+		cl.conns = append(cl.conns, newClient(nd.client, cfg.OpTimeout, cfg.Clients()+cfg.LatencyClients))
 	}
 	return cl
 }
@@ -98,9 +98,9 @@ func (cl *clients) start(ctx context.Context) {
 			spawn(history.LWW, cart)
 		}
 	}
-	for p := range cl.cfg.ProbeClients {
+	for p := range cl.cfg.LatencyClients {
 		rng := rand.New(rand.NewPCG(cl.cfg.Seed, 1<<32+uint64(p)))
-		cl.wg.Go(func() { cl.runProbe(ctx, p, rng) })
+		cl.wg.Go(func() { cl.runLatency(ctx, p, rng) })
 	}
 }
 

@@ -18,72 +18,72 @@ import (
 	"github.com/dynkv/dynkv/internal/history"
 )
 
-// Probes measure what the clients of the healthy nodes see while a fault is
-// active (issue 15: while one node is paused or isolated, requests sent to
-// the other nodes should keep their latency and throughput). The workloads
-// cannot: each of their clients picks a node at random per operation, and a
+// The latency clients measure what the clients of the healthy nodes see
+// while a fault is active (issue 15: while one node is paused or isolated,
+// requests sent to the other nodes should keep their latency and
+// throughput). The workloads cannot: each of their clients picks a node at random per operation, and a
 // closed-loop client that picks a paused node waits there for its whole
 // deadline, so during a pause nearly every client ends up waiting on the
-// silent node and the healthy nodes idle. A probe client instead sends one
+// silent node and the healthy nodes idle. A latency client instead sends one
 // request at a time (a SET of a 100-byte value, then a GET of it, on keys
 // of its own) to a random running node outside the active fault's
-// minority, so its rate and latency are those of the healthy nodes. Probes
-// are measured, not judged for loss: the workloads are.
+// minority, so its rate and latency are those of the healthy nodes. Its
+// requests are measured, not judged for loss: the workloads are.
 
-// ProbeSample is one probe request.
-type ProbeSample struct {
+// LatencySample is one request of a latency client.
+type LatencySample struct {
 	Start, End time.Time
 	Node       string
 	Op         string // SET or GET
 	OK         bool
 }
 
-// probes runs the probe clients and keeps their samples. Safe for
+// latencyLog steers the latency clients and keeps their samples. Safe for
 // concurrent use.
-type probes struct {
+type latencyLog struct {
 	avoid atomic.Pointer[[]string] // the active fault's minority, by node id; nil: none
 	mu    struct {
 		sync.Mutex
-		samples []ProbeSample
+		samples []LatencySample
 	}
 }
 
-// setAvoid makes the probes avoid nodes (nil: none) from their next
-// request on.
-func (p *probes) setAvoid(nodes []string) {
+// setAvoid makes the latency clients avoid nodes (nil: none) from their
+// next request on.
+func (l *latencyLog) setAvoid(nodes []string) {
 	if len(nodes) == 0 {
-		p.avoid.Store(nil)
+		l.avoid.Store(nil)
 		return
 	}
 	s := slices.Clone(nodes)
-	p.avoid.Store(&s)
+	l.avoid.Store(&s)
 }
 
-func (p *probes) record(s ProbeSample) {
-	p.mu.Lock()
-	p.mu.samples = append(p.mu.samples, s)
-	p.mu.Unlock()
+func (l *latencyLog) record(s LatencySample) {
+	l.mu.Lock()
+	l.mu.samples = append(l.mu.samples, s)
+	l.mu.Unlock()
 }
 
-func (p *probes) samples() []ProbeSample {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.mu.samples)
+func (l *latencyLog) samples() []LatencySample {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.mu.samples)
 }
 
-// runProbe is one probe client; it runs until ctx is done.
-func (cl *clients) runProbe(ctx context.Context, client int, rng *rand.Rand) {
+// runLatency is one latency client; it runs until ctx is done.
+func (cl *clients) runLatency(ctx context.Context, client int, rng *rand.Rand) {
 	value := make([]byte, 100)
 	for seq := 0; ctx.Err() == nil; seq++ {
-		i, ok := cl.probeTarget(rng)
+		i, ok := cl.latencyTarget(rng)
 		if !ok {
 			if sleep(ctx, 10*time.Millisecond) != nil {
 				return
 			}
 			continue
 		}
-		key := fmt.Sprintf("probe:p%d-%d", client, (seq/2)%64) // a bounded key set
-		s := ProbeSample{Node: cl.c.nodes[i].id, Start: time.Now()}
+		key := fmt.Sprintf("latency:l%d-%d", client, (seq/2)%64) // a bounded key set
+		s := LatencySample{Node: cl.c.nodes[i].id, Start: time.Now()}
 		var err error
 		if seq%2 == 0 {
 			s.Op = "SET"
@@ -100,17 +100,17 @@ func (cl *clients) runProbe(ctx context.Context, client int, rng *rand.Rand) {
 			return // stopped: not a measurement
 		}
 		s.OK = err == nil
-		cl.probes.record(s)
+		cl.lat.record(s)
 		if !s.OK && sleep(ctx, 10*time.Millisecond) != nil {
 			return
 		}
 	}
 }
 
-// probeTarget picks a running node outside the active fault's minority.
-func (cl *clients) probeTarget(rng *rand.Rand) (int, bool) {
+// latencyTarget picks a running node outside the active fault's minority.
+func (cl *clients) latencyTarget(rng *rand.Rand) (int, bool) {
 	var avoid []string
-	if a := cl.probes.avoid.Load(); a != nil {
+	if a := cl.lat.avoid.Load(); a != nil {
 		avoid = *a
 	}
 	var ok []int
@@ -125,9 +125,9 @@ func (cl *clients) probeTarget(rng *rand.Rand) (int, bool) {
 	return ok[rng.IntN(len(ok))], true
 }
 
-// Latency is what the probes measured over some stretch of a run: the
-// requests to healthy nodes, how many succeeded, how long the stretch
-// lasted and the latency distribution.
+// Latency is what the latency clients measured over some stretch of a
+// run: the requests to healthy nodes, how many succeeded, how long the
+// stretch lasted and the latency distribution.
 type Latency struct {
 	Requests, OK int
 	// Seconds the stretch lasted (the faults of a kind added up), and
@@ -149,13 +149,13 @@ func (l Latency) Throughput() float64 {
 	return float64(l.Started) / l.Seconds
 }
 
-// measureProbes sums the samples up per fault kind and for the calm
+// measureLatency sums the samples up per fault kind and for the calm
 // stretches of the workload period [from, to). A sample counts for a
 // kind's latency when it overlapped one of its faults and went to a node
 // outside that fault's minority, and for its throughput when it also
 // started during the fault; for the calm latency when it overlapped no
 // fault, and for the calm throughput when it started outside every fault.
-func measureProbes(samples []ProbeSample, faults []FaultRecord, from, to time.Time) (map[Kind]*Latency, Latency) {
+func measureLatency(samples []LatencySample, faults []FaultRecord, from, to time.Time) (map[Kind]*Latency, Latency) {
 	lat := map[Kind][]time.Duration{}
 	by := map[Kind]*Latency{}
 	calm := Latency{Seconds: to.Sub(from).Seconds()}
@@ -203,7 +203,7 @@ func measureProbes(samples []ProbeSample, faults []FaultRecord, from, to time.Ti
 	return by, calm
 }
 
-func (l *Latency) add(s ProbeSample, started bool) {
+func (l *Latency) add(s LatencySample, started bool) {
 	l.Requests++
 	if s.OK {
 		l.OK++
@@ -224,27 +224,27 @@ func (l *Latency) percentiles(ds []time.Duration) {
 	l.P50, l.P99, l.P999, l.Max = at(0.5), at(0.99), at(0.999), ds[len(ds)-1]
 }
 
-// slowestProbes returns the n slowest samples to healthy nodes (those
-// measureProbes counts), slowest first.
-func slowestProbes(samples []ProbeSample, faults []FaultRecord, n int) []ProbeSample {
-	s := slices.DeleteFunc(slices.Clone(samples), func(p ProbeSample) bool {
+// slowestLatency returns the n slowest samples to healthy nodes (those
+// measureLatency counts), slowest first.
+func slowestLatency(samples []LatencySample, faults []FaultRecord, n int) []LatencySample {
+	s := slices.DeleteFunc(slices.Clone(samples), func(p LatencySample) bool {
 		return slices.ContainsFunc(faults, func(f FaultRecord) bool {
 			return history.Op{Start: p.Start, End: p.End}.Overlaps(f.Start, f.End) && slices.Contains(f.Minority, p.Node)
 		})
 	})
-	slices.SortFunc(s, func(a, b ProbeSample) int { return cmp.Compare(b.End.Sub(b.Start), a.End.Sub(a.Start)) })
+	slices.SortFunc(s, func(a, b LatencySample) int { return cmp.Compare(b.End.Sub(b.Start), a.End.Sub(a.Start)) })
 	return s[:min(n, len(s))]
 }
 
-// printProbes writes the probes' table.
-func (r *Report) printProbes(w io.Writer) {
-	if r.Config.ProbeClients == 0 {
+// printLatency writes the latency clients' table.
+func (r *Report) printLatency(w io.Writer) {
+	if r.Config.LatencyClients == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nrequests to healthy nodes (%d probe clients, one SET or GET at a time, never to the fault's minority)\n",
-		r.Config.ProbeClients)
+	fmt.Fprintf(w, "\nrequests to healthy nodes (%d latency clients, one SET or GET at a time, never to the fault's minority)\n",
+		r.Config.LatencyClients)
 	fmt.Fprintf(w, "%-11s %8s %8s %8s %9s %9s %9s %9s\n", "fault", "requests", "req/s", "vs calm", "p50", "p99", "p99.9", "max")
-	calm := r.ProbesCalm.Throughput()
+	calm := r.HealthyCalm.Throughput()
 	row := func(name string, l Latency) {
 		vs := "-"
 		if calm > 0 && name != "(none)" {
@@ -254,12 +254,12 @@ func (r *Report) printProbes(w io.Writer) {
 			roundMs(l.P50), roundMs(l.P99), roundMs(l.P999), roundMs(l.Max))
 	}
 	for _, k := range Kinds {
-		if l := r.Probes[k]; l != nil {
+		if l := r.Healthy[k]; l != nil {
 			row(string(k), *l)
 		}
 	}
-	row("(none)", r.ProbesCalm)
-	for _, p := range r.ProbesSlowest {
+	row("(none)", r.HealthyCalm)
+	for _, p := range r.HealthySlowest {
 		fmt.Fprintf(w, "  slow: %s %s to %s at %s, ok=%v%s\n", roundMs(p.End.Sub(p.Start)), p.Op, p.Node,
 			p.Start.Format("15:04:05.000"), p.OK, r.during(history.Op{Start: p.Start, End: p.End}))
 	}

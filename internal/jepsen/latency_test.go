@@ -8,27 +8,27 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestMeasureProbes: a probe request counts for a fault kind's latency
+// TestMeasureLatency: a latency client's request counts for a fault kind's latency
 // when it overlapped a fault of the kind and went to a node outside its
 // minority, for its throughput when it also started during the fault, and
 // as calm otherwise; throughput is per second of the kind's faults, or of
 // the calm stretches.
-func TestMeasureProbes(t *testing.T) {
+func TestMeasureLatency(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	faults := []FaultRecord{
 		{Fault: Fault{Kind: Pause}, Start: at(10_000), End: at(20_000), Minority: []string{"n1"}},
 		{Fault: Fault{Kind: Isolate}, Start: at(30_000), End: at(35_000), Minority: []string{"n2"}},
 	}
-	samples := []ProbeSample{
-		{Node: "n2", Start: at(11_000), End: at(11_010), OK: true},  // pause
-		{Node: "n1", Start: at(12_000), End: at(13_000), OK: false}, // the paused node: not counted
-		{Node: "n3", Start: at(9_990), End: at(10_050), OK: true},   // overlaps the pause, started before it
-		{Node: "n3", Start: at(1_000), End: at(1_002), OK: true},    // calm
-		{Node: "n3", Start: at(2_000), End: at(2_004), OK: false},   // calm, failed
-		{Node: "n3", Start: at(31_000), End: at(31_001), OK: true},  // isolate
+	samples := []LatencySample{
+		{Node: "n2", Op: "GET", Start: at(11_000), End: at(11_010), OK: true}, // pause
+		{Node: "n1", Start: at(12_000), End: at(13_000), OK: false},           // the paused node: not counted
+		{Node: "n3", Op: "SET", Start: at(9_990), End: at(10_050), OK: true},  // overlaps the pause, started before it
+		{Node: "n3", Start: at(1_000), End: at(1_002), OK: true},              // calm
+		{Node: "n3", Start: at(2_000), End: at(2_004), OK: false},             // calm, failed
+		{Node: "n3", Start: at(31_000), End: at(31_001), OK: true},            // isolate
 	}
-	by, calm := measureProbes(samples, faults, t0, at(40_000))
+	by, calm := measureLatency(samples, faults, t0, at(40_000))
 
 	pause := by[Pause]
 	require.Equal(t, 2, pause.Requests)
@@ -50,11 +50,15 @@ func TestMeasureProbes(t *testing.T) {
 	require.Equal(t, 2*time.Millisecond, calm.P50)
 	require.Equal(t, 4*time.Millisecond, calm.P999)
 
+	slow := slowestLatency(samples, faults, 2)
+	require.Equal(t, []LatencySample{samples[2], samples[0]}, slow, "slowest first, the paused node's request left out")
+
 	var out bytes.Buffer
-	rep := &Report{Config: Config{ProbeClients: 3}, Probes: by, ProbesCalm: calm}
-	rep.printProbes(&out)
+	rep := &Report{Config: Config{LatencyClients: 3}, Healthy: by, HealthyCalm: calm, HealthySlowest: slow}
+	rep.printLatency(&out)
 	require.Contains(t, out.String(), "pause")
 	require.Contains(t, out.String(), "125%", "pause: 0.1 req/s against 0.08 calm")
+	require.Contains(t, out.String(), "slow: 60ms SET to n3")
 }
 
 // TestPercentiles: the nearest-rank percentiles of 1000 samples of 1..1000 ms.
