@@ -249,7 +249,10 @@ func (c *Coordinator) forwardTo(ctx context.Context, home string, req []byte, la
 			resp = r
 			return err
 		})
-		return resp, err
+		if err != nil {
+			return nil, err // a late call may still write resp
+		}
+		return resp, nil
 	}
 	actx, cancel := ctx, context.CancelFunc(func() {})
 	if !last {

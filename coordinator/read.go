@@ -144,7 +144,7 @@ func (c *Coordinator) readFrom(ctx context.Context, node, home string, key []byt
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, err // a late call may still write got
 	}
 	return got, nil
 }
