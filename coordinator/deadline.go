@@ -191,6 +191,9 @@ func (c *Coordinator) forwardDeadline(node string) time.Duration {
 // says little of its usual latency) goes to node's estimator of kind all the same, and it lifts
 // node's suspicion, since node answers. Its result is dropped. Round trips
 // are measured on the monotonic clock, as the timer measures wait.
+//
+// REQUIRES: the caller is a request being served or a goroutine counted in
+// c.wg, so that the call's c.wg.Add does not race Close's Wait.
 func (c *Coordinator) attempt(ctx context.Context, node string, kind hopKind, wait time.Duration, call func(context.Context) error) error {
 	pr := c.rtts.of(node)
 	est := pr.of(kind)

@@ -51,7 +51,14 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (ver
 	opCtx, opCancel := context.WithTimeout(c.bg, c.cfg.Timeout)
 	results := make(chan readResult, len(p.home))
 	for _, home := range p.home {
-		go func() { results <- c.readOne(opCtx, p, home, key) }()
+		// Under c.wg: a read may still be asking a fallback after Get
+		// returned, and its calls join c.wg (attempt) only while the
+		// count is positive.
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			results <- c.readOne(opCtx, p, home, key)
+		}()
 	}
 	var merged version.Siblings
 	var got []readResult
