@@ -188,9 +188,11 @@ func (c *Coordinator) forwardDeadline(node string) time.Duration {
 // lifetime with ctx's deadline, not under ctx: one that did not end in
 // time runs on (a write already sent is not withdrawn), and if it succeeds
 // its round trip (at most twice wait: a reply from a node that was paused
-// says little of its usual latency) goes to node's estimator of kind all the same, and it lifts
-// node's suspicion, since node answers. Its result is dropped. Round trips
-// are measured on the monotonic clock, as the timer measures wait.
+// says little of its usual latency) goes to node's estimator of kind all
+// the same, and it lifts node's suspicion, since node answers. Its result
+// is dropped: call must not write what the caller reads unless attempt
+// returned nil. Round trips are measured on the monotonic clock, as the
+// timer measures wait.
 //
 // REQUIRES: the caller is a request being served or a goroutine counted in
 // c.wg, so that the call's c.wg.Add does not race Close's Wait.
