@@ -266,6 +266,27 @@ func Keys() []Key {
 			example: "1.5s",
 		},
 		{
+			Name: "hop-deadline-floor", Type: "duration",
+			Usage:   "least time a call to a peer within a read or write is waited for before a fallback or the next home is asked (the deadline adapts to the peer's measured latency above it); a forwarded write gets twice it",
+			set:     durationSetter(func(c *Config) *time.Duration { return &c.Coordinator.HopFloor }),
+			get:     func(c Config) string { return c.Coordinator.HopFloor.String() },
+			example: "50ms",
+		},
+		{
+			Name: "hop-deadline-factor", Type: "number",
+			Usage: "a call to a peer is waited for this many times the peer's estimated round trip (srtt + 4 rttvar), at least hop-deadline-floor, at most a quarter of timeout; 1 to 100",
+			set: func(c *Config, s string) error {
+				f, err := strconv.ParseFloat(s, 64)
+				if err != nil {
+					return fmt.Errorf("%q is not a number", s)
+				}
+				c.Coordinator.HopFactor = f
+				return nil
+			},
+			get:     func(c Config) string { return strconv.FormatFloat(c.Coordinator.HopFactor, 'g', -1, 64) },
+			example: "3",
+		},
+		{
 			Name: "shutdown-timeout", Type: "duration", Usage: "how long in-flight requests may take to finish on SIGINT or SIGTERM",
 			set:     durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
 			get:     func(c Config) string { return c.ShutdownTimeout.String() },

@@ -19,6 +19,18 @@ type Config struct {
 	// Timeout bounds one operation when the caller's ctx has no earlier
 	// deadline. Default 5s.
 	Timeout time.Duration
+	// HopFloor is the least time a call to a peer within an operation is
+	// waited for before the operation moves on to another node, however
+	// fast the peer usually answers (see deadline.go), so that a
+	// scheduler hiccup or a GC pause on a busy machine does not trip a
+	// healthy peer. A forwarded write gets twice it. 0 means
+	// DefaultHopFloor (20ms).
+	HopFloor time.Duration
+	// HopFactor is the margin of a hop's deadline over the peer's
+	// estimated round trip (srtt + 4·rttvar): the deadline is
+	// max(HopFloor, HopFactor × estimate), at most a quarter of Timeout.
+	// 0 means DefaultHopFactor (2).
+	HopFactor float64
 	// MaxSiblingsSize bounds a key's siblings, in bytes of their record
 	// (version.Siblings.RecordSize: values and versions): a write that
 	// would leave the key with a larger record is refused with
@@ -34,7 +46,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
-	return Config{N: 3, R: 2, W: 2, Timeout: 5 * time.Second}
+	return Config{N: 3, R: 2, W: 2, Timeout: 5 * time.Second, HopFloor: DefaultHopFloor, HopFactor: DefaultHopFactor}
 }
 
 // Validate reports the first invalid field.
@@ -48,6 +60,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("coordinator: w: must be between 1 and n (%d), got %d", c.N, c.W)
 	case c.Timeout <= 0:
 		return fmt.Errorf("coordinator: timeout: must be positive, got %s", c.Timeout)
+	case c.HopFloor < 0:
+		return fmt.Errorf("coordinator: hop-deadline-floor: must not be negative, got %s", c.HopFloor)
+	case c.HopFactor != 0 && !(c.HopFactor >= 1 && c.HopFactor <= 100):
+		return fmt.Errorf("coordinator: hop-deadline-factor: must be between 1 and 100, got %g", c.HopFactor)
 	case c.MaxSiblingsSize < 0:
 		return fmt.Errorf("coordinator: max-siblings-size: must not be negative, got %d", c.MaxSiblingsSize)
 	}

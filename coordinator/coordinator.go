@@ -72,9 +72,11 @@ type Coordinator struct {
 	handedOff    atomic.Int64 // hints delivered to their node
 	forwarded    atomic.Int64 // writes forwarded to a home node
 	suspicions   atomic.Int64 // attempts that timed out, putting a node under suspicion
+	lateReplies  atomic.Int64 // calls that succeeded after their hop deadline
 
 	suspects suspicion
-	flusher  flusher // FLUSHALL ASYNC; see flush.go
+	rtts     latencies // per peer, for hop deadlines; see deadline.go
+	flusher  flusher   // FLUSHALL ASYNC; see flush.go
 }
 
 // New returns a Coordinator for a one-node deployment over the local
@@ -179,6 +181,7 @@ type Stats struct {
 	HandedOff    int64 // hints delivered to their node
 	Forwarded    int64 // writes forwarded to a home node
 	Suspicions   int64 // attempts that timed out and put their node under suspicion
+	LateReplies  int64 // calls that succeeded after their hop deadline (lifting the suspicion)
 	Suspected    int   // nodes under suspicion now
 	N, R, W      int   // configured
 	Replicas     int   // the replicas a key has now (N capped to the ring)
@@ -191,7 +194,7 @@ func (c *Coordinator) Stats() Stats {
 	return Stats{
 		Reads: c.reads.Load(), Writes: c.writes.Load(), SiblingReads: c.siblingReads.Load(),
 		ReadRepairs: c.repairs.Load(), Hinted: c.hinted.Load(), HandedOff: c.handedOff.Load(), Forwarded: c.forwarded.Load(),
-		Suspicions: c.suspicions.Load(), Suspected: c.suspects.count(c.now()),
+		Suspicions: c.suspicions.Load(), LateReplies: c.lateReplies.Load(), Suspected: c.suspects.count(c.now()),
 		N: c.cfg.N, R: c.cfg.R, W: c.cfg.W, Replicas: min(c.cfg.N, members), Members: members,
 	}
 }

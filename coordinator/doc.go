@@ -14,6 +14,11 @@
 //     (and, during a ring change, the pending homes of the next ring);
 //     suspect.go plans around a node that lets an attempt time out before
 //     gossip declares it dead.
+//   - deadline.go: each call to a peer within an operation is waited for
+//     only its hop deadline, derived from that peer's measured round trips
+//     (an estimator per peer, as TCP's retransmission timeout), after
+//     which the operation goes to the next home or a fallback; the call
+//     runs on, and a late reply is measured and lifts the suspicion.
 //   - read.go: Get asks the home nodes in parallel and answers after R.
 //   - read_repair.go: after a read, the merged set goes to every home
 //     replica that answered with less, in the background.

@@ -185,15 +185,18 @@ func (c *Coordinator) Serve(ctx context.Context, req []byte) []byte {
 
 // forward sends the write to the key's home nodes in order until one
 // answers. ok is false when none could be asked, and the caller coordinates
-// itself. Each home but the last gets an attempt timeout, so that a hung
-// node (alive to gossip, silent to requests) does not use up the deadline.
-// A write that gives the same result applied twice (a plain set or delete,
-// a DPUT, SETRANGE) moves on after any failure; APPEND, SETBIT (which
-// reports the bit it replaced) and conditional writes move on
-// only when the request provably never left, and otherwise report that
-// their outcome is unknown. A home whose disk refuses the write
-// (ErrDiskFull, ErrDiskIO) is passed over for the next one by writes that
-// may be resent. This node itself is never asked.
+// itself. A write that gives the same result applied twice (a plain set or
+// delete, a DPUT, SETRANGE) moves on after any failure, and waits for each
+// home but the last only its hop deadline (deadline.go): a home that went
+// silent costs tens of milliseconds, not seconds, and its late reply is
+// still measured (the write it carries may land there too, which such a
+// write allows). APPEND, SETBIT (which reports the bit it replaced) and
+// conditional writes move on only when the request provably never left,
+// and otherwise report that their outcome is unknown; they wait twice the
+// attempt timeout for each home but the last, since giving up early would
+// turn a slow success into an unknown outcome. A home whose disk refuses
+// the write (ErrDiskFull, ErrDiskIO) is passed over for the next one by
+// writes that may be resent. This node itself is never asked.
 func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write) (prev version.Siblings, ok bool, err error) {
 	req := encodeForward(key, w)
 	resend := (w.Op == OpSet || w.Op == OpDelete || w.Op == OpSetRange) && w.Cond == CondNone
@@ -212,17 +215,7 @@ func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write)
 	}
 	alive = append(alive, suspected...)
 	for i, home := range alive {
-		actx, cancel := ctx, context.CancelFunc(func() {})
-		if i < len(alive)-1 {
-			// Longer than the home's own attempts at its peers, so that a
-			// home that waits out a hung peer is not taken for hung itself.
-			actx, cancel = context.WithTimeout(ctx, 2*c.attemptTimeout())
-		}
-		resp, err := c.tr.Call(actx, home, req)
-		if actx.Err() != nil && ctx.Err() == nil {
-			c.timedOut(home)
-		}
-		cancel()
+		resp, err := c.forwardTo(ctx, home, req, i == len(alive)-1, resend)
 		if err == nil {
 			c.suspects.clear(home)
 			prev, err := decodeForwardResult(resp)
@@ -240,6 +233,43 @@ func (c *Coordinator) forward(ctx context.Context, p *plan, key []byte, w Write)
 		}
 	}
 	return nil, false, nil
+}
+
+// forwardTo sends a forwarded write to home and waits for its reply: under
+// ctx alone for the last home, for at most its hop deadline for a write
+// that may be resent (the call itself runs on to ctx's deadline, so a late
+// reply is still measured), and for at most twice the attempt timeout for
+// one that may not, cancelling the call. A home that lets its time pass is
+// suspected.
+func (c *Coordinator) forwardTo(ctx context.Context, home string, req []byte, last, resend bool) ([]byte, error) {
+	if resend && !last {
+		var resp []byte // read only once the call returned in time
+		err := c.attempt(ctx, home, forwardHop, c.forwardDeadline(home), func(ctx context.Context) error {
+			r, err := c.tr.Call(ctx, home, req)
+			resp = r
+			return err
+		})
+		if err != nil {
+			return nil, err // a late call may still write resp
+		}
+		return resp, nil
+	}
+	actx, cancel := ctx, context.CancelFunc(func() {})
+	if !last {
+		// Longer than the home's own attempts at its peers, so that a
+		// home that waits out a hung peer is not taken for hung itself.
+		actx, cancel = context.WithTimeout(ctx, 2*c.attemptTimeout())
+	}
+	defer cancel()
+	start := time.Now()
+	resp, err := c.tr.Call(actx, home, req)
+	if err == nil {
+		c.rtts.of(home).forward.observe(time.Since(start))
+	}
+	if actx.Err() != nil && ctx.Err() == nil {
+		c.timedOut(home)
+	}
+	return resp, err
 }
 
 // ErrForwardUnknown reports a forwarded write whose home node did not

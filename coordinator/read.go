@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"time"
 
 	"github.com/dynkv/dynkv/version"
 )
@@ -50,7 +51,14 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (ver
 	opCtx, opCancel := context.WithTimeout(c.bg, c.cfg.Timeout)
 	results := make(chan readResult, len(p.home))
 	for _, home := range p.home {
-		go func() { results <- c.readOne(opCtx, p, home, key) }()
+		// Under c.wg: a read may still be asking a fallback after Get
+		// returned, and its calls join c.wg (attempt) only while the
+		// count is positive.
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			results <- c.readOne(opCtx, p, home, key)
+		}()
 	}
 	var merged version.Siblings
 	var got []readResult
@@ -99,40 +107,51 @@ wait:
 }
 
 // readOne reads key for one home node: from it when it is alive and
-// answers, else from the next fallback, with the hints held for it.
+// answers within its hop deadline (deadline.go), else from the next
+// fallback, with the hints held for it.
 func (c *Coordinator) readOne(ctx context.Context, p *plan, home string, key []byte) readResult {
-	node := home
 	if home == c.cluster.Self() {
 		ss, err := c.local.Get(ctx, key)
 		return readResult{node: home, home: home, ss: ss, err: err}
 	}
 	if c.alive(home) {
-		// An attempt timeout, so that a hung home leaves time for a fallback.
-		actx, cancel := context.WithTimeout(ctx, c.attemptTimeout())
-		ss, err := c.replicaGet(actx, home, home, key)
-		timedOut := actx.Err() != nil && ctx.Err() == nil
-		cancel()
-		if err == nil {
+		if ss, err := c.readFrom(ctx, home, home, key, c.replicaDeadline(home)); err == nil {
 			return readResult{node: home, home: home, ss: ss}
-		}
-		if timedOut {
-			c.timedOut(home)
 		}
 	}
 	for {
-		if node = p.nextFallback(); node == "" {
+		node := p.nextFallback()
+		if node == "" {
 			break
 		}
-		ss, err := c.replicaGet(ctx, node, home, key)
-		if err == nil {
+		if ss, err := c.readFrom(ctx, node, home, key, c.replicaDeadline(node)); err == nil {
 			return readResult{node: node, home: home, ss: ss}
 		}
 	}
+	// The last resort has no node after it: it gets the attempt timeout.
 	if c.lastResort(home) {
-		if ss, err := c.replicaGet(ctx, home, home, key); err == nil {
+		if ss, err := c.readFrom(ctx, home, home, key, c.attemptTimeout()); err == nil {
 			c.suspects.clear(home)
 			return readResult{node: home, home: home, ss: ss}
 		}
 	}
 	return readResult{node: home, home: home, err: ErrQuorum}
+}
+
+// readFrom reads key from node (standing in for home when they differ),
+// waiting at most wait for another node (attempt).
+func (c *Coordinator) readFrom(ctx context.Context, node, home string, key []byte, wait time.Duration) (version.Siblings, error) {
+	if node == c.cluster.Self() {
+		return c.replicaGet(ctx, node, home, key)
+	}
+	var got version.Siblings // read only once the call returned in time
+	err := c.attempt(ctx, node, replicaHop, wait, func(ctx context.Context) error {
+		ss, err := c.replicaGet(ctx, node, home, key)
+		got = ss
+		return err
+	})
+	if err != nil {
+		return nil, err // a late call may still write got
+	}
+	return got, nil
 }

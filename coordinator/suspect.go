@@ -7,18 +7,20 @@ import (
 
 // Between a node going silent (a partition, a paused process, a hung disk)
 // and the failure detector declaring it dead pass seconds, in which every
-// operation that counts on the node would wait an attempt timeout for it.
-// So a node that lets an attempt time out is suspected for a while
-// (Config.Timeout): operations plan around it as if it were down — writes
-// go to fallbacks with hints, reads to the fallback holding its hints —
-// until the suspicion lapses and the next operation tries it again, or an
-// operation that has no other node left tries it and it answers. This is
-// Dynamo's "first N healthy nodes" with a faster, local judgement of
-// health: as when gossip declares a node down, a write is acknowledged only
-// by W nodes that hold it (homes or fallbacks with hints), and a read at R
-// may be answered by fallbacks, which hold only the hints for the node. A
-// wrong suspicion costs hints and read freshness, never an acknowledged
-// write; suspicion is per coordinator and not gossiped.
+// operation that counts on the node would wait for it. Each call is waited
+// for only its hop deadline (deadline.go), and a node that misses one is
+// suspected for a while (Config.Timeout): operations plan around it as if
+// it were down — writes go to fallbacks with hints, reads to the fallback
+// holding its hints — until the suspicion lapses and the next operation
+// tries it again, the late reply of the call that missed arrives (the node
+// answers after all: a busy node, not a silent one), or an operation that
+// has no other node left tries it and it answers. This is Dynamo's "first
+// N healthy nodes" with a faster, local judgement of health: as when
+// gossip declares a node down, a write is acknowledged only by W nodes
+// that hold it (homes or fallbacks with hints), and a read at R may be
+// answered by fallbacks, which hold only the hints for the node. A wrong
+// suspicion costs hints and read freshness, never an acknowledged write;
+// suspicion is per coordinator and not gossiped.
 
 // suspicion records the nodes under suspicion. Safe for concurrent use.
 type suspicion struct {
@@ -87,7 +89,8 @@ func (c *Coordinator) alive(node string) bool {
 	return c.cluster.Alive(node) && !c.suspects.suspected(node, c.now())
 }
 
-// timedOut puts node under suspicion after it let an attempt time out.
+// timedOut puts node under suspicion after it let an attempt time out or
+// missed its hop deadline.
 func (c *Coordinator) timedOut(node string) {
 	if node == c.cluster.Self() {
 		return

@@ -381,9 +381,11 @@ func (c *Coordinator) replicate(ctx context.Context, p *plan, key []byte, ss ver
 
 // deliver gets ss to home, or a hint for home to a fallback, and reports
 // whether a node other than this one now holds it. If neither is possible,
-// this node keeps the hint.
+// this node keeps the hint. A home or fallback that misses its hop
+// deadline (deadline.go) is passed over as if it were down.
 func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []byte, ss version.Siblings) bool {
-	if c.alive(home) && c.within(ctx, home, func(ctx context.Context) error { return c.peer(home).Merge(ctx, key, ss) }) {
+	merge := func(ctx context.Context) error { return c.peer(home).Merge(ctx, key, ss) }
+	if c.alive(home) && c.within(ctx, home, c.replicaDeadline(home), merge) {
 		return true
 	}
 	for {
@@ -391,12 +393,13 @@ func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []b
 		if f == "" {
 			break
 		}
-		if c.within(ctx, f, func(ctx context.Context) error { return c.peer(f).PutHint(ctx, home, key, ss) }) {
+		if c.within(ctx, f, c.replicaDeadline(f), func(ctx context.Context) error { return c.peer(f).PutHint(ctx, home, key, ss) }) {
 			c.hinted.Add(1)
 			return true
 		}
 	}
-	if c.lastResort(home) && c.within(ctx, home, func(ctx context.Context) error { return c.peer(home).Merge(ctx, key, ss) }) {
+	// The last resort has no node after it: it gets the attempt timeout.
+	if c.lastResort(home) && c.within(ctx, home, c.attemptTimeout(), merge) {
 		c.suspects.clear(home)
 		return true
 	}
@@ -423,37 +426,23 @@ func (c *Coordinator) keepHint(ctx context.Context, node string, key []byte, ss 
 // under way leads to. It does not count towards W; when node cannot take
 // it now this node keeps a hint for it, replayed as any other.
 func (c *Coordinator) deliverPending(ctx context.Context, node string, key []byte, ss version.Siblings) {
-	if c.alive(node) && c.within(ctx, node, func(ctx context.Context) error { return c.peer(node).Merge(ctx, key, ss) }) {
+	if c.alive(node) && c.within(ctx, node, c.replicaDeadline(node), func(ctx context.Context) error { return c.peer(node).Merge(ctx, key, ss) }) {
 		return
 	}
 	c.keepHint(ctx, node, key, ss)
 }
 
-// within runs call to node and reports whether it succeeded within the
-// attempt timeout. A call still running then goes on in the background
-// until ctx ends (a late Merge or hint is harmless: both are idempotent),
-// while the caller moves on to the next node; node is suspected.
-func (c *Coordinator) within(ctx context.Context, node string, call func(context.Context) error) bool {
-	done := make(chan error, 1)
-	c.wg.Add(1) // the caller runs under c.background, so the count is positive
-	go func() {
-		defer c.wg.Done()
-		done <- call(ctx)
-	}()
-	t := time.NewTimer(c.attemptTimeout())
-	defer t.Stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			c.log.Debug("replica call failed", "err", err)
-		}
-		return err == nil
-	case <-t.C:
-		c.timedOut(node)
-		return false
-	case <-ctx.Done():
-		return false
+// within runs the replica call to node and reports whether it succeeded
+// within wait. A call still running then goes on in the background until
+// ctx's deadline (a late Merge or hint is harmless: both are idempotent),
+// while the caller moves on to the next node; node is suspected until it
+// answers (attempt).
+func (c *Coordinator) within(ctx context.Context, node string, wait time.Duration, call func(context.Context) error) bool {
+	err := c.attempt(ctx, node, replicaHop, wait, call)
+	if err != nil && !errors.Is(err, errHopDeadline) && ctx.Err() == nil {
+		c.log.Debug("replica call failed", "node", node, "err", err)
 	}
+	return err == nil
 }
 
 // DWNone is Write.DW asking for no fsynced acknowledgement, whatever

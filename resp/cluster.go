@@ -111,6 +111,7 @@ func (s *Server) infoCluster(b *infoBuilder) {
 	b.field("writes_forwarded", b.backend.Forwarded)
 	b.field("peers_suspected", b.backend.Suspected)
 	b.field("peer_suspicions", b.backend.Suspicions)
+	b.field("peer_late_replies", b.backend.LateReplies)
 }
 
 // cmdRing implements RING and RING MEMBERS: one entry per member of the

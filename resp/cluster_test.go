@@ -129,7 +129,7 @@ func newClusterClient(t *testing.T, b *statsBackend, cl ring.AdminSource) *testC
 
 func busyStats() *statsBackend {
 	return &statsBackend{
-		co: coordinator.Stats{Reads: 100, Writes: 50, ReadRepairs: 3, Hinted: 9, HandedOff: 5, Forwarded: 11, Suspicions: 6, Suspected: 1,
+		co: coordinator.Stats{Reads: 100, Writes: 50, ReadRepairs: 3, Hinted: 9, HandedOff: 5, Forwarded: 11, Suspicions: 6, LateReplies: 2, Suspected: 1,
 			N: 3, R: 2, W: 2, Replicas: 3, Members: 3},
 		st: admin.StoreStats{Keys: 40, Hints: 4},
 	}
@@ -165,7 +165,8 @@ func TestInfoCluster(t *testing.T) {
 			"read_repairs:3\r\n"+
 			"writes_forwarded:11\r\n"+
 			"peers_suspected:1\r\n"+
-			"peer_suspicions:6\r\n", infoText(t, tc, "cluster"))
+			"peer_suspicions:6\r\n"+
+			"peer_late_replies:2\r\n", infoText(t, tc, "cluster"))
 	})
 	t.Run("resetstat zeroes counters but not gauges", func(t *testing.T) {
 		b := busyStats()
@@ -174,7 +175,7 @@ func TestInfoCluster(t *testing.T) {
 		b.co.Hinted++
 		info := infoText(t, tc, "CLUSTER")
 		for _, want := range []string{"hints_written:1\r\n", "hints_handed_off:0\r\n", "read_repairs:0\r\n",
-			"writes_forwarded:0\r\n", "peer_suspicions:0\r\n", "peers_suspected:1\r\n", "hints_held:4\r\n", "members:3\r\n", "ring_version:7\r\n"} {
+			"writes_forwarded:0\r\n", "peer_suspicions:0\r\n", "peer_late_replies:0\r\n", "peers_suspected:1\r\n", "hints_held:4\r\n", "members:3\r\n", "ring_version:7\r\n"} {
 			require.Contains(t, info, want)
 		}
 	})
@@ -197,7 +198,7 @@ func TestInfoCluster(t *testing.T) {
 		require.Equal(t, "# Cluster\r\n"+
 			"cluster_enabled:1\r\ndynkv_cluster:0\r\nnode_id:local\r\nring_version:0\r\nring_transfer_pending:0\r\npartitions:1\r\n"+
 			"members:1\r\nmembers_alive:1\r\nmembers_joining:0\r\nmembers_leaving:0\r\npartitions_owned:1\r\nreplicas:1\r\nn:3\r\nr:2\r\nw:2\r\n"+
-			"hints_held:0\r\nhints_written:0\r\nhints_handed_off:0\r\nread_repairs:0\r\nwrites_forwarded:0\r\npeers_suspected:0\r\npeer_suspicions:0\r\n",
+			"hints_held:0\r\nhints_written:0\r\nhints_handed_off:0\r\nread_repairs:0\r\nwrites_forwarded:0\r\npeers_suspected:0\r\npeer_suspicions:0\r\npeer_late_replies:0\r\n",
 			infoText(t, e.client(), "cluster"))
 	})
 	t.Run("in every default set", func(t *testing.T) {

@@ -76,6 +76,7 @@ func (s *Server) cmdInfo(c *session, args [][]byte) error {
 	b.backend.HandedOff -= base.backend.HandedOff
 	b.backend.Forwarded -= base.backend.Forwarded
 	b.backend.Suspicions -= base.backend.Suspicions
+	b.backend.LateReplies -= base.backend.LateReplies
 	b.store.Reads -= base.store.Reads
 	b.store.Writes -= base.store.Writes
 	first := true

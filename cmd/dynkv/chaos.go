@@ -73,6 +73,7 @@ exit status is non-zero when a check fails. A long run:
 	f.IntVar(&o.cfg.ClientsPerCart, "clients-per-cart", o.cfg.ClientsPerCart, "concurrent clients adding to each cart")
 	f.IntVar(&o.cfg.KeyClients, "key-clients", o.cfg.KeyClients, "clients writing new keys")
 	f.IntVar(&o.cfg.ExpiryClients, "expiry-clients", o.cfg.ExpiryClients, "clients writing keys with TTLs and probing them once expired")
+	f.IntVar(&o.cfg.LatencyClients, "latency-clients", o.cfg.LatencyClients, "clients measuring latency and throughput of requests to the nodes a fault leaves healthy")
 	f.DurationVar(&o.cfg.OpTimeout, "op-timeout", o.cfg.OpTimeout, "a client's deadline for one request")
 	f.DurationVar(&o.cfg.NodeTimeout, "node-timeout", o.cfg.NodeTimeout, "the nodes' deadline for a read or write over the replicas")
 	f.DurationVar(&o.cfg.ConvergeTimeout, "converge-timeout", o.cfg.ConvergeTimeout, "how long the cluster may take to converge after healing")
@@ -121,7 +122,12 @@ func runChaos(cmd *cobra.Command, o chaosOptions, stdout, stderr io.Writer) erro
 			cmd.Flags().Visit(func(f *pflag.Flag) { set = append(set, "--"+f.Name+"="+f.Value.String()) })
 			args := append([]string{"chaos"}, withSeeds(set, seeds)...)
 			args = append(args, "--binary", o.cfg.Binary)
-			err := jepsen.InNetns(ctx, o.cfg.Binary, args, stdout, stderr)
+			// The inner run is this harness; --binary is what the nodes run.
+			self, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("chaos: %w", err)
+			}
+			err = jepsen.InNetns(ctx, self, args, stdout, stderr)
 			if !errors.Is(err, jepsen.ErrNetnsSetup) {
 				return err
 			}

@@ -16,6 +16,11 @@
 //     read-modify-write on other keys. Last-writer-wins loses concurrent
 //     adds; the run must see that loss, or the checker proves nothing.
 //
+// Latency clients (latency.go) send plain SETs and GETs, one at a time,
+// only to the nodes outside the active fault's minority, and the report
+// shows their throughput and latency percentiles per fault kind: what the
+// clients of the healthy nodes see while a node is paused or cut off.
+//
 // Every operation is recorded as ok, failed (the server answered with an
 // error: a Dynamo write that failed its quorum may still have reached some
 // replicas) or indeterminate (no answer before the client's deadline, or

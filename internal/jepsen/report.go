@@ -19,6 +19,11 @@ type Report struct {
 	Faults       []FaultRecord
 	Availability map[Kind]*history.Avail // operations in flight during faults of each kind
 	Calm         history.Avail           // operations in flight while no fault was active
+	// Healthy: the latency clients' requests to the nodes each kind of
+	// fault left healthy, and while no fault was active (latency.go).
+	Healthy        map[Kind]*Latency
+	HealthyCalm    Latency
+	HealthySlowest []LatencySample // the slowest of those requests, slowest first
 
 	Converged    bool
 	ConvergeTime time.Duration // from healing to converged (or giving up)
@@ -151,6 +156,7 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "%-11s %7d %8d %9.2f%% %13.2f%%\n", k, n, a.Ops, 100*a.Fraction(), 100*a.MajorityFraction())
 	}
 	fmt.Fprintf(w, "%-11s %7s %8d %9.2f%%\n", "(none)", "", r.Calm.Ops, 100*r.Calm.Fraction())
+	r.printLatency(w)
 	fmt.Fprintf(w, "\nconverged: %v in %s after healing", r.Converged, r.ConvergeTime.Round(time.Millisecond))
 	if r.ConvergeNote != "" {
 		fmt.Fprintf(w, " (%s)", r.ConvergeNote)

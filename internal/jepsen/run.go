@@ -40,6 +40,9 @@ type Config struct {
 	// ExpiryClients write keys with TTLs and probe them once expired
 	// (expiry.go).
 	ExpiryClients int
+	// LatencyClients measure the latency and throughput of requests to the
+	// nodes a fault leaves healthy (latency.go).
+	LatencyClients int
 	// OpTimeout is a client's deadline for one request; NodeTimeout the
 	// nodes' own deadline for a read or write over the replicas.
 	OpTimeout, NodeTimeout time.Duration
@@ -62,7 +65,7 @@ func DefaultConfig() Config {
 	return Config{
 		Seed: 1, Nodes: 5, N: 3, R: 2, W: 2, Duration: time.Minute, Kinds: slices.Clone(Kinds),
 		Hold: 8 * time.Second, Gap: 4 * time.Second,
-		Carts: 3, LWWCarts: 2, ClientsPerCart: 3, KeyClients: 3, ExpiryClients: 2,
+		Carts: 3, LWWCarts: 2, ClientsPerCart: 3, KeyClients: 3, ExpiryClients: 2, LatencyClients: 3,
 		OpTimeout: 3 * time.Second, NodeTimeout: 2 * time.Second, ConvergeTimeout: time.Minute,
 		MinAvailability: 0.99,
 	}
@@ -86,7 +89,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("jepsen: n, r, w: need 1 <= r, w <= n <= nodes, got n=%d r=%d w=%d", c.N, c.R, c.W)
 	case c.Duration <= 0 || c.Hold <= 0 || c.Gap < 0 || c.OpTimeout <= 0 || c.NodeTimeout <= 0 || c.ConvergeTimeout <= 0:
 		return errors.New("jepsen: duration, hold, op timeout, node timeout, converge timeout: must be positive")
-	case c.Carts < 1 || c.LWWCarts < 0 || c.ClientsPerCart < 1 || c.KeyClients < 0 || c.ExpiryClients < 0:
+	case c.Carts < 1 || c.LWWCarts < 0 || c.ClientsPerCart < 1 || c.KeyClients < 0 || c.ExpiryClients < 0 || c.LatencyClients < 0:
 		return errors.New("jepsen: carts and clients per cart: at least 1")
 	case c.MinAvailability < 0 || c.MinAvailability > 1:
 		return fmt.Errorf("jepsen: min availability: a fraction, got %v", c.MinAvailability)
@@ -165,6 +168,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progress io.Writer) 
 	defer cl.close()
 	wctx, stopClients := context.WithCancel(ctx)
 	defer stopClients()
+	workFrom := time.Now()
 	cl.start(wctx)
 
 	d := &driver{cfg: cfg, c: c, fw: fw, cl: cl, say: say}
@@ -173,9 +177,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progress io.Writer) 
 	} else {
 		err = sleep(ctx, cfg.Duration)
 	}
+	workTo := time.Now()
 	stopClients()
 	cl.wait()
 	rep.Faults = d.faults
+	samples := cl.lat.samples()
+	rep.Healthy, rep.HealthyCalm = measureLatency(samples, d.faults, workFrom, workTo)
+	rep.HealthySlowest = slowestLatency(samples, d.faults, 5)
 	if err != nil {
 		return rep, err
 	}
@@ -292,6 +300,7 @@ func (d *driver) run(ctx context.Context, s *schedule, end time.Time) error {
 		}
 		d.say("fault: %s", rec.Desc)
 		d.detected = 0
+		d.cl.lat.setAvoid(rec.Minority)
 		if err := d.inject(ctx, f); err != nil {
 			return err
 		}
@@ -299,6 +308,7 @@ func (d *driver) run(ctx context.Context, s *schedule, end time.Time) error {
 			return err
 		}
 		rec.End = time.Now()
+		d.cl.lat.setAvoid(nil)
 		rec.Detected = d.detected
 		d.faults = append(d.faults, rec)
 		if err := d.restartCrashed(); err != nil {

@@ -36,6 +36,7 @@ type clients struct {
 	c     *cluster
 	hist  *history.History
 	conns []*redis.Client // one per node, shared by all clients
+	lat   latencyLog      // latency.go
 	wg    sync.WaitGroup
 
 	mu struct {
@@ -51,7 +52,7 @@ func newClients(cfg Config, c *cluster, hist *history.History) *clients {
 	cl := &clients{cfg: cfg, c: c, hist: hist}
 	cl.mu.adds = map[string]int{}
 	for _, nd := range c.nodes {
-		cl.conns = append(cl.conns, newClient(nd.client, cfg.OpTimeout, cfg.Clients()))
+		cl.conns = append(cl.conns, newClient(nd.client, cfg.OpTimeout, cfg.Clients()+cfg.LatencyClients))
 	}
 	return cl
 }
@@ -96,6 +97,10 @@ func (cl *clients) start(ctx context.Context) {
 		for range cl.cfg.ClientsPerCart {
 			spawn(history.LWW, cart)
 		}
+	}
+	for p := range cl.cfg.LatencyClients {
+		rng := rand.New(rand.NewPCG(cl.cfg.Seed, 1<<32+uint64(p)))
+		cl.wg.Go(func() { cl.runLatency(ctx, p, rng) })
 	}
 }
 
