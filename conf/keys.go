@@ -168,6 +168,8 @@ func Keys() []Key {
 		intKey("n", "replicas of each key", "5", func(c *Config) *int { return &c.Coordinator.N }),
 		intKey("r", "replicas that must answer a read", "1", func(c *Config) *int { return &c.Coordinator.R }),
 		intKey("w", "replicas that must acknowledge a write", "3", func(c *Config) *int { return &c.Coordinator.W }),
+		intKey("dw", "of the replicas that acknowledge a write, how many must have fsynced it first (Riak's DW; w is raised to it); "+
+			"0: each has the durability of its node; DPUT and DDEL may say DW n", "1", func(c *Config) *int { return &c.Coordinator.DW }),
 		stringKey("peer.listen", "peer (node-to-node) address, host:port; empty: the client port + 10000", "127.0.0.1:17000",
 			func(c *Config) *string { return &c.Peer.Listen }),
 		sizeKey("peer.receive-buffer", "memory for the peer frames being received, all peer connections together; at least the peer frame limit (0: twice the peer frame limit)", "1gb",

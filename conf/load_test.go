@@ -295,6 +295,7 @@ func TestLoad_ValidationMessages(t *testing.T) {
 			want: "max-siblings-size: the peer frame limit derived from it, max-key-size and max-value-size exceeds 4 GiB"},
 		{name: "peer.receive-buffer below a frame", args: []string{"--peer.receive-buffer", "1mb"},
 			want: "peer.receive-buffer: must be at least the peer frame limit"},
+		{name: "dw over n", args: []string{"--dw", "4"}, want: "dw: must be between 0 and n (3), got 4"},
 		{name: "peer.max-connections zero", args: []string{"--peer.max-connections", "0"}, want: "peer.max-connections: must be at least 1"},
 		{name: "peer.max-handshakes zero", args: []string{"--peer.max-handshakes", "0"}, want: "peer.max-handshakes: must be at least 1"},
 		{name: "listen", args: []string{"--listen", "nowhere"}, want: `listen: "nowhere" is not host:port`},

@@ -26,6 +26,10 @@ type Peer interface {
 	Merge(ctx context.Context, key []byte, ss version.Siblings) error
 	// PutHint asks the node to hold ss for node hintFor.
 	PutHint(ctx context.Context, hintFor string, key []byte, ss version.Siblings) error
+	// MergeDurable and PutHintDurable are Merge and PutHint acknowledged
+	// only once the node fsynced them (DW).
+	MergeDurable(ctx context.Context, key []byte, ss version.Siblings) error
+	PutHintDurable(ctx context.Context, hintFor string, key []byte, ss version.Siblings) error
 }
 
 var _ Peer = (*peer.Client)(nil)

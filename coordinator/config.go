@@ -13,6 +13,11 @@ type Config struct {
 	R int
 	// W is the number of replicas that must acknowledge a write. Default 2.
 	W int
+	// DW is how many of the replicas that acknowledge a write must have
+	// fsynced it first (Riak's DW), unless the write says (Write.DW); W is
+	// raised to it. 0 (the default): an acknowledging replica has the
+	// durability of its node (durability, process by default).
+	DW int
 	// NoFallbacks disables the sloppy quorum: reads and writes use only a
 	// key's home nodes. For tests and strict deployments. Default false.
 	NoFallbacks bool
@@ -58,6 +63,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("coordinator: r: must be between 1 and n (%d), got %d", c.N, c.R)
 	case c.W < 1 || c.W > c.N:
 		return fmt.Errorf("coordinator: w: must be between 1 and n (%d), got %d", c.N, c.W)
+	case c.DW < 0 || c.DW > c.N:
+		return fmt.Errorf("coordinator: dw: must be between 0 and n (%d), got %d", c.N, c.DW)
 	case c.Timeout <= 0:
 		return fmt.Errorf("coordinator: timeout: must be positive, got %s", c.Timeout)
 	case c.HopFloor < 0:

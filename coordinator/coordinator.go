@@ -26,6 +26,9 @@ type Local interface {
 	Get(ctx context.Context, key []byte) (version.Siblings, error)
 	Update(ctx context.Context, key []byte, fn func(cur version.Siblings) (version.Siblings, error)) (version.Siblings, error)
 	Merge(ctx context.Context, key []byte, ss version.Siblings) (version.Siblings, error)
+	// Sync makes every write acknowledged so far survive a crash of the
+	// machine (a write with DW).
+	Sync(ctx context.Context) error
 	PutHint(ctx context.Context, node string, key []byte, ss version.Siblings) error
 	GetHint(ctx context.Context, node string, key []byte) (version.Siblings, error)
 	Hints(ctx context.Context, node string, after *replica.Hint, limit int) ([]replica.Hint, error)
@@ -141,6 +144,23 @@ func (c *Coordinator) quorum(override, def int, p *plan) (int, error) {
 		q = override
 	}
 	if q < 1 || q > c.cfg.N {
+		return 0, ErrBadQuorum
+	}
+	return min(q, len(p.home)), nil
+}
+
+// durableQuorum returns how many acknowledgements of a write must be
+// fsynced: override (Write.DW: 0 the default, DWNone none) or def, at most
+// the key's homes.
+func (c *Coordinator) durableQuorum(override, def int, p *plan) (int, error) {
+	q := def
+	switch {
+	case override == DWNone:
+		q = 0
+	case override != 0:
+		q = override
+	}
+	if q < 0 || q > c.cfg.N {
 		return 0, ErrBadQuorum
 	}
 	return min(q, len(p.home)), nil

@@ -53,8 +53,14 @@ func encodeForward(key []byte, w Write) []byte {
 	if w.Timestamp != 0 {
 		flags |= forwardTimestamp
 	}
+	if w.DW != 0 {
+		flags |= forwardDW
+	}
 	b = append(b, flags, byte(w.Op), byte(w.Cond))
 	b = binary.AppendUvarint(b, uint64(w.W))
+	if w.DW != 0 {
+		b = binary.AppendUvarint(b, uint64(w.DW+1)) // DWNone is 0
+	}
 	b = binary.AppendUvarint(b, uint64(max(w.MaxSize, 0)))
 	b = binary.AppendUvarint(b, uint64(max(w.Expiry, 0)))
 	if w.Timestamp != 0 {
@@ -71,6 +77,7 @@ const (
 	forwardSupersede byte = 1
 	forwardKeepTTL   byte = 2 // with the expiry after MaxSize
 	forwardTimestamp byte = 4 // the write's timestamp follows the expiry
+	forwardDW        byte = 8 // DW+1 follows W
 )
 
 func decodeForward(b []byte) (key []byte, w Write, err error) {
@@ -96,10 +103,18 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 	flags, op, cond := b[0], Op(b[1]), Cond(b[2])
 	b = b[3:]
 	q, k := binary.Uvarint(b)
-	if k <= 0 || flags&^(forwardSupersede|forwardKeepTTL|forwardTimestamp) != 0 || op > OpExpire || cond > CondExpiryAfter || q > 1<<16 {
+	if k <= 0 || flags&^(forwardSupersede|forwardKeepTTL|forwardTimestamp|forwardDW) != 0 || op > OpExpire || cond > CondExpiryAfter || q > 1<<16 {
 		return nil, w, bad
 	}
 	b = b[k:]
+	dw := 0
+	if flags&forwardDW != 0 {
+		d, k := binary.Uvarint(b)
+		if k <= 0 || d == 1 || d > 1<<16 { // 1 would be DW 0, which is sent as no field
+			return nil, w, bad
+		}
+		b, dw = b[k:], int(d)-1
+	}
 	maxSize, k := binary.Uvarint(b)
 	if k <= 0 || maxSize > 1<<62 {
 		return nil, w, bad
@@ -126,7 +141,7 @@ func decodeForward(b []byte) (key []byte, w Write, err error) {
 		return nil, w, err
 	}
 	w = Write{Context: vv, Supersede: flags&forwardSupersede != 0, KeepTTL: flags&forwardKeepTTL != 0,
-		Op: op, Cond: cond, W: int(q), MaxSize: int64(maxSize), Expiry: int64(expiry), Data: b, Timestamp: ts}
+		Op: op, Cond: cond, W: int(q), DW: dw, MaxSize: int64(maxSize), Expiry: int64(expiry), Data: b, Timestamp: ts}
 	return key, w, nil
 }
 

@@ -15,6 +15,8 @@ func TestForwardCodec_RoundTrip(t *testing.T) {
 		{Op: OpDelete, Timestamp: -5},
 		{Supersede: true, Op: OpSet, Expiry: 1_767_323_045_006, KeepTTL: true, Data: []byte("session")},
 		{Supersede: true, Op: OpExpire, Cond: CondEarlierExpiry, Expiry: 1},
+		{Supersede: true, Op: OpSet, W: 2, DW: 2, Data: []byte("durable")},
+		{Op: OpDelete, DW: DWNone},
 	} {
 		key, got, err := decodeForward(encodeForward([]byte("k"), w))
 		if err != nil || string(key) != "k" || !sameForward(w, got) {
@@ -42,6 +44,8 @@ func FuzzDecodeForward(f *testing.F) {
 	f.Add(encodeForward([]byte("key"), Write{Op: OpSetBit, Data: BitData(77, 1)}))
 	f.Add(encodeForward([]byte("key"), Write{Op: OpDelete, Context: version.VV{{Actor: 1, Counter: 1}}, Timestamp: 12345}))
 	f.Add(encodeForward([]byte("k"), Write{Op: OpExpire, Cond: CondLaterExpiry, Expiry: 1 << 62, KeepTTL: true}))
+	f.Add(encodeForward([]byte("k"), Write{Op: OpSet, W: 3, DW: 3, Data: []byte("v")}))
+	f.Add(encodeForward([]byte("k"), Write{Op: OpSet, DW: DWNone}))
 	f.Add([]byte{1, 16})
 	f.Add([]byte{1, 16, 0xff, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -60,6 +64,6 @@ func FuzzDecodeForward(f *testing.F) {
 // sameForward reports whether two writes agree on every field forwarding
 // carries.
 func sameForward(a, b Write) bool {
-	return a.Op == b.Op && a.Cond == b.Cond && a.W == b.W && a.Supersede == b.Supersede && a.KeepTTL == b.KeepTTL && a.Timestamp == b.Timestamp &&
+	return a.Op == b.Op && a.Cond == b.Cond && a.W == b.W && a.DW == b.DW && a.Supersede == b.Supersede && a.KeepTTL == b.KeepTTL && a.Timestamp == b.Timestamp &&
 		a.MaxSize == b.MaxSize && a.Expiry == b.Expiry && bytes.Equal(a.Data, b.Data) && a.Context.Compare(b.Context) == Equal
 }

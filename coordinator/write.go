@@ -270,6 +270,11 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 	if err != nil {
 		return nil, err
 	}
+	dw, err := c.durableQuorum(w.DW, c.cfg.DW, p)
+	if err != nil {
+		return nil, err
+	}
+	need = max(need, dw)
 	local := p.localOnly(c.cluster.Self())
 	if !local {
 		var cancel context.CancelFunc
@@ -329,10 +334,16 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 		return nil, err
 	}
 	c.writes.Add(1)
+	if dw > 0 && p.isHome(c.cluster.Self()) {
+		// This replica's acknowledgement counts towards DW: fsynced.
+		if err := c.local.Sync(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if local {
 		return prev, nil
 	}
-	if err := c.replicate(ctx, p, key, next, need); err != nil {
+	if err := c.replicate(ctx, p, key, next, need, dw > 0); err != nil {
 		return nil, err
 	}
 	return prev, nil
@@ -340,8 +351,10 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 
 // replicate sends ss to the home nodes other than this one and waits until
 // need replicas in all (this one included) hold it. Deliveries still under
-// way when it returns finish in the background.
-func (c *Coordinator) replicate(ctx context.Context, p *plan, key []byte, ss version.Siblings, need int) error {
+// way when it returns finish in the background. With durable (a write with
+// DW) every replica, fallbacks included, acknowledges only once it fsynced
+// ss, so that any need of them satisfy DW.
+func (c *Coordinator) replicate(ctx context.Context, p *plan, key []byte, ss version.Siblings, need int, durable bool) error {
 	self := c.cluster.Self()
 	acks := make(chan bool, len(p.home))
 	others := 0
@@ -350,7 +363,7 @@ func (c *Coordinator) replicate(ctx context.Context, p *plan, key []byte, ss ver
 			continue
 		}
 		others++
-		c.background(func(bctx context.Context) { acks <- c.deliver(bctx, p, home, key, ss) })
+		c.background(func(bctx context.Context) { acks <- c.deliver(bctx, p, home, key, ss, durable) })
 	}
 	for _, node := range p.pending {
 		if node != self {
@@ -383,9 +396,24 @@ func (c *Coordinator) replicate(ctx context.Context, p *plan, key []byte, ss ver
 // whether a node other than this one now holds it. If neither is possible,
 // this node keeps the hint. A home or fallback that misses its hop
 // deadline (deadline.go) is passed over as if it were down.
-func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []byte, ss version.Siblings) bool {
+//
+// A durable delivery (DW) asks for fsynced acknowledgements and waits for
+// each up to the attempt timeout: its round trip includes an fsync, which
+// the peer's estimated round trip (its hop deadline) does not.
+func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []byte, ss version.Siblings, durable bool) bool {
 	merge := func(ctx context.Context) error { return c.peer(home).Merge(ctx, key, ss) }
-	if c.alive(home) && c.within(ctx, home, c.replicaDeadline(home), merge) {
+	hint := func(f string) func(ctx context.Context) error {
+		return func(ctx context.Context) error { return c.peer(f).PutHint(ctx, home, key, ss) }
+	}
+	wait := c.replicaDeadline
+	if durable {
+		merge = func(ctx context.Context) error { return c.peer(home).MergeDurable(ctx, key, ss) }
+		hint = func(f string) func(ctx context.Context) error {
+			return func(ctx context.Context) error { return c.peer(f).PutHintDurable(ctx, home, key, ss) }
+		}
+		wait = func(string) time.Duration { return c.attemptTimeout() }
+	}
+	if c.alive(home) && c.within(ctx, home, wait(home), merge) {
 		return true
 	}
 	for {
@@ -393,7 +421,7 @@ func (c *Coordinator) deliver(ctx context.Context, p *plan, home string, key []b
 		if f == "" {
 			break
 		}
-		if c.within(ctx, f, c.replicaDeadline(f), func(ctx context.Context) error { return c.peer(f).PutHint(ctx, home, key, ss) }) {
+		if c.within(ctx, f, wait(f), hint(f)) {
 			c.hinted.Add(1)
 			return true
 		}
