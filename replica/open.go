@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -99,6 +100,11 @@ func (s *Store) openDB(readOnly, reopened bool) error {
 	if s.processMode {
 		opts.FS = processFS{s.fs, &s.forceSync}
 	}
+	// Bloom filters (10 bits a key, about 1% false positives; later
+	// levels inherit L0's) let a write of a new key, whose read finds
+	// nothing, skip the sstables instead of seeking each level's index:
+	// inserts into 1.5M keys went from 57 to 26 µs (docs/bench.md).
+	opts.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
 	db, err := pebble.Open(s.dir, opts)
 	if err != nil && strings.Contains(err.Error(), "merger name") {
 		// A directory of a dynkv before the hash tree (layout 1).

@@ -257,3 +257,25 @@ func TestRecordCache_HashCollision(t *testing.T) {
 	_, ok, _ = c.get(b)
 	require.False(t, ok)
 }
+
+// TestStore_BloomFiltersSkipTables: the read a write of a new key makes
+// (which the record cache cannot answer) is answered by the sstables'
+// Bloom filters, not by their data blocks.
+func TestStore_BloomFiltersSkipTables(t *testing.T) {
+	s, err := Open(Config{Dir: "db", FS: vfs.NewMem(), Durability: DurabilityNone, RecordCacheBytes: -1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	for i := range 1000 {
+		mustPut(t, s, fmt.Sprintf("old-%d", i), "v")
+	}
+	require.NoError(t, s.flush())
+	for i := range 1000 {
+		mustPut(t, s, fmt.Sprintf("new-%d", i), "v")
+	}
+	m := s.db.Metrics().Filter
+	t.Logf("filter hits %d, misses %d", m.Hits, m.Misses)
+	// Reads of keys outside the table's key range do not consult it; of
+	// those that do, a filter with 10 bits a key lets about 1% through.
+	require.Greater(t, m.Hits, int64(500), "reads of absent keys skipped the table")
+	require.Less(t, m.Misses, m.Hits/20)
+}
