@@ -1,7 +1,6 @@
 package admission
 
 import (
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,7 +25,8 @@ type Controller struct {
 	cfg Config
 	now func() time.Time
 
-	cur [buckets]atomic.Int64 // observations since the last fold
+	cur  [buckets]atomic.Int64 // observations since the last fold
+	next atomic.Int64          // unix nanoseconds of mu.next, read without the lock by Since
 
 	mu struct {
 		sync.Mutex
@@ -51,11 +51,31 @@ func New(cfg Config, clock func() time.Time) (*Controller, error) {
 	c := &Controller{cfg: cfg, now: clock}
 	c.mu.share = 1
 	c.mu.next = clock().Add(cfg.Window)
+	c.next.Store(c.mu.next.UnixNano())
 	return c, nil
 }
 
-// Observe records the latency of one foreground operation. It does not
-// block, takes no lock and does not allocate.
+// Since records a foreground operation that started at start (by the
+// controller's clock) and ends now; the first operation to end after a
+// window did folds it, so that a window's observations are judged as that
+// window's. It does not block (a fold under way elsewhere is left to
+// finish there) and does not allocate.
+func (c *Controller) Since(start time.Time) {
+	if c.cfg.Target == 0 {
+		return
+	}
+	end := c.now()
+	c.cur[bucketOf(end.Sub(start))].Add(1)
+	if end.UnixNano() >= c.next.Load() && c.mu.TryLock() {
+		c.advanceLocked(end)
+		c.mu.Unlock()
+	}
+}
+
+// Observe records the latency of one foreground operation without
+// reading the clock: it is folded at the next Since, Share or Stats after
+// the current window. It does not block, takes no lock and does not
+// allocate.
 func (c *Controller) Observe(d time.Duration) {
 	if c.cfg.Target == 0 {
 		return
@@ -65,7 +85,7 @@ func (c *Controller) Observe(d time.Duration) {
 
 // Share returns the share of their rate background tasks may use now, in
 // [Config.Floor, 1] (1 when the controller is off). It folds the
-// observations of the windows that ended since the last call.
+// observations of the windows that ended since the last fold.
 func (c *Controller) Share() float64 {
 	if c.cfg.Target == 0 {
 		return 1
@@ -89,9 +109,17 @@ func (c *Controller) Stats() admin.AdmissionStats {
 		Observed: c.mu.observed, Cuts: c.mu.cuts}
 }
 
+// maxDecays is how many windows a fold decays one by one: by then the
+// weights are below 2^-maxDecays of what they were, too few for a
+// percentile, and every later window is a step up.
+const maxDecays = 64
+
 // advanceLocked folds the observations made since the last fold once the
-// current window has ended at now, and adjusts the share: halved if the
-// p99 exceeds the target, else one step up for every window that ended.
+// current window has ended at now, and judges every window that ended:
+// the first holds those observations, the others none (a foreground
+// operation that ended in them would have folded, see Since). Each window
+// decays the histogram by half and halves the share if its p99 exceeds
+// the target, else adds a step.
 // REQUIRES: c.mu held.
 func (c *Controller) advanceLocked(now time.Time) {
 	if now.Before(c.mu.next) {
@@ -99,13 +127,33 @@ func (c *Controller) advanceLocked(now time.Time) {
 	}
 	ended := 1 + int64(now.Sub(c.mu.next)/c.cfg.Window)
 	c.mu.next = c.mu.next.Add(time.Duration(ended) * c.cfg.Window)
-	decay := math.Ldexp(1, -int(min(ended, 1100))) // 0.5 per window; 2^-1100 is 0
-	total := 0.0
+	c.next.Store(c.mu.next.UnixNano())
 	for i := range c.mu.hist {
 		n := c.cur[i].Swap(0)
 		c.mu.observed += n
-		c.mu.hist[i] = c.mu.hist[i]*decay + float64(n)
-		total += c.mu.hist[i]
+		c.mu.hist[i] = c.mu.hist[i]/2 + float64(n)
+	}
+	c.judgeLocked()
+	for w := int64(1); w < ended; w++ {
+		if w == maxDecays {
+			clear(c.mu.hist[:])
+			c.mu.p99 = 0
+			c.mu.share = min(1, c.mu.share+float64(ended-w)*c.cfg.Step)
+			return
+		}
+		for i := range c.mu.hist {
+			c.mu.hist[i] /= 2
+		}
+		c.judgeLocked()
+	}
+}
+
+// judgeLocked reads the p99 of the histogram and halves the share if it
+// exceeds the target, else adds a step. REQUIRES: c.mu held.
+func (c *Controller) judgeLocked() {
+	total := 0.0
+	for _, x := range c.mu.hist {
+		total += x
 	}
 	c.mu.p99 = 0
 	if total >= minWeight {
@@ -116,5 +164,5 @@ func (c *Controller) advanceLocked(now time.Time) {
 		c.mu.cuts++
 		return
 	}
-	c.mu.share = min(1, c.mu.share+float64(ended)*c.cfg.Step)
+	c.mu.share = min(1, c.mu.share+c.cfg.Step)
 }

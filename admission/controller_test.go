@@ -52,7 +52,7 @@ func windowEvery(c *admission.Controller, clk *clock, n, every int, fast, slow t
 		if i%every == every-1 {
 			d = slow
 		}
-		c.Observe(d)
+		c.Since(clk.now().Add(-d))
 	}
 	clk.advance(admission.DefaultConfig().Window)
 	return c.Share()
@@ -147,12 +147,58 @@ func TestController_IdleRecovers(t *testing.T) {
 		require.Greater(t, share, cfg.Floor)
 		require.Zero(t, c.Stats().ForegroundP99, "too few observations for a p99")
 	})
+	t.Run("gap-slow", func(t *testing.T) {
+		// Windows that ended unasked are judged one by one: the slow
+		// operations of the first, decaying, still make the p99 of the
+		// next three.
+		for range 1000 {
+			c.Observe(time.Second)
+		}
+		before := c.Share()
+		clk.advance(4 * cfg.Window)
+		require.InDelta(t, max(cfg.Floor, before/16), c.Share(), 1e-9)
+	})
 	t.Run("gap", func(t *testing.T) {
 		// Background work that asks after a long pause finds every window
 		// that ended meanwhile counted as a step up.
 		clk.advance(time.Minute)
 		require.Equal(t, 1.0, c.Share())
 	})
+}
+
+// TestController_SinceFoldsEachWindow: the first operation to end after
+// a window folds it, so that a slow window is judged as slow even when
+// nobody asks for the share until much later, after fast windows.
+func TestController_SinceFoldsEachWindow(t *testing.T) {
+	clk := newClock()
+	c := newController(t, clk)
+	cfg := admission.DefaultConfig()
+	op := func(d time.Duration) { c.Since(clk.now().Add(-d)) }
+	for range 3 { // three slow windows, then one fast operation to fold the last
+		for range 100 {
+			op(time.Second)
+		}
+		clk.advance(cfg.Window)
+	}
+	op(time.Millisecond)
+	require.Equal(t, int64(3), c.Stats().Cuts)
+	require.Equal(t, 0.125, c.Stats().Share)
+
+	for range 40 { // fast windows, nobody asking
+		for range 100 {
+			op(time.Millisecond)
+		}
+		clk.advance(cfg.Window)
+	}
+	op(time.Millisecond)
+	st := c.Stats()
+	require.Equal(t, 1.0, st.Share)
+	// The slow operations stay above the 99th percentile of the decaying
+	// histogram until their weight falls under 1% of it: about log2(175
+	// / 2) windows more, then the fast windows are judged fast.
+	require.Less(t, st.Cuts, int64(3+8), "the fast windows were judged fast")
+	require.Less(t, st.ForegroundP99, 2*time.Millisecond)
+	require.Equal(t, int64(3*100+1+40*100+1), st.Observed)
 }
 
 func TestController_Off(t *testing.T) {
@@ -195,8 +241,14 @@ func TestConfig_Validate(t *testing.T) {
 }
 
 func TestController_ObserveDoesNotAllocate(t *testing.T) {
-	c := newController(t, newClock())
-	require.Zero(t, testing.AllocsPerRun(1000, func() { c.Observe(3 * time.Millisecond) }))
+	clk := newClock()
+	c := newController(t, clk)
+	start := clk.now()
+	require.Zero(t, testing.AllocsPerRun(1000, func() {
+		clk.advance(time.Millisecond) // a window ends every 250 operations
+		c.Since(start)
+		c.Observe(3 * time.Millisecond)
+	}))
 }
 
 func TestLimiter_WaitsLongerWhileForegroundIsSlow(t *testing.T) {
@@ -231,15 +283,14 @@ func TestLimiter_WaitsLongerWhileForegroundIsSlow(t *testing.T) {
 	})
 }
 
-func BenchmarkController_Observe(b *testing.B) {
+func BenchmarkController_Since(b *testing.B) {
 	c, err := admission.New(admission.DefaultConfig(), nil)
 	require.NoError(b, err)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
-		d := time.Duration(0)
+		start := time.Now()
 		for pb.Next() {
-			d += 7919
-			c.Observe(d % (20 * time.Millisecond))
+			c.Since(start) // one clock reading, as a coordinator's operation pays
 		}
 	})
 }

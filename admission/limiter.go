@@ -3,6 +3,7 @@ package admission
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,6 +16,8 @@ type Limiter struct {
 	rate float64     // units per second at the full share; 0: no limit
 	ctl  *Controller // nil: the full share always
 	now  func() time.Time
+
+	waited atomic.Int64 // nanoseconds: the sum of the waits Reserve returned
 
 	mu struct {
 		sync.Mutex
@@ -56,8 +59,14 @@ func (l *Limiter) Reserve(n int) time.Duration {
 	}
 	at := l.mu.next
 	l.mu.next = at.Add(time.Duration(float64(n) / rate * float64(time.Second)))
-	return at.Sub(now)
+	d := at.Sub(now)
+	l.waited.Add(int64(d))
+	return d
 }
+
+// Waited returns the sum of the waits Reserve (and so Wait) has returned:
+// how long the limiter has held background work back.
+func (l *Limiter) Waited() time.Duration { return time.Duration(l.waited.Load()) }
 
 // Wait blocks until n units may proceed, or ctx is done.
 func (l *Limiter) Wait(ctx context.Context, n int) error {
