@@ -58,7 +58,8 @@ type Config struct {
 	HandoffInterval time.Duration
 	// AntiEntropy configures Merkle-tree anti-entropy and tombstone
 	// collection (keys antientropy.interval, antientropy.rate,
-	// antientropy.tombstone-grace). N is Coordinator.N, filled in at start.
+	// antientropy.tombstone-grace). N is Coordinator.N, filled in at start;
+	// the coordinator's hint replay is paced to Rate too.
 	AntiEntropy antientropy.Config
 	// Admission configures the admission controller that slows a node's
 	// background work (anti-entropy, transfers, tombstone collection, hint
