@@ -68,7 +68,7 @@ func TestCluster_BackgroundYieldsToSlowForeground(t *testing.T) {
 	write(10, "fast-again")
 	rates(1)
 
-	t.Run("hint-replay-is-paced", func(t *testing.T) {
+	t.Run("hint-replay-at-a-rate-delivers-every-hint", func(t *testing.T) {
 		c.Kill("node-2")
 		write(20, "missed")
 		require.Eventually(t, func() bool { return c.HintsHeld(ctx) >= 20 }, 5*time.Second, time.Millisecond)
