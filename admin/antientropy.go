@@ -30,6 +30,15 @@ type AntiEntropyStats struct {
 	// Transfer is this node's part of the ring change under way: the data
 	// it must receive before the new ring owns it.
 	Transfer TransferStats
+	// RateNow is the keys per second anti-entropy may use now: its
+	// configured rate times Admission.Share; 0: no limit.
+	RateNow float64
+	// Throttled is how long its work has waited on that rate, in total
+	// (each wait counted, also when several ran side by side).
+	Throttled time.Duration
+	// Admission is the node's admission controller, which scales the rate
+	// of its background work by foreground latency.
+	Admission AdmissionStats
 }
 
 // TransferStats describe what a node receives for a ring change under way

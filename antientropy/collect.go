@@ -62,7 +62,7 @@ func (s *Syncer) collect(ctx context.Context, r *ring.Ring, p int, homes []strin
 		}
 		after = recs[len(recs)-1].Key
 		for _, rec := range recs {
-			if err := s.lim.wait(ctx, 1); err != nil {
+			if err := s.lim.Wait(ctx, 1); err != nil {
 				return collected, err
 			}
 			ok, err := s.verify(ctx, r, homes, rec)

@@ -14,9 +14,11 @@ type Config struct {
 	// Interval is the pause between two rounds. Key antientropy.interval.
 	// Default 10s. 0 disables the background loop (Run returns at once).
 	Interval time.Duration
-	// Rate bounds the keys an exchange repairs, and the tombstones
-	// collection checks, per second. Key antientropy.rate. Default 2000.
-	// 0 means no limit.
+	// Rate bounds the keys an exchange repairs (transfers and ownership
+	// handoff included), and the tombstones collection checks, per second,
+	// at the full share of the node's admission controller; it is cut
+	// while foreground requests are slow (see New). Key antientropy.rate.
+	// Default 2000. 0 means no limit (and no admission control).
 	Rate int
 	// TombstoneGrace is the least time between the two verifications that
 	// every replica holds a tombstone before it is collected. Key

@@ -30,5 +30,8 @@
 //
 // Concurrency: a Syncer's methods are safe for concurrent use; Run is
 // meant to be called once, and RunRound/Exchange may be called directly
-// (tests drive rounds that way). Repairs are throttled by Config.Rate.
+// (tests drive rounds that way). Repairs, transfers, handoffs and
+// tombstone checks share one pace: Config.Rate times the share the node's
+// admission controller (package admission) grants, which falls while the
+// node's foreground requests are slow.
 package antientropy

@@ -234,7 +234,7 @@ func (s *Syncer) each(ctx context.Context, n int, fn func(i int) error) error {
 	failed := func() bool { mu.Lock(); defer mu.Unlock(); return first != nil }
 	sem := make(chan struct{}, parallel)
 	for i := 0; i < n && !failed(); i++ {
-		if err := s.lim.wait(ctx, 1); err != nil {
+		if err := s.lim.Wait(ctx, 1); err != nil {
 			mu.Lock()
 			first = firstErr(first, err)
 			mu.Unlock()

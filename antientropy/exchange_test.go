@@ -24,6 +24,8 @@ type pair struct {
 	a, b *replica.Store
 	ae   *antientropy.Syncer
 	data int64 // bytes of the records a holds
+	view pairView
+	tr   peer.Transport // a's
 }
 
 type pairView struct {
@@ -76,7 +78,8 @@ func newPair(tb testing.TB, n, diff int, wrap ...func(peer.Transport) peer.Trans
 	for _, w := range wrap {
 		tr = w(tr)
 	}
-	p.ae, err = antientropy.New(cfg, p.a, pairView{r: r, self: "a"}, tr, nil)
+	p.view, p.tr = pairView{r: r, self: "a"}, tr
+	p.ae, err = antientropy.New(cfg, p.a, p.view, tr, nil, nil)
 	require.NoError(tb, err)
 	return p
 }

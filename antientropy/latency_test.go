@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dynkv/dynkv/admission"
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/internal/clustertest"
 )
@@ -26,32 +27,41 @@ import (
 //   - busy: node-1 missed 30,000 writes (down, no hints replayed) and
 //     anti-entropy repairs it during the measurement at the default rate
 //     limit (2,000 keys/s per node);
-//   - busy-unlimited: the same with no rate limit.
+//   - busy-unlimited: the same with no rate limit;
+//   - busy-20k: the same at 20,000 keys/s per node, about what unlimited
+//     repair reaches here, with no admission control;
+//   - busy-20k-admitted: the same with each node's admission controller
+//     at the default target (antientropy.latency-target, 10ms): the rate
+//     is cut while the node's coordinator sees a p99 above it.
 //
-// It reports p50 and p99 of each, and the keys anti-entropy repaired while
-// measuring. Run:
+// It reports p50 and p99 of each, the keys anti-entropy repaired while
+// measuring, and (admitted) the share of the rate node-0 was granted at
+// the end and how many windows cut it. Run:
 //
 //	go test ./antientropy -run XXX -bench Latency -benchtime 1x
 func BenchmarkLatency_AntiEntropy(b *testing.B) {
 	for _, tc := range []struct {
-		name string
-		miss int
-		rate int
+		name   string
+		miss   int
+		rate   int
+		target time.Duration // admission.Config.Target; 0: off
 	}{
-		{"off", 0, -1},
-		{"idle", 0, 2000},
-		{"busy", 30_000, 2000},
-		{"busy-unlimited", 30_000, 0},
+		{"off", 0, -1, 0},
+		{"idle", 0, 2000, 0},
+		{"busy", 30_000, 2000, 0},
+		{"busy-unlimited", 30_000, 0, 0},
+		{"busy-20k", 30_000, 20_000, 0},
+		{"busy-20k-admitted", 30_000, 20_000, admission.DefaultConfig().Target},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			for range b.N {
-				measureLatency(b, tc.miss, tc.rate)
+				measureLatency(b, tc.miss, tc.rate, tc.target)
 			}
 		})
 	}
 }
 
-func measureLatency(b *testing.B, miss, rate int) {
+func measureLatency(b *testing.B, miss, rate int, target time.Duration) {
 	ctx := context.Background()
 	cfg := clustertest.Config()
 	cfg.NoFallbacks = true
@@ -60,7 +70,9 @@ func measureLatency(b *testing.B, miss, rate int) {
 	if rate < 0 {
 		ae.Interval = 0 // Run returns at once
 	}
-	c := clustertest.NewAE(b, 5, cfg, ae)
+	adm := admission.DefaultConfig()
+	adm.Target = target
+	c := clustertest.NewAdmitted(b, 5, cfg, ae, adm)
 	base := writeKeys(b, c, "base", 10_000)
 	if miss > 0 {
 		c.Kill("node-1")
@@ -118,6 +130,11 @@ func measureLatency(b *testing.B, miss, rate int) {
 		b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), name+"-p99-µs")
 	}
 	b.ReportMetric(float64(repaired), "keys-repaired")
+	if target > 0 {
+		st := c.Node("node-0").AE.Stats().Admission
+		b.ReportMetric(st.Share, "node0-share")
+		b.ReportMetric(float64(st.Cuts), "node0-cuts")
+	}
 }
 
 func repairedTotal(c *clustertest.Cluster) int64 {

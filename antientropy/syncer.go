@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/admin"
+	"github.com/dynkv/dynkv/admission"
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/replica"
@@ -66,7 +67,8 @@ type Syncer struct {
 	tr      *counting
 	now     Clock
 	log     *slog.Logger
-	lim     *limiter
+	adm     *admission.Controller // nil: no admission control
+	lim     *admission.Limiter    // Config.Rate scaled by adm
 
 	rounds     atomic.Int64
 	exchanges  atomic.Int64
@@ -88,8 +90,11 @@ type Syncer struct {
 }
 
 // New returns a Syncer for node cluster.Self(), over its local store,
-// reaching the other replicas through tr. A nil clock means time.Now.
-func New(cfg Config, local Local, cluster Cluster, tr peer.Transport, clock Clock) (*Syncer, error) {
+// reaching the other replicas through tr. Its work is paced to
+// Config.Rate times the share adm grants (the node's admission
+// controller, shared with its other background work; nil: always the full
+// rate). A nil clock means time.Now.
+func New(cfg Config, local Local, cluster Cluster, tr peer.Transport, clock Clock, adm *admission.Controller) (*Syncer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -105,7 +110,7 @@ func New(cfg Config, local Local, cluster Cluster, tr peer.Transport, clock Cloc
 		seed = rand.Uint64()
 	}
 	s := &Syncer{cfg: cfg, local: local, cluster: cluster, tr: &counting{tr: tr}, now: clock, log: log,
-		lim: &limiter{rate: float64(cfg.Rate), now: clock}}
+		adm: adm, lim: admission.NewLimiter(cfg.Rate, adm, clock)}
 	s.mu.rng = rand.New(rand.NewPCG(seed, seed^0x5bd1e995))
 	s.mu.partitions = map[int]admin.PartitionStats{}
 	s.mu.candidates = map[int]map[string]candidate{}
@@ -130,6 +135,10 @@ func (s *Syncer) Stats() admin.AntiEntropyStats {
 	s.mu.Unlock()
 	slices.SortFunc(st.Partitions, func(a, b admin.PartitionStats) int { return a.Partition - b.Partition })
 	st.Transfer = s.transferStats()
+	if s.adm != nil {
+		st.Admission = s.adm.Stats()
+	}
+	st.RateNow, st.Throttled = s.lim.Rate(), s.lim.Waited()
 	return st
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dynkv/dynkv/admission"
 	"github.com/dynkv/dynkv/antientropy"
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/peer"
@@ -57,8 +58,14 @@ type Config struct {
 	HandoffInterval time.Duration
 	// AntiEntropy configures Merkle-tree anti-entropy and tombstone
 	// collection (keys antientropy.interval, antientropy.rate,
-	// antientropy.tombstone-grace). N is Coordinator.N, filled in at start.
+	// antientropy.tombstone-grace). N is Coordinator.N, filled in at start;
+	// the coordinator's hint replay is paced to Rate too.
 	AntiEntropy antientropy.Config
+	// Admission configures the admission controller that slows a node's
+	// background work (anti-entropy, transfers, tombstone collection, hint
+	// replay; each at most antientropy.rate per second) while its
+	// foreground requests are slow (key antientropy.latency-target).
+	Admission admission.Config
 	// PprofListen, when not empty, is the address (host:port) of an HTTP
 	// listener serving Go's profiles (net/http/pprof), for measuring where
 	// time goes. Key pprof.listen. Default empty: none. It has no
@@ -131,6 +138,7 @@ func DefaultConfig() Config {
 		Gossip:          ring.DefaultGossipConfig(),
 		HandoffInterval: 500 * time.Millisecond,
 		AntiEntropy:     antientropy.DefaultConfig(),
+		Admission:       admission.DefaultConfig(),
 	}
 }
 
@@ -256,7 +264,7 @@ func (c Config) Validate() error {
 	if ae.TombstoneGrace < c.Coordinator.Timeout {
 		return fmt.Errorf("antientropy.tombstone-grace: must be at least timeout (%s), got %s", c.Coordinator.Timeout, ae.TombstoneGrace)
 	}
-	return nil
+	return c.Admission.Validate()
 }
 
 func validateNodeID(id string) error {

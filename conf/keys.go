@@ -253,8 +253,15 @@ func Keys() []Key {
 			get:     func(c Config) string { return c.AntiEntropy.Interval.String() },
 			example: "1m0s",
 		},
-		intKey("antientropy.rate", "keys per second anti-entropy may repair, and tombstones it may check (0: no limit)", "500",
+		intKey("antientropy.rate", "most keys per second anti-entropy may repair, tombstones it may check, and hints a node may replay (0: no limit)", "500",
 			func(c *Config) *int { return &c.AntiEntropy.Rate }),
+		{
+			Name: "antientropy.latency-target", Type: "duration",
+			Usage:   "foreground p99 that background work yields to: above it antientropy.rate is cut, down to 5%; 0 disables",
+			set:     durationSetter(func(c *Config) *time.Duration { return &c.Admission.Target }),
+			get:     func(c Config) string { return c.Admission.Target.String() },
+			example: "25ms",
+		},
 		{
 			Name: "antientropy.tombstone-grace", Type: "duration", Usage: "least time between the two checks that every replica holds a tombstone before it is collected; at least timeout",
 			set:     durationSetter(func(c *Config) *time.Duration { return &c.AntiEntropy.TombstoneGrace }),

@@ -47,6 +47,10 @@ type Config struct {
 	// A node derives it from max-value-size (conf.Config.MaxSiblingsSize).
 	// Default 0.
 	MaxSiblingsSize int64
+	// HandoffRate bounds the hints replayed per second (hinted handoff),
+	// times the share the node's admission controller grants background
+	// work. A node sets it to antientropy.rate. Default 0: no limit.
+	HandoffRate int
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -73,6 +77,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("coordinator: hop-deadline-factor: must be between 1 and 100, got %g", c.HopFactor)
 	case c.MaxSiblingsSize < 0:
 		return fmt.Errorf("coordinator: max-siblings-size: must not be negative, got %d", c.MaxSiblingsSize)
+	case c.HandoffRate < 0:
+		return fmt.Errorf("coordinator: handoff rate: must not be negative, got %d", c.HandoffRate)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dynkv/dynkv/admin"
+	"github.com/dynkv/dynkv/admission"
 	"github.com/dynkv/dynkv/peer"
 	"github.com/dynkv/dynkv/replica"
 	"github.com/dynkv/dynkv/ring"
@@ -57,6 +58,8 @@ type Coordinator struct {
 	tr      peer.Transport // nil in a one-node deployment
 	now     Clock
 	log     *slog.Logger
+	adm     *admission.Controller // learns foreground latency; nil: not measured
+	handoff *admission.Limiter    // paces hint replay: cfg.HandoffRate scaled by adm
 
 	// solo: a one-node deployment, whose every key has this node as its
 	// only home (soloHome); reads and writes skip the fan-out machinery.
@@ -89,7 +92,7 @@ func New(cfg Config, local Local, clock Clock, log *slog.Logger) (*Coordinator, 
 	if err != nil {
 		return nil, err
 	}
-	c, err := NewCluster(cfg, local, single{r: r, self: "local"}, nil, clock, log)
+	c, err := NewCluster(cfg, local, single{r: r, self: "local"}, nil, clock, nil, log)
 	if err != nil {
 		return nil, err
 	}
@@ -98,8 +101,11 @@ func New(cfg Config, local Local, clock Clock, log *slog.Logger) (*Coordinator, 
 }
 
 // NewCluster returns a Coordinator for node cluster.Self(), which reaches
-// the other nodes through tr.
-func NewCluster(cfg Config, local Local, cluster Cluster, tr peer.Transport, clock Clock, log *slog.Logger) (*Coordinator, error) {
+// the other nodes through tr. It tells adm, the node's admission
+// controller (nil: none), how long each read and write it coordinates
+// takes, and paces hint replay to Config.HandoffRate times the share adm
+// grants.
+func NewCluster(cfg Config, local Local, cluster Cluster, tr peer.Transport, clock Clock, adm *admission.Controller, log *slog.Logger) (*Coordinator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -109,7 +115,8 @@ func NewCluster(cfg Config, local Local, cluster Cluster, tr peer.Transport, clo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Coordinator{cfg: cfg, local: local, cluster: cluster, tr: tr, now: clock, log: log}
+	c := &Coordinator{cfg: cfg, local: local, cluster: cluster, tr: tr, now: clock, log: log,
+		adm: adm, handoff: admission.NewLimiter(cfg.HandoffRate, adm, clock)}
 	c.bg, c.cancel = context.WithCancel(context.Background())
 	return c, nil
 }
@@ -121,6 +128,10 @@ func (c *Coordinator) Close() error {
 	c.wg.Wait()
 	return nil
 }
+
+// observe tells the admission controller that a foreground operation
+// started at start (by c.now, the clock the node gives both) has ended.
+func (c *Coordinator) observe(start time.Time) { c.adm.Since(start) }
 
 // peer returns another node's store.
 func (c *Coordinator) peer(node string) Peer { return peer.NewClient(c.tr, node) }
@@ -203,9 +214,16 @@ type Stats struct {
 	Suspicions   int64 // attempts that timed out and put their node under suspicion
 	LateReplies  int64 // calls that succeeded after their hop deadline (lifting the suspicion)
 	Suspected    int   // nodes under suspicion now
-	N, R, W      int   // configured
-	Replicas     int   // the replicas a key has now (N capped to the ring)
-	Members      int   // ring members
+	// HandoffRate is the hints per second hint replay may deliver now:
+	// Config.HandoffRate times the share the admission controller grants;
+	// 0: no limit.
+	HandoffRate float64
+	// HandoffThrottled is how long hint replay has waited on that rate,
+	// in total.
+	HandoffThrottled time.Duration
+	N, R, W          int // configured
+	Replicas         int // the replicas a key has now (N capped to the ring)
+	Members          int // ring members
 }
 
 // Stats returns the coordinator's counters.
@@ -215,6 +233,7 @@ func (c *Coordinator) Stats() Stats {
 		Reads: c.reads.Load(), Writes: c.writes.Load(), SiblingReads: c.siblingReads.Load(),
 		ReadRepairs: c.repairs.Load(), Hinted: c.hinted.Load(), HandedOff: c.handedOff.Load(), Forwarded: c.forwarded.Load(),
 		Suspicions: c.suspicions.Load(), LateReplies: c.lateReplies.Load(), Suspected: c.suspects.count(c.now()),
+		HandoffRate: c.handoff.Rate(), HandoffThrottled: c.handoff.Waited(),
 		N: c.cfg.N, R: c.cfg.R, W: c.cfg.W, Replicas: min(c.cfg.N, members), Members: members,
 	}
 }

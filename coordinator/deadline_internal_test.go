@@ -167,7 +167,7 @@ func TestConfig_HopValidation(t *testing.T) {
 // them, so the order of events is the test's.
 func TestAttempt(t *testing.T) {
 	newC := func(t *testing.T) *Coordinator {
-		c, err := NewCluster(DefaultConfig(), nil, single{self: "self"}, nil, nil, nil)
+		c, err := NewCluster(DefaultConfig(), nil, single{self: "self"}, nil, nil, nil, nil)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = c.Close() })
 		return c

@@ -27,7 +27,10 @@
 //     parallel and answers after W; a fallback that takes a write for a
 //     home keeps it as a hint, and with no fallback left this node does.
 //   - hinted_handoff.go: ReplayHints and RunHandoff hand the hints this node
-//     holds to their nodes once they are alive again.
+//     holds to their nodes once they are alive again, paced to
+//     Config.HandoffRate times the share the node's admission controller
+//     grants; Get and Put (and Serve) tell that controller how long each
+//     operation took.
 //   - forward.go: a node that is not one of the key's home nodes forwards a
 //     write to one (peer.OpForward), so versions only ever name home nodes;
 //     Serve answers the writes forwarded to this node.

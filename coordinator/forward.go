@@ -194,6 +194,9 @@ func (c *Coordinator) Serve(ctx context.Context, req []byte) []byte {
 	if err != nil {
 		return encodeForwardResult(nil, err)
 	}
+	if c.adm != nil {
+		defer c.observe(c.now())
+	}
 	prev, err := c.put(ctx, key, w, false)
 	return encodeForwardResult(prev, err)
 }

@@ -14,6 +14,9 @@ import (
 // deletes each once its node has acknowledged it. It returns how many hints
 // were delivered. Hints for nodes that are down, or that fail, stay; they
 // are not even read, so a long outage costs nothing per round.
+// Deliveries are paced to Config.HandoffRate times the share the node's
+// admission controller grants background work: hint replay yields to
+// foreground requests like anti-entropy.
 func (c *Coordinator) ReplayHints(ctx context.Context) (int, error) {
 	delivered := 0
 	members := c.cluster.Ring().Members()
@@ -51,6 +54,9 @@ func (c *Coordinator) replayOrphans(ctx context.Context) (int, error) {
 			}
 			after = &hs[len(hs)-1]
 			for _, h := range hs {
+				if err := c.handoff.Wait(ctx, 1); err != nil {
+					return delivered, err
+				}
 				if !c.deliverToHomes(ctx, h.Key, h.Siblings) {
 					continue // a home is down or failed: next round
 				}
@@ -100,6 +106,9 @@ func (c *Coordinator) replayTo(ctx context.Context, node string) (int, error) {
 			return delivered, err
 		}
 		for _, h := range hs {
+			if err := c.handoff.Wait(ctx, 1); err != nil {
+				return delivered, err
+			}
 			if node == c.cluster.Self() {
 				_, err = c.local.Merge(ctx, h.Key, h.Siblings)
 			} else {

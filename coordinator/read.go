@@ -27,6 +27,16 @@ type readResult struct {
 // for read repair: every home replica found stale is sent the merged set in
 // the background.
 func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (version.Siblings, error) {
+	if c.adm == nil {
+		return c.get(ctx, key, opt)
+	}
+	start := c.now()
+	ss, err := c.get(ctx, key, opt)
+	c.observe(start)
+	return ss, err
+}
+
+func (c *Coordinator) get(ctx context.Context, key []byte, opt ReadOptions) (version.Siblings, error) {
 	p := c.plan(key)
 	r, err := c.quorum(opt.R, c.cfg.R, p)
 	if err != nil {

@@ -261,7 +261,13 @@ func Tombstone() func(version.Siblings) ([]byte, bool, error) {
 // it has no Value function) to the first home node that answers; only if
 // none does, it coordinates the write itself.
 func (c *Coordinator) Put(ctx context.Context, key []byte, w Write) (prev version.Siblings, err error) {
-	return c.put(ctx, key, w, true)
+	if c.adm == nil {
+		return c.put(ctx, key, w, true)
+	}
+	start := c.now()
+	prev, err = c.put(ctx, key, w, true)
+	c.observe(start)
+	return prev, err
 }
 
 func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward bool) (prev version.Siblings, err error) {

@@ -1,9 +1,11 @@
 // Package node assembles one dynkv node from a conf.Config: the local store
 // (replica), membership (ring), the peer transport with its Mux (peer), the
-// coordinator, anti-entropy, hinted handoff and the RESP server. It is the
-// one place a node is wired; `dynkv serve` and `dynkv dev` run it, and the
-// test harnesses (internal/clustertest, resp/resptest) build their nodes
-// with it too, so that tests run the production wiring.
+// coordinator, anti-entropy, hinted handoff, the admission controller they
+// share (the coordinator feeds it, the background work takes its pace from
+// it) and the RESP server. It is the one place a node is wired; `dynkv
+// serve` and `dynkv dev` run it, and the test harnesses
+// (internal/clustertest, resp/resptest) build their nodes with it too, so
+// that tests run the production wiring.
 //
 // New is the production constructor: it validates the configuration and
 // makes every part from it. Build is the same assembly with Deps: the

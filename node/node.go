@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynkv/dynkv/admission"
 	"github.com/dynkv/dynkv/antientropy"
 	"github.com/dynkv/dynkv/conf"
 	"github.com/dynkv/dynkv/coordinator"
@@ -209,12 +210,22 @@ func (n *Node) join(deps Deps) (err error) {
 		tr = n.tr
 	}
 	n.bus = &pubsubBus{view: members, tr: tr}
-	if n.co, err = coordinator.NewCluster(coordinatorConfig(cfg), n.store, members, tr, deps.Now, log.With("pkg", "coordinator")); err != nil {
+	// One admission controller for the node: the coordinator tells it the
+	// latency of the reads and writes it coordinates, and hint replay and
+	// anti-entropy (exchanges, transfers, handoff, tombstone collection)
+	// get their share of antientropy.rate from it.
+	adm, err := admission.New(cfg.Admission, deps.Now)
+	if err != nil {
+		return err
+	}
+	ccfg := coordinatorConfig(cfg)
+	ccfg.HandoffRate = cfg.AntiEntropy.Rate
+	if n.co, err = coordinator.NewCluster(ccfg, n.store, members, tr, deps.Now, adm, log.With("pkg", "coordinator")); err != nil {
 		return err
 	}
 	acfg := cfg.AntiEntropy
 	acfg.N, acfg.Logger = cfg.Coordinator.N, log.With("pkg", "antientropy")
-	if n.ae, err = antientropy.New(acfg, n.store, members, tr, deps.Now); err != nil {
+	if n.ae, err = antientropy.New(acfg, n.store, members, tr, deps.Now, adm); err != nil {
 		return err
 	}
 	if n.tr != nil {

@@ -9,7 +9,11 @@ import (
 
 // infoAntiEntropy reports the syncer's counters: exchanges, keys repaired,
 // tombstones collected, records handed off after a ring change (and the
-// partitions still to hand off), bytes, how fresh the partitions are, and
+// partitions still to hand off), bytes, how fresh the partitions are, the
+// rate it may use now and how long its work has waited on it; the node's
+// admission controller, which sets that rate (admission_*: the foreground
+// p99 target, the share of the configured rate granted, the foreground
+// p99 seen, the operations observed, the windows that cut the share); and
 // this node's part of the ring transfer under way (transfer_*: the
 // partitions it gains and has received, the keys it received and their
 // rate, whether it has recorded that it is ready).
@@ -43,6 +47,14 @@ func (s *Server) infoAntiEntropy(b *infoBuilder) {
 		}
 	}
 	b.field("antientropy_oldest_partition_sync_age_s", oldest)
+	b.field("antientropy_rate_now", strconv.FormatFloat(st.RateNow, 'f', 1, 64))
+	b.field("antientropy_throttled_ms", st.Throttled.Milliseconds())
+	adm := st.Admission
+	b.field("admission_target_us", adm.Target.Microseconds())
+	b.field("admission_share", strconv.FormatFloat(adm.Share, 'f', 3, 64))
+	b.field("admission_foreground_p99_us", adm.ForegroundP99.Microseconds())
+	b.field("admission_observed", adm.Observed)
+	b.field("admission_cuts", adm.Cuts)
 	tr := st.Transfer
 	b.field("transfer_pending", boolInt(tr.Pending))
 	b.field("transfer_stamp", tr.Stamp)

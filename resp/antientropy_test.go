@@ -34,6 +34,9 @@ func TestInfo_AntiEntropy(t *testing.T) {
 		},
 		Transfer: admin.TransferStats{Pending: true, Stamp: 12, Total: 40, Done: 15, Keys: 3000,
 			Started: now.Add(-time.Minute), KeysPerSecond: 50.25},
+		RateNow: 500, Throttled: 1500 * time.Millisecond,
+		Admission: admin.AdmissionStats{Target: 10 * time.Millisecond, Share: 0.25, ForegroundP99: 23456 * time.Microsecond,
+			Observed: 90_000, Cuts: 4},
 	}})
 	tc := e.client()
 	v, _ := parseReply(t, tc.do("INFO", "antientropy"))
@@ -41,7 +44,9 @@ func TestInfo_AntiEntropy(t *testing.T) {
 		"antientropy_failures:1\r\nantientropy_keys_compared:40\r\nantientropy_keys_repaired:5\r\n"+
 		"antientropy_tombstones_collected:2\r\nantientropy_handed_off:11\r\nantientropy_handoff_pending_partitions:2\r\nantientropy_bytes_sent:100\r\nantientropy_bytes_received:200\r\n"+
 		"antientropy_last_round_unix_ms:"+itoa(now.UnixMilli())+"\r\nantientropy_partitions_synced:2\r\n"+
-		"antientropy_oldest_partition_sync_age_s:30\r\n"+
+		"antientropy_oldest_partition_sync_age_s:30\r\nantientropy_rate_now:500.0\r\nantientropy_throttled_ms:1500\r\n"+
+		"admission_target_us:10000\r\nadmission_share:0.250\r\nadmission_foreground_p99_us:23456\r\n"+
+		"admission_observed:90000\r\nadmission_cuts:4\r\n"+
 		"transfer_pending:1\r\ntransfer_stamp:12\r\ntransfer_partitions_total:40\r\ntransfer_partitions_done:15\r\n"+
 		"transfer_keys:3000\r\ntransfer_keys_per_sec:50.2\r\ntransfer_ready:0\r\n", v)
 	v, _ = parseReply(t, tc.do("INFO", "antientropy_partitions"))

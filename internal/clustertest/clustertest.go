@@ -20,6 +20,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"go.uber.org/goleak"
 
+	"github.com/dynkv/dynkv/admission"
 	"github.com/dynkv/dynkv/antientropy"
 	"github.com/dynkv/dynkv/conf"
 	"github.com/dynkv/dynkv/coordinator"
@@ -77,10 +78,11 @@ func (s *serving) stop() {
 // Cluster is a test cluster. Its methods are safe for concurrent use, but
 // tests usually drive faults from one goroutine.
 type Cluster struct {
-	t     testing.TB
-	cfg   coordinator.Config
-	aeCfg antientropy.Config
-	Net   *memnet.Network
+	t      testing.TB
+	cfg    coordinator.Config
+	aeCfg  antientropy.Config
+	admCfg admission.Config
+	Net    *memnet.Network
 
 	before goleak.Option // the goroutines that existed before the cluster; see invariants.go
 
@@ -149,10 +151,19 @@ func New(t testing.TB, n int, cfg coordinator.Config) *Cluster {
 }
 
 // NewAE is New with the anti-entropy configuration ae (its N is cfg.N,
-// as node.Build sets it).
+// as node.Build sets it). Admission control is off.
 func NewAE(t testing.TB, n int, cfg coordinator.Config, ae antientropy.Config) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t, cfg: cfg, aeCfg: ae, Net: memnet.New(), before: goroutinesBefore()}
+	return NewAdmitted(t, n, cfg, ae, admission.Config{})
+}
+
+// NewAdmitted is NewAE with each node's admission controller configured
+// by adm: it slows the node's background work (ae.Rate, and hint replay
+// at the same rate) while the node's coordinator is slow, by the
+// cluster's clock.
+func NewAdmitted(t testing.TB, n int, cfg coordinator.Config, ae antientropy.Config, adm admission.Config) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, cfg: cfg, aeCfg: ae, admCfg: adm, Net: memnet.New(), before: goroutinesBefore()}
 	ids := make([]ring.Node, n)
 	st := ring.State{Q: 64}
 	for i := range ids {
@@ -191,7 +202,7 @@ func (c *Cluster) start(nd *Node) {
 		c.t.Fatalf("open %s: %v", nd.ID, err)
 	}
 	srv := &serving{}
-	cfg := conf.Config{Node: conf.NodeConfig{ID: nd.ID}, Coordinator: c.cfg, AntiEntropy: c.aeCfg}
+	cfg := conf.Config{Node: conf.NodeConfig{ID: nd.ID}, Coordinator: c.cfg, AntiEntropy: c.aeCfg, Admission: c.admCfg}
 	n, err := node.Build(cfg, node.Deps{
 		Store:      st,
 		Membership: view{c: c, self: nd.ID},
