@@ -2,9 +2,10 @@ package admission_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/dynkv/dynkv/internal/testclock"
 
 	"github.com/stretchr/testify/require"
 
@@ -12,28 +13,12 @@ import (
 )
 
 // clock is a fake clock that tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// newClock returns a stopped clock.
+func newClock() *testclock.Clock { return testclock.New(time.Unix(1_700_000_000, 0)) }
 
-func newClock() *clock { return &clock{t: time.Unix(1_700_000_000, 0)} }
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newController(t *testing.T, clk *clock) *admission.Controller {
+func newController(t *testing.T, clk *testclock.Clock) *admission.Controller {
 	t.Helper()
-	c, err := admission.New(admission.DefaultConfig(), clk.now)
+	c, err := admission.New(admission.DefaultConfig(), clk.Now)
 	require.NoError(t, err)
 	return c
 }
@@ -41,20 +26,20 @@ func newController(t *testing.T, clk *clock) *admission.Controller {
 // window observes n foreground operations, 2% of them taking slow and the
 // rest fast (so that the p99 is slow), then ends the window and returns
 // the share.
-func window(c *admission.Controller, clk *clock, n int, fast, slow time.Duration) float64 {
+func window(c *admission.Controller, clk *testclock.Clock, n int, fast, slow time.Duration) float64 {
 	return windowEvery(c, clk, n, 50, fast, slow)
 }
 
 // windowEvery is window with one operation in every taking slow.
-func windowEvery(c *admission.Controller, clk *clock, n, every int, fast, slow time.Duration) float64 {
+func windowEvery(c *admission.Controller, clk *testclock.Clock, n, every int, fast, slow time.Duration) float64 {
 	for i := range n {
 		d := fast
 		if i%every == every-1 {
 			d = slow
 		}
-		c.Since(clk.now().Add(-d))
+		c.Since(clk.Now().Add(-d))
 	}
-	clk.advance(admission.DefaultConfig().Window)
+	clk.Advance(admission.DefaultConfig().Window)
 	return c.Share()
 }
 
@@ -139,7 +124,7 @@ func TestController_IdleRecovers(t *testing.T) {
 	t.Run("few-observations", func(t *testing.T) {
 		// Long enough for the slow windows to decay below the weight a
 		// percentile needs, then a slow operation now and then.
-		clk.advance(10 * cfg.Window)
+		clk.Advance(10 * cfg.Window)
 		share := c.Share()
 		for range 5 {
 			share = window(c, clk, 1, 100*time.Millisecond, 0)
@@ -155,13 +140,13 @@ func TestController_IdleRecovers(t *testing.T) {
 			c.Observe(time.Second)
 		}
 		before := c.Share()
-		clk.advance(4 * cfg.Window)
+		clk.Advance(4 * cfg.Window)
 		require.InDelta(t, max(cfg.Floor, before/16), c.Share(), 1e-9)
 	})
 	t.Run("gap", func(t *testing.T) {
 		// Background work that asks after a long pause finds every window
 		// that ended meanwhile counted as a step up.
-		clk.advance(time.Minute)
+		clk.Advance(time.Minute)
 		require.Equal(t, 1.0, c.Share())
 	})
 }
@@ -173,12 +158,12 @@ func TestController_SinceFoldsEachWindow(t *testing.T) {
 	clk := newClock()
 	c := newController(t, clk)
 	cfg := admission.DefaultConfig()
-	op := func(d time.Duration) { c.Since(clk.now().Add(-d)) }
+	op := func(d time.Duration) { c.Since(clk.Now().Add(-d)) }
 	for range 3 { // three slow windows, then one fast operation to fold the last
 		for range 100 {
 			op(time.Second)
 		}
-		clk.advance(cfg.Window)
+		clk.Advance(cfg.Window)
 	}
 	op(time.Millisecond)
 	require.Equal(t, int64(3), c.Stats().Cuts)
@@ -188,7 +173,7 @@ func TestController_SinceFoldsEachWindow(t *testing.T) {
 		for range 100 {
 			op(time.Millisecond)
 		}
-		clk.advance(cfg.Window)
+		clk.Advance(cfg.Window)
 	}
 	op(time.Millisecond)
 	st := c.Stats()
@@ -205,7 +190,7 @@ func TestController_Off(t *testing.T) {
 	clk := newClock()
 	cfg := admission.DefaultConfig()
 	cfg.Target = 0
-	c, err := admission.New(cfg, clk.now)
+	c, err := admission.New(cfg, clk.Now)
 	require.NoError(t, err)
 	for range 10 {
 		require.Equal(t, 1.0, window(c, clk, 1000, time.Second, time.Second))
@@ -243,9 +228,9 @@ func TestConfig_Validate(t *testing.T) {
 func TestController_ObserveDoesNotAllocate(t *testing.T) {
 	clk := newClock()
 	c := newController(t, clk)
-	start := clk.now()
+	start := clk.Now()
 	require.Zero(t, testing.AllocsPerRun(1000, func() {
-		clk.advance(time.Millisecond) // a window ends every 250 operations
+		clk.Advance(time.Millisecond) // a window ends every 250 operations
 		c.Since(start)
 		c.Observe(3 * time.Millisecond)
 	}))
@@ -255,7 +240,7 @@ func TestLimiter_WaitsLongerWhileForegroundIsSlow(t *testing.T) {
 	clk := newClock()
 	c := newController(t, clk)
 	const rate = 1000 // units per second: 1ms each at the full share
-	l := admission.NewLimiter(rate, c, clk.now)
+	l := admission.NewLimiter(rate, c, clk.Now)
 
 	gap := func() time.Duration {
 		l.Reserve(1)
@@ -263,7 +248,7 @@ func TestLimiter_WaitsLongerWhileForegroundIsSlow(t *testing.T) {
 	}
 	require.Equal(t, time.Millisecond, gap(), "full share: the configured rate")
 
-	clk.advance(time.Second) // past the reservations
+	clk.Advance(time.Second) // past the reservations
 	for range 10 {
 		window(c, clk, 1000, time.Millisecond, 100*time.Millisecond)
 	}
@@ -272,14 +257,14 @@ func TestLimiter_WaitsLongerWhileForegroundIsSlow(t *testing.T) {
 	require.Equal(t, time.Duration(float64(time.Millisecond)/floor), gap(), "at the floor: rate × floor")
 
 	t.Run("reservations-keep-their-place", func(t *testing.T) {
-		clk.advance(time.Minute) // idle: back to the full share
+		clk.Advance(time.Minute) // idle: back to the full share
 		require.Equal(t, float64(rate), l.Rate())
 		require.Zero(t, l.Reserve(1))
 		require.Equal(t, time.Millisecond, l.Backlog())
 	})
 	t.Run("no-limit", func(t *testing.T) {
-		require.Zero(t, admission.NewLimiter(0, c, clk.now).Reserve(1_000_000))
-		require.NoError(t, admission.NewLimiter(0, c, clk.now).Wait(context.Background(), 5))
+		require.Zero(t, admission.NewLimiter(0, c, clk.Now).Reserve(1_000_000))
+		require.NoError(t, admission.NewLimiter(0, c, clk.Now).Wait(context.Background(), 5))
 	})
 }
 

@@ -2,33 +2,16 @@ package antientropy_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/dynkv/dynkv/internal/testclock"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynkv/dynkv/admission"
 	"github.com/dynkv/dynkv/antientropy"
 )
-
-// stoppedClock is a clock that moves only when told to.
-type stoppedClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *stoppedClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *stoppedClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // TestExchange_YieldsToSlowForeground: the repairs of an exchange are
 // paced by the rate the node's admission controller grants. With the
@@ -50,18 +33,18 @@ func TestExchange_YieldsToSlowForeground(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPair(t, 2_000, 40)
-			clk := &stoppedClock{t: time.Unix(1_700_000_000, 0)}
-			adm, err := admission.New(cfg, clk.now)
+			clk := testclock.New(time.Unix(1_700_000_000, 0))
+			adm, err := admission.New(cfg, clk.Now)
 			require.NoError(t, err)
 			acfg := antientropy.DefaultConfig()
 			acfg.N, acfg.Rate = 2, rate
-			ae, err := antientropy.New(acfg, p.a, p.view, p.tr, clk.now, adm)
+			ae, err := antientropy.New(acfg, p.a, p.view, p.tr, clk.Now, adm)
 			require.NoError(t, err)
 			for range 10 { // foreground operations, as a coordinator reports them
 				for range 1000 {
-					adm.Since(clk.now().Add(-tc.foreground))
+					adm.Since(clk.Now().Add(-tc.foreground))
 				}
-				clk.advance(cfg.Window)
+				clk.Advance(cfg.Window)
 			}
 			require.InDelta(t, rate*tc.share, ae.Stats().RateNow, 1e-6)
 

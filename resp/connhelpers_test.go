@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynkv/dynkv/internal/testclock"
+
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/require"
 
@@ -22,26 +24,9 @@ import (
 
 // syncClock is a clock tests move by hand, safe for concurrent use: the
 // server's goroutines read it while the test advances it.
-type syncClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type syncClock = testclock.Clock
 
-func newSyncClock() *syncClock {
-	return &syncClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *syncClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *syncClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newSyncClock() *syncClock { return testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 // logRecorder is an slog.Handler that keeps every record as one line,
 // "LEVEL msg k=v ...", for assertions on what was logged.
