@@ -39,8 +39,11 @@ func redisBenchmark(ctx context.Context, addr string, c Case, test string) (RunR
 	if err != nil {
 		// redis-benchmark stops at the first error reply and says why
 		// on either stream.
-		return RunResult{}, fmt.Errorf("redis-benchmark %s: %w: %s", strings.Join(args, " "), err,
-			lastLine(append(stderr.Bytes(), out...)))
+		why := lastLine(stderr.Bytes())
+		if why == "" {
+			why = lastLine(out)
+		}
+		return RunResult{}, fmt.Errorf("redis-benchmark %s: %w: %s", strings.Join(args, " "), err, why)
 	}
 	res, err := parseRedisBenchmark(out)
 	if err != nil {
