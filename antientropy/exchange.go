@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/dynkv/dynkv/admission"
+
 	"github.com/dynkv/dynkv/admin"
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/peer"
@@ -69,7 +71,11 @@ func (s *Syncer) Exchange(ctx context.Context, p int, node string) (Result, erro
 			return res, err
 		}
 		var repaired atomic.Int64
-		err = s.each(ctx, len(keys), func(i int) error {
+		lim := s.lim
+		if r.Next() != nil {
+			lim = s.moving // a transfer, or repairs during one
+		}
+		err = s.each(ctx, lim, len(keys), func(i int) error {
 			changed, err := s.repair(ctx, remote, keys[i])
 			if changed {
 				repaired.Add(1)
@@ -223,9 +229,9 @@ func (s *Syncer) repair(ctx context.Context, remote *peer.Client, key []byte) (b
 const parallel = 16
 
 // each runs fn(0) … fn(n-1), up to parallel at once, each after the rate
-// limiter allows one more key, and returns the first error (after the
+// limiter lim allows one more key, and returns the first error (after the
 // calls under way have returned; no new one starts after an error).
-func (s *Syncer) each(ctx context.Context, n int, fn func(i int) error) error {
+func (s *Syncer) each(ctx context.Context, lim *admission.Limiter, n int, fn func(i int) error) error {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -234,7 +240,7 @@ func (s *Syncer) each(ctx context.Context, n int, fn func(i int) error) error {
 	failed := func() bool { mu.Lock(); defer mu.Unlock(); return first != nil }
 	sem := make(chan struct{}, parallel)
 	for i := 0; i < n && !failed(); i++ {
-		if err := s.lim.Wait(ctx, 1); err != nil {
+		if err := lim.Wait(ctx, 1); err != nil {
 			mu.Lock()
 			first = firstErr(first, err)
 			mu.Unlock()

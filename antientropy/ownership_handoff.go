@@ -91,7 +91,7 @@ func (s *Syncer) handoffPartition(ctx context.Context, r *ring.Ring, p int, home
 			}
 		}
 		var n atomic.Int64
-		err = s.each(ctx, len(recs), func(i int) error {
+		err = s.each(ctx, s.moving, len(recs), func(i int) error {
 			rec := recs[i]
 			for _, h := range homes {
 				if err := peer.NewClient(s.tr, h).Merge(ctx, rec.Key, rec.Siblings); err != nil {

@@ -69,6 +69,11 @@ type Syncer struct {
 	log     *slog.Logger
 	adm     *admission.Controller // nil: no admission control
 	lim     *admission.Limiter    // Config.Rate scaled by adm
+	// moving is Config.Rate unscaled: a ring change (a join, a leave)
+	// moves data at the configured rate whatever the foreground latency,
+	// since under a saturating load the controller would hold it near its
+	// floor and the change would take twenty times as long.
+	moving *admission.Limiter
 
 	rounds     atomic.Int64
 	exchanges  atomic.Int64
@@ -110,7 +115,7 @@ func New(cfg Config, local Local, cluster Cluster, tr peer.Transport, clock Cloc
 		seed = rand.Uint64()
 	}
 	s := &Syncer{cfg: cfg, local: local, cluster: cluster, tr: &counting{tr: tr}, now: clock, log: log,
-		adm: adm, lim: admission.NewLimiter(cfg.Rate, adm, clock)}
+		adm: adm, lim: admission.NewLimiter(cfg.Rate, adm, clock), moving: admission.NewLimiter(cfg.Rate, nil, clock)}
 	s.mu.rng = rand.New(rand.NewPCG(seed, seed^0x5bd1e995))
 	s.mu.partitions = map[int]admin.PartitionStats{}
 	s.mu.candidates = map[int]map[string]candidate{}
@@ -138,7 +143,7 @@ func (s *Syncer) Stats() admin.AntiEntropyStats {
 	if s.adm != nil {
 		st.Admission = s.adm.Stats()
 	}
-	st.RateNow, st.Throttled = s.lim.Rate(), s.lim.Waited()
+	st.RateNow, st.Throttled = s.lim.Rate(), s.lim.Waited()+s.moving.Waited()
 	return st
 }
 
