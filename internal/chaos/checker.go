@@ -170,7 +170,7 @@ func finalItems(ctx context.Context, c *clustertest.Cluster, homes [][]string, p
 			if i == 0 {
 				first = ss
 			} else if !version.SameVersions(first, ss) {
-				problem("final reads of cart:%d disagree (%s and %s)", cart, c.IDs()[0], id)
+				problem("final reads of cart:%d disagree (%s and %s): %s against %s", cart, c.IDs()[0], id, dots(first), dots(ss))
 			}
 			out[cart] = append(out[cart], items(ss))
 		}
@@ -270,4 +270,19 @@ func covered(ctx context.Context, c *clustertest.Cluster, hs []string, key []byt
 		}
 	}
 	return true
+}
+
+// dots describes a sibling set by its versions, for a problem report.
+func dots(ss version.Siblings) string {
+	var b strings.Builder
+	for i, s := range ss {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%x:%d", uint64(s.Dot.Actor)&0xffff, s.Dot.Counter)
+		if s.Tombstone {
+			b.WriteString("(del)")
+		}
+	}
+	return "[" + b.String() + "]"
 }
