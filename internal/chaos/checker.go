@@ -38,8 +38,8 @@ type Result struct {
 	// FinalReadRounds is how many rounds of final reads it took until
 	// every node's reads agreed (1: the first).
 	FinalReadRounds int
-	Problems     []string      // the run could not check something it should
-	Elapsed      time.Duration
+	Problems        []string // the run could not check something it should
+	Elapsed         time.Duration
 }
 
 // Summary is the run in one line.
