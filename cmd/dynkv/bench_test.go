@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynkv/dynkv/internal/testenv"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynkv/dynkv/resp"
@@ -196,7 +198,7 @@ func (w *watchWriter) String() string {
 func TestBench_SingleNode(t *testing.T) {
 	for _, tool := range []string{"redis-server", "redis-benchmark"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed", tool)
+			testenv.Missing(t, tool+" is not installed")
 		}
 	}
 	t.Parallel()

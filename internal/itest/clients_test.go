@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynkv/dynkv/internal/testenv"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynkv/dynkv/internal/launch"
@@ -158,7 +160,7 @@ func TestClients(t *testing.T) {
 	for _, lib := range libs {
 		t.Run(lib.name, func(t *testing.T) {
 			if why := res.missing[lib.name]; why != "" {
-				skipLoudly(t, why)
+				testenv.Missing(t, why)
 			}
 			for _, e := range res.errs[lib.name] {
 				t.Error(e)
@@ -239,20 +241,9 @@ func requireInstalled(t *testing.T, name, install string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		skipLoudly(t, name+" is not installed ("+install+")")
+		testenv.Missing(t, name+" is not installed ("+install+")")
 	}
 	return p
-}
-
-// skipLoudly skips t with a message that cannot be missed; under CI (CI
-// set), which installs everything, it fails t instead.
-func skipLoudly(t *testing.T, why string) {
-	t.Helper()
-	msg := fmt.Sprintf("!!!!!!!! %s: this test did NOT run. Install it, or run .ci/run. !!!!!!!!", why)
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
 }
 
 // startRedisServer starts the oracle on a free loopback port, without

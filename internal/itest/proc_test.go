@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynkv/dynkv/internal/testenv"
+
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
@@ -228,11 +230,6 @@ func requireTool(t *testing.T, name string) string {
 	if err == nil {
 		return p
 	}
-	msg := fmt.Sprintf("!!!!!!!! %s IS NOT INSTALLED: this test did NOT run. "+
-		"Install Debian's redis-tools (apt-get install redis-tools), or run .ci/run. !!!!!!!!", name)
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	testenv.Missing(t, name+" is not installed (Debian's redis-tools)")
 	return ""
 }

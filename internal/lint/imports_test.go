@@ -47,7 +47,7 @@ var pending = map[string][]string{}
 // harnesses are the test harnesses, which may import anything: no
 // production code imports them (the table above never names them).
 var harnesses = []string{
-	"internal/clustertest", "internal/memnet", "internal/itest", "internal/chaos", "internal/lint", "resp/resptest", "internal/testnet", "internal/testclock",
+	"internal/clustertest", "internal/memnet", "internal/itest", "internal/chaos", "internal/lint", "resp/resptest", "internal/testnet", "internal/testclock", "internal/testenv",
 }
 
 // harness reports whether pkg is a test harness.
