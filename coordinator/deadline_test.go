@@ -161,3 +161,26 @@ func TestCluster_SteadyHighLatencyPeerIsNotTripped(t *testing.T) {
 	t.Logf("deadline now %s", co.ReplicaDeadline(home[1]))
 	require.Equal(t, misses, co.HopMisses(home[1]), "the slow but steady peer was not tripped")
 }
+
+// TestCluster_LateReplicaStillCounts: on three nodes (no fallback), a
+// write that needs every replica gets one whose calls miss their hop
+// deadline and then succeed: the replica is tried again as the last
+// resort, whether or not its late success has already lifted its
+// suspicion, and every write succeeds (a healthy, slow cluster answered
+// NOREPLICAS before).
+func TestCluster_LateReplicaStillCounts(t *testing.T) {
+	cfg := hopConfig()
+	c := clustertest.New(t, 3, cfg)
+	key := []byte("late")
+	home := c.Home(key)
+	co := c.Node(home[0]).Coord
+	w3 := writeW(3)
+	for i := range 20 {
+		require.NoError(t, w3(co, key, i))
+	}
+	c.Net.Delay(home[1], coordinator.DefaultHopFloor+5*time.Millisecond)
+	for i := range 20 {
+		require.NoError(t, w3(co, key, 100+i), "write %d", i)
+	}
+	require.Positive(t, co.HopMisses(home[1]), "the calls missed their deadline")
+}

@@ -72,12 +72,16 @@ func (s *suspicion) count(now time.Time) int {
 	return n
 }
 
-// lastResort reports whether node, passed over because it is suspected,
-// should be tried anyway: no fallback could stand in for it, and the
-// failure detector has not declared it down. Suspicion only ranks nodes;
-// it never costs an operation a replica that answers.
+// lastResort reports whether node, passed over (suspected, or it missed
+// its hop deadline or failed in this operation), should be tried once more
+// when no fallback could stand in for it: whenever the failure detector
+// has not declared it down. Not "while it is suspected": a call that
+// missed its deadline and then succeeded lifts the suspicion, and the
+// operation, which stopped waiting for it, must still get that replica.
+// Suspicion only ranks nodes; it never costs an operation a replica that
+// answers.
 func (c *Coordinator) lastResort(node string) bool {
-	return node != c.cluster.Self() && c.cluster.Alive(node) && c.suspects.suspected(node, c.now())
+	return node != c.cluster.Self() && c.cluster.Alive(node)
 }
 
 // alive reports whether node is alive for planning: the failure detector
