@@ -229,6 +229,9 @@ func (c Config) Validate() error {
 	if err := c.Replica.Validate(); err != nil {
 		return err
 	}
+	if c.Replica.Storage == replica.StorageMemory && c.Coordinator.DW > 0 {
+		return fmt.Errorf("dw: %d cannot hold with storage memory, which keeps no data on disk: set dw 0", c.Coordinator.DW)
+	}
 	if err := c.Coordinator.Validate(); err != nil {
 		return err
 	}

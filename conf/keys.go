@@ -59,6 +59,18 @@ func Keys() []Key {
 		stringKey("data.dir", "data directory", "/var/lib/dynkv",
 			func(c *Config) *string { return &c.Replica.Dir }),
 		{
+			Name: "storage", Type: "pebble|memory",
+			Usage: "the engine that holds the data: pebble (on disk) or memory (gone when the process ends: for caches and tests; " +
+				"durability is then none, and a restarted node comes back empty and is refilled by its replicas)",
+			set: func(c *Config, s string) error {
+				d, err := parseEnum(s, string(replica.StoragePebble), string(replica.StorageMemory))
+				c.Replica.Storage = replica.Storage(d)
+				return err
+			},
+			get:     func(c Config) string { return string(c.Replica.Storage) },
+			example: "memory",
+		},
+		{
 			Name: "durability", Type: "none|process|fsync",
 			Usage: "when a write is acknowledged: none (in memory), process (survives kill -9), fsync (survives power loss)",
 			set: func(c *Config, s string) error {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dynkv/dynkv/replica"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 )
@@ -81,11 +82,13 @@ func Load(src Source) (Config, error) {
 	}
 
 	c := DefaultConfig()
+	durabilityGiven := false
 	for _, k := range keys {
 		raw := v.Get(k.Name)
 		if raw == nil {
 			continue // the default stands
 		}
+		durabilityGiven = durabilityGiven || k.Name == "durability" && source(k, src, file) != "default"
 		s, err := scalar(raw)
 		if err == nil {
 			err = k.set(&c, s)
@@ -93,6 +96,11 @@ func Load(src Source) (Config, error) {
 		if err != nil {
 			return Config{}, &KeyError{Key: k.Name, Source: source(k, src, file), Err: err}
 		}
+	}
+	if c.Replica.Storage == replica.StorageMemory && !durabilityGiven {
+		// Nothing in memory survives the process: the default durability
+		// (process) would promise what the engine cannot keep.
+		c.Replica.Durability = replica.DurabilityNone
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err

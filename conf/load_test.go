@@ -138,8 +138,8 @@ func TestKeys_EnvSetsEveryKey(t *testing.T) {
 			env := "DYNKV_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(k.Name))
 			require.Equal(t, env, k.Env())
 			t.Setenv(env, k.example)
-			for _, n := range companions(k) {
-				t.Setenv(n.Env(), n.example)
+			for name, v := range companions(k) {
+				t.Setenv(EnvName(name), v)
 			}
 			c, err := Load(Source{Flags: flags(t)})
 			require.NoError(t, err)
@@ -148,17 +148,26 @@ func TestKeys_EnvSetsEveryKey(t *testing.T) {
 	}
 }
 
-// companions returns the keys whose examples k's example needs to make a
-// valid configuration: a TLS port needs its certificate, key and CA.
-func companions(k Key) []Key {
-	need := map[string][]string{"tls-port": {"tls-cert-file", "tls-key-file", "tls-ca-cert-file"}}[k.Name]
-	var out []Key
+// companions returns the other settings (key name → value) k's example
+// needs to make a valid configuration: a TLS port needs its certificate,
+// key and CA; storage memory needs durability none and dw 0.
+func companions(k Key) map[string]string {
+	out := map[string]string{}
 	for _, n := range Keys() {
-		if slices.Contains(need, n.Name) {
-			out = append(out, n)
+		if k.Name == "tls-port" && slices.Contains([]string{"tls-cert-file", "tls-key-file", "tls-ca-cert-file"}, n.Name) {
+			out[n.Name] = n.example
 		}
 	}
+	if k.Name == "storage" {
+		out["durability"], out["dw"] = "none", "0"
+	}
 	return out
+}
+
+// withoutConflicts is keys without those whose examples conflict with
+// other keys' examples (storage memory with durability fsync).
+func withoutConflicts(keys []Key) []Key {
+	return slices.DeleteFunc(keys, func(k Key) bool { return k.Name == "storage" })
 }
 
 func TestKeys_FlagSetsEveryKey(t *testing.T) {
@@ -166,8 +175,8 @@ func TestKeys_FlagSetsEveryKey(t *testing.T) {
 		t.Run(k.Name, func(t *testing.T) {
 			clearEnv(t)
 			args := []string{"--" + k.Name + "=" + k.example}
-			for _, n := range companions(k) {
-				args = append(args, "--"+n.Name+"="+n.example)
+			for name, v := range companions(k) {
+				args = append(args, "--"+name+"="+v)
 			}
 			c, err := Load(Source{Flags: flags(t, args...)})
 			require.NoError(t, err)
@@ -182,10 +191,10 @@ func TestKeys_FileSetsEveryKey(t *testing.T) {
 	for _, format := range []string{"yaml", "toml"} {
 		t.Run(format, func(t *testing.T) {
 			clearEnv(t)
-			p := writeFile(t, "dynkv."+format, nestedFile(format, Keys()))
+			p := writeFile(t, "dynkv."+format, nestedFile(format, withoutConflicts(Keys())))
 			c, err := Load(Source{File: p})
 			require.NoError(t, err)
-			for _, k := range Keys() {
+			for _, k := range withoutConflicts(Keys()) {
 				require.Equal(t, normalized(t, k, k.example), k.Value(c), k.Name)
 			}
 		})
@@ -406,4 +415,26 @@ func TestRegisterFlags_ShowsDefaultsAndEnv(t *testing.T) {
 	t.Setenv("DYNKV_REQUIREPASS", "s3cret")
 	fs = flags(t)
 	require.Empty(t, fs.Lookup("requirepass").DefValue, "secrets are never shown")
+}
+
+// TestLoad_StorageMemory: storage memory makes durability none unless
+// durability is given, and refuses a durability or a DW it cannot keep.
+func TestLoad_StorageMemory(t *testing.T) {
+	clearEnv(t)
+	c, err := Load(Source{Flags: flags(t, "--storage=memory")})
+	require.NoError(t, err)
+	require.Equal(t, replica.StorageMemory, c.Replica.Storage)
+	require.Equal(t, replica.DurabilityNone, c.Replica.Durability)
+
+	_, err = Load(Source{Flags: flags(t, "--storage=memory", "--durability=process")})
+	require.ErrorContains(t, err, "durability: process cannot hold with storage memory")
+	_, err = Load(Source{Flags: flags(t, "--storage=memory", "--dw=1")})
+	require.ErrorContains(t, err, "dw: 1 cannot hold with storage memory")
+	_, err = Load(Source{Flags: flags(t, "--storage=tape")})
+	require.ErrorContains(t, err, `"tape" is not one of pebble, memory`)
+
+	c, err = Load(Source{Flags: flags(t)})
+	require.NoError(t, err)
+	require.Equal(t, replica.StoragePebble, c.Replica.Storage)
+	require.Equal(t, replica.DurabilityProcess, c.Replica.Durability)
 }

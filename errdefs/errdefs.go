@@ -32,6 +32,10 @@ var (
 	// an I/O error other than a full disk. Nothing was stored; reads still
 	// work, and writes are refused until the store recovers.
 	ErrDiskIO = errors.New("replica: disk i/o error")
+	// ErrNotDurable is returned by a store asked to make writes survive a
+	// crash of the machine (DW) when it keeps its data in memory only
+	// (storage memory).
+	ErrNotDurable = errors.New("replica: storage memory keeps no data on disk")
 	// ErrRemote stands for an error of another node that has no code.
 	ErrRemote = errors.New("replica: remote error")
 

@@ -137,6 +137,7 @@ func Build(cfg conf.Config, deps Deps, log *slog.Logger) (_ *Node, err error) {
 	}
 	pcfg := cfg.Resp
 	pcfg.Logger = log.With("pkg", "resp")
+	pcfg.InMemory = cfg.Replica.Storage == replica.StorageMemory
 	if secret := n.cfg.Peer.Secret; secret != "" {
 		// Every node of the cluster signs and checks contexts alike.
 		pcfg.ContextKey = version.DeriveContextKey(secret)

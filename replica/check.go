@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/version"
 )
@@ -83,7 +81,7 @@ func (s *Store) CheckTree(ctx context.Context) error {
 // checkExpiryIndex compares the expiry index with the entries the records
 // call for (want, which it consumes).
 func (s *Store) checkExpiryIndex(want map[string]bool) error {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceExpiry}, UpperBound: []byte{spaceExpiry + 1}})
+	it, err := s.db.NewIter([]byte{spaceExpiry}, []byte{spaceExpiry + 1})
 	if err != nil {
 		return fmt.Errorf("replica: check expiry index: %w", err)
 	}

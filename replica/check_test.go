@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/version"
 	"github.com/stretchr/testify/require"
@@ -41,7 +40,7 @@ func TestCheckTree_Consistent(t *testing.T) {
 	require.NoError(t, s.CheckTree(ctx))
 
 	// Rebuilt by Open: the check agrees with the rebuild.
-	require.NoError(t, s.db.Delete(metaTree, pebble.Sync))
+	require.NoError(t, s.db.Delete(metaTree, true))
 	s = reopenStore(t, s, fs, DurabilityFsync)
 	require.EqualValues(t, 1, s.Stats().TreeRebuilds)
 	require.NoError(t, s.CheckTree(ctx))
@@ -96,14 +95,14 @@ func TestCheckTree_Detects(t *testing.T) {
 			return w, w ^ 1, w
 		}},
 		{"persisted", func(t *testing.T, s *Store, w uint64) (uint64, uint64, uint64) {
-			require.NoError(t, s.db.Merge(treeKey(leaf), binary.BigEndian.AppendUint64(nil, 1), pebble.Sync))
+			require.NoError(t, s.db.Merge(treeKey(leaf), binary.BigEndian.AppendUint64(nil, 1), true))
 			return w, w, w ^ 1
 		}},
 		{"record", func(t *testing.T, s *Store, w uint64) (uint64, uint64, uint64) {
 			old, err := s.Get(ctx, key)
 			require.NoError(t, err)
 			ss := version.Update(nil, version.Actor(7), nil, 1, []byte("other"), false)
-			require.NoError(t, s.db.Set(dataKey(key), version.EncodeRecord(ss), pebble.Sync))
+			require.NoError(t, s.db.Set(dataKey(key), version.EncodeRecord(ss), true))
 			return w ^ merkle.VersionHash(key, old) ^ merkle.VersionHash(key, ss), w, w
 		}},
 	} {
@@ -123,7 +122,7 @@ func TestCheckTree_Detects(t *testing.T) {
 	t.Run("undecodable leaf record", func(t *testing.T) {
 		s, _ := openMem(t, DurabilityNone)
 		mustPut(t, s, string(key), "v")
-		require.NoError(t, s.db.Set(treeKey(leaf), []byte{1, 2, 3}, pebble.Sync))
+		require.NoError(t, s.db.Set(treeKey(leaf), []byte{1, 2, 3}, true))
 		err := s.CheckTree(ctx)
 		require.ErrorIs(t, err, errTreeCorrupt)
 	})

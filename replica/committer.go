@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"sync"
 
-	"github.com/cockroachdb/pebble/v2"
+	"github.com/dynkv/dynkv/engine"
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/version"
 )
@@ -41,6 +41,7 @@ type commitJob struct {
 	cur, next version.Siblings
 	rec       []byte      // next encoded; nil when the record is deleted
 	delta     uint64      // the change of k's leaf hash, for a data key
+	deltaBuf  [8]byte     // delta encoded, for the batch (no allocation)
 	mu        *sync.Mutex // k's stripe lock, held by the caller until done
 	done      chan commitResult
 }
@@ -126,7 +127,7 @@ func (s *Store) commitGroup(group []*commitJob) {
 			for _, j := range group {
 				s.batchUpdate(b, j)
 			}
-			return b.Commit(s.wo)
+			return b.Commit(s.syncWrites)
 		})
 	}()
 	ok := res.err == nil && res.panic == nil
@@ -148,24 +149,25 @@ func (s *Store) commitGroup(group []*commitJob) {
 
 // batchUpdate adds j's write to b: the record and, for a data key, its
 // leaf hash's change, tombstone index and expiry index.
-func (s *Store) batchUpdate(b *pebble.Batch, j *commitJob) {
+func (s *Store) batchUpdate(b engine.Batch, j *commitJob) {
 	k, cur, next := j.k, j.cur, j.next
 	if j.rec == nil {
-		_ = b.Delete(k, nil)
+		b.Delete(k)
 	} else {
-		_ = b.Set(k, j.rec, nil)
+		b.Set(k, j.rec)
 	}
 	if k[0] != spaceData {
 		return
 	}
 	if j.delta != 0 {
-		_ = b.Merge(treeKey(leafOfDataKey(k)), binary.BigEndian.AppendUint64(nil, j.delta), nil)
+		binary.BigEndian.PutUint64(j.deltaBuf[:], j.delta)
+		b.Merge(treeKey(leafOfDataKey(k)), j.deltaBuf[:])
 	}
 	switch was, is := onlyTombstones(cur), onlyTombstones(next); {
 	case is && !was:
-		_ = b.Set(tombKey(k), nil, nil)
+		b.Set(tombKey(k), nil)
 	case was && !is:
-		_ = b.Delete(tombKey(k), nil)
+		b.Delete(tombKey(k))
 	}
 	indexExpiry(b, k, cur, next)
 }

@@ -25,10 +25,27 @@ const (
 	DurabilityFsync Durability = "fsync"
 )
 
+// Storage names the engine that holds a store's data (package engine).
+type Storage string
+
+const (
+	// StoragePebble keeps the data in pebble, on disk.
+	StoragePebble Storage = "pebble"
+	// StorageMemory keeps the data in memory: it is gone when the process
+	// ends. Only the store's metadata (its identity's clock, the node's
+	// ring state, a generated cluster secret) is kept on disk, so a
+	// restarted node comes back empty, with a new actor identity, and is
+	// refilled by read repair, hinted handoff and anti-entropy. For
+	// caches and tests; durability must be none.
+	StorageMemory Storage = "memory"
+)
+
 // Config configures a Store.
 type Config struct {
 	// Dir is the data directory. Default "dynkv-data".
 	Dir string
+	// Storage is the engine. "" means StoragePebble.
+	Storage Storage
 	// FS is the filesystem; nil means the operating system's. Tests use
 	// vfs.NewMem or vfs.NewCrashableMem.
 	FS vfs.FS
@@ -61,7 +78,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
-	return Config{Dir: "dynkv-data", Durability: DurabilityProcess, CacheBytes: 64 << 20, RecordCacheBytes: 64 << 20, MaxHints: 1_000_000,
+	return Config{Dir: "dynkv-data", Storage: StoragePebble, Durability: DurabilityProcess, CacheBytes: 64 << 20, RecordCacheBytes: 64 << 20, MaxHints: 1_000_000,
 		CloseTimeout: 10 * time.Second, ProbeInterval: time.Second}
 }
 
@@ -74,6 +91,15 @@ func (c Config) Validate() error {
 	case DurabilityNone, DurabilityProcess, DurabilityFsync:
 	default:
 		return fmt.Errorf("replica: durability: %q is not one of none, process, fsync", c.Durability)
+	}
+	switch c.Storage {
+	case "", StoragePebble:
+	case StorageMemory:
+		if c.Durability != DurabilityNone {
+			return fmt.Errorf("replica: durability: %s cannot hold with storage memory, which keeps no data on disk: set durability none", c.Durability)
+		}
+	default:
+		return fmt.Errorf("replica: storage: %q is not one of pebble, memory", c.Storage)
 	}
 	if c.CacheBytes < 0 {
 		return fmt.Errorf("replica: cache size: must not be negative")

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
+	"github.com/dynkv/dynkv/engine"
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -54,7 +54,7 @@ func (c *dotClock) physical() uint64 {
 // loadClock reads the reservation a previous run of the same actor left.
 func (s *Store) loadClock() error {
 	v, closer, err := s.db.Get(metaClock)
-	if errors.Is(err, pebble.ErrNotFound) {
+	if errors.Is(err, engine.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -86,7 +86,7 @@ func (s *Store) NextCounter(atLeast uint64) (uint64, error) {
 	if next > c.reserved {
 		r := next + clockReserve
 		// Through commit, as every write: a failing disk refuses it at once.
-		if err := s.commit(func() error { return s.db.Set(metaClock, binary.BigEndian.AppendUint64(nil, r), pebble.Sync) }, nil); err != nil {
+		if err := s.commit(func() error { return s.db.Set(metaClock, binary.BigEndian.AppendUint64(nil, r), true) }, nil); err != nil {
 			return 0, fmt.Errorf("replica: reserve dot clock: %w", err)
 		}
 		c.reserved = r

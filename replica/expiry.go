@@ -8,8 +8,7 @@ import (
 	"hash/maphash"
 	"math"
 
-	"github.com/cockroachdb/pebble/v2"
-
+	"github.com/dynkv/dynkv/engine"
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -45,16 +44,16 @@ func expiryKey(ms int64, k []byte) []byte {
 
 // indexExpiry adds to b the changes of the expiry index of the data key k
 // going from cur to next.
-func indexExpiry(b *pebble.Batch, k []byte, cur, next version.Siblings) {
+func indexExpiry(b engine.Batch, k []byte, cur, next version.Siblings) {
 	was, is := cur.NextExpiry(), next.NextExpiry()
 	if was == is {
 		return
 	}
 	if was != 0 {
-		_ = b.Delete(expiryKey(was, k), nil)
+		b.Delete(expiryKey(was, k))
 	}
 	if is != 0 {
-		_ = b.Set(expiryKey(is, k), nil, nil)
+		b.Set(expiryKey(is, k), nil)
 	}
 }
 
@@ -100,7 +99,7 @@ func (s *Store) dueExpiries(nowMs int64, limit int) ([][]byte, bool, error) {
 		// Expired means nowMs > expiry: entries up to nowMs-1 inclusive.
 		upper = binary.BigEndian.AppendUint64([]byte{spaceExpiry}, uint64(nowMs))
 	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceExpiry}, UpperBound: upper})
+	it, err := s.db.NewIter([]byte{spaceExpiry}, upper)
 	if err != nil {
 		return nil, false, fmt.Errorf("replica: reclaim expired: %w", err)
 	}
@@ -119,7 +118,7 @@ func (s *Store) dueExpiries(nowMs int64, limit int) ([][]byte, bool, error) {
 // nowMs reclaimed, and reports whether it did. An entry that no longer
 // matches its record (corrupt, or a bug) is removed.
 func (s *Store) reclaim(e []byte, nowMs int64) (bool, error) {
-	drop := func() error { return s.commit(func() error { return s.db.Delete(e, s.wo) }, nil) }
+	drop := func() error { return s.commit(func() error { return s.db.Delete(e, s.syncWrites) }, nil) }
 	if len(e) < 9+dataHeader || e[9] != spaceData {
 		return false, drop()
 	}
@@ -158,7 +157,7 @@ func (s *Store) Expiring(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	defer s.open.RUnlock()
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceExpiry}, UpperBound: []byte{spaceExpiry + 1}})
+	it, err := s.db.NewIter([]byte{spaceExpiry}, []byte{spaceExpiry + 1})
 	if err != nil {
 		return 0, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynkv/dynkv/merkle"
@@ -109,8 +108,8 @@ func TestReclaimExpired_Reopen(t *testing.T) {
 	s, fs := openMem(t, DurabilityFsync)
 	mustPutExpiring(t, s, "a", "1", 100)
 	// Drop the index entry and force a rebuild of the tree and indexes.
-	require.NoError(t, s.db.Delete(metaTree, pebble.Sync))
-	require.NoError(t, s.db.DeleteRange([]byte{spaceExpiry}, []byte{spaceExpiry + 1}, pebble.Sync))
+	require.NoError(t, s.db.Delete(metaTree, true))
+	require.NoError(t, s.db.DeleteRange([]byte{spaceExpiry}, []byte{spaceExpiry + 1}, true))
 	require.ErrorIs(t, s.CheckTree(ctx), ErrTreeMismatch, "CheckTree sees the missing entry")
 	require.NoError(t, s.Close())
 	s2, err := Open(Config{Dir: "db", FS: fs, Durability: DurabilityFsync})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/engine"
 )
 
 // Disk failures: a full disk and I/O errors.
@@ -269,7 +270,7 @@ func (s *Store) guard(write func() error) (err error) {
 // forever.
 func (s *Store) flush() error {
 	faulted := s.health.faulted()
-	ch, err := s.db.AsyncFlush()
+	ch, err := s.db.Flush()
 	if err != nil {
 		return err
 	}
@@ -427,6 +428,9 @@ func (s *Store) reopen(readOnly bool) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	if s.memory && s.db != nil {
+		return s.reopenMemory(readOnly)
+	}
 	if s.db != nil {
 		if err := s.closeDB(s.db, s.closeTimeout); errors.Is(err, errCloseTimeout) {
 			// Stuck inside Close, perhaps past the point where pebble
@@ -460,6 +464,35 @@ func (s *Store) reopen(readOnly bool) error {
 	}
 	// Back to reading, at least.
 	return errors.Join(err, s.openDB(true, true))
+}
+
+// reopenMemory is reopen for StorageMemory, whose engine fails only to
+// save its kept metadata: the data in memory is whole, so it stays. Read
+// only, the store refuses writes; read-write again, it marks itself
+// running and, the metadata it failed to save perhaps lost, takes a new
+// actor identity. The caller holds s.open for writing.
+func (s *Store) reopenMemory(readOnly bool) error {
+	s.health.mu.Lock()
+	s.health.mu.readOnly = readOnly
+	s.health.mu.Unlock()
+	if readOnly {
+		return nil
+	}
+	fault := s.Fault()
+	s.clearFault()
+	err := s.markRunning()
+	if err == nil {
+		err = s.newActor()
+	}
+	if err != nil {
+		if s.Fault() == nil {
+			s.restoreFault(fault)
+		}
+		s.health.mu.Lock()
+		s.health.mu.readOnly = true
+		s.health.mu.Unlock()
+	}
+	return err
 }
 
 // restoreFault sets err back as the fault after a failed reopen.
@@ -522,7 +555,7 @@ var errCloseTimeout = errors.New("replica: close: pebble did not close in time")
 
 // closeDB closes db, giving up after d (errCloseTimeout): a wedged pebble
 // never closes. On any other error db is closed nevertheless.
-func (s *Store) closeDB(db *pebble.DB, d time.Duration) error {
+func (s *Store) closeDB(db engine.Engine, d time.Duration) error {
 	done := make(chan error, 1)
 	go func() {
 		defer func() {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/dynkv/dynkv/errdefs"
 	"github.com/dynkv/dynkv/version"
 )
@@ -95,7 +94,7 @@ func (s *Store) Hints(ctx context.Context, node string, after *Hint, limit int) 
 	if after != nil {
 		lower = append(hintKey(after.Node, after.Key), 0)
 	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	it, err := s.db.NewIter(lower, upper)
 	if err != nil {
 		return nil, fmt.Errorf("replica: hints: %w", err)
 	}

@@ -8,8 +8,8 @@ import (
 	"fmt"
 
 	"github.com/cespare/xxhash/v2"
-	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/dynkv/dynkv/engine"
 	"github.com/dynkv/dynkv/hashslot"
 	"github.com/dynkv/dynkv/version"
 )
@@ -96,7 +96,7 @@ func (s *Store) checkFormat() error {
 		}
 		return fmt.Errorf("%w: %s has format record %x, this dynkv reads format version %d", ErrFormat, s.dir, v, layoutVersion)
 	}
-	if !errors.Is(err, pebble.ErrNotFound) {
+	if !errors.Is(err, engine.ErrNotFound) {
 		return fmt.Errorf("replica: read format: %w", err)
 	}
 	if err := s.checkNoOldData(); err != nil {
@@ -116,7 +116,7 @@ func (s *Store) checkFormatReadOnly() error {
 	case err == nil:
 		_ = closer.Close()
 		return s.checkFormat() // it writes nothing for a marked directory
-	case !errors.Is(err, pebble.ErrNotFound):
+	case !errors.Is(err, engine.ErrNotFound):
 		return fmt.Errorf("replica: read format: %w", err)
 	}
 	return s.checkNoOldData()
@@ -126,7 +126,7 @@ func (s *Store) checkFormatReadOnly() error {
 // directory of layout 1.
 func (s *Store) checkNoOldData() error {
 	for _, space := range []byte{spaceData, spaceHint, spaceTree, spaceTombs, spaceExpiry} {
-		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{space}, UpperBound: []byte{space + 1}})
+		it, err := s.db.NewIter([]byte{space}, []byte{space + 1})
 		if err != nil {
 			return fmt.Errorf("replica: read format: %w", err)
 		}
@@ -156,10 +156,10 @@ const migrateBatch = 1024
 // format record is written last, durably.
 func (s *Store) migrateV2() error {
 	s.log.Info("migrating data directory", "dir", s.dir, "from", 2, "to", layoutVersion)
-	if err := s.db.DeleteRange([]byte{spaceTombs}, []byte{spaceTombs + 1}, pebble.NoSync); err != nil {
+	if err := s.db.DeleteRange([]byte{spaceTombs}, []byte{spaceTombs + 1}, false); err != nil {
 		return fmt.Errorf("replica: migrate: %w", err)
 	}
-	if err := s.db.Delete(metaTree, pebble.Sync); err != nil {
+	if err := s.db.Delete(metaTree, true); err != nil {
 		return fmt.Errorf("replica: migrate: %w", err)
 	}
 	moved := 0
@@ -191,7 +191,7 @@ func isV3Key(k []byte) bool {
 // migrateSome moves up to migrateBatch layout 2 records from lower on and
 // returns how many it moved and where to continue (nil: done).
 func (s *Store) migrateSome(lower []byte) (int, []byte, error) {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: []byte{spaceData + 1}})
+	it, err := s.db.NewIter(lower, []byte{spaceData + 1})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -208,14 +208,14 @@ func (s *Store) migrateSome(lower []byte) (int, []byte, error) {
 		if len(k) < 3 || isV3Key(k) {
 			continue // a record the interrupted migration already moved
 		}
-		_ = b.Delete(k, nil)
-		_ = b.Set(dataKey(k[3:]), it.Value(), nil)
+		b.Delete(k)
+		b.Set(dataKey(k[3:]), it.Value())
 		n++
 	}
 	if err := it.Close(); err != nil {
 		return 0, nil, err
 	}
-	return n, next, b.Commit(pebble.Sync)
+	return n, next, b.Commit(true)
 }
 
 // Position is a point in the key space in SCAN order: a hash slot and the
@@ -276,7 +276,7 @@ func (s *Store) Scan(ctx context.Context, first, last int, after []byte, limit i
 			return nil, nil
 		}
 	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	it, err := s.db.NewIter(lower, upper)
 	if err != nil {
 		return nil, fmt.Errorf("replica: scan: %w", err)
 	}
@@ -332,7 +332,7 @@ func (s *Store) KeysFrom(ctx context.Context, from Position, last, limit int) (r
 	}
 	defer s.open.RUnlock()
 	_, upper := slotBounds(last, last)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: from.lowerBound(), UpperBound: upper})
+	it, err := s.db.NewIter(from.lowerBound(), upper)
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("replica: keys from: %w", err)
 	}

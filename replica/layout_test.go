@@ -98,7 +98,7 @@ func TestOpen_MigratesLayout2(t *testing.T) {
 		require.Equal(t, roots[l], r[0], "tree range %d", l)
 	}
 	require.NoError(t, s2.CheckTree(ctx))
-	it, err := s2.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceData}, UpperBound: []byte{spaceData + 1}})
+	it, err := s2.db.NewIter([]byte{spaceData}, []byte{spaceData + 1})
 	require.NoError(t, err)
 	for it.First(); it.Valid(); it.Next() {
 		require.True(t, isV3Key(it.Key()), "record %q left in layout 2", it.Key())
@@ -228,9 +228,9 @@ func TestKeysFrom_SamePositionExtendsBatch(t *testing.T) {
 		dk := binary.BigEndian.AppendUint16([]byte{spaceData}, uint16(slot))
 		dk = binary.BigEndian.AppendUint64(dk, 0xabcdef<<20|uint64(i))
 		dk = append(dk, k...)
-		require.NoError(t, b.Set(dk, version.EncodeRecord(version.Siblings{valSib(1, uint64(i+1), nil, 1, "v")}), nil))
+		b.Set(dk, version.EncodeRecord(version.Siblings{valSib(1, uint64(i+1), nil, 1, "v")}))
 	}
-	require.NoError(t, b.Commit(pebble.Sync))
+	require.NoError(t, b.Commit(true))
 	recs, _, done, err := s.KeysFrom(ctx, 0, hashslot.Count-1, 1)
 	require.NoError(t, err)
 	require.True(t, done)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/dynkv/dynkv/engine"
 	"github.com/dynkv/dynkv/hashslot"
 	"github.com/dynkv/dynkv/merkle"
 	"github.com/dynkv/dynkv/version"
@@ -107,6 +108,17 @@ var xorMerger = &pebble.Merger{
 	},
 }
 
+// xorMerge is xorMerger for engine.Memory, which merges at once.
+func xorMerge(old, operand []byte) []byte {
+	m := &xorValue{}
+	if old != nil {
+		_ = m.MergeNewer(old)
+	}
+	_ = m.MergeNewer(operand)
+	v, _, _ := m.Finish(true)
+	return v
+}
+
 type xorValue struct {
 	sum uint64
 	bad bool
@@ -148,7 +160,7 @@ func (s *Store) loadTree() error {
 			return fmt.Errorf("replica: read tree: %w", err)
 		}
 		reason = "corrupt"
-	case !errors.Is(err, pebble.ErrNotFound):
+	case !errors.Is(err, engine.ErrNotFound):
 		return fmt.Errorf("replica: read tree marker: %w", err)
 	}
 	if reason == "missing" && s.live.Load() == 0 && s.corrupt.Load() == 0 {
@@ -182,7 +194,7 @@ func (s *Store) readLeaves() error {
 // storedLeaves calls visit with every persisted leaf record; a leaf with no
 // record is 0. A record of the wrong size or key returns errTreeCorrupt.
 func (s *Store) storedLeaves(visit func(leaf int, h uint64)) error {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceTree}, UpperBound: []byte{spaceTree + 1}})
+	it, err := s.db.NewIter([]byte{spaceTree}, []byte{spaceTree + 1})
 	if err != nil {
 		return err
 	}
@@ -203,7 +215,7 @@ func (s *Store) storedLeaves(visit func(leaf int, h uint64)) error {
 // decode are skipped (countKeys counts them).
 func (s *Store) leavesFromRecords(visit func(dataKey []byte, ss version.Siblings)) ([]uint64, error) {
 	leaves := make([]uint64, merkle.Leaves)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceData}, UpperBound: []byte{spaceData + 1}})
+	it, err := s.db.NewIter([]byte{spaceData}, []byte{spaceData + 1})
 	if err != nil {
 		return nil, err
 	}
@@ -229,14 +241,14 @@ func (s *Store) rebuildTree() error {
 		if s.spaceEmpty(space) {
 			continue
 		}
-		_ = b.DeleteRange([]byte{space}, []byte{space + 1}, nil)
+		b.DeleteRange([]byte{space}, []byte{space + 1})
 	}
 	leaves, err := s.leavesFromRecords(func(k []byte, ss version.Siblings) {
 		if onlyTombstones(ss) {
-			_ = b.Set(tombKey(k), nil, nil)
+			b.Set(tombKey(k), nil)
 		}
 		if e := ss.NextExpiry(); e != 0 {
-			_ = b.Set(expiryKey(e, k), nil, nil)
+			b.Set(expiryKey(e, k), nil)
 		}
 	})
 	if err != nil {
@@ -245,10 +257,10 @@ func (s *Store) rebuildTree() error {
 	for i, v := range leaves {
 		s.tree.leaves[i].Store(v)
 		if v != 0 {
-			_ = b.Set(treeKey(i), binary.BigEndian.AppendUint64(nil, v), nil)
+			b.Set(treeKey(i), binary.BigEndian.AppendUint64(nil, v))
 		}
 	}
-	if err := s.commit(func() error { return b.Commit(pebble.NoSync) }, nil); err != nil {
+	if err := s.commit(func() error { return b.Commit(false) }, nil); err != nil {
 		return fmt.Errorf("replica: rebuild tree: %w", err)
 	}
 	if err := s.setDurable(metaTree, nil); err != nil {
@@ -259,7 +271,7 @@ func (s *Store) rebuildTree() error {
 
 // spaceEmpty reports whether the key space holds no key (or cannot be read).
 func (s *Store) spaceEmpty(space byte) bool {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{space}, UpperBound: []byte{space + 1}})
+	it, err := s.db.NewIter([]byte{space}, []byte{space + 1})
 	if err != nil {
 		return false
 	}
@@ -319,7 +331,7 @@ func (s *Store) LeafKeys(ctx context.Context, leaves []int) ([]merkle.KeyHash, e
 			want[leaves[i]%merkle.LeavesPerSlot] = true
 		}
 		lower, upper := slotBounds(slot, slot)
-		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+		it, err := s.db.NewIter(lower, upper)
 		if err != nil {
 			return nil, fmt.Errorf("replica: leaf keys: %w", err)
 		}
@@ -361,7 +373,7 @@ func (s *Store) Tombstones(ctx context.Context, first, last int, after []byte, l
 			return nil, nil
 		}
 	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	it, err := s.db.NewIter(lower, upper)
 	if err != nil {
 		return nil, fmt.Errorf("replica: tombstones: %w", err)
 	}

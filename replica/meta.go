@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cockroachdb/pebble/v2"
+	"github.com/dynkv/dynkv/engine"
 )
 
 // GetMeta returns the node metadata stored under name (such as the ring
@@ -16,7 +16,7 @@ func (s *Store) GetMeta(ctx context.Context, name string) ([]byte, error) {
 	}
 	defer s.open.RUnlock()
 	v, closer, err := s.db.Get(metaKey(name))
-	if errors.Is(err, pebble.ErrNotFound) {
+	if errors.Is(err, engine.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {

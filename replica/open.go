@@ -11,6 +11,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dynkv/dynkv/engine"
 )
 
 // Open opens (creating if needed) the store in cfg.Dir. A directory the
@@ -21,10 +22,10 @@ func Open(cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, fs: cfg.FS, dir: cfg.Dir, log: log(cfg.Logger), wo: pebble.Sync, seed: maphash.MakeSeed(),
+	s := &Store{cfg: cfg, fs: cfg.FS, dir: cfg.Dir, log: log(cfg.Logger), syncWrites: true, seed: maphash.MakeSeed(),
 		processMode: cfg.Durability == DurabilityProcess, maxHints: cfg.MaxHints, tree: &tree{},
 		closeTimeout: cfg.CloseTimeout, probeInterval: cfg.ProbeInterval, done: make(chan struct{}),
-		commits: make(chan *commitJob, maxGroup), stopCommits: make(chan struct{})}
+		commits: make(chan *commitJob, maxGroup), stopCommits: make(chan struct{}), memory: cfg.Storage == StorageMemory}
 	if s.fs == nil {
 		s.fs = vfs.Default
 	}
@@ -39,20 +40,26 @@ func Open(cfg Config) (*Store, error) {
 		s.probeInterval = DefaultConfig().ProbeInterval
 	}
 	if cfg.Durability == DurabilityNone {
-		s.wo = pebble.NoSync
+		s.syncWrites = false
 	}
 	s.errlog = newLogLimiter(s.log, time.Now, logInterval, logBurst)
 	s.health.init()
-	if cfg.CacheBytes > 0 {
+	if cfg.CacheBytes > 0 && !s.memory {
 		s.cache = pebble.NewCache(cfg.CacheBytes)
 	}
 	switch {
+	case s.memory:
+		// A record cache would hold a second copy of what the engine
+		// already holds in memory, to save a tree lookup.
 	case cfg.RecordCacheBytes == 0:
 		s.records = newRecordCache(DefaultConfig().RecordCacheBytes)
 	case cfg.RecordCacheBytes > 0:
 		s.records = newRecordCache(cfg.RecordCacheBytes)
 	}
-	err := s.room()
+	var err error
+	if !s.memory {
+		err = s.room()
+	}
 	if err == nil {
 		err = s.openDB(false, false)
 	}
@@ -76,7 +83,7 @@ func Open(cfg Config) (*Store, error) {
 	s.wg.Add(1)
 	go s.run()
 	go s.committer(s.stopCommits)
-	s.log.Info("store opened", "dir", cfg.Dir, "durability", cfg.Durability, "actor", fmt.Sprintf("%016x", s.actor.Load()),
+	s.log.Info("store opened", "dir", cfg.Dir, "storage", s.storage(), "durability", cfg.Durability, "actor", fmt.Sprintf("%016x", s.actor.Load()),
 		"keys", s.live.Load(), "read_only", s.readOnly())
 	return s, nil
 }
@@ -88,13 +95,43 @@ func (s *Store) readOnly() bool {
 	return s.health.mu.readOnly
 }
 
-// openDB opens pebble (read-only or not) into s.db and loads the store's
-// state from it. reopened says the store had a fault: a read-write
-// instance then takes a new actor identity. The caller holds s.open for
-// writing, or is Open.
+// storage names the store's engine.
+func (s *Store) storage() Storage {
+	if s.memory {
+		return StorageMemory
+	}
+	return StoragePebble
+}
+
+// keepFile names the file in which a StorageMemory store keeps its
+// metadata.
+const keepFile = "memory-meta"
+
+// openMemory opens an engine.Memory into s.db: empty but for the
+// metadata a previous run kept. Its data being new, it takes a new actor
+// identity (loadActor's unclean shutdown, always).
+func (s *Store) openMemory() error {
+	if err := s.fs.MkdirAll(s.dir, 0o755); err != nil {
+		return fmt.Errorf("replica: open %s: %w", s.dir, err)
+	}
+	db, err := engine.NewMemory(engine.MemoryOptions{Merge: xorMerge,
+		Keep: &engine.KeepOptions{Prefix: []byte{spaceMeta}, FS: s.fs, Path: s.fs.PathJoin(s.dir, keepFile)}})
+	if err != nil {
+		return fmt.Errorf("replica: open %s: %w", s.dir, err)
+	}
+	return s.load(db, false, true)
+}
+
+// openDB opens the engine (pebble read-only or not, or memory) into s.db
+// and loads the store's state from it. reopened says the store had a
+// fault: a read-write instance then takes a new actor identity. The
+// caller holds s.open for writing, or is Open.
 func (s *Store) openDB(readOnly, reopened bool) error {
 	// The instance before may have lost what its memtable held.
 	s.records.clear()
+	if s.memory {
+		return s.openMemory()
+	}
 	opts := &pebble.Options{FS: s.fs, Logger: pebbleLogger{s.log, s.errlog}, Merger: xorMerger, Cache: s.cache,
 		EventListener: s.eventListener(), ReadOnly: readOnly}
 	if s.processMode {
@@ -113,6 +150,11 @@ func (s *Store) openDB(readOnly, reopened bool) error {
 	if err != nil {
 		return fmt.Errorf("replica: open %s: %w", s.dir, err)
 	}
+	return s.load(engine.NewPebble(db), readOnly, reopened)
+}
+
+// load makes db the store's engine and loads the store's state from it.
+func (s *Store) load(db engine.Engine, readOnly, reopened bool) error {
 	s.db = db
 	s.health.mu.Lock()
 	s.health.mu.readOnly = readOnly

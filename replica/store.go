@@ -15,6 +15,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/dynkv/dynkv/admin"
+	"github.com/dynkv/dynkv/engine"
 	"github.com/dynkv/dynkv/version"
 )
 
@@ -34,16 +35,21 @@ const lockStripes = 1024
 // Store is a node's local replica: the sibling sets of the keys it holds,
 // in pebble. All methods are safe for concurrent use.
 type Store struct {
-	db    *pebble.DB // guarded by open; nil only after a failed reopen
-	cfg   Config     // as given to Open, for reopening
-	fs    vfs.FS     // Config.FS or the operating system's
+	db    engine.Engine // guarded by open; nil only after a failed reopen
+	cfg   Config        // as given to Open, for reopening
+	fs    vfs.FS        // Config.FS or the operating system's
 	cache *pebble.Cache
 	dir   string // Config.Dir, for errors
 	log   *slog.Logger
 	// errlog logs failures that may repeat at every write, at a bounded
 	// rate.
 	errlog *logLimiter
-	wo     *pebble.WriteOptions
+	// syncWrites: every write asks the engine for a WAL sync
+	// (DurabilityProcess, in which processFS makes it a no-op, and
+	// DurabilityFsync).
+	syncWrites bool
+	// memory: the engine is engine.Memory (StorageMemory).
+	memory bool
 	actor  atomic.Uint64 // Actor; changes only by RotateActor
 	seed   maphash.Seed
 	// processMode: WAL syncs are no-ops (DurabilityProcess), except
@@ -97,18 +103,18 @@ func (s *Store) loadActor() error {
 	unclean := err == nil
 	if unclean {
 		_ = rc.Close()
-	} else if !errors.Is(err, pebble.ErrNotFound) {
+	} else if !errors.Is(err, engine.ErrNotFound) {
 		return fmt.Errorf("replica: read run marker: %w", err)
 	}
 	if err := s.markRunning(); err != nil {
 		return err
 	}
 	v, closer, err := s.db.Get(metaActor)
-	if err == nil && unclean && (s.wo != pebble.Sync || s.processMode) {
+	if err == nil && unclean && (!s.syncWrites || s.processMode) {
 		old := fmt.Sprintf("%x", v) // v belongs to pebble only until closer.Close
 		_ = closer.Close()
 		s.log.Warn("unclean shutdown: new actor identity", "old", old)
-		err = pebble.ErrNotFound
+		err = engine.ErrNotFound
 	}
 	if err == nil {
 		defer closer.Close()
@@ -118,7 +124,7 @@ func (s *Store) loadActor() error {
 		s.actor.Store(binary.BigEndian.Uint64(v))
 		return nil
 	}
-	if !errors.Is(err, pebble.ErrNotFound) {
+	if !errors.Is(err, engine.ErrNotFound) {
 		return fmt.Errorf("replica: read actor: %w", err)
 	}
 	return s.newActor()
@@ -136,7 +142,7 @@ func (s *Store) markRunning() error {
 // coordinates no write (0 if the directory has none yet).
 func (s *Store) readActor() error {
 	v, closer, err := s.db.Get(metaActor)
-	if errors.Is(err, pebble.ErrNotFound) {
+	if errors.Is(err, engine.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -188,10 +194,10 @@ func (s *Store) setDurable(k, v []byte) error {
 		return s.refusal()
 	}
 	return s.commit(func() error {
-		if err := s.db.Set(k, v, pebble.Sync); err != nil {
+		if err := s.db.Set(k, v, true); err != nil {
 			return err
 		}
-		if s.wo == pebble.Sync && !s.processMode {
+		if s.syncWrites && !s.processMode {
 			return nil
 		}
 		return s.flush()
@@ -199,7 +205,7 @@ func (s *Store) setDurable(k, v []byte) error {
 }
 
 func (s *Store) countKeys() error {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceData}, UpperBound: []byte{spaceData + 1}})
+	it, err := s.db.NewIter([]byte{spaceData}, []byte{spaceData + 1})
 	if err != nil {
 		return fmt.Errorf("replica: count keys: %w", err)
 	}
@@ -219,7 +225,7 @@ func (s *Store) countKeys() error {
 	if err := it.Close(); err != nil {
 		return err
 	}
-	hs, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{spaceHint}, UpperBound: []byte{spaceHint + 1}})
+	hs, err := s.db.NewIter([]byte{spaceHint}, []byte{spaceHint + 1})
 	if err != nil {
 		return fmt.Errorf("replica: count hints: %w", err)
 	}
@@ -264,7 +270,7 @@ func (s *Store) getRaw(k []byte) (version.Siblings, error) {
 	}
 	s.diskReads.Add(1)
 	v, closer, err := s.db.Get(k)
-	if errors.Is(err, pebble.ErrNotFound) {
+	if errors.Is(err, engine.ErrNotFound) {
 		if cached {
 			s.records.fill(k, nil, gen)
 		}
@@ -369,11 +375,16 @@ func (s *Store) countLive(cur, next version.Siblings) {
 
 // Sync makes every write the store acknowledged so far survive a crash of
 // the machine, whatever its durability: it fsyncs pebble's WAL (in
-// DurabilityFsync every write already is). A write with DW (coordinator)
+// DurabilityFsync every write already is). StorageMemory refuses it
+// (engine.ErrNotDurable). A write with DW (coordinator)
 // is made durable this way on each replica that counts towards DW; other
 // writers' syncs share the fsync (pebble's group commit).
 func (s *Store) Sync(ctx context.Context) error {
-	if s.wo == pebble.Sync && !s.processMode {
+	if s.memory {
+		// Not through commit: a refusal is no fault of the disk.
+		return fmt.Errorf("replica: sync: %w", engine.ErrNotDurable)
+	}
+	if s.syncWrites && !s.processMode {
 		return nil
 	}
 	if err := s.enterWrite(ctx); err != nil {
@@ -382,7 +393,7 @@ func (s *Store) Sync(ctx context.Context) error {
 	defer s.open.RUnlock()
 	s.forceSync.Add(1)
 	defer s.forceSync.Add(-1)
-	if err := s.commit(func() error { return s.db.LogData(nil, pebble.Sync) }, nil); err != nil {
+	if err := s.commit(func() error { return s.db.Sync() }, nil); err != nil {
 		return fmt.Errorf("replica: sync: %w", err)
 	}
 	s.syncs.Add(1)
@@ -417,7 +428,7 @@ func (s *Store) Stats() admin.StoreStats {
 	s.open.RLock()
 	defer s.open.RUnlock()
 	if !s.closed.Load() && s.db != nil {
-		st.DiskBytes = s.db.Metrics().DiskSpaceUsage()
+		st.DiskBytes = s.db.DiskSpaceUsage()
 	}
 	return st
 }
@@ -452,7 +463,7 @@ func (s *Store) Close() error {
 	if clean {
 		faulted := s.health.faulted()
 		done := make(chan error, 1)
-		go func() { done <- s.guard(func() error { return s.db.Delete(metaRunning, pebble.Sync) }) }()
+		go func() { done <- s.guard(func() error { return s.db.Delete(metaRunning, true) }) }()
 		t := time.NewTimer(s.closeTimeout)
 		defer t.Stop()
 		select {

@@ -716,6 +716,6 @@ func TestConfig_Validate(t *testing.T) {
 			require.Nil(t, s)
 		})
 	}
-	require.Equal(t, Config{Dir: "dynkv-data", Durability: DurabilityProcess, CacheBytes: 64 << 20, RecordCacheBytes: 64 << 20,
+	require.Equal(t, Config{Dir: "dynkv-data", Storage: StoragePebble, Durability: DurabilityProcess, CacheBytes: 64 << 20, RecordCacheBytes: 64 << 20,
 		MaxHints: 1_000_000, CloseTimeout: 10 * time.Second, ProbeInterval: time.Second}, DefaultConfig())
 }

@@ -50,6 +50,9 @@ type Config struct {
 	NoProtectedMode bool
 	// TLS configures the TLS client port (Redis's tls-* parameters).
 	TLS TLSConfig
+	// InMemory says the node's store keeps no data on disk (storage
+	// memory): CONFIG GET appendonly answers no. Set by the node.
+	InMemory bool
 	// PipelineWindow is the most commands of one connection's pipeline
 	// that run at once: plain single-key commands on different keys
 	// overlap up to this many (see the package documentation), with

@@ -36,8 +36,9 @@ func configParams() []configParam {
 		{name: "timeout", get: func(s *Server) string { return strconv.FormatInt(ceilSeconds(s.idleTimeout()), 10) }, set: setTimeout},
 		{name: "save", get: fixed("")},
 		// Every write goes to pebble's write-ahead log first: an append-only
-		// file in all but name (durability says when it is synced).
-		{name: "appendonly", get: fixed("yes")},
+		// file in all but name (durability says when it is synced). With
+		// storage memory there is none.
+		{name: "appendonly", get: func(s *Server) string { return yesNo(!s.cfg.InMemory) }},
 		{name: "cluster-enabled", get: fixed("yes")}, // as INFO's cluster_enabled
 		{name: "tls-port", get: func(s *Server) string { return strconv.Itoa(s.cfg.TLS.Port) }},
 		{name: "tls-auth-clients", get: func(s *Server) string { return s.cfg.TLS.authClients() }},

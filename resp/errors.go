@@ -36,6 +36,7 @@ const (
 	errInvalidContext   replyErr = "ERR invalid context"
 	errStaleContext     replyErr = "ERR stale context: it was issued under another cluster secret; read the key again with DGET"
 	errInternal         replyErr = "ERR internal error"
+	errDWInMemory       replyErr = "ERR DW cannot be met: this node's storage is memory, which keeps no data on disk"
 	errMaxClients       replyErr = "ERR max number of clients reached"
 	errStringTooLong    replyErr = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 	errClientName       replyErr = "ERR Client names cannot contain spaces, newlines or special characters."
@@ -181,6 +182,8 @@ func (s *Server) replyError(err error) string {
 		msg = string(errStaleContext)
 	case errors.Is(err, version.ErrTooManyVersions):
 		msg = "ERR too many versions: the key's siblings would exceed their limits (max-siblings-size, or the version vectors'); read them with DGET and write with that context to resolve them"
+	case errors.Is(err, errdefs.ErrNotDurable):
+		msg = "ERR DW cannot be met: a replica's storage is memory, which keeps no data on disk"
 	case errors.Is(err, errdefs.ErrDiskFull):
 		msg = string(errDiskFull)
 	case errors.Is(err, errdefs.ErrDiskIO):

@@ -46,7 +46,14 @@ type testEnv struct {
 
 func newTestEnv(t testing.TB, cfg Config) *testEnv {
 	t.Helper()
-	st, err := replica.Open(replica.Config{Dir: "db", FS: vfs.NewMem(), Durability: replica.DurabilityNone})
+	return newTestEnvOn(t, cfg, replica.StoragePebble)
+}
+
+// newTestEnvOn is newTestEnv with the store on the given engine.
+func newTestEnvOn(t testing.TB, cfg Config, storage replica.Storage) *testEnv {
+	t.Helper()
+	cfg.InMemory = storage == replica.StorageMemory
+	st, err := replica.Open(replica.Config{Dir: "db", FS: vfs.NewMem(), Storage: storage, Durability: replica.DurabilityNone})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	clk := &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)}

@@ -251,6 +251,7 @@ func (s *Server) Deliver(shard bool, channel, message []byte) int64 {
 		}
 	}
 	s.ps.mu.Unlock()
+	var n int64
 	for _, t := range targets {
 		var w writer
 		w.resp3 = t.c.proto3.Load()
@@ -268,21 +269,25 @@ func (s *Server) Deliver(shard bool, channel, message []byte) int64 {
 		}
 		w.bulk(channel)
 		w.bulk(message)
-		s.push(t.c, w.b)
+		if s.push(t.c, w.b) {
+			n++
+		}
 	}
-	return int64(len(targets))
+	return n
 }
 
-// push queues msg for c, or closes c if its queue would pass maxPushBytes.
-func (s *Server) push(c *session, msg []byte) {
+// push queues msg for c and reports whether it did: it closes c instead if
+// its queue would pass maxPushBytes, and a subscriber closed so, whose
+// subscriptions its session's end removes, receives nothing more.
+func (s *Server) push(c *session, msg []byte) bool {
 	q := c.pushQueue.Load()
 	if q == nil {
-		return
+		return false
 	}
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
-		return
+		return false
 	}
 	if q.bytes+int64(len(msg)) > s.pushLimit {
 		q.closed = true
@@ -293,7 +298,7 @@ func (s *Server) push(c *session, msg []byte) {
 		if c.kill != nil {
 			c.kill()
 		}
-		return
+		return false
 	}
 	q.q = append(q.q, msg)
 	q.bytes += int64(len(msg))
@@ -302,6 +307,7 @@ func (s *Server) push(c *session, msg []byte) {
 	case q.wake <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 // pusher sends the messages queued for the connection's client between

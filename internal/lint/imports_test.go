@@ -14,7 +14,7 @@ const module = "github.com/dynkv/dynkv"
 
 // leaves may be imported by any package: they import no other package of
 // dynkv but leaves.
-var leaves = []string{"version", "hashslot", "merkle", "errdefs", "admin", "admission", "internal/codec"}
+var leaves = []string{"version", "hashslot", "merkle", "errdefs", "admin", "admission", "engine", "internal/codec"}
 
 // allowed lists, for each package of dynkv that is not a leaf or an
 // internal test harness, the packages of dynkv (besides leaves) its
