@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"encoding/binary"
 	"io"
 	"sync"
 
@@ -36,25 +37,46 @@ type MemoryOptions struct {
 }
 
 // item is one key and its value in one allocation: kv[:k] is the key,
-// kv[k:] the value. Both are immutable once in the tree.
+// kv[k:] the value. Both are immutable once in the tree. pfx is the key's
+// first 8 bytes (zero-padded) as a big-endian integer: most comparisons
+// in the tree end there, an integer comparison instead of a call to
+// bytes.Compare (which took a fifth of the CPU of a pipelined SET).
 type item struct {
-	kv []byte
-	k  int
+	kv  []byte
+	pfx uint64
+	k   int
 }
 
 func (it item) key() []byte   { return it.kv[:it.k] }
 func (it item) value() []byte { return it.kv[it.k:len(it.kv):len(it.kv)] }
 
-func keyItem(k []byte) item { return item{kv: k, k: len(k)} }
+// prefix64 returns the first 8 bytes of k, zero-padded, big-endian: it
+// orders keys as their bytes do, but for ties (a zero byte against the
+// end of a key, and keys equal in their first 8 bytes).
+func prefix64(k []byte) uint64 {
+	if len(k) >= 8 {
+		return binary.BigEndian.Uint64(k)
+	}
+	var b [8]byte
+	copy(b[:], k)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+func keyItem(k []byte) item { return item{kv: k, k: len(k), pfx: prefix64(k)} }
 
 func newItem(k, v []byte) item {
 	kv := make([]byte, len(k)+len(v))
 	copy(kv, k)
 	copy(kv[len(k):], v)
-	return item{kv: kv, k: len(k)}
+	return item{kv: kv, k: len(k), pfx: prefix64(k)}
 }
 
-func lessItem(a, b item) bool { return bytes.Compare(a.key(), b.key()) < 0 }
+func lessItem(a, b item) bool {
+	if a.pfx != b.pfx {
+		return a.pfx < b.pfx
+	}
+	return bytes.Compare(a.key(), b.key()) < 0
+}
 
 // NewMemory returns an empty Memory engine holding the kept keys, if any
 // were saved.
@@ -144,10 +166,24 @@ func (m *Memory) Merge(key, value []byte, sync bool) error {
 
 // Sync implements Engine: nothing the engine holds can be made to survive
 // the process, so it is refused.
-func (m *Memory) Sync() error { return ErrNotDurable }
+func (m *Memory) Sync() error {
+	if m.isClosed() {
+		return ErrClosed
+	}
+	return ErrNotDurable
+}
+
+func (m *Memory) isClosed() bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.closed
+}
 
 // Flush implements Engine: there is nothing to flush.
 func (m *Memory) Flush() (<-chan struct{}, error) {
+	if m.isClosed() {
+		return nil, ErrClosed
+	}
 	ch := make(chan struct{})
 	close(ch)
 	return ch, nil

@@ -49,6 +49,8 @@ func TestMemory_Closed(t *testing.T) {
 			return b.Commit(true)
 		}},
 		{"CommitBatchFromBeforeClose", func() error { return early.Commit(false) }},
+		{"Sync", m.Sync},
+		{"Flush", func() error { _, err := m.Flush(); return err }},
 		{"Close", m.Close},
 	}
 	for _, tc := range cases {

@@ -31,9 +31,10 @@ func (p *Pebble) Get(key []byte) ([]byte, io.Closer, error) { return p.db.Get(ke
 
 // NewIter implements Engine.
 func (p *Pebble) NewIter(lower, upper []byte) (Iterator, error) {
-	// pebble reads an empty, non-nil bound inconsistently (an empty upper
-	// bound is no bound above an empty lower one, and excludes every key
-	// above no lower bound): here it is no bound, as in Memory.
+	// pebble copies the bounds into a buffer it reuses across iterators,
+	// and an empty, non-nil bound comes out as no bound or as an empty one
+	// depending on that reuse (and panics in its invariant builds): here it
+	// is no bound, as in Memory.
 	if len(lower) == 0 {
 		lower = nil
 	}
@@ -117,6 +118,9 @@ func (b *pebbleBatch) Commit(sync bool) error {
 }
 
 func (b *pebbleBatch) Close() error {
+	if b.b == nil {
+		return nil // closed before; Close is for once: the wrapper may serve another batch after it
+	}
 	err := b.b.Close()
 	*b = pebbleBatch{}
 	batchPool.Put(b)
