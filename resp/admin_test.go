@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -236,4 +237,41 @@ func TestCommandIntrospection(t *testing.T) {
 		v, _ = parseReply(t, tc.do(c, "HELP"))
 		require.Contains(t, v.([]respValue)[0], c+" <subcommand>")
 	}
+}
+
+// TestInfo_MemoryRSS: used_memory_rss is the process's resident set, as
+// Redis reports it, not Go's count of its own memory (which misses what
+// pebble allocates outside Go's heap).
+func TestInfo_MemoryRSS(t *testing.T) {
+	vmRSS := func() int64 {
+		b, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			t.Skip("no /proc: used_memory_rss is Go's count there")
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+				kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+				require.NoError(t, err)
+				return kb << 10
+			}
+		}
+		t.Fatal("no VmRSS in /proc/self/status")
+		return 0
+	}
+	e := newDefaultEnv(t)
+	tc := e.client()
+	before := vmRSS()
+	v, _ := parseReply(t, tc.do("INFO", "memory"))
+	after := vmRSS()
+	var rss int64
+	for _, l := range strings.Split(v.(string), "\r\n") {
+		if s, ok := strings.CutPrefix(l, "used_memory_rss:"); ok {
+			var err error
+			rss, err = strconv.ParseInt(s, 10, 64)
+			require.NoError(t, err)
+		}
+	}
+	const slack = 2 << 20
+	require.GreaterOrEqual(t, rss, min(before, after)-slack)
+	require.LessOrEqual(t, rss, max(before, after)+slack)
 }
