@@ -13,13 +13,15 @@ const (
 	singleRedis  = "redis"
 	singleRedcon = "redcon"
 	singleDynkv  = "dynkv-1"
+	singleMemory = "dynkv-1-memory"
 )
 
 // runSingleNode: issue 15's one-node comparison. redis-benchmark -t
 // set,get -c 50 -d 100 -r 100000 at pipeline depths 1 and 16 against
 // redis-server (the reference), the minimal redcon server (the Go
 // front-end ceiling: what any Go server on redcon could reach) and one
-// dynkv node (N=1 R=1 W=1, the default durability), A/B/A/B; medians,
+// dynkv node (N=1 R=1 W=1, the default durability) on each storage
+// engine, pebble and memory, A/B/A/B; medians,
 // ratios to redis-server and the servers' CPU per request, then dynkv's
 // figures over the ceiling's.
 func runSingleNode(ctx context.Context, cfg ScenarioConfig, w io.Writer) (any, error) {
@@ -30,6 +32,7 @@ func runSingleNode(ctx context.Context, cfg ScenarioConfig, w io.Writer) (any, e
 		{Name: singleRedis, Kind: KindRedis},
 		{Name: singleRedcon, Kind: KindRedcon},
 		{Name: singleDynkv, Kind: KindDynkv, Nodes: 1, N: 1, R: 1, W: 1},
+		{Name: singleMemory, Kind: KindDynkv, Nodes: 1, N: 1, R: 1, W: 1, Args: []string{"--storage", "memory"}},
 	}, Reference: singleRedis, Cases: singleNodeMatrix(cfg).Cases(), Rounds: cfg.rounds(), Binary: cfg.Binary, Out: cfg.Out,
 		Progress: cfg.Progress, Command: cfg.Command}
 	rep, err := Run(ctx, bc)
@@ -37,7 +40,8 @@ func runSingleNode(ctx context.Context, cfg ScenarioConfig, w io.Writer) (any, e
 		return nil, err
 	}
 	fmt.Fprintln(w, "one node: redis-benchmark -t set,get -c 50 -d 100 -r 100000 against redis-server, the minimal")
-	fmt.Fprintln(w, "redcon server (the Go front-end ceiling) and one dynkv node (N=1 R=1 W=1, default durability);")
+	fmt.Fprintln(w, "redcon server (the Go front-end ceiling) and one dynkv node (N=1 R=1 W=1, default durability;")
+	fmt.Fprintln(w, "dynkv-1-memory: storage memory);")
 	fmt.Fprintln(w, "cpu/req = the server's CPU time (user + system, from /proc) per request.")
 	dir := rep.Dir
 	rep.Dir = "" // the table's "results in" line goes last, below the ceiling's
@@ -74,10 +78,10 @@ func writeCeiling(w io.Writer, rep *Report) {
 	}
 	for _, r := range rep.Results {
 		c, ok := ceiling[r.Case]
-		if r.Target != singleDynkv || !ok || c.Throughput <= 0 {
+		if (r.Target != singleDynkv && r.Target != singleMemory) || !ok || c.Throughput <= 0 {
 			continue
 		}
-		line := fmt.Sprintf("%s: dynkv-1 / redcon: throughput %.2fx", r.Case, r.Median.Throughput/c.Throughput)
+		line := fmt.Sprintf("%s: %s / redcon: throughput %.2fx", r.Case, r.Target, r.Median.Throughput/c.Throughput)
 		if c.CPU > 0 && r.Median.CPU > 0 {
 			line += fmt.Sprintf(", CPU per request %.1fx", r.Median.CPU/c.CPU)
 		}

@@ -218,7 +218,7 @@ func TestBench_SingleNode(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(out, "report.json"))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &rep))
-	require.Len(t, rep.Results, 3*4, "3 targets, SET and GET at 2 depths")
+	require.Len(t, rep.Results, 4*4, "4 targets, SET and GET at 2 depths")
 	versions := map[string]string{}
 	for _, tg := range rep.Targets {
 		versions[tg.Name] = tg.Version
@@ -226,15 +226,17 @@ func TestBench_SingleNode(t *testing.T) {
 	require.True(t, strings.HasPrefix(versions["redis"], "redis "), versions)
 	require.True(t, strings.HasPrefix(versions["redcon"], "bench-redcon of dynkv "), versions)
 	require.True(t, strings.HasPrefix(versions["dynkv-1"], "dynkv "), versions)
+	require.True(t, strings.HasPrefix(versions["dynkv-1-memory"], "dynkv "), versions)
 	cpu := map[string]float64{}
 	for _, r := range rep.Results {
 		cpu[r.Target] += r.Median.CPU
 	}
-	for _, target := range []string{"redis", "redcon", "dynkv-1"} {
+	for _, target := range []string{"redis", "redcon", "dynkv-1", "dynkv-1-memory"} {
 		// 20,000 requests and 200 connections cost any server more than
 		// a clock tick (10 ms).
 		require.Positive(t, cpu[target], "CPU per request of %s; table:\n%s", target, stdout.String())
 	}
 	require.Contains(t, stdout.String(), "cpu/req")
 	require.Contains(t, stdout.String(), "dynkv-1 / redcon")
+	require.Contains(t, stdout.String(), "dynkv-1-memory / redcon")
 }
