@@ -44,7 +44,11 @@ func (s TargetSpec) String() string {
 		if d == "" {
 			d = "default"
 		}
-		return fmt.Sprintf("%s: dynkv, %d node(s), N=%d R=%d W=%d, durability %s", s.Name, s.Nodes, s.N, s.R, s.W, d)
+		line := fmt.Sprintf("%s: dynkv, %d node(s), N=%d R=%d W=%d, durability %s", s.Name, s.Nodes, s.N, s.R, s.W, d)
+		if len(s.Args) > 0 {
+			line += ", " + strings.Join(s.Args, " ")
+		}
+		return line
 	case KindRedis:
 		return s.Name + ": redis-server, appendonly yes, appendfsync everysec"
 	case KindRedcon:

@@ -239,4 +239,5 @@ func TestBench_SingleNode(t *testing.T) {
 	require.Contains(t, stdout.String(), "cpu/req")
 	require.Contains(t, stdout.String(), "dynkv-1 / redcon")
 	require.Contains(t, stdout.String(), "dynkv-1-memory / redcon")
+	require.Contains(t, stdout.String(), "durability default, --storage memory", "the target line names its engine")
 }
