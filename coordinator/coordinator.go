@@ -85,6 +85,14 @@ type Coordinator struct {
 	flusher  flusher   // FLUSHALL ASYNC; see flush.go
 }
 
+// localDurable reports whether the local store can make a write survive
+// a crash of the machine (Sync): all can but one that says otherwise
+// (replica.Store with storage memory).
+func (c *Coordinator) localDurable() bool {
+	d, ok := c.local.(interface{ Durable() bool })
+	return !ok || d.Durable()
+}
+
 // New returns a Coordinator for a one-node deployment over the local
 // replica. A nil clock means time.Now; a nil logger discards.
 func New(cfg Config, local Local, clock Clock, log *slog.Logger) (*Coordinator, error) {

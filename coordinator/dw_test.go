@@ -3,11 +3,14 @@ package coordinator_test
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dynkv/dynkv/coordinator"
 	"github.com/dynkv/dynkv/internal/clustertest"
+	"github.com/dynkv/dynkv/replica"
 )
 
 // TestCluster_DWSurvivesPowerLoss: a write acknowledged with DW 2 is on at
@@ -65,4 +68,26 @@ func TestCluster_DWSurvivesPowerLoss(t *testing.T) {
 	ss, err := c.Node(c.IDs()[0]).Store.Get(ctx, []byte("k"))
 	require.NoError(t, err)
 	require.Empty(t, ss, "nothing written")
+}
+
+// TestDW_RefusedByAStoreInMemory: a coordinator whose own store keeps no
+// data on disk (storage memory) refuses a write with DW, which it would
+// count towards DW, before writing anything; without DW the write goes
+// through.
+func TestDW_RefusedByAStoreInMemory(t *testing.T) {
+	ctx := context.Background()
+	st, err := replica.Open(replica.Config{Dir: "db", FS: vfs.NewMem(), Storage: replica.StorageMemory, Durability: replica.DurabilityNone})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	c, err := coordinator.New(coordinator.DefaultConfig(), st, time.Now, nil)
+	require.NoError(t, err)
+	w := set("v")
+	w.DW = 1
+	_, err = c.Put(ctx, []byte("k"), w)
+	require.ErrorIs(t, err, coordinator.ErrNotDurable)
+	ss, err := st.Get(ctx, []byte("k"))
+	require.NoError(t, err)
+	require.Empty(t, ss, "nothing was written")
+	_, err = c.Put(ctx, []byte("k"), set("v"))
+	require.NoError(t, err)
 }

@@ -26,7 +26,7 @@ import (
 var forwardErrors = []error{
 	ErrCondition, ErrQuorum, ErrBadQuorum, version.ErrInvalidContext,
 	peer.ErrBadRequest, ErrTooLarge, version.ErrTooManyVersions, ErrForwardUnknown,
-	replica.ErrDiskFull, replica.ErrDiskIO,
+	replica.ErrDiskFull, replica.ErrDiskIO, ErrNotDurable,
 }
 
 // diskRefused reports a write refused by a store whose disk is full or
@@ -294,6 +294,11 @@ func (c *Coordinator) forwardTo(ctx context.Context, home string, req []byte, la
 // answer after the request may have reached it: it may or may not have
 // been applied, and was not sent again because applying it twice differs.
 var ErrForwardUnknown = errdefs.ErrForwardUnknown
+
+// ErrNotDurable refuses a write with DW that this node would count
+// towards DW although its store keeps no data on disk (storage memory).
+// Nothing was written.
+var ErrNotDurable = errdefs.ErrNotDurable
 
 // attemptTimeout bounds one attempt at one node within an operation, so
 // that a hung node leaves time to try another.

@@ -292,6 +292,11 @@ func (c *Coordinator) put(ctx context.Context, key []byte, w Write, mayForward b
 			return prev, err
 		}
 	}
+	if dw > 0 && p.isHome(c.cluster.Self()) && !c.localDurable() {
+		// This replica's acknowledgement would count towards DW and it
+		// can fsync nothing: refuse before writing anything.
+		return nil, ErrNotDurable
+	}
 	now := c.now()
 	ts, nowMs := now.UnixNano(), now.UnixMilli()
 	if w.Timestamp != 0 {

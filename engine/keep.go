@@ -14,7 +14,9 @@ import (
 )
 
 // KeepOptions names the keys a Memory engine keeps across restarts and
-// where: the keys that start with Prefix, in the file Path on FS.
+// where: the keys that start with Prefix, in the file Path on FS. The
+// engine holds a lock on Path+".lock" until Close, so that two engines
+// (two processes) never share the file.
 type KeepOptions struct {
 	Prefix []byte
 	FS     vfs.FS // nil: the operating system's
@@ -37,7 +39,32 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // renames it over the old one, so a crash leaves one or the other whole.
 type keepFile struct {
 	opts KeepOptions
+	lock io.Closer  // the file lock on Path+".lock"
 	mu   sync.Mutex // serialises saves
+}
+
+// acquire takes the keep file's lock; it fails if another engine holds it.
+func (f *keepFile) acquire() error {
+	fs := f.fs()
+	if err := fs.MkdirAll(fs.PathDir(f.opts.Path), 0o755); err != nil {
+		return fmt.Errorf("engine: keep file: %w", err)
+	}
+	lock, err := fs.Lock(f.opts.Path + ".lock")
+	if err != nil {
+		return fmt.Errorf("engine: lock %s (is another process using it?): %w", f.opts.Path, err)
+	}
+	f.lock = lock
+	return nil
+}
+
+// release lets the lock go.
+func (f *keepFile) release() error {
+	if f.lock == nil {
+		return nil
+	}
+	err := f.lock.Close()
+	f.lock = nil
+	return err
 }
 
 func (f *keepFile) fs() vfs.FS {

@@ -198,6 +198,7 @@ func TestKeep_NonKeptWritesLeaveFile(t *testing.T) {
 		return nil
 	}))
 	e := openKept(t, fs)
+	writes.Store(0) // opening created the lock file
 	k := func(s string) []byte { return []byte(s) }
 	nonKept := func(t *testing.T) {
 		t.Helper()
@@ -515,4 +516,29 @@ func FuzzDecodeKeep(f *testing.F) {
 		}
 		checkDecodeKeep(t, in)
 	})
+}
+
+// TestKeep_Locked: a second engine on the same keep file is refused while
+// the first is open (two processes would overwrite each other's kept
+// keys), and takes it once the first is closed.
+func TestKeep_Locked(t *testing.T) {
+	dir := t.TempDir() // the OS's locks: vfs.NewMem's are per FS value too, but real ones are what matter
+	opts := MemoryOptions{Keep: &KeepOptions{Prefix: []byte("m"), Path: dir + "/keep"}}
+	a, err := NewMemory(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewMemory(opts); err == nil {
+		t.Fatal("a second engine opened the keep file the first holds")
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewMemory(opts)
+	if err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

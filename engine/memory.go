@@ -84,8 +84,12 @@ func NewMemory(opts MemoryOptions) (*Memory, error) {
 	m := &Memory{merge: opts.Merge, tree: btree.NewBTreeGOptions(lessItem, btree.Options{NoLocks: true})}
 	if opts.Keep != nil {
 		m.keep = &keepFile{opts: *opts.Keep}
+		if err := m.keep.acquire(); err != nil {
+			return nil, err
+		}
 		kept, err := m.keep.load()
 		if err != nil {
+			_ = m.keep.release()
 			return nil, err
 		}
 		for _, it := range kept {
@@ -207,6 +211,9 @@ func (m *Memory) Close() error {
 	m.closed = true
 	m.tree = nil
 	m.bytes = 0
+	if m.keep != nil {
+		return m.keep.release()
+	}
 	return nil
 }
 
@@ -257,24 +264,33 @@ func (b *memBatch) Commit(bool) error {
 		m.keep.mu.Lock()
 		defer m.keep.mu.Unlock()
 	}
+	items, err := b.apply(kept)
+	b.ops = b.ops[:0]
+	if err != nil || !kept {
+		return err
+	}
+	// Should the save fail, the kept writes stay in memory (and go to the
+	// file with the next save that succeeds): the caller, told of the
+	// failure, treats them as perhaps applied, as after any failed commit.
+	return m.keep.save(items)
+}
+
+// apply applies the batch under the engine's lock and returns the kept
+// keys as they are then if kept. A panic (in the merge function) unlocks.
+func (b *memBatch) apply(kept bool) ([]item, error) {
+	m := b.m
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.closed {
-		m.mu.Unlock()
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	for _, op := range b.ops {
 		m.apply(op)
 	}
-	var items []item
 	if kept {
-		items = m.keptItems()
+		return m.keptItems(), nil
 	}
-	m.mu.Unlock()
-	b.ops = b.ops[:0]
-	if kept {
-		return m.keep.save(items)
-	}
-	return nil
+	return nil, nil
 }
 
 // apply applies op to the tree. The caller holds m.mu.

@@ -14,7 +14,7 @@ import (
 // giving a code to another error, bumps ProtocolVersion (version 1 had two
 // tables, for store ops and for forwarded writes). A new code appended at
 // the end does not: a node that does not know it reads it as ErrRemote,
-// what the error travelled as before (15 and 16 were appended so).
+// what the error travelled as before (15, 16 and 17 were appended so).
 var codes = []struct {
 	code byte
 	err  error
@@ -35,6 +35,7 @@ var codes = []struct {
 	{14, errdefs.ErrForwardUnknown},
 	{15, errdefs.ErrDiskFull},
 	{16, errdefs.ErrDiskIO},
+	{17, errdefs.ErrNotDurable},
 }
 
 // Code returns the code of err: the first error of the table err is (as

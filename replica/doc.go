@@ -15,7 +15,8 @@
 //     ErrDiskIO) and keeps serving reads until the disk takes writes again
 //     (health.go).
 //
-// Store keeps the sibling sets in pebble. It serialises read-modify-write of
+// Store keeps the sibling sets in a storage engine (package engine: pebble,
+// or memory with StorageMemory). It serialises read-modify-write of
 // a key with striped locks, so Update and Merge are atomic per key; it is
 // safe for concurrent use by any number of goroutines. Open starts one
 // goroutine, the recovery loop of health.go, which Close stops; Close is

@@ -160,7 +160,22 @@ func TestMemory_RestartKeepsOnlyMetadata(t *testing.T) {
 	// Only the metadata file is on disk.
 	names, err := fs.List("db")
 	require.NoError(t, err)
-	require.Equal(t, []string{keepFile}, names)
+	require.ElementsMatch(t, []string{keepFile, keepFile + ".lock"}, names)
+}
+
+// TestMemory_DirectoryLocked: a second memory store on the same directory
+// is refused while the first is open, as pebble refuses one.
+func TestMemory_DirectoryLocked(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{Dir: dir, Storage: StorageMemory, Durability: DurabilityNone}
+	a, err := Open(cfg)
+	require.NoError(t, err)
+	_, err = Open(cfg)
+	require.ErrorContains(t, err, "another process")
+	require.NoError(t, a.Close())
+	b, err := Open(cfg)
+	require.NoError(t, err)
+	require.NoError(t, b.Close())
 }
 
 // TestMemory_SyncRefused: a memory store cannot make a write survive the
@@ -207,5 +222,28 @@ func TestMemory_KeepFileFaultKeepsData(t *testing.T) {
 	require.Equal(t, []string{"apple"}, liveValues(ss))
 	mustPut(t, s, "cart", "pear")
 	require.NoError(t, s.SetMeta(ctx, "ring", []byte("y")))
+	require.NoError(t, s.CheckTree(ctx))
+}
+
+// TestMemory_OpensOnAFullDisk: a memory store whose disk refuses writes
+// at open opens read-only, as pebble's does, and takes writes once the
+// disk does.
+func TestMemory_OpensOnAFullDisk(t *testing.T) {
+	ctx := context.Background()
+	full := &diskFull{}
+	fs := newErrFS(full)
+	full.on.Store(true)
+	s, err := Open(Config{Dir: "db", FS: fs, Storage: StorageMemory, Durability: DurabilityNone, ProbeInterval: time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	require.ErrorIs(t, s.Fault(), ErrDiskFull)
+	_, err = s.Update(ctx, []byte("k"), func(cur version.Siblings) (version.Siblings, error) {
+		return version.Update(cur, s.Actor(), cur.Context(), 1, []byte("v"), false), nil
+	})
+	require.ErrorIs(t, err, ErrDiskFull)
+	full.on.Store(false)
+	require.Eventually(t, func() bool { return s.Fault() == nil }, 10*time.Second, time.Millisecond)
+	require.NotZero(t, s.Actor())
+	mustPut(t, s, "k", "v")
 	require.NoError(t, s.CheckTree(ctx))
 }

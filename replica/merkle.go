@@ -234,7 +234,6 @@ func (s *Store) leavesFromRecords(visit func(dataKey []byte, ss version.Siblings
 // from the data and persists them.
 func (s *Store) rebuildTree() error {
 	b := s.db.NewBatch()
-	defer b.Close()
 	// Only the spaces that hold something: a range deletion costs pebble
 	// a memtable flush sooner or later, which a new directory can do without.
 	for _, space := range []byte{spaceTree, spaceTombs, spaceExpiry} {
@@ -252,6 +251,7 @@ func (s *Store) rebuildTree() error {
 		}
 	})
 	if err != nil {
+		_ = b.Close()
 		return fmt.Errorf("replica: rebuild tree: %w", err)
 	}
 	for i, v := range leaves {
@@ -261,8 +261,11 @@ func (s *Store) rebuildTree() error {
 		}
 	}
 	if err := s.commit(func() error { return b.Commit(false) }, nil); err != nil {
+		// The commit may still be running (commit gave up on it at a
+		// fault): b is its until then, so it is left to the collector.
 		return fmt.Errorf("replica: rebuild tree: %w", err)
 	}
+	_ = b.Close()
 	if err := s.setDurable(metaTree, nil); err != nil {
 		return fmt.Errorf("replica: rebuild tree: %w", err)
 	}

@@ -109,8 +109,11 @@ const keepFile = "memory-meta"
 
 // openMemory opens an engine.Memory into s.db: empty but for the
 // metadata a previous run kept. Its data being new, it takes a new actor
-// identity (loadActor's unclean shutdown, always).
-func (s *Store) openMemory() error {
+// identity (loadActor's unclean shutdown, always). Read-only (a disk that
+// refuses writes, see health.go) it writes nothing: its recovery, once
+// the disk takes writes, marks it running with a new actor
+// (reopenMemory).
+func (s *Store) openMemory(readOnly bool) error {
 	if err := s.fs.MkdirAll(s.dir, 0o755); err != nil {
 		return fmt.Errorf("replica: open %s: %w", s.dir, err)
 	}
@@ -119,7 +122,7 @@ func (s *Store) openMemory() error {
 	if err != nil {
 		return fmt.Errorf("replica: open %s: %w", s.dir, err)
 	}
-	return s.load(db, false, true)
+	return s.load(db, readOnly, !readOnly)
 }
 
 // openDB opens the engine (pebble read-only or not, or memory) into s.db
@@ -130,7 +133,7 @@ func (s *Store) openDB(readOnly, reopened bool) error {
 	// The instance before may have lost what its memtable held.
 	s.records.clear()
 	if s.memory {
-		return s.openMemory()
+		return s.openMemory(readOnly)
 	}
 	opts := &pebble.Options{FS: s.fs, Logger: pebbleLogger{s.log, s.errlog}, Merger: xorMerger, Cache: s.cache,
 		EventListener: s.eventListener(), ReadOnly: readOnly}

@@ -33,7 +33,8 @@ var (
 const lockStripes = 1024
 
 // Store is a node's local replica: the sibling sets of the keys it holds,
-// in pebble. All methods are safe for concurrent use.
+// in its storage engine (pebble, or memory). All methods are safe for
+// concurrent use.
 type Store struct {
 	db    engine.Engine // guarded by open; nil only after a failed reopen
 	cfg   Config        // as given to Open, for reopening
@@ -381,6 +382,9 @@ func (s *Store) countLive(cur, next version.Siblings) {
 // writers' syncs share the fsync (pebble's group commit).
 func (s *Store) Sync(ctx context.Context) error {
 	if s.memory {
+		if s.closed.Load() {
+			return ErrClosed
+		}
 		// Not through commit: a refusal is no fault of the disk.
 		return fmt.Errorf("replica: sync: %w", engine.ErrNotDurable)
 	}
@@ -399,6 +403,10 @@ func (s *Store) Sync(ctx context.Context) error {
 	s.syncs.Add(1)
 	return nil
 }
+
+// Durable reports whether Sync can make writes survive a crash of the
+// machine: false with storage memory.
+func (s *Store) Durable() bool { return !s.memory }
 
 // Merge syncs the sibling set in (from another replica or a coordinator)
 // into key's stored set and returns the result. It writes only if in holds
