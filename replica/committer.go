@@ -42,6 +42,7 @@ type commitJob struct {
 	rec       []byte      // next encoded; nil when the record is deleted
 	delta     uint64      // the change of k's leaf hash, for a data key
 	deltaBuf  [8]byte     // delta encoded, for the batch (no allocation)
+	leafBuf   [5]byte     // the leaf record's key, for the batch (no allocation)
 	mu        *sync.Mutex // k's stripe lock, held by the caller until done
 	done      chan commitResult
 }
@@ -160,8 +161,10 @@ func (s *Store) batchUpdate(b engine.Batch, j *commitJob) {
 		return
 	}
 	if j.delta != 0 {
+		// Keys and values passed to an interface's method escape: these
+		// live in the (pooled) job instead of a new allocation each.
 		binary.BigEndian.PutUint64(j.deltaBuf[:], j.delta)
-		b.Merge(treeKey(leafOfDataKey(k)), j.deltaBuf[:])
+		b.Merge(appendTreeKey(j.leafBuf[:0], leafOfDataKey(k)), j.deltaBuf[:])
 	}
 	switch was, is := onlyTombstones(cur), onlyTombstones(next); {
 	case is && !was:

@@ -92,8 +92,11 @@ func leafOfDataKey(k []byte) int {
 	return int(binary.BigEndian.Uint16(k[1:3]))*merkle.LeavesPerSlot + int(keyHash(k)&(merkle.LeavesPerSlot-1))
 }
 
-func treeKey(leaf int) []byte {
-	return binary.BigEndian.AppendUint32([]byte{spaceTree}, uint32(leaf))
+func treeKey(leaf int) []byte { return appendTreeKey(nil, leaf) }
+
+// appendTreeKey appends the key of leaf's record to dst.
+func appendTreeKey(dst []byte, leaf int) []byte {
+	return binary.BigEndian.AppendUint32(append(dst, spaceTree), uint32(leaf))
 }
 
 // xorMerger is the pebble merge operator of leaf records. It never fails:
