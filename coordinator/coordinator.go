@@ -68,7 +68,11 @@ type Coordinator struct {
 
 	bg     context.Context // cancelled by Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // background goroutines
+	wg     sync.WaitGroup // background goroutines; see spawn
+	// spawnMu orders spawn's wg.Add before Close's wg.Wait: closing is set
+	// under it, and a spawn that sees it runs its function inline.
+	spawnMu sync.RWMutex
+	closing bool // guarded by spawnMu
 
 	reads        atomic.Int64
 	writes       atomic.Int64
@@ -133,8 +137,31 @@ func NewCluster(cfg Config, local Local, cluster Cluster, tr peer.Transport, clo
 // caller's to close, after Close returns.
 func (c *Coordinator) Close() error {
 	c.cancel()
+	c.spawnMu.Lock()
+	c.closing = true
+	c.spawnMu.Unlock()
 	c.wg.Wait()
 	return nil
+}
+
+// spawn runs fn in a goroutine that Close waits for. Once Close has begun
+// it runs fn in the caller's goroutine instead: a WaitGroup's Add must not
+// race its Wait, and a request may still be running (a test's caller, a
+// handler) when Close starts. c.bg is cancelled by then, so fn, whose
+// calls run under it, returns at once.
+func (c *Coordinator) spawn(fn func()) {
+	c.spawnMu.RLock()
+	if c.closing {
+		c.spawnMu.RUnlock()
+		fn()
+		return
+	}
+	c.wg.Add(1)
+	c.spawnMu.RUnlock()
+	go func() {
+		defer c.wg.Done()
+		fn()
+	}()
 }
 
 // observe tells the admission controller that a foreground operation
@@ -146,13 +173,11 @@ func (c *Coordinator) peer(node string) Peer { return peer.NewClient(c.tr, node)
 
 // background runs fn under the coordinator's lifetime.
 func (c *Coordinator) background(fn func(ctx context.Context)) {
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
+	c.spawn(func() {
 		ctx, cancel := context.WithTimeout(c.bg, c.cfg.Timeout)
 		defer cancel()
 		fn(ctx)
-	}()
+	})
 }
 
 // quorum resolves a per-request override against the default, checks it

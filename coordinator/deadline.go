@@ -193,9 +193,6 @@ func (c *Coordinator) forwardDeadline(node string) time.Duration {
 // is dropped: call must not write what the caller reads unless attempt
 // returned nil. Round trips are measured on the monotonic clock, as the
 // timer measures wait.
-//
-// REQUIRES: the caller is a request being served or a goroutine counted in
-// c.wg, so that the call's c.wg.Add does not race Close's Wait.
 func (c *Coordinator) attempt(ctx context.Context, node string, kind hopKind, wait time.Duration, call func(context.Context) error) error {
 	pr := c.rtts.of(node)
 	est := pr.of(kind)
@@ -214,9 +211,7 @@ func (c *Coordinator) attempt(ctx context.Context, node string, kind hopKind, wa
 	var state atomic.Int32
 	done := make(chan error, 1)
 	callCtx, cancel := c.detach(ctx)
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
+	c.spawn(func() {
 		defer cancel()
 		start := time.Now()
 		err := call(callCtx)
@@ -236,7 +231,7 @@ func (c *Coordinator) attempt(ctx context.Context, node string, kind hopKind, wa
 				c.suspects.clear(node)
 			}
 		}
-	}()
+	})
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {

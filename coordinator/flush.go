@@ -131,15 +131,14 @@ type flusher struct {
 func (c *Coordinator) FlushAsync() {
 	f := &c.flusher
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.mu.running {
 		f.mu.again = true
+		f.mu.Unlock()
 		return
 	}
 	f.mu.running = true
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
+	f.mu.Unlock() // spawn may run the loop here, which takes f.mu
+	c.spawn(func() {
 		for {
 			n, err := c.Flush(c.bg)
 			if err != nil {
@@ -156,7 +155,7 @@ func (c *Coordinator) FlushAsync() {
 			f.mu.again = false
 			f.mu.Unlock()
 		}
-	}()
+	})
 }
 
 // Flushing reports whether a FLUSHALL ASYNC is running on this node.

@@ -62,13 +62,8 @@ func (c *Coordinator) get(ctx context.Context, key []byte, opt ReadOptions) (ver
 	results := make(chan readResult, len(p.home))
 	for _, home := range p.home {
 		// Under c.wg: a read may still be asking a fallback after Get
-		// returned, and its calls join c.wg (attempt) only while the
-		// count is positive.
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			results <- c.readOne(opCtx, p, home, key)
-		}()
+		// returned.
+		c.spawn(func() { results <- c.readOne(opCtx, p, home, key) })
 	}
 	var merged version.Siblings
 	var got []readResult

@@ -69,6 +69,15 @@ func (s *Store) commitUpdate(k []byte, cur, next version.Siblings, mu *sync.Mute
 		j.delta = treeDelta(k, cur, next)
 	}
 	s.pending.Add(1) // reopen and Close wait for it, not only for s.open
+	if s.memory {
+		// Nothing to group: the memory engine has no log to write. The
+		// writer commits its own write, without two goroutine hand-offs.
+		s.commitGroup([]*commitJob{j})
+		res := <-j.done
+		*j = commitJob{done: j.done}
+		jobPool.Put(j)
+		return res.get()
+	}
 	select {
 	case s.commits <- j:
 	case <-faulted:
