@@ -114,9 +114,6 @@ const keepFile = "memory-meta"
 // the disk takes writes, marks it running with a new actor
 // (reopenMemory).
 func (s *Store) openMemory(readOnly bool) error {
-	if err := s.fs.MkdirAll(s.dir, 0o755); err != nil {
-		return fmt.Errorf("replica: open %s: %w", s.dir, err)
-	}
 	db, err := engine.NewMemory(engine.MemoryOptions{Merge: xorMerge,
 		Keep: &engine.KeepOptions{Prefix: []byte{spaceMeta}, FS: s.fs, Path: s.fs.PathJoin(s.dir, keepFile)}})
 	if err != nil {

@@ -84,10 +84,6 @@ func (s *Server) dwrite(c *session, key, context []byte, w coordinator.Write, op
 		}
 		opts = opts[2:]
 	}
-	if dw > 0 && s.cfg.InMemory {
-		// This node fsyncs nothing: its acknowledgement cannot count.
-		return errDWInMemory
-	}
 	var err error
 	if w.Context, err = s.decodeContext(key, context); err != nil {
 		return err

@@ -36,7 +36,6 @@ const (
 	errInvalidContext   replyErr = "ERR invalid context"
 	errStaleContext     replyErr = "ERR stale context: it was issued under another cluster secret; read the key again with DGET"
 	errInternal         replyErr = "ERR internal error"
-	errDWInMemory       replyErr = "ERR DW cannot be met: this node's storage is memory, which keeps no data on disk"
 	errMaxClients       replyErr = "ERR max number of clients reached"
 	errStringTooLong    replyErr = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 	errClientName       replyErr = "ERR Client names cannot contain spaces, newlines or special characters."
